@@ -1,0 +1,1 @@
+"""Review bot (planned: issue "Review bot")."""

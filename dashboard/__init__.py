@@ -1,0 +1,1 @@
+"""Team trends report and served page (planned: issue "Team quality trends")."""

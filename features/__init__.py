@@ -1,0 +1,1 @@
+"""Per-change and team-level features (planned: issue "Labels and features")."""

@@ -1,0 +1,1 @@
+"""Repository miners: raw facts from git (and later GitHub) into the store."""

@@ -1,0 +1,213 @@
+"""Stream commits out of one `git log` process.
+
+One subprocess for the whole range, not one per commit: git computes rename detection
+and line counts in C (the same -M semantics PyDriller gets from `git diff`), and this
+module only parses its NUL-separated output. Commits arrive parents first
+(``--topo-order --reverse``), so every prefix of the stream is closed under ancestry:
+that is what makes resuming after a kill exact (see :mod:`mining.miner`).
+
+Output layout per commit, with ``-z``::
+
+    \\x1e<header fields separated by \\x1f>\\0
+    \\n:<mode> <mode> <sha> <sha> <status>\\0<path>\\0[<new path>\\0]     (--raw, per file)
+    <added>\\t<deleted>\\t<path>\\0  or  <added>\\t<deleted>\\t\\0<old>\\0<new>\\0  (--numstat)
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from mining.domain import ChangeType, Commit, FileChange, Person
+from teamlens.errors import RepositoryError
+
+_HEADER = b"\x1e"
+_FIELDS = ("%H", "%P", "%aN", "%aE", "%ae", "%ad", "%cN", "%cE", "%ce", "%cd", "%B")
+FORMAT = "%x1e" + "%x1f".join(_FIELDS)
+SUBMODULE_MODE = "160000"
+CHUNK = 1 << 20
+
+
+def git_log_command(
+    revisions: Sequence[str], exclude: Sequence[str], detect_copies: bool
+) -> list[str]:
+    return [
+        "git",
+        "-c",
+        "core.quotepath=off",
+        "-c",
+        "log.showSignature=false",
+        "-c",
+        "diff.ignoreSubmodules=none",
+        "log",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--encoding=UTF-8",
+        "--topo-order",
+        "--reverse",
+        "--date=raw",
+        "-C" if detect_copies else "-M",
+        "--raw",
+        "--numstat",
+        "-z",
+        "--no-abbrev",
+        f"--format={FORMAT}",
+        *revisions,
+        *(["--not", *exclude] if exclude else []),
+        "--",
+    ]
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
+
+
+def decode_path(raw: bytes) -> str:
+    """Paths are bytes in git. Non-UTF-8 bytes are kept visible as \\xNN escapes."""
+    return raw.decode("utf-8", errors="backslashreplace")
+
+
+def _date(raw: bytes) -> tuple[int, int]:
+    seconds, _, zone = raw.decode("ascii").partition(" ")
+    sign = -1 if zone.startswith("-") else 1
+    digits = zone.lstrip("+-").rjust(4, "0")
+    return int(seconds), sign * (int(digits[:2]) * 60 + int(digits[2:]))
+
+
+class _Tokens:
+    """NUL-separated tokens from a byte stream, read in large chunks."""
+
+    def __init__(self, stream: object) -> None:
+        self._stream = stream
+        self._buffer: list[bytes] = []
+        self._pos = 0
+        self._rest = b""
+        self._eof = False
+
+    def _fill(self) -> bool:
+        while not self._eof:
+            chunk: bytes = self._stream.read(CHUNK)  # type: ignore[attr-defined]
+            if not chunk:
+                self._eof = True
+                if self._rest:
+                    self._buffer, self._pos, self._rest = [self._rest], 0, b""
+                    return True
+                return False
+            pieces = (self._rest + chunk).split(b"\0")
+            self._rest = pieces.pop()
+            if pieces:
+                self._buffer, self._pos = pieces, 0
+                return True
+        return False
+
+    def peek(self) -> bytes | None:
+        if self._pos >= len(self._buffer) and not self._fill():
+            return None
+        return self._buffer[self._pos]
+
+    def next(self) -> bytes:
+        token = self.peek()
+        if token is None:
+            raise RepositoryError("git log output ended in the middle of a commit")
+        self._pos += 1
+        return token
+
+
+def parse_log(stream: object) -> Iterator[Commit]:
+    """Parse the output of :func:`git_log_command` into commits."""
+    tokens = _Tokens(stream)
+    while (token := tokens.peek()) is not None:
+        tokens.next()
+        if not token.startswith(_HEADER):
+            raise RepositoryError(f"unexpected git log output: {token[:60]!r}")
+        fields = token[1:].split(b"\x1f", len(_FIELDS) - 1)
+        sha, parents, a_name, a_email, a_raw, a_date, c_name, c_email, c_raw, c_date, body = fields
+        raw_entries: list[tuple[str, str, str, bytes, bytes | None]] = []
+        while (head := tokens.peek()) is not None and head.lstrip(b"\n").startswith(b":"):
+            tokens.next()
+            meta = head.lstrip(b"\n")[1:].decode("ascii").split(" ")
+            old_mode, new_mode, status = meta[0], meta[1], meta[4]
+            first = tokens.next()
+            second = tokens.next() if status[0] in "RC" else None
+            raw_entries.append((old_mode, new_mode, status, first, second))
+        changes: list[FileChange] = []
+        for old_mode, new_mode, status, first, second in raw_entries:
+            added_s, deleted_s, tail = tokens.next().split(b"\t", 2)
+            if not tail:  # rename/copy: old and new path follow as tokens
+                tokens.next()
+                tokens.next()
+            binary = added_s == b"-"
+            kind = ChangeType(status[0])
+            changes.append(
+                FileChange(
+                    path=decode_path(second if second is not None else first),
+                    old_path=decode_path(first) if second is not None else None,
+                    change_type=kind,
+                    added=0 if binary else int(added_s),
+                    deleted=0 if binary else int(deleted_s),
+                    is_binary=binary,
+                    is_submodule=SUBMODULE_MODE in (old_mode, new_mode),
+                    similarity=int(status[1:])
+                    if kind in (ChangeType.RENAMED, ChangeType.COPIED) and len(status) > 1
+                    else None,
+                )
+            )
+        a_time, a_tz = _date(a_date)
+        c_time, c_tz = _date(c_date)
+        yield Commit(
+            sha=sha.decode("ascii"),
+            parent_shas=tuple(parents.decode("ascii").split()),
+            author=Person(_text(a_name), _text(a_email), _text(a_raw)),
+            author_time=a_time,
+            author_tz=a_tz,
+            committer=Person(_text(c_name), _text(c_email), _text(c_raw)),
+            commit_time=c_time,
+            committer_tz=c_tz,
+            message=_text(body),
+            file_changes=tuple(changes),
+        )
+
+
+def iter_commits(
+    repo_dir: Path,
+    revisions: Sequence[str],
+    exclude: Sequence[str] = (),
+    detect_copies: bool = False,
+) -> Iterator[Commit]:
+    """Yield the commits reachable from `revisions` but not from `exclude`, parents first.
+
+    Raises
+    ------
+    RepositoryError
+        When git fails (a corrupt object, a missing revision), with git's own message.
+    """
+    cmd = git_log_command(revisions, exclude, detect_copies)
+    with subprocess.Popen(
+        cmd, cwd=repo_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            yield from parse_log(proc.stdout)
+        except RepositoryError:
+            _raise_git_error(repo_dir, proc)  # git's own reason beats a parse error
+            raise
+        finally:
+            if proc.poll() is None:
+                proc.stdout.close()
+        _raise_git_error(repo_dir, proc)
+
+
+def _raise_git_error(repo_dir: Path, proc: subprocess.Popen[bytes]) -> None:
+    assert proc.stderr is not None
+    stderr = proc.stderr.read()
+    code = proc.wait()
+    if code != 0:
+        lines = [
+            line
+            for line in _text(stderr).strip().splitlines()
+            if line.startswith(("fatal:", "error:"))
+        ] or _text(stderr).strip().splitlines()
+        detail = lines[0] if lines else f"exit code {code}"
+        raise RepositoryError(f"{repo_dir}: git log failed: {detail}")

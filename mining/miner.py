@@ -1,0 +1,321 @@
+"""Mine one repository's commits and file changes into the store: incremental, resumable.
+
+How resuming stays exact: commits stream parents first, so the commits mined so far are
+closed under ancestry, and the store's manifest records the *frontier* of that set (the
+mined commits none of whose children are mined yet). The next run asks git for
+``tips --not <frontier> <previous tips>``, which is precisely what is missing. Each batch
+of rows and the new frontier are published in one atomic manifest replace, so a kill
+at any moment leaves a consistent store from which the next run continues.
+
+A rewritten branch (force-push) shows as a previous tip that is no longer an ancestor of
+the branch. The commits it drops stay in the facts (facts are append-only) and are
+listed in ``lost_commits``; the ``commits`` view hides them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mining.domain import Commit
+from mining.gitlog import iter_commits
+from mining.languages import language_of
+from mining.repository import GitRepository
+from teamlens.config import MiningConfig, PrivacyConfig, RepositoryConfig
+from teamlens.errors import StoreError
+from teamlens.privacy import (
+    Pseudonymizer,
+    Scrubber,
+    load_key,
+    normalise_identity,
+    read_opt_out,
+)
+from teamlens.store import SCHEMAS, RepoWriter, Store
+
+#: Called with (repository name, commits done, commits to do).
+ProgressCallback = Callable[[str, int, int], None]
+PROGRESS_EVERY = 250
+_KEY_CHECK_LABEL = b"teamlens key check v1"
+
+
+@dataclass(frozen=True)
+class MiningTask:
+    """Everything needed to mine one repository; picklable, so it can run anywhere."""
+
+    repository: RepositoryConfig
+    data_dir: Path
+    clones_dir: Path
+    privacy: PrivacyConfig
+    mining: MiningConfig
+
+
+@dataclass(frozen=True)
+class RewrittenRef:
+    """A ref whose previously mined tip is no longer in its history."""
+
+    ref: str
+    old_tip: str
+    new_tip: str | None
+    lost_commits: int
+
+
+@dataclass(frozen=True)
+class MiningReport:
+    """What one run did to one repository."""
+
+    repo: str
+    commits_added: int = 0
+    file_changes_added: int = 0
+    commits_opted_out: int = 0
+    rows_purged: int = 0
+    rewritten: tuple[RewrittenRef, ...] = ()
+    seconds: float = 0.0
+
+
+@dataclass
+class _Batch:
+    """Column lists for one batch of rows, turned into Arrow tables on flush."""
+
+    commits: dict[str, list[Any]] = field(default_factory=lambda: _columns("commits"))
+    file_changes: dict[str, list[Any]] = field(default_factory=lambda: _columns("file_changes"))
+    n_commits: int = 0
+    n_file_changes: int = 0
+
+    def tables(self) -> dict[str, pa.Table]:
+        return {
+            "commits": pa.Table.from_pydict(self.commits, schema=SCHEMAS["commits"]),
+            "file_changes": pa.Table.from_pydict(self.file_changes, schema=SCHEMAS["file_changes"]),
+        }
+
+
+def _columns(table: str) -> dict[str, list[Any]]:
+    return {name: [] for name in SCHEMAS[table].names}
+
+
+class _Identities:
+    """Pseudonyms for this run, cached per identity, and the opt-out check."""
+
+    def __init__(self, pseudonymizer: Pseudonymizer, opted_out: frozenset[str]) -> None:
+        self.pseudonymizer = pseudonymizer
+        self.opted_out = opted_out  # pseudonyms
+        self._cache: dict[str, str] = {}
+
+    def of(self, identity: str) -> str:
+        found = self._cache.get(identity)
+        if found is None:
+            found = self._cache[identity] = self.pseudonymizer.pseudonym(identity)
+        return found
+
+
+def _key_check(key: bytes) -> str:
+    return hmac.new(key, _KEY_CHECK_LABEL, hashlib.sha256).hexdigest()[:16]
+
+
+def _opted_out_pseudonyms(
+    repo: GitRepository, entries: Sequence[str], pseudonymizer: Pseudonymizer
+) -> frozenset[str]:
+    ids = set()
+    for entry in entries:
+        if "@" not in entry:
+            continue  # a login: matched by the GitHub miner, not in git history
+        ids.add(pseudonymizer.pseudonym(normalise_identity("", entry)))
+        ids.add(pseudonymizer.pseudonym(normalise_identity("", repo.canonical_email(entry))))
+    return frozenset(ids)
+
+
+def _purge_opted_out(writer: RepoWriter, opted_out: frozenset[str]) -> int:
+    """Remove rows of people who opted out after they were mined. Returns rows removed."""
+    if not opted_out:
+        return 0
+    commits = writer.read("commits")
+    ids = pa.array(sorted(opted_out))
+    by_author = pc.is_in(commits["author_id"], value_set=ids)
+    by_committer = pc.fill_null(pc.is_in(commits["committer_id"], value_set=ids), False)
+    if not pc.any(by_author).as_py() and not pc.any(by_committer).as_py():
+        return 0
+    dropped = commits.filter(by_author)["sha"]
+    kept = commits.filter(pc.invert(by_author))
+    committer_hit = pc.fill_null(pc.is_in(kept["committer_id"], value_set=ids), False)
+    kept = kept.set_column(
+        kept.schema.get_field_index("committer_id"),
+        "committer_id",
+        pc.if_else(committer_hit, pa.scalar(None, pa.string()), kept["committer_id"]),
+    )
+    changes = writer.read("file_changes")
+    changes_kept = changes.filter(pc.invert(pc.is_in(changes["sha"], value_set=dropped)))
+    writer.replace({"commits": kept, "file_changes": changes_kept}, writer.manifest.state)
+    return int(len(dropped) + changes.num_rows - changes_kept.num_rows)
+
+
+def _lost_rows(
+    writer: RepoWriter, repo: GitRepository, tips: dict[str, str], old_tips: dict[str, str]
+) -> tuple[pa.Table, tuple[RewrittenRef, ...]]:
+    """Detect rewritten refs; list mined commits no longer reachable from any tip."""
+    rewritten = [
+        (ref, old, tips.get(ref))
+        for ref, old in old_tips.items()
+        if tips.get(ref) is None or not repo.is_ancestor(old, tips[ref])
+    ]
+    if not rewritten:
+        return SCHEMAS["lost_commits"].empty_table(), ()
+    reachable = repo.reachable(sorted(set(tips.values())))
+    already = set(writer.read("lost_commits")["sha"].to_pylist())
+    stored = writer.read("commits")["sha"].to_pylist()
+    lost = [sha for sha in stored if sha not in reachable and sha not in already]
+    # Attribute each lost commit to the first rewritten ref whose old tip reached it.
+    _, old, new = rewritten[0]
+    now = int(time.time())
+    table = pa.Table.from_pydict(
+        {
+            "repo": [repo.name] * len(lost),
+            "sha": lost,
+            "ref": [",".join(r for r, _, _ in rewritten)] * len(lost),
+            "old_tip": [old] * len(lost),
+            "new_tip": [new] * len(lost),
+            "detected_at": [now] * len(lost),
+        },
+        schema=SCHEMAS["lost_commits"],
+    )
+    reports = tuple(
+        RewrittenRef(r, o, n, len(lost) if i == 0 else 0) for i, (r, o, n) in enumerate(rewritten)
+    )
+    return table, reports
+
+
+def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) -> MiningReport:
+    """Mine new commits of one repository into the store under ``task.data_dir``.
+
+    Raises
+    ------
+    RepositoryError, KeyFileError, StoreError
+        Before anything is written, or after rolling the store back to where it was.
+    """
+    started = time.monotonic()
+    config = task.repository
+    repo = GitRepository.open(config, task.clones_dir)
+    key = load_key(task.privacy, task.data_dir)
+    pseudonymizer = Pseudonymizer(key)
+    opted_out = _opted_out_pseudonyms(repo, read_opt_out(task.privacy.opt_out), pseudonymizer)
+    identities = _Identities(pseudonymizer, opted_out)
+    fix_res = [re.compile(p) for p in task.mining.fix_patterns]
+    tips = repo.tips(config.branch, config.all_branches)
+
+    with Store(task.data_dir).writer(config.name) as writer:
+        state = dict(writer.manifest.state)
+        check = _key_check(key)
+        if state.get("key_check", check) != check:
+            raise StoreError(
+                f"repository {config.name!r}: the pseudonymisation key differs from "
+                "the one this store was written with; pseudonyms would not link. "
+                "Restore the old key or use a new data_dir"
+            )
+        purged = _purge_opted_out(writer, opted_out)
+        old_tips: dict[str, str] = dict(state.get("tips", {}))
+        lost, rewritten = _lost_rows(writer, repo, tips, old_tips)
+        frontier = {
+            s for s in [*old_tips.values(), *state.get("frontier", [])] if repo.has_commit(s)
+        }
+        exclude = sorted(frontier)
+        revisions = sorted(set(tips.values()))
+        total = repo.count(revisions, exclude)
+        known = set(writer.read("commits")["sha"].to_pylist())
+        scrub = Scrubber(repo.identities(revisions)) if total else Scrubber(())
+        base_state = {"key_check": check, "tips": old_tips}
+        if lost.num_rows:
+            writer.commit({"lost_commits": lost}, {**base_state, "frontier": exclude})
+
+        batch = _Batch()
+        done = added = changes_added = opted = 0
+        commits = iter_commits(repo.path, revisions, exclude, task.mining.detect_copies)
+        for done, commit in enumerate(commits, start=1):
+            frontier.difference_update(commit.parent_shas)
+            frontier.add(commit.sha)
+            if commit.sha not in known:
+                stored = _add_commit(batch, config.name, commit, identities, scrub, fix_res)
+                opted += not stored
+            if done % task.mining.batch_size == 0:
+                writer.commit(batch.tables(), {**base_state, "frontier": sorted(frontier)})
+                added += batch.n_commits
+                changes_added += batch.n_file_changes
+                batch = _Batch()
+            if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
+                progress(config.name, done, total)
+        added += batch.n_commits
+        changes_added += batch.n_file_changes
+        final_state = {"key_check": check, "tips": tips, "frontier": []}
+        if batch.n_commits or final_state != state:
+            writer.commit(batch.tables(), final_state)
+        writer.compact()
+    if progress is not None and total == 0:
+        progress(config.name, 0, 0)
+    return MiningReport(
+        repo=config.name,
+        commits_added=added,
+        file_changes_added=changes_added,
+        commits_opted_out=opted,
+        rows_purged=purged,
+        rewritten=rewritten,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _add_commit(
+    batch: _Batch,
+    repo: str,
+    commit: Commit,
+    identities: _Identities,
+    scrub: Scrubber,
+    fix_res: Sequence[re.Pattern[str]],
+) -> bool:
+    """Append one commit's rows; False when its author opted out (nothing appended)."""
+    author = commit.author
+    author_id = identities.of(normalise_identity(author.name, author.email))
+    raw_author = identities.of(normalise_identity(author.name, author.raw_email))
+    if author_id in identities.opted_out or raw_author in identities.opted_out:
+        return False
+    committer = commit.committer
+    committer_id: str | None = identities.of(normalise_identity(committer.name, committer.email))
+    raw_committer = identities.of(normalise_identity(committer.name, committer.raw_email))
+    if committer_id in identities.opted_out or raw_committer in identities.opted_out:
+        committer_id = None
+    c = batch.commits
+    c["repo"].append(repo)
+    c["sha"].append(commit.sha)
+    c["parent_shas"].append(list(commit.parent_shas))
+    c["is_merge"].append(commit.is_merge)
+    c["author_time"].append(commit.author_time)
+    c["author_tz"].append(commit.author_tz)
+    c["commit_time"].append(commit.commit_time)
+    c["committer_tz"].append(commit.committer_tz)
+    c["author_id"].append(author_id)
+    c["committer_id"].append(committer_id)
+    c["message_subject"].append(scrub(commit.subject))
+    c["is_fix"].append(any(r.search(commit.message) for r in fix_res))
+    c["n_files"].append(len(commit.file_changes))
+    c["added"].append(sum(f.added for f in commit.file_changes))
+    c["deleted"].append(sum(f.deleted for f in commit.file_changes))
+    f = batch.file_changes
+    for change in commit.file_changes:
+        f["repo"].append(repo)
+        f["sha"].append(commit.sha)
+        f["path"].append(change.path)
+        f["old_path"].append(change.old_path)
+        f["change_type"].append(change.change_type.value)
+        f["added"].append(change.added)
+        f["deleted"].append(change.deleted)
+        f["is_binary"].append(change.is_binary)
+        f["is_submodule"].append(change.is_submodule)
+        f["similarity"].append(change.similarity)
+        f["language"].append(language_of(change.path))
+    batch.n_commits += 1
+    batch.n_file_changes += len(commit.file_changes)
+    return True

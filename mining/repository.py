@@ -1,0 +1,157 @@
+"""A git repository as the miner sees it: refs, ancestry, .mailmap (pygit2) and the CLI.
+
+pygit2 answers the small questions in-process (which commit a branch points at, is one
+commit an ancestor of another, what .mailmap makes of an e-mail); the git CLI does the
+bulk work (`git log` streams, `git rev-list` counts), where it is fastest.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+from pygit2.enums import RepositoryOpenFlag
+
+from teamlens.config import RepositoryConfig
+from teamlens.errors import RepositoryError
+
+
+def _git(cwd: Path, *args: str, what: str) -> str:
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, check=False, stdin=subprocess.DEVNULL
+    )
+    if result.returncode != 0:
+        err = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        lines = [x for x in err if x.startswith(("fatal:", "error:"))] or err
+        raise RepositoryError(f"{cwd}: {what} failed: {lines[0] if lines else result.returncode}")
+    return result.stdout.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class GitRepository:
+    """An opened repository. Build it with :meth:`open`; the constructor does no work."""
+
+    name: str
+    path: Path
+    handle: pygit2.Repository
+
+    @classmethod
+    def open(cls, config: RepositoryConfig, clones_dir: Path) -> GitRepository:
+        """Open a configured repository, cloning or updating a `url:` one first.
+
+        Raises
+        ------
+        RepositoryError
+            The path is missing or is not the top of a git repository.
+        """
+        if config.url is not None:
+            path = _sync_clone(config.name, config.url, clones_dir)
+        else:
+            assert config.path is not None
+            path = config.path
+        if not path.exists():
+            raise RepositoryError(f"repository {config.name!r}: {path} does not exist")
+        if not path.is_dir():
+            raise RepositoryError(f"repository {config.name!r}: {path} is not a folder")
+        try:
+            handle = pygit2.Repository(str(path), RepositoryOpenFlag.NO_SEARCH)
+        except (pygit2.GitError, KeyError):
+            raise RepositoryError(
+                f"repository {config.name!r}: {path} is not a git repository (no .git here)"
+            ) from None
+        return cls(config.name, path, handle)
+
+    def tips(self, branch: str | None, all_branches: bool) -> dict[str, str]:
+        """The refs to mine and the commit each points at."""
+        try:
+            if all_branches:
+                tips = {}
+                for ref in self.handle.references:
+                    if ref.startswith(("refs/heads/", "refs/remotes/")) and not ref.endswith(
+                        "/HEAD"
+                    ):
+                        target = self.handle.references[ref].resolve().target
+                        tips[ref] = str(target)
+                return tips
+            if branch is None:
+                if self.handle.head_is_unborn:
+                    return {}
+                if self.handle.head_is_detached:
+                    return {"HEAD": str(self.handle.head.target)}
+                return {self.handle.head.name: str(self.handle.head.target)}
+            for candidate in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}", branch):
+                found = self.handle.references.get(candidate)
+                if found is not None:
+                    return {candidate: str(found.resolve().target)}
+        except pygit2.GitError as exc:
+            raise RepositoryError(f"repository {self.name!r}: cannot read refs ({exc})") from None
+        raise RepositoryError(f"repository {self.name!r}: branch {branch!r} not found")
+
+    def has_commit(self, sha: str) -> bool:
+        try:
+            obj = self.handle.get(sha)
+        except (ValueError, pygit2.GitError):
+            return False
+        return isinstance(obj, pygit2.Commit)
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        if ancestor == descendant:
+            return True
+        try:
+            return bool(self.handle.descendant_of(descendant, ancestor))
+        except (pygit2.GitError, ValueError, KeyError):
+            return False
+
+    def count(self, revisions: Sequence[str], exclude: Sequence[str]) -> int:
+        if not revisions:
+            return 0
+        args = ["rev-list", "--count", *revisions, *(["--not", *exclude] if exclude else []), "--"]
+        return int(_git(self.path, *args, what="git rev-list").strip() or 0)
+
+    def reachable(self, revisions: Sequence[str]) -> set[str]:
+        if not revisions:
+            return set()
+        return set(_git(self.path, "rev-list", *revisions, "--", what="git rev-list").split())
+
+    def identities(self, revisions: Sequence[str]) -> set[tuple[str, str]]:
+        """Every (name, e-mail) in the history, raw and after .mailmap, for scrubbing text."""
+        if not revisions:
+            return set()
+        out = _git(
+            self.path,
+            "log",
+            "--format=%an%x00%ae%x00%aN%x00%aE%x00%cn%x00%ce%x00%cN%x00%cE%x00",
+            *revisions,
+            "--",
+            what="git log (identities)",
+        )
+        fields = out.replace("\n", "").split("\0")
+        return {(fields[i], fields[i + 1]) for i in range(0, len(fields) - 1, 2)}
+
+    def canonical_email(self, email: str) -> str:
+        """The e-mail .mailmap maps `email` to (lower-cased), for matching opt-outs."""
+        try:
+            mailmap = pygit2.Mailmap.from_repository(self.handle)
+            _, mapped = mailmap.resolve("", email)
+        except (pygit2.GitError, ValueError):
+            return email.lower()
+        return str(mapped).lower()
+
+
+def _sync_clone(name: str, url: str, clones_dir: Path) -> Path:
+    """Clone `url` as a mirror on first use, fetch (pruning rewritten refs) afterwards."""
+    target = clones_dir / name
+    if target.exists():
+        _git(target, "remote", "update", "--prune", what=f"updating the clone of {url}")
+        return target
+    clones_dir.mkdir(parents=True, exist_ok=True)
+    tmp = clones_dir / f".{name}.{os.getpid()}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    _git(clones_dir, "clone", "--mirror", "--quiet", url, str(tmp), what=f"cloning {url}")
+    os.replace(tmp, target)  # a killed clone leaves only the .partial folder
+    return target

@@ -1,0 +1,1 @@
+"""Defect-prediction model (planned: issue "Model")."""

@@ -1,0 +1,177 @@
+"""The `teamlens` command: a thin layer over the library.
+
+Each command calls one library function and turns a :class:`TeamlensError` into one
+line on stderr and a non-zero exit. Everything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from teamlens import __version__
+from teamlens.config import DEFAULT_CONFIG_NAME, Config, load_config, write_starter
+from teamlens.errors import TeamlensError
+from teamlens.progress import Progress
+from teamlens.store import QueryResult, Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TeamlensError as exc:
+            click.echo(f"teamlens: error: {exc}", err=True)
+            ctx.exit(1)
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path),
+        default=None,
+        help=f"Path of the configuration file (default ./{DEFAULT_CONFIG_NAME}).",
+    )(func)
+
+
+def _config(ctx: click.Context, config_path: Path | None) -> Config:
+    path = config_path or ctx.obj.get("config_path") or Path(DEFAULT_CONFIG_NAME)
+    return load_config(path)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="teamlens")
+@config_option
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """teamlens: learn from code history without scoring people."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing repos.yaml.")
+def init(force: bool) -> None:
+    """Write a commented repos.yaml for the repository in the current folder."""
+    path = write_starter(Path.cwd(), force=force)
+    click.echo(f"wrote {path}")
+
+
+def _mine(config: Config, repos: tuple[str, ...], quiet: bool) -> None:
+    from mining.tasks import mine_all
+
+    progress = None if quiet else Progress()
+    for report in mine_all(config, only=repos, progress=progress):
+        for ref in report.rewritten:
+            click.echo(
+                f"{report.repo}: {ref.ref} was rewritten ({ref.old_tip[:12]} is no longer "
+                f"in its history); {ref.lost_commits} mined commits are no longer "
+                "reachable and are listed in lost_commits",
+                err=True,
+            )
+        if report.rows_purged:
+            click.echo(
+                f"{report.repo}: removed {report.rows_purged} rows of people who opted out",
+                err=True,
+            )
+        if not quiet:
+            click.echo(
+                f"{report.repo}: {report.commits_added} new commits, "
+                f"{report.file_changes_added} file changes"
+                + (
+                    f", {report.commits_opted_out} commits left out (opt-out)"
+                    if report.commits_opted_out
+                    else ""
+                )
+                + f" in {report.seconds:.1f}s"
+            )
+
+
+@cli.command()
+@config_option
+@click.option("--repo", "repos", multiple=True, help="Mine only this repository (repeatable).")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.pass_context
+def mine(ctx: click.Context, config_path: Path | None, repos: tuple[str, ...], quiet: bool) -> None:
+    """Mine commits and file changes of every configured repository (incremental)."""
+    _mine(_config(ctx, config_path), repos, quiet)
+
+
+@cli.command()
+@config_option
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
+@click.pass_context
+def run(ctx: click.Context, config_path: Path | None, quiet: bool) -> None:
+    """The main job: mine every repository, then print a short summary of the store.
+
+    Later stages (labels, features, model, report) join this command as they land.
+    """
+    from teamlens.summary import format_summary, summarise
+
+    config = _config(ctx, config_path)
+    _mine(config, (), quiet)
+    click.echo(
+        format_summary(summarise(Store(config.data_dir), config.privacy.k), config.privacy.k)
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _print_result(result: QueryResult, fmt: str) -> None:
+    if fmt == "json":
+        rows = [dict(zip(result.columns, map(_plain, row), strict=True)) for row in result.rows]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=None))
+        return
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(result.columns)
+    for row in result.rows:
+        writer.writerow(
+            [json.dumps(v) if isinstance(v, (list, dict)) else v for v in map(_plain, row)]
+        )
+
+
+@cli.command()
+@config_option
+@click.argument("sql")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    show_default=True,
+    help="Output format.",
+)
+@click.pass_context
+def query(ctx: click.Context, config_path: Path | None, sql: str, fmt: str) -> None:
+    """Run SQL over the store (tables: commits, file_changes, lost_commits, ...)."""
+    config = _config(ctx, config_path)
+    _print_result(Store(config.data_dir).query(sql), fmt)
+
+
+def main() -> None:
+    cli(prog_name="teamlens")

@@ -1,0 +1,405 @@
+"""repos.yaml: schema, validation and the starter file written by `teamlens init`.
+
+The file is parsed into frozen dataclasses. Every problem raises :class:`ConfigError`
+with one line naming the file, the key (as a path such as ``repositories[1].path``)
+and what was expected, before anything is written anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from teamlens.errors import ConfigError
+
+MIN_K = 5
+DEFAULT_CONFIG_NAME = "repos.yaml"
+
+#: Kamei et al. (TSE 2013) after Mockus & Votta: a message naming a bug, fix, defect or
+#: patch marks a fix commit. ``fixes #12`` / ``closes #12`` style references count too.
+DEFAULT_FIX_PATTERNS: tuple[str, ...] = (
+    r"(?i)\b(fix(e[sd]|ing)?|bugs?|bugfix(es)?|defects?|patch(ed|es)?)\b",
+    r"(?i)\b(close[sd]?|resolve[sd]?)\s+#\d+",
+)
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_GITHUB_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$")
+_ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class RepositoryConfig:
+    """One repository to mine: a local clone (`path`) or a URL cloned into `clones_dir`."""
+
+    name: str
+    path: Path | None = None
+    url: str | None = None
+    branch: str | None = None
+    all_branches: bool = False
+    github: str | None = None
+    teams: Mapping[str, tuple[str, ...]] | None = None
+
+
+@dataclass(frozen=True)
+class TeamsConfig:
+    """Teams defined by code ownership: team name -> path globs, or CODEOWNERS."""
+
+    globs: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    codeowners: bool = False
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    """Privacy settings; see DESIGN.md rules 1-5."""
+
+    k: int = MIN_K
+    key_env: str = "TEAMLENS_KEY"
+    key_file: Path | None = None
+    opt_out: Path | None = None
+    retention_days: int = 365
+
+
+@dataclass(frozen=True)
+class GithubConfig:
+    """Where GitHub lives (github.com or an Enterprise base URL) and how to authenticate."""
+
+    url: str | None = None
+    token_env: str = "GITHUB_TOKEN"  # noqa: S105 - a variable name, not a secret
+
+
+@dataclass(frozen=True)
+class MiningConfig:
+    """How commits are read and classified."""
+
+    fix_patterns: tuple[str, ...] = DEFAULT_FIX_PATTERNS
+    detect_copies: bool = False
+    batch_size: int = 2000
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated repos.yaml. Paths are absolute, resolved against the file's folder."""
+
+    path: Path
+    data_dir: Path
+    clones_dir: Path
+    repositories: tuple[RepositoryConfig, ...]
+    teams: TeamsConfig = TeamsConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    github: GithubConfig = GithubConfig()
+    mining: MiningConfig = MiningConfig()
+
+    def repository(self, name: str) -> RepositoryConfig:
+        for repo in self.repositories:
+            if repo.name == name:
+                return repo
+        raise ConfigError(f"{self.path}: repositories: no repository named {name!r}")
+
+
+class _Section:
+    """Reads one mapping of the file, tracking the key path for error messages."""
+
+    def __init__(self, file: Path, where: str, value: object) -> None:
+        if not isinstance(value, dict):
+            raise ConfigError(
+                f"{file}: {where or 'top level'}: expected a mapping, got {_kind(value)}"
+            )
+        self.file = file
+        self.where = where
+        self.data: dict[str, Any] = value
+
+    def key(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def fail(self, name: str, expected: str, value: object) -> ConfigError:
+        return ConfigError(
+            f"{self.file}: {self.key(name)}: expected {expected}, got {_kind(value)}"
+        )
+
+    def check_keys(self, allowed: set[str]) -> None:
+        for name in self.data:
+            if name not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise ConfigError(
+                    f"{self.file}: {self.key(str(name))}: unknown key (known: {known})"
+                )
+
+    def string(
+        self,
+        name: str,
+        default: str | None = None,
+        pattern: re.Pattern[str] | None = None,
+        expected: str = "a non-empty string",
+    ) -> str | None:
+        value = self.data.get(name, default)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(name, expected, value)
+        if pattern is not None and not pattern.match(value):
+            raise self.fail(name, expected, value)
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.data.get(name, default)
+        if not isinstance(value, bool):
+            raise self.fail(name, "true or false", value)
+        return value
+
+    def integer(self, name: str, default: int, minimum: int, expected: str) -> int:
+        value = self.data.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(name, expected, value)
+        return value
+
+    def path(self, name: str, base: Path) -> Path | None:
+        value = self.string(name, expected="a path")
+        return None if value is None else (base / Path(value).expanduser()).resolve()
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, (str, int, float, bool)):
+        return f"{type(value).__name__} {value!r}"
+    return type(value).__name__
+
+
+def _globs(file: Path, where: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(g, str) and g for g in value):
+        raise ConfigError(f"{file}: {where}: expected a list of path globs, got {_kind(value)}")
+    return tuple(value)
+
+
+def _teams(file: Path, where: str, value: object) -> TeamsConfig:
+    section = _Section(file, where, value if value is not None else {})
+    codeowners = section.boolean("codeowners", False)
+    globs = {
+        str(name): _globs(file, section.key(str(name)), spec)
+        for name, spec in section.data.items()
+        if name != "codeowners"
+    }
+    for name in globs:
+        if not _NAME_RE.match(name):
+            raise ConfigError(
+                f"{file}: {section.key(name)}: expected a team name of letters, "
+                "digits, '.', '_' or '-'"
+            )
+    return TeamsConfig(globs=MappingProxyType(globs), codeowners=codeowners)
+
+
+def _repository(file: Path, index: int, value: object, base: Path) -> RepositoryConfig:
+    section = _Section(file, f"repositories[{index}]", value)
+    section.check_keys({"name", "path", "url", "branch", "all_branches", "github", "teams"})
+    name = section.string(
+        "name", pattern=_NAME_RE, expected="a name of letters, digits, '.', '_' or '-'"
+    )
+    if name is None:
+        raise ConfigError(f"{file}: {section.key('name')}: expected a repository name, got nothing")
+    path = section.path("path", base)
+    url = section.string("url", expected="a clone URL")
+    if (path is None) == (url is None):
+        raise ConfigError(f"{file}: {section.where}: expected exactly one of `path` or `url`")
+    if path is not None and not path.exists():
+        raise ConfigError(f"{file}: {section.key('path')}: {path} does not exist")
+    branch = section.string("branch", expected="a branch name")
+    all_branches = section.boolean("all_branches", False)
+    if branch is not None and all_branches:
+        raise ConfigError(f"{file}: {section.where}: expected `branch` or `all_branches`, not both")
+    github = section.string("github", pattern=_GITHUB_RE, expected="owner/repo")
+    teams = None
+    if "teams" in section.data:
+        override = _teams(file, section.key("teams"), section.data["teams"])
+        teams = override.globs
+    return RepositoryConfig(
+        name=name,
+        path=path,
+        url=url,
+        branch=branch,
+        all_branches=all_branches,
+        github=github,
+        teams=teams,
+    )
+
+
+def _privacy(file: Path, value: object, base: Path, data_dir: Path) -> PrivacyConfig:
+    section = _Section(file, "privacy", value if value is not None else {})
+    section.check_keys({"k", "key_env", "key_file", "opt_out", "retention_days"})
+    k = section.integer(
+        "k", MIN_K, MIN_K, f"an integer of at least {MIN_K} (smaller groups can identify people)"
+    )
+    key_env = section.string("key_env", "TEAMLENS_KEY", _ENV_RE, "an environment variable name")
+    key_file = section.path("key_file", base)
+    if key_file is not None and key_file.is_relative_to(data_dir):
+        raise ConfigError(
+            f"{file}: privacy.key_file: expected a path outside data_dir "
+            f"({data_dir}); the key must never travel with the data"
+        )
+    opt_out = section.path("opt_out", base)
+    if opt_out is not None and not opt_out.is_file():
+        raise ConfigError(f"{file}: privacy.opt_out: {opt_out} is not a file")
+    retention = section.integer("retention_days", 365, 1, "a positive number of days")
+    assert key_env is not None
+    return PrivacyConfig(
+        k=k, key_env=key_env, key_file=key_file, opt_out=opt_out, retention_days=retention
+    )
+
+
+def _github(file: Path, value: object) -> GithubConfig:
+    section = _Section(file, "github", value if value is not None else {})
+    section.check_keys({"url", "token_env"})
+    url = section.string("url", pattern=re.compile(r"^https?://"), expected="an http(s) URL")
+    token_env = section.string("token_env", "GITHUB_TOKEN", _ENV_RE, "an environment variable name")
+    assert token_env is not None
+    return GithubConfig(url=url.rstrip("/") if url else None, token_env=token_env)
+
+
+def _mining(file: Path, value: object) -> MiningConfig:
+    section = _Section(file, "mining", value if value is not None else {})
+    section.check_keys({"fix_patterns", "detect_copies", "batch_size"})
+    patterns = section.data.get("fix_patterns", list(DEFAULT_FIX_PATTERNS))
+    if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
+        raise section.fail("fix_patterns", "a list of regular expressions", patterns)
+    for i, pattern in enumerate(patterns):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(
+                f"{file}: mining.fix_patterns[{i}]: expected a regular expression ({exc})"
+            ) from None
+    return MiningConfig(
+        fix_patterns=tuple(patterns),
+        detect_copies=section.boolean("detect_copies", False),
+        batch_size=section.integer("batch_size", 2000, 1, "a positive number of commits"),
+    )
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a repos.yaml.
+
+    Raises
+    ------
+    ConfigError
+        With one line naming the file, the key and what was expected.
+    """
+    path = path.expanduser().resolve()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found (run `teamlens init` to write one)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "somewhere"
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}: {where}: not valid YAML ({problem})") from None
+    base = path.parent
+    top = _Section(path, "", raw if raw is not None else {})
+    top.check_keys(
+        {"data_dir", "clones_dir", "repositories", "teams", "privacy", "github", "mining"}
+    )
+    data_dir = top.path("data_dir", base) or (base / ".teamlens").resolve()
+    clones_dir = top.path("clones_dir", base) or (base / ".teamlens-clones").resolve()
+    if clones_dir.is_relative_to(data_dir):
+        raise ConfigError(
+            f"{path}: clones_dir: expected a folder outside data_dir; clones hold "
+            "raw identities and the data folder must not"
+        )
+    repos_raw = top.data.get("repositories")
+    if not isinstance(repos_raw, list) or not repos_raw:
+        raise top.fail("repositories", "a non-empty list of repositories", repos_raw)
+    repositories = tuple(_repository(path, i, r, base) for i, r in enumerate(repos_raw))
+    seen: set[str] = set()
+    for i, repo in enumerate(repositories):
+        if repo.name in seen:
+            raise ConfigError(
+                f"{path}: repositories[{i}].name: {repo.name!r} is used twice; "
+                "expected unique names"
+            )
+        seen.add(repo.name)
+    return Config(
+        path=path,
+        data_dir=data_dir,
+        clones_dir=clones_dir,
+        repositories=repositories,
+        teams=_teams(path, "teams", top.data.get("teams")),
+        privacy=_privacy(path, top.data.get("privacy"), base, data_dir),
+        github=_github(path, top.data.get("github")),
+        mining=_mining(path, top.data.get("mining")),
+    )
+
+
+STARTER = """\
+# repos.yaml: what teamlens mines and how it protects the people behind the history.
+# Reference: docs/configuration.md. Every key below is optional unless marked.
+
+data_dir: .teamlens                 # facts (Parquet), models and reports; no raw identities
+
+repositories:                       # required: at least one
+  - name: {name}                    # unique; letters, digits, '.', '_' or '-'
+    path: .                         # a local clone; or `url:` to clone into clones_dir
+{branch_line}
+    # all_branches: true            # mine every branch instead of one
+    # github: owner/repo            # also mine pull requests (later releases)
+
+teams: {{}}                           # team name -> path globs it owns, e.g.
+#   core: ["src/**"]
+#   docs: ["docs/**", "*.md"]
+#   codeowners: true                # or read .github/CODEOWNERS
+
+privacy:
+  k: 5                              # minimum group size for any team figure; below 5 is refused
+  key_env: TEAMLENS_KEY             # environment variable holding the pseudonymisation key;
+  # key_file: ~/.config/teamlens/key  # used when the variable is unset (created 0600)
+  # opt_out: optout.txt             # one e-mail or login per line; those people vanish
+  retention_days: 365               # raw text older than this is purged
+
+# mining:
+#   detect_copies: false            # also detect copies (git -C); renames are always detected
+#   fix_patterns:                   # regexes on the commit message marking a fix
+#     - '(?i)\\b(fix(e[sd]|ing)?|bugs?|defects?|patch(ed|es)?)\\b'
+
+# github:
+#   url: https://github.example.com # GitHub Enterprise base URL; omit for github.com
+#   token_env: GITHUB_TOKEN
+"""
+
+
+def _current_branch(folder: Path) -> str | None:
+    result = subprocess.run(
+        ["git", "-C", str(folder), "symbolic-ref", "--short", "-q", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    branch = result.stdout.strip()
+    return branch or None
+
+
+def write_starter(folder: Path, force: bool = False) -> Path:
+    """Write a commented repos.yaml for the repository in `folder` and return its path."""
+    target = folder / DEFAULT_CONFIG_NAME
+    if target.exists() and not force:
+        raise ConfigError(f"{target}: already exists (use --force to overwrite)")
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", folder.resolve().name).lstrip("._-") or "repo"
+    branch = _current_branch(folder)
+    branch_line = (
+        f"    branch: {branch}                  # default: the repository's HEAD branch"
+        if branch
+        else "    # branch: main                # default: the HEAD branch"
+    )
+    target.write_text(STARTER.format(name=name, branch_line=branch_line), encoding="utf-8")
+    load_config(target)  # the starter must always be valid
+    return target

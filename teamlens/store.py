@@ -1,0 +1,368 @@
+"""The embedded fact store: Parquet files, a manifest per repository, DuckDB to query.
+
+Layout under ``<data_dir>/store``::
+
+    <repo>/manifest.json          the committed state: part files per table, miner state
+    <repo>/<table>/<uuid>.parquet immutable part files
+    <repo>/.lock                  held (flock) by the one writer of this repository
+
+Crash safety: a writer first writes new part files (under names no manifest lists
+yet), fsyncs them, then atomically replaces manifest.json. A run killed at any moment
+leaves either the old or the new manifest; unlisted files are leftovers and are
+deleted by the next writer. Readers read the manifest, then only the files it lists,
+so they never see a half-written batch and never block the writer. Files that a
+rewrite (compaction, opt-out purge) drops are deleted only after a grace period, so a
+reader that read the previous manifest a moment ago still finds them.
+
+One manifest per repository means mining tasks for different repositories never
+contend: they can run in parallel processes or on a cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from teamlens.errors import QueryError, StoreError
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+GARBAGE_GRACE_SECONDS = 600
+COMPACT_AT_PARTS = 32
+
+_UTC = pa.timestamp("s", tz="UTC")
+
+#: Fact tables as stored. docs/schema.md documents every column.
+SCHEMAS: Mapping[str, pa.Schema] = {
+    "commits": pa.schema(
+        [
+            ("repo", pa.string()),
+            ("sha", pa.string()),
+            ("parent_shas", pa.list_(pa.string())),
+            ("is_merge", pa.bool_()),
+            ("author_time", _UTC),
+            ("author_tz", pa.int16()),
+            ("commit_time", _UTC),
+            ("committer_tz", pa.int16()),
+            ("author_id", pa.string()),
+            ("committer_id", pa.string()),
+            ("message_subject", pa.string()),
+            ("is_fix", pa.bool_()),
+            ("n_files", pa.int32()),
+            ("added", pa.int64()),
+            ("deleted", pa.int64()),
+        ]
+    ),
+    "file_changes": pa.schema(
+        [
+            ("repo", pa.string()),
+            ("sha", pa.string()),
+            ("path", pa.string()),
+            ("old_path", pa.string()),
+            ("change_type", pa.string()),
+            ("added", pa.int64()),
+            ("deleted", pa.int64()),
+            ("is_binary", pa.bool_()),
+            ("is_submodule", pa.bool_()),
+            ("similarity", pa.int16()),
+            ("language", pa.string()),
+        ]
+    ),
+    "lost_commits": pa.schema(
+        [
+            ("repo", pa.string()),
+            ("sha", pa.string()),
+            ("ref", pa.string()),
+            ("old_tip", pa.string()),
+            ("new_tip", pa.string()),
+            ("detected_at", _UTC),
+        ]
+    ),
+}
+
+#: Query views over the stored tables. `commits` and `file_changes` show the current
+#: history; commits that a force-push dropped stay in the `*_all` views and are listed
+#: in `lost_commits`.
+VIEWS: Mapping[str, str] = {
+    "commits_all": "SELECT * FROM _commits",
+    "file_changes_all": "SELECT * FROM _file_changes",
+    "lost_commits": "SELECT * FROM _lost_commits",
+    "commits": "SELECT * FROM _commits c WHERE NOT EXISTS "
+    "(SELECT 1 FROM _lost_commits l WHERE l.repo = c.repo AND l.sha = c.sha)",
+    "file_changes": "SELECT * FROM _file_changes f WHERE NOT EXISTS "
+    "(SELECT 1 FROM _lost_commits l WHERE l.repo = f.repo AND l.sha = f.sha)",
+}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The committed state of one repository's facts."""
+
+    parts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    state: Mapping[str, Any] = field(default_factory=dict)
+    garbage: tuple[tuple[str, float], ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "version": MANIFEST_VERSION,
+                "parts": {t: list(p) for t, p in sorted(self.parts.items())},
+                "state": self.state,
+                "garbage": [list(g) for g in self.garbage],
+            },
+            indent=1,
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str, where: Path) -> Manifest:
+        try:
+            raw = json.loads(text)
+            if raw.get("version") != MANIFEST_VERSION:
+                raise StoreError(f"{where}: unsupported manifest version {raw.get('version')!r}")
+            return cls(
+                parts={t: tuple(p) for t, p in raw["parts"].items()},
+                state=raw["state"],
+                garbage=tuple((str(f), float(t)) for f, t in raw.get("garbage", [])),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise StoreError(f"{where}: corrupt manifest ({exc})") from None
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class RepoWriter:
+    """The single writer of one repository's facts; obtained from :meth:`Store.writer`."""
+
+    def __init__(self, root: Path, repo: str) -> None:
+        self.root = root
+        self.repo = repo
+        self.initial = _read_manifest(root)
+        self.manifest = self.initial
+
+    def _cleanup(self) -> None:
+        """Delete leftovers of killed runs and expired garbage; keep every listed file."""
+        listed = {p for parts in self.manifest.parts.values() for p in parts}
+        pending = {f for f, _ in self.manifest.garbage}
+        now = time.time()
+        expired = {f for f, t in self.manifest.garbage if now - t > GARBAGE_GRACE_SECONDS}
+        for path in self.root.rglob("*.parquet*"):
+            rel = path.relative_to(self.root).as_posix()
+            if rel in listed:
+                continue
+            if rel in pending and rel not in expired:
+                continue
+            path.unlink(missing_ok=True)
+        if expired:
+            garbage = tuple(g for g in self.manifest.garbage if g[0] not in expired)
+            self._publish(Manifest(self.manifest.parts, self.manifest.state, garbage))
+
+    def _publish(self, manifest: Manifest) -> None:
+        tmp = self.root / (MANIFEST + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(manifest.to_json())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.root / MANIFEST)
+        _fsync_dir(self.root)
+        self.manifest = manifest
+
+    def _new_part(self, table: str, data: pa.Table) -> str:
+        folder = self.root / table
+        folder.mkdir(exist_ok=True)
+        rel = f"{table}/{uuid.uuid4().hex}.parquet"
+        _write_parquet(data.cast(SCHEMAS[table]), self.root / rel)
+        return rel
+
+    def commit(self, tables: Mapping[str, pa.Table], state: Mapping[str, Any]) -> None:
+        """Append the given rows and the new miner state, atomically."""
+        parts = {t: list(p) for t, p in self.manifest.parts.items()}
+        for table, data in tables.items():
+            if data.num_rows:
+                parts.setdefault(table, []).append(self._new_part(table, data))
+        if tables:
+            _fsync_dir(self.root)
+        self._publish(
+            Manifest({t: tuple(p) for t, p in parts.items()}, dict(state), self.manifest.garbage)
+        )
+
+    def replace(self, tables: Mapping[str, pa.Table], state: Mapping[str, Any]) -> None:
+        """Replace whole tables (opt-out purge, compaction), atomically."""
+        parts = {t: tuple(p) for t, p in self.manifest.parts.items()}
+        now = time.time()
+        garbage = list(self.manifest.garbage)
+        for table, data in tables.items():
+            garbage.extend((p, now) for p in parts.get(table, ()))
+            parts[table] = (self._new_part(table, data),) if data.num_rows else ()
+        if tables:
+            _fsync_dir(self.root)
+        self._publish(Manifest(parts, dict(state), tuple(garbage)))
+
+    def rollback(self) -> None:
+        """Return to the manifest this writer started from (after an error, not a kill)."""
+        if self.manifest != self.initial:
+            self._publish(Manifest(self.initial.parts, self.initial.state, self.manifest.garbage))
+        self._cleanup()
+
+    def read(self, table: str) -> pa.Table:
+        return _read_parts(self.root, self.manifest.parts.get(table, ()), table)
+
+    def compact(self) -> None:
+        """Merge a table's parts into one file once there are many."""
+        big = {
+            t: self.read(t) for t, p in self.manifest.parts.items() if len(p) >= COMPACT_AT_PARTS
+        }
+        if big:
+            self.replace(big, self.manifest.state)
+
+
+def _read_manifest(root: Path) -> Manifest:
+    path = root / MANIFEST
+    try:
+        return Manifest.from_json(path.read_text(encoding="utf-8"), path)
+    except FileNotFoundError:
+        return Manifest()
+
+
+def _read_parts(root: Path, parts: tuple[str, ...], table: str) -> pa.Table:
+    if not parts:
+        return SCHEMAS[table].empty_table()
+    return pa.concat_tables([pq.read_table(root / p).cast(SCHEMAS[table]) for p in parts])
+
+
+_REPO_DIR_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class Store:
+    """All facts under one data folder.
+
+    Examples
+    --------
+    >>> store = Store(Path(".teamlens"))          # doctest: +SKIP
+    >>> store.query("SELECT count(*) FROM commits").rows  # doctest: +SKIP
+    [(5531,)]
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.root = data_dir / "store"
+
+    def repos(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and (p / MANIFEST).exists())
+
+    def manifest(self, repo: str) -> Manifest:
+        return _read_manifest(self.root / repo)
+
+    @contextlib.contextmanager
+    def writer(self, repo: str) -> Iterator[RepoWriter]:
+        """Hold the repository's write lock; roll back to the start on an exception."""
+        if not _REPO_DIR_RE.match(repo):
+            raise StoreError(f"invalid repository name for the store: {repo!r}")
+        root = self.root / repo
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            lock = open(root / ".lock", "a+")  # noqa: SIM115 - held for the whole block
+        except OSError as exc:
+            raise StoreError(f"{root}: cannot write the store ({exc.strerror})") from None
+        with lock:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise StoreError(
+                    f"{root}: another teamlens process is writing repository "
+                    f"{repo!r}; try again when it has finished"
+                ) from None
+            writer = RepoWriter(root, repo)
+            writer._cleanup()
+            try:
+                yield writer
+            except BaseException as exc:
+                # A Ctrl-C keeps what was committed (like a kill); an error undoes the run.
+                if not isinstance(exc, KeyboardInterrupt):
+                    writer.rollback()
+                raise
+
+    def read(self, table: str, repo: str | None = None) -> pa.Table:
+        repos = [repo] if repo is not None else self.repos()
+        pieces = [
+            _read_parts(self.root / r, self.manifest(r).parts.get(table, ()), table) for r in repos
+        ]
+        return pa.concat_tables(pieces) if pieces else SCHEMAS[table].empty_table()
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with a view per table over the committed files."""
+        con = duckdb.connect(":memory:")
+        con.execute("SET TimeZone = 'UTC'")
+        manifests = {r: self.manifest(r) for r in self.repos()}
+        for table, schema in SCHEMAS.items():
+            files = [
+                str(self.root / r / p) for r, m in manifests.items() for p in m.parts.get(table, ())
+            ]
+            if files:
+                listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+                con.execute(
+                    f"CREATE VIEW _{table} AS SELECT * FROM read_parquet([{listing}], "  # noqa: S608
+                    "union_by_name = true)"
+                )
+            else:
+                con.register(f"_empty_{table}", schema.empty_table())
+                con.execute(f"CREATE VIEW _{table} AS SELECT * FROM _empty_{table}")  # noqa: S608
+        for view, sql in VIEWS.items():
+            con.execute(f"CREATE VIEW {view} AS {sql}")
+        return con
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> QueryResult:
+        """Run one SQL statement (with ``?`` parameters) over the committed facts."""
+        for attempt in range(3):
+            con = self.connect()
+            try:
+                cursor = con.execute(sql, list(params))
+                columns = tuple(d[0] for d in cursor.description or ())
+                return QueryResult(columns, cursor.fetchall() if columns else [])
+            except duckdb.IOException:
+                # A rewrite replaced files between reading the manifest and the files.
+                if attempt == 2:
+                    raise
+            except duckdb.Error as exc:
+                message = (
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                )
+                raise QueryError(message) from None
+            finally:
+                con.close()
+        raise AssertionError("unreachable")
