@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from mining.domain import Commit
 from mining.gitlog import iter_commits
 from mining.languages import language_of
-from mining.repository import GitRepository
+from mining.repository import Alias, GitRepository
 from teamlens.config import MiningConfig, PrivacyConfig, RepositoryConfig
 from teamlens.errors import StoreError
 from teamlens.privacy import (
@@ -121,15 +121,14 @@ def _key_check(key: bytes) -> str:
 
 
 def _opted_out_pseudonyms(
-    repo: GitRepository, entries: Sequence[str], pseudonymizer: Pseudonymizer
+    aliases: set[Alias], entries: Sequence[str], pseudonymizer: Pseudonymizer
 ) -> frozenset[str]:
-    ids = set()
-    for entry in entries:
-        if "@" not in entry:
-            continue  # a login: matched by the GitHub miner, not in git history
-        ids.add(pseudonymizer.pseudonym(normalise_identity("", entry)))
-        ids.add(pseudonymizer.pseudonym(normalise_identity("", repo.canonical_email(entry))))
-    return frozenset(ids)
+    """Pseudonyms of opted-out people, under every address .mailmap links to theirs."""
+    emails = {e for e in entries if "@" in e}  # logins are matched by the GitHub miner
+    for alias in aliases:
+        if alias.raw_email.lower() in emails or alias.email.lower() in emails:
+            emails.add(alias.email.lower())
+    return frozenset(pseudonymizer.pseudonym(normalise_identity("", e)) for e in emails)
 
 
 def _purge_opted_out(writer: RepoWriter, opted_out: frozenset[str]) -> int:
@@ -152,7 +151,9 @@ def _purge_opted_out(writer: RepoWriter, opted_out: frozenset[str]) -> int:
     )
     changes = writer.read("file_changes")
     changes_kept = changes.filter(pc.invert(pc.is_in(changes["sha"], value_set=dropped)))
-    writer.replace({"commits": kept, "file_changes": changes_kept}, writer.manifest.state)
+    writer.replace(
+        {"commits": kept, "file_changes": changes_kept}, writer.manifest.state, purge=True
+    )
     return int(len(dropped) + changes.num_rows - changes_kept.num_rows)
 
 
@@ -204,10 +205,12 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
     repo = GitRepository.open(config, task.clones_dir)
     key = load_key(task.privacy, task.data_dir)
     pseudonymizer = Pseudonymizer(key)
-    opted_out = _opted_out_pseudonyms(repo, read_opt_out(task.privacy.opt_out), pseudonymizer)
-    identities = _Identities(pseudonymizer, opted_out)
     fix_res = [re.compile(p) for p in task.mining.fix_patterns]
     tips = repo.tips(config.branch, config.all_branches)
+    revisions = sorted(set(tips.values()))
+    aliases = repo.identities(revisions)
+    opted_out = _opted_out_pseudonyms(aliases, read_opt_out(task.privacy.opt_out), pseudonymizer)
+    identities = _Identities(pseudonymizer, opted_out)
 
     with Store(task.data_dir).writer(config.name) as writer:
         state = dict(writer.manifest.state)
@@ -225,10 +228,11 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
             s for s in [*old_tips.values(), *state.get("frontier", [])] if repo.has_commit(s)
         }
         exclude = sorted(frontier)
-        revisions = sorted(set(tips.values()))
         total = repo.count(revisions, exclude)
         known = set(writer.read("commits")["sha"].to_pylist())
-        scrub = Scrubber(repo.identities(revisions)) if total else Scrubber(())
+        scrub = Scrubber(
+            [(a.raw_name, a.raw_email) for a in aliases] + [(a.name, a.email) for a in aliases]
+        )
         base_state = {"key_check": check, "tips": old_tips}
         if lost.num_rows:
             writer.commit({"lost_commits": lost}, {**base_state, "frontier": exclude})

@@ -118,8 +118,12 @@ class GitRepository:
             return set()
         return set(_git(self.path, "rev-list", *revisions, "--", what="git rev-list").split())
 
-    def identities(self, revisions: Sequence[str]) -> set[tuple[str, str]]:
-        """Every (name, e-mail) in the history, raw and after .mailmap, for scrubbing text."""
+    def identities(self, revisions: Sequence[str]) -> set[Alias]:
+        """Every identity in the history: as recorded and after .mailmap (authors, committers).
+
+        Used to scrub names from stored text and to match opt-outs given by any address a
+        person has used. Read in one `git log` pass; held in memory only.
+        """
         if not revisions:
             return set()
         out = _git(
@@ -131,16 +135,17 @@ class GitRepository:
             what="git log (identities)",
         )
         fields = out.replace("\n", "").split("\0")
-        return {(fields[i], fields[i + 1]) for i in range(0, len(fields) - 1, 2)}
+        return {Alias(*fields[i : i + 4]) for i in range(0, len(fields) - 3, 4)}
 
-    def canonical_email(self, email: str) -> str:
-        """The e-mail .mailmap maps `email` to (lower-cased), for matching opt-outs."""
-        try:
-            mailmap = pygit2.Mailmap.from_repository(self.handle)
-            _, mapped = mailmap.resolve("", email)
-        except (pygit2.GitError, ValueError):
-            return email.lower()
-        return str(mapped).lower()
+
+@dataclass(frozen=True)
+class Alias:
+    """One identity as recorded in a commit and as .mailmap maps it."""
+
+    raw_name: str
+    raw_email: str
+    name: str
+    email: str
 
 
 def _sync_clone(name: str, url: str, clones_dir: Path) -> Path:

@@ -219,17 +219,31 @@ class RepoWriter:
             Manifest({t: tuple(p) for t, p in parts.items()}, dict(state), self.manifest.garbage)
         )
 
-    def replace(self, tables: Mapping[str, pa.Table], state: Mapping[str, Any]) -> None:
-        """Replace whole tables (opt-out purge, compaction), atomically."""
+    def replace(
+        self, tables: Mapping[str, pa.Table], state: Mapping[str, Any], purge: bool = False
+    ) -> None:
+        """Replace whole tables (compaction, or an opt-out purge), atomically.
+
+        Replaced files normally linger for a grace period so readers of the previous
+        manifest can finish. With ``purge`` they are deleted at once, and the purge
+        becomes the point a later rollback returns to: removed people's rows must not
+        come back, not even for a moment.
+        """
         parts = {t: tuple(p) for t, p in self.manifest.parts.items()}
         now = time.time()
-        garbage = list(self.manifest.garbage)
+        replaced = [p for table in tables for p in parts.get(table, ())]
         for table, data in tables.items():
-            garbage.extend((p, now) for p in parts.get(table, ()))
             parts[table] = (self._new_part(table, data),) if data.num_rows else ()
         if tables:
             _fsync_dir(self.root)
+        garbage = list(self.manifest.garbage)
+        if not purge:
+            garbage.extend((p, now) for p in replaced)
         self._publish(Manifest(parts, dict(state), tuple(garbage)))
+        if purge:
+            for rel in replaced:
+                (self.root / rel).unlink(missing_ok=True)
+            self.initial = self.manifest
 
     def rollback(self) -> None:
         """Return to the manifest this writer started from (after an error, not a kill)."""

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.gitrepo import RepoBuilder, build_tricky_repo
+
+TEST_KEY = "test-key-0123456789abcdef-not-secret"
+
+ConfigFactory = Callable[..., Path]
+
+
+@pytest.fixture(autouse=True)
+def isolated_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Never touch the real per-user key: tests use the env var or a key file in tmp."""
+    monkeypatch.delenv("TEAMLENS_KEY", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+
+
+@pytest.fixture
+def key_env(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("TEAMLENS_KEY", TEST_KEY)
+    return TEST_KEY
+
+
+@pytest.fixture(scope="session")
+def tricky_repo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tricky_repo(tmp_path_factory.mktemp("tricky") / "repo").path
+
+
+@pytest.fixture
+def tricky_repo(tricky_repo_template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the tricky repository (tests may add commits to it)."""
+    import shutil
+
+    target = tmp_path / "tricky"
+    shutil.copytree(tricky_repo_template, target, symlinks=True)
+    return target
+
+
+@pytest.fixture
+def repo_builder(tmp_path: Path) -> RepoBuilder:
+    return RepoBuilder(tmp_path / "repo")
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> ConfigFactory:
+    """Write a repos.yaml into tmp_path/work and return its path.
+
+    ``make_config({"name": path})`` or with extra top-level sections as keywords.
+    """
+
+    def make(repos: dict[str, Path], **sections: Any) -> Path:
+        work = tmp_path / "work"
+        work.mkdir(exist_ok=True)
+        doc: dict[str, Any] = {
+            "repositories": [{"name": n, "path": str(p)} for n, p in repos.items()],
+        }
+        doc.update(sections)
+        path = work / "repos.yaml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        return path
+
+    return make
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """The data folder that `make_config` files point at (the default, beside repos.yaml)."""
+    return tmp_path / "work" / ".teamlens"
