@@ -7,6 +7,7 @@ and what was expected, before anything is written anywhere.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from collections.abc import Mapping
@@ -395,11 +396,14 @@ def write_starter(folder: Path, force: bool = False) -> Path:
         raise ConfigError(f"{target}: already exists (use --force to overwrite)")
     name = re.sub(r"[^A-Za-z0-9._-]", "-", folder.resolve().name).lstrip("._-") or "repo"
     branch = _current_branch(folder)
+    # Quoted: a folder `2024` or a branch `1.0` / `null` would otherwise load as a number.
     branch_line = (
-        f"    branch: {branch}                  # default: the repository's HEAD branch"
+        f"    branch: {json.dumps(branch, ensure_ascii=False)}"
+        "                  # default: the repository's HEAD branch"
         if branch
         else "    # branch: main                # default: the HEAD branch"
     )
-    target.write_text(STARTER.format(name=name, branch_line=branch_line), encoding="utf-8")
+    text = STARTER.format(name=json.dumps(name), branch_line=branch_line)
+    target.write_text(text, encoding="utf-8")
     load_config(target)  # the starter must always be valid
     return target

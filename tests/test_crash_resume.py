@@ -1,0 +1,130 @@
+"""A miner killed with SIGKILL at random moments resumes to exactly the uninterrupted result."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from teamlens.store import Store
+from tests.conftest import ConfigFactory
+
+COMMITS = 1500
+AUTHORS = [(f"Person {i}", f"person{i}@example.org") for i in range(7)]
+
+
+def _fast_import(repo: Path, commits: int, seed: int = 7) -> None:
+    """A history with renames, deletions and merges, written quickly by git fast-import."""
+    rng = random.Random(seed)
+    out: list[bytes] = []
+
+    def data(text: str) -> None:
+        raw = text.encode()
+        out.append(b"data %d\n" % len(raw) + raw + b"\n")
+
+    files: list[str] = []
+    side_mark = main_mark = 0
+    for n in range(1, commits + 1):
+        name, email = AUTHORS[rng.randrange(len(AUTHORS))]
+        when = 1_500_000_000 + n * 600
+        on_side = n % 97 == 50
+        out.append(b"commit refs/heads/%s\n" % (b"side" if on_side else b"main"))
+        out.append(b"mark :%d\n" % n)
+        out.append(f"author {name} <{email}> {when} +0100\n".encode())
+        out.append(f"committer {name} <{email}> {when} +0100\n".encode())
+        data(f"{'fix: ' if n % 9 == 0 else ''}change number {n}")
+        if n > 1:
+            out.append(b"from :%d\n" % (main_mark if not on_side else max(1, main_mark - 2)))
+        if side_mark and n % 97 == 51:
+            out.append(b"merge :%d\n" % side_mark)
+        if on_side:  # a side-branch commit adds one file and is merged by the next commit
+            side_mark = n
+            out.append(f"M 100644 inline side/file_{n}.py\n".encode())
+            data("side\n" * (n % 7 + 1))
+            continue
+        main_mark = n
+        ops = rng.randint(1, 3)
+        for op in range(ops):
+            roll = rng.random()
+            if files and roll < 0.08:
+                old = files.pop(rng.randrange(len(files)))
+                new = f"pkg{n % 5}/moved_{n}_{op}.py"
+                out.append(f"R {old} {new}\n".encode())
+                files.append(new)
+            elif files and roll < 0.12:
+                out.append(f"D {files.pop(rng.randrange(len(files)))}\n".encode())
+            elif files and roll < 0.7:
+                path = files[rng.randrange(len(files))]
+                out.append(f"M 100644 inline {path}\n".encode())
+                data("".join(f"line {i} v{n}\n" for i in range(rng.randint(5, 60))))
+            else:
+                path = f"pkg{n % 5}/file_{n}_{rng.randrange(1000)}.py"
+                if path not in files:
+                    files.append(path)
+                out.append(f"M 100644 inline {path}\n".encode())
+                data("".join(f"new {i}\n" for i in range(rng.randint(1, 40))))
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(out), check=True)
+
+
+def _teamlens() -> list[str]:
+    exe = Path(sys.executable).parent / "teamlens"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "teamlens.cli"]
+
+
+def _snapshot(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
+    store = Store(data_dir)
+    return {
+        "commits": store.query("SELECT * FROM commits ORDER BY sha").rows,
+        "file_changes": store.query(
+            "SELECT * FROM file_changes ORDER BY sha, path, change_type").rows,
+        "lost_commits": store.query("SELECT * FROM lost_commits").rows,
+        "duplicates": store.query(
+            "SELECT sha, count(*) FROM commits_all GROUP BY sha HAVING count(*) > 1").rows,
+    }
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_then_resume(tmp_path: Path, make_config: ConfigFactory,
+                                              key_env: str) -> None:
+    repo = tmp_path / "history"
+    _fast_import(repo, COMMITS)
+    config = make_config({"history": repo}, mining={"batch_size": 40})
+    data_dir = config.parent / ".teamlens"
+    cmd = [*_teamlens(), "mine", "--quiet", "--config", str(config)]
+    env = {**os.environ}
+
+    started = time.monotonic()
+    subprocess.run(cmd, env=env, check=True)
+    full_run = time.monotonic() - started
+    reference = _snapshot(data_dir)
+    assert len(reference["commits"]) == COMMITS
+    assert reference["duplicates"] == [] and reference["lost_commits"] == []
+
+    rng = random.Random(20261129)
+    partial_states = 0
+    kills = 0
+    for _ in range(10):
+        shutil.rmtree(data_dir)
+        for _kill in range(2):
+            proc = subprocess.Popen(cmd, env=env)
+            time.sleep(rng.uniform(0.05, 1.0) * full_run)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+            proc.wait()
+            mined = Store(data_dir).query("SELECT count(*) FROM commits").rows[0][0]
+            partial_states += 0 < mined < COMMITS
+        subprocess.run(cmd, env=env, check=True)
+        assert _snapshot(data_dir) == reference
+    # The kills must really have landed mid-run for this test to mean anything.
+    assert kills >= 10
+    assert partial_states >= 5

@@ -1,0 +1,120 @@
+"""Incremental mining: nothing new adds nothing, one commit adds one, rewrites are reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mining.tasks import mine_all
+from teamlens.config import load_config
+from teamlens.store import Store
+from tests.conftest import ConfigFactory
+from tests.gitrepo import ALICE, BOB, RepoBuilder, lines
+
+
+def _files(data_dir: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(data_dir)): p.read_bytes()
+            for p in sorted(data_dir.rglob("*")) if p.is_file()}
+
+
+def _linear(builder: RepoBuilder, n: int) -> list[str]:
+    shas = []
+    for i in range(n):
+        builder.write("src/mod.py", lines(i + 1))
+        shas.append(builder.commit(f"change {i}", ALICE if i % 2 else BOB))
+    return shas
+
+
+def test_second_mine_with_nothing_new_changes_nothing(tricky_repo: Path,
+                                                      make_config: ConfigFactory, key_env: str,
+                                                      data_dir: Path) -> None:
+    config = load_config(make_config({"tricky": tricky_repo}))
+    (first,) = mine_all(config)
+    before = _files(data_dir)
+    (second,) = mine_all(config)
+    assert (first.commits_added, second.commits_added) == (19, 0)
+    assert second.file_changes_added == 0
+    assert _files(data_dir) == before
+
+
+def test_one_new_commit_adds_exactly_one(repo_builder: RepoBuilder, make_config: ConfigFactory,
+                                         key_env: str, data_dir: Path) -> None:
+    _linear(repo_builder, 5)
+    config = load_config(make_config({"r": repo_builder.path}))
+    mine_all(config)
+    repo_builder.write("src/new.py", "x = 1\n")
+    new = repo_builder.commit("one more", ALICE)
+    (report,) = mine_all(config)
+    assert (report.commits_added, report.file_changes_added) == (1, 1)
+    store = Store(data_dir)
+    assert store.query("SELECT count(*), count(DISTINCT sha) FROM commits").rows == [(6, 6)]
+    assert store.query("SELECT sha FROM file_changes WHERE path = 'src/new.py'").rows == [(new,)]
+
+
+def test_force_push_is_detected_and_nothing_duplicated(repo_builder: RepoBuilder,
+                                                       make_config: ConfigFactory, key_env: str,
+                                                       data_dir: Path) -> None:
+    shas = _linear(repo_builder, 6)
+    config = load_config(make_config({"r": repo_builder.path}))
+    mine_all(config)
+    repo_builder.git("reset", "-q", "--hard", shas[3])  # drop the last two commits
+    repo_builder.write("src/other.py", "y = 2\n")
+    replacement = repo_builder.commit("rewritten history", BOB)
+    (report,) = mine_all(config)
+    assert report.commits_added == 1
+    (rewrite,) = report.rewritten
+    assert (rewrite.ref, rewrite.old_tip, rewrite.new_tip, rewrite.lost_commits) == (
+        "refs/heads/main", shas[5], replacement, 2)
+    store = Store(data_dir)
+    lost = store.query("SELECT sha FROM lost_commits ORDER BY sha").rows
+    assert lost == sorted([(shas[4],), (shas[5],)])
+    current = {s for (s,) in store.query("SELECT sha FROM commits").rows}
+    assert current == {*shas[:4], replacement}
+    # The facts stay (append-only); the views hide what the branch no longer holds.
+    assert store.query("SELECT count(*), count(DISTINCT sha) FROM commits_all").rows == [(7, 7)]
+    assert store.query("SELECT count(*) FROM file_changes WHERE sha IN (?, ?)",
+                       [shas[4], shas[5]]).rows == [(0,)]
+    # A further run reports nothing new and lists no commit twice.
+    (again,) = mine_all(config)
+    assert (again.commits_added, again.rewritten) == (0, ())
+    assert store.query("SELECT count(*) FROM lost_commits").rows == [(2,)]
+
+
+def test_all_branches_and_a_deleted_branch(repo_builder: RepoBuilder,
+                                           make_config: ConfigFactory, key_env: str,
+                                           data_dir: Path) -> None:
+    _linear(repo_builder, 3)
+    repo_builder.git("checkout", "-q", "-b", "topic")
+    topic = _linear(repo_builder, 2)
+    repo_builder.git("checkout", "-q", "main")
+    path = make_config({"r": repo_builder.path})
+    text = path.read_text().replace("path:", "all_branches: true\n  path:")
+    path.write_text(text)
+    config = load_config(path)
+    (first,) = mine_all(config)
+    assert first.commits_added == 5
+    repo_builder.git("branch", "-q", "-D", "topic")
+    (second,) = mine_all(config)
+    assert [(r.ref, r.new_tip, r.lost_commits) for r in second.rewritten] == [
+        ("refs/heads/topic", None, 2)]
+    lost = {s for (s,) in Store(data_dir).query("SELECT sha FROM lost_commits").rows}
+    assert lost == set(topic)
+
+
+def test_url_repository_is_cloned_and_updated(repo_builder: RepoBuilder,
+                                              make_config: ConfigFactory, key_env: str,
+                                              data_dir: Path, tmp_path: Path) -> None:
+    shas = _linear(repo_builder, 4)
+    path = make_config({"r": repo_builder.path})
+    path.write_text(path.read_text().replace("path:", "url:"))
+    config = load_config(path)
+    (first,) = mine_all(config)
+    assert first.commits_added == 4
+    assert (config.clones_dir / "r" / "HEAD").is_file()
+    assert not config.clones_dir.is_relative_to(data_dir)
+    repo_builder.git("reset", "-q", "--hard", shas[2])
+    new = _linear(repo_builder, 1)
+    (second,) = mine_all(config)
+    assert second.commits_added == 1
+    assert [r.lost_commits for r in second.rewritten] == [1]
+    assert {s for (s,) in Store(data_dir).query("SELECT sha FROM commits").rows} == {
+        *shas[:3], *new}
