@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_mine.py PATH/TO/REPO [--repeat 3]
         [--pydriller-limit 3000] [--pydriller-repeat 1] [--pydriller-order oldest]
-        [--skip-pydriller] [--no-verify] [--teamlens PATH] [--json]
+        [--skip-pydriller] [--no-verify] [--teamlens PATH] [--json] [--save FILE]
 
 ``PATH/TO/REPO`` is a git repository (a work tree or a bare repository); its HEAD history
 is measured. Three contenders extract the same per-commit facts (hash, parents, author,
@@ -33,7 +33,8 @@ and unless ``--no-verify`` the number of file changes against the lines of
 Targets (benchmarks/README.md): teamlens at least 5x PyDriller's rate and at least half of
 git log's; peak memory under 500 MB on an 80,000-commit history.
 
-``--json`` prints the result as one JSON object instead of the table.
+``--json`` prints the result as one JSON object instead of the table; ``--save FILE``
+writes that object to FILE as well. The exit code is 1 when a count check fails.
 """
 
 from __future__ import annotations
@@ -449,6 +450,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="the teamlens executable (default: next to this Python)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--save", type=Path, default=None, help="also write the JSON object to this file"
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.pydriller_repeat < 1:
         parser.error("--repeat and --pydriller-repeat must be at least 1")
@@ -500,6 +504,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "checks": checks,
     }
+    if args.save is not None:
+        args.save.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(result))
     else:

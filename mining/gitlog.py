@@ -16,8 +16,10 @@ Output layout per commit, with ``-z``::
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import IO
 
 from mining.domain import ChangeType, Commit, FileChange, Person
 from teamlens.errors import RepositoryError
@@ -184,30 +186,31 @@ def iter_commits(
         When git fails (a corrupt object, a missing revision), with git's own message.
     """
     cmd = git_log_command(revisions, exclude, detect_copies)
-    with subprocess.Popen(
-        cmd, cwd=repo_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
-    ) as proc:
-        assert proc.stdout is not None and proc.stderr is not None
+    # stderr goes to a file, not a pipe: git may warn once per commit (rename limits),
+    # and a full stderr pipe nobody reads would stall git and this reader with it.
+    with (
+        tempfile.TemporaryFile() as errors,
+        subprocess.Popen(
+            cmd, cwd=repo_dir, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL
+        ) as proc,
+    ):
+        assert proc.stdout is not None
         try:
             yield from parse_log(proc.stdout)
         except RepositoryError:
-            _raise_git_error(repo_dir, proc)  # git's own reason beats a parse error
+            _raise_git_error(repo_dir, proc, errors)  # git's own reason beats a parse error
             raise
         finally:
-            if proc.poll() is None:
-                proc.stdout.close()
-        _raise_git_error(repo_dir, proc)
+            proc.stdout.close()
+        _raise_git_error(repo_dir, proc, errors)
 
 
-def _raise_git_error(repo_dir: Path, proc: subprocess.Popen[bytes]) -> None:
-    assert proc.stderr is not None
-    stderr = proc.stderr.read()
+def _raise_git_error(repo_dir: Path, proc: subprocess.Popen[bytes], errors: IO[bytes]) -> None:
     code = proc.wait()
-    if code != 0:
-        lines = [
-            line
-            for line in _text(stderr).strip().splitlines()
-            if line.startswith(("fatal:", "error:"))
-        ] or _text(stderr).strip().splitlines()
-        detail = lines[0] if lines else f"exit code {code}"
-        raise RepositoryError(f"{repo_dir}: git log failed: {detail}")
+    if code == 0:
+        return
+    errors.seek(0)
+    text = _text(errors.read()).strip().splitlines()
+    lines = [line for line in text if line.startswith(("fatal:", "error:"))] or text
+    detail = lines[0] if lines else f"exit code {code}"
+    raise RepositoryError(f"{repo_dir}: git log failed: {detail}")

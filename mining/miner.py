@@ -233,6 +233,8 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
         scrub = Scrubber(
             [(a.raw_name, a.raw_email) for a in aliases] + [(a.name, a.email) for a in aliases]
         )
+        if progress is not None and total:
+            progress(config.name, 0, total)
         base_state = {"key_check": check, "tips": old_tips}
         if lost.num_rows:
             writer.commit({"lost_commits": lost}, {**base_state, "frontier": exclude})
