@@ -160,34 +160,47 @@ def _purge_opted_out(writer: RepoWriter, opted_out: frozenset[str]) -> int:
 def _lost_rows(
     writer: RepoWriter, repo: GitRepository, tips: dict[str, str], old_tips: dict[str, str]
 ) -> tuple[pa.Table, tuple[RewrittenRef, ...]]:
-    """Detect rewritten refs; list mined commits no longer reachable from any tip."""
+    """Detect rewritten or deleted refs; list mined commits no longer reachable from any tip.
+
+    Each lost commit is attributed to the rewritten ref whose previous tip reached it.
+    When that tip's object is gone too (a fresh clone, a gc), the commit is attributed
+    to the first rewritten ref whose tip cannot be read.
+    """
     rewritten = [
         (ref, old, tips.get(ref))
-        for ref, old in old_tips.items()
+        for ref, old in sorted(old_tips.items())
         if tips.get(ref) is None or not repo.is_ancestor(old, tips[ref])
     ]
     if not rewritten:
         return SCHEMAS["lost_commits"].empty_table(), ()
     reachable = repo.reachable(sorted(set(tips.values())))
     already = set(writer.read("lost_commits")["sha"].to_pylist())
-    stored = writer.read("commits")["sha"].to_pylist()
-    lost = [sha for sha in stored if sha not in reachable and sha not in already]
-    # Attribute each lost commit to the first rewritten ref whose old tip reached it.
-    _, old, new = rewritten[0]
+    lost = [
+        sha
+        for sha in writer.read("commits")["sha"].to_pylist()
+        if sha not in reachable and sha not in already
+    ]
+    owner: dict[str, int] = {}
+    for i, (_, old, _) in enumerate(rewritten):
+        if repo.has_commit(old):
+            for sha in repo.reachable([old]) - reachable:
+                owner.setdefault(sha, i)
+    fallback = next((i for i, (_, old, _) in enumerate(rewritten) if not repo.has_commit(old)), 0)
+    index = [owner.get(sha, fallback) for sha in lost]
     now = int(time.time())
     table = pa.Table.from_pydict(
         {
             "repo": [repo.name] * len(lost),
             "sha": lost,
-            "ref": [",".join(r for r, _, _ in rewritten)] * len(lost),
-            "old_tip": [old] * len(lost),
-            "new_tip": [new] * len(lost),
+            "ref": [rewritten[i][0] for i in index],
+            "old_tip": [rewritten[i][1] for i in index],
+            "new_tip": [rewritten[i][2] for i in index],
             "detected_at": [now] * len(lost),
         },
         schema=SCHEMAS["lost_commits"],
     )
     reports = tuple(
-        RewrittenRef(r, o, n, len(lost) if i == 0 else 0) for i, (r, o, n) in enumerate(rewritten)
+        RewrittenRef(ref, old, new, index.count(i)) for i, (ref, old, new) in enumerate(rewritten)
     )
     return table, reports
 

@@ -45,13 +45,19 @@ class RepoBuilder:
         }
         who = person or ALICE
         date = f"{self.clock} {who.tz}"
-        env.update({
-            "GIT_AUTHOR_NAME": who.name, "GIT_AUTHOR_EMAIL": who.email,
-            "GIT_COMMITTER_NAME": who.name, "GIT_COMMITTER_EMAIL": who.email,
-            "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date,
-        })
-        result = subprocess.run(["git", *args], cwd=self.path, env=env, capture_output=True,
-                                check=False)
+        env.update(
+            {
+                "GIT_AUTHOR_NAME": who.name,
+                "GIT_AUTHOR_EMAIL": who.email,
+                "GIT_COMMITTER_NAME": who.name,
+                "GIT_COMMITTER_EMAIL": who.email,
+                "GIT_AUTHOR_DATE": date,
+                "GIT_COMMITTER_DATE": date,
+            }
+        )
+        result = subprocess.run(
+            ["git", *args], cwd=self.path, env=env, capture_output=True, check=False
+        )
         if check and result.returncode != 0:
             raise RuntimeError(f"git {args!r} failed: {result.stderr.decode('utf-8', 'replace')}")
         return result.stdout.decode("utf-8", "replace")
@@ -63,8 +69,13 @@ class RepoBuilder:
         with open(target, "wb") as fh:
             fh.write(content.encode() if isinstance(content, str) else content)
 
-    def commit(self, message: str | bytes, person: Person | None = None,
-               allow_empty: bool = False, add_all: bool = True) -> str:
+    def commit(
+        self,
+        message: str | bytes,
+        person: Person | None = None,
+        allow_empty: bool = False,
+        add_all: bool = True,
+    ) -> str:
         self.clock += 3600
         if add_all:
             self.git("add", "-A", person=person)
@@ -108,8 +119,11 @@ def build_tricky_repo(path: Path) -> RepoBuilder:
     r.write(b"docs/caf\xe9.txt", "latin-1 named file\n")
     r.commit(b"Caf\xe9 message in latin-1, not UTF-8\n", ZOE)
     r.write("docs/utf8-\u00e9t\u00e9.txt", "utf-8 named file\n")
-    r.commit("Revert work by Alice Liddell (alice@example.com)\n\nSigned-off-by: Bob Builder "
-             "<bob.builder@builders.test>\n", BOB)
+    r.commit(
+        "Revert work by Alice Liddell (alice@example.com)\n\nSigned-off-by: Bob Builder "
+        "<bob.builder@builders.test>\n",
+        BOB,
+    )
     # A side branch by Carol under her old e-mail, merged with a merge commit.
     r.git("checkout", "-q", "-b", "feature")
     r.write("src/feature.py", lines(12, "feature"))

@@ -9,6 +9,7 @@ byte before and after the failed command.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,7 +34,9 @@ def _teamlens() -> str:
     return found or str(Path(sys.executable).parent / "teamlens")
 
 
-def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [_teamlens(), *args],
         cwd=cwd,
@@ -56,14 +59,25 @@ def _snapshot(folder: Path) -> Snapshot:
     }
 
 
-def _one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> str:
-    """Assert a failed run printed exactly one error line mentioning every needle."""
+_PROGRESS_RE = re.compile(r"^mine [A-Za-z0-9._-]+: \d+/\d+ commits \(\d+%\), [\d,]+/s$")
+
+
+def _one_line_error(
+    result: subprocess.CompletedProcess[str], *needles: str, quiet: bool = True
+) -> str:
+    """Assert a failed run printed exactly one error line mentioning every needle.
+
+    With ``quiet=False`` (a `mine` run without ``--quiet``) progress lines may precede it.
+    """
     assert result.returncode != 0, result
     assert result.returncode == 1
     assert result.stdout == ""
     lines = result.stderr.splitlines()
+    if not quiet:  # `mine` reports progress on stderr before it fails; nothing else
+        lines = [x for x in lines if not _PROGRESS_RE.match(x)]
     assert len(lines) == 1, result.stderr
     line = lines[0]
+    assert result.stderr.endswith(line + "\n")
     assert line.startswith("teamlens: error: "), line
     assert "Traceback" not in line
     for needle in needles:
@@ -179,7 +193,12 @@ def test_not_a_git_repository(
         expected = f"repository 'other': {other} is not a folder"
     _write_config(
         config,
-        {"repositories": [{"name": "app", "path": str(repo)}, {"name": "other", "path": str(other)}]},
+        {
+            "repositories": [
+                {"name": "app", "path": str(repo)},
+                {"name": "other", "path": str(other)},
+            ]
+        },
     )
 
     result = _run("--config", str(config), "mine", cwd=tmp_path)
@@ -197,7 +216,7 @@ def test_corrupt_object_on_first_mine(
 
     result = _run("--config", str(config), "mine", cwd=tmp_path)
 
-    _one_line_error(result, f"{repo.path}: git log failed")
+    _one_line_error(result, f"{repo.path}: git log failed", quiet=False)
     # No facts, no manifest: only the (empty) lock file of the attempted writer is left.
     after = _snapshot(data_dir)
     assert {k: v for k, v in after.items() if not k.endswith("/.lock")} == {}
@@ -220,7 +239,7 @@ def test_corrupt_object_after_a_successful_mine_leaves_the_store_as_it_was(
     obj = _loose_object(repo.path, "HEAD:src/mod5.py")
     original = _corrupt(obj)
 
-    result = _run("--config", str(config), "mine", cwd=tmp_path)
+    result = _run("--config", str(config), "mine", "--quiet", cwd=tmp_path)
 
     _one_line_error(result, f"{repo.path}: git log failed")
     assert _snapshot(data_dir) == before
@@ -237,7 +256,10 @@ def test_corrupt_object_after_a_successful_mine_leaves_the_store_as_it_was(
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ("repositories:\n  - name: app\n    path: {repo}\n  - name: [x\n", "line 5: not valid YAML"),
+        (
+            "repositories:\n  - name: app\n    path: {repo}\n  - name: [x\n",
+            "line 5: not valid YAML",
+        ),
     ],
 )
 def test_invalid_yaml(
@@ -332,9 +354,7 @@ def _to_folder(key: Path) -> None:
             "{key}: key file is accessible to other users (mode 644); run `chmod 600 {key}`",
             id="readable-by-others",
         ),
-        pytest.param(
-            _to_folder, "{key}: expected a key file, found a folder", id="a-folder"
-        ),
+        pytest.param(_to_folder, "{key}: expected a key file, found a folder", id="a-folder"),
         pytest.param(
             lambda key: key.write_bytes(b"short\n"),
             "{key}: key file holds fewer than 16 bytes",
@@ -373,7 +393,10 @@ def test_key_file_inside_the_data_folder(
     inside = data_dir / "key"
     _write_config(
         config,
-        {"repositories": [{"name": "app", "path": str(repo)}], "privacy": {"key_file": str(inside)}},
+        {
+            "repositories": [{"name": "app", "path": str(repo)}],
+            "privacy": {"key_file": str(inside)},
+        },
     )
 
     result = _run("--config", str(config), "mine", cwd=tmp_path)

@@ -364,7 +364,10 @@ def test_invalid_files_raise_one_line_naming_file_and_key(
 def test_missing_file_suggests_init(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "nope.yaml")
-    assert str(info.value) == f"{tmp_path.resolve()}/nope.yaml: not found (run `teamlens init` to write one)"
+    assert (
+        str(info.value)
+        == f"{tmp_path.resolve()}/nope.yaml: not found (run `teamlens init` to write one)"
+    )
 
 
 # --------------------------------------------------------------------------- teamlens init

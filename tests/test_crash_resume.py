@@ -85,16 +85,19 @@ def _snapshot(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
     return {
         "commits": store.query("SELECT * FROM commits ORDER BY sha").rows,
         "file_changes": store.query(
-            "SELECT * FROM file_changes ORDER BY sha, path, change_type").rows,
+            "SELECT * FROM file_changes ORDER BY sha, path, change_type"
+        ).rows,
         "lost_commits": store.query("SELECT * FROM lost_commits").rows,
         "duplicates": store.query(
-            "SELECT sha, count(*) FROM commits_all GROUP BY sha HAVING count(*) > 1").rows,
+            "SELECT sha, count(*) FROM commits_all GROUP BY sha HAVING count(*) > 1"
+        ).rows,
     }
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_points_then_resume(tmp_path: Path, make_config: ConfigFactory,
-                                              key_env: str) -> None:
+def test_sigkill_at_random_points_then_resume(
+    tmp_path: Path, make_config: ConfigFactory, key_env: str
+) -> None:
     repo = tmp_path / "history"
     _fast_import(repo, COMMITS)
     config = make_config({"history": repo}, mining={"batch_size": 40})

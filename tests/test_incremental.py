@@ -12,8 +12,11 @@ from tests.gitrepo import ALICE, BOB, RepoBuilder, lines
 
 
 def _files(data_dir: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(data_dir)): p.read_bytes()
-            for p in sorted(data_dir.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(data_dir)): p.read_bytes()
+        for p in sorted(data_dir.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _linear(builder: RepoBuilder, n: int) -> list[str]:
@@ -24,9 +27,9 @@ def _linear(builder: RepoBuilder, n: int) -> list[str]:
     return shas
 
 
-def test_second_mine_with_nothing_new_changes_nothing(tricky_repo: Path,
-                                                      make_config: ConfigFactory, key_env: str,
-                                                      data_dir: Path) -> None:
+def test_second_mine_with_nothing_new_changes_nothing(
+    tricky_repo: Path, make_config: ConfigFactory, key_env: str, data_dir: Path
+) -> None:
     config = load_config(make_config({"tricky": tricky_repo}))
     (first,) = mine_all(config)
     before = _files(data_dir)
@@ -36,8 +39,9 @@ def test_second_mine_with_nothing_new_changes_nothing(tricky_repo: Path,
     assert _files(data_dir) == before
 
 
-def test_one_new_commit_adds_exactly_one(repo_builder: RepoBuilder, make_config: ConfigFactory,
-                                         key_env: str, data_dir: Path) -> None:
+def test_one_new_commit_adds_exactly_one(
+    repo_builder: RepoBuilder, make_config: ConfigFactory, key_env: str, data_dir: Path
+) -> None:
     _linear(repo_builder, 5)
     config = load_config(make_config({"r": repo_builder.path}))
     mine_all(config)
@@ -50,9 +54,9 @@ def test_one_new_commit_adds_exactly_one(repo_builder: RepoBuilder, make_config:
     assert store.query("SELECT sha FROM file_changes WHERE path = 'src/new.py'").rows == [(new,)]
 
 
-def test_force_push_is_detected_and_nothing_duplicated(repo_builder: RepoBuilder,
-                                                       make_config: ConfigFactory, key_env: str,
-                                                       data_dir: Path) -> None:
+def test_force_push_is_detected_and_nothing_duplicated(
+    repo_builder: RepoBuilder, make_config: ConfigFactory, key_env: str, data_dir: Path
+) -> None:
     shas = _linear(repo_builder, 6)
     config = load_config(make_config({"r": repo_builder.path}))
     mine_all(config)
@@ -63,7 +67,11 @@ def test_force_push_is_detected_and_nothing_duplicated(repo_builder: RepoBuilder
     assert report.commits_added == 1
     (rewrite,) = report.rewritten
     assert (rewrite.ref, rewrite.old_tip, rewrite.new_tip, rewrite.lost_commits) == (
-        "refs/heads/main", shas[5], replacement, 2)
+        "refs/heads/main",
+        shas[5],
+        replacement,
+        2,
+    )
     store = Store(data_dir)
     lost = store.query("SELECT sha FROM lost_commits ORDER BY sha").rows
     assert lost == sorted([(shas[4],), (shas[5],)])
@@ -71,18 +79,19 @@ def test_force_push_is_detected_and_nothing_duplicated(repo_builder: RepoBuilder
     assert current == {*shas[:4], replacement}
     # The facts stay (append-only); the views hide what the branch no longer holds.
     assert store.query("SELECT count(*), count(DISTINCT sha) FROM commits_all").rows == [(7, 7)]
-    assert store.query("SELECT count(*) FROM file_changes WHERE sha IN (?, ?)",
-                       [shas[4], shas[5]]).rows == [(0,)]
+    assert store.query(
+        "SELECT count(*) FROM file_changes WHERE sha IN (?, ?)", [shas[4], shas[5]]
+    ).rows == [(0,)]
     # A further run reports nothing new and lists no commit twice.
     (again,) = mine_all(config)
     assert (again.commits_added, again.rewritten) == (0, ())
     assert store.query("SELECT count(*) FROM lost_commits").rows == [(2,)]
 
 
-def test_all_branches_and_a_deleted_branch(repo_builder: RepoBuilder,
-                                           make_config: ConfigFactory, key_env: str,
-                                           data_dir: Path) -> None:
-    _linear(repo_builder, 3)
+def test_all_branches_and_a_deleted_branch(
+    repo_builder: RepoBuilder, make_config: ConfigFactory, key_env: str, data_dir: Path
+) -> None:
+    main = _linear(repo_builder, 3)
     repo_builder.git("checkout", "-q", "-b", "topic")
     topic = _linear(repo_builder, 2)
     repo_builder.git("checkout", "-q", "main")
@@ -93,16 +102,28 @@ def test_all_branches_and_a_deleted_branch(repo_builder: RepoBuilder,
     (first,) = mine_all(config)
     assert first.commits_added == 5
     repo_builder.git("branch", "-q", "-D", "topic")
+    repo_builder.git("reset", "-q", "--hard", main[1])  # and main loses its last commit
+    new_main = _linear(repo_builder, 1)[0]
     (second,) = mine_all(config)
     assert [(r.ref, r.new_tip, r.lost_commits) for r in second.rewritten] == [
-        ("refs/heads/topic", None, 2)]
-    lost = {s for (s,) in Store(data_dir).query("SELECT sha FROM lost_commits").rows}
-    assert lost == set(topic)
+        ("refs/heads/main", new_main, 1),
+        ("refs/heads/topic", None, 2),
+    ]
+    lost = dict(Store(data_dir).query("SELECT sha, ref FROM lost_commits").rows)
+    assert lost == {
+        main[2]: "refs/heads/main",
+        topic[0]: "refs/heads/topic",
+        topic[1]: "refs/heads/topic",
+    }
 
 
-def test_url_repository_is_cloned_and_updated(repo_builder: RepoBuilder,
-                                              make_config: ConfigFactory, key_env: str,
-                                              data_dir: Path, tmp_path: Path) -> None:
+def test_url_repository_is_cloned_and_updated(
+    repo_builder: RepoBuilder,
+    make_config: ConfigFactory,
+    key_env: str,
+    data_dir: Path,
+    tmp_path: Path,
+) -> None:
     shas = _linear(repo_builder, 4)
     path = make_config({"r": repo_builder.path})
     path.write_text(path.read_text().replace("path:", "url:"))
@@ -117,4 +138,6 @@ def test_url_repository_is_cloned_and_updated(repo_builder: RepoBuilder,
     assert second.commits_added == 1
     assert [r.lost_commits for r in second.rewritten] == [1]
     assert {s for (s,) in Store(data_dir).query("SELECT sha FROM commits").rows} == {
-        *shas[:3], *new}
+        *shas[:3],
+        *new,
+    }

@@ -57,15 +57,17 @@ def _pseudonym(email: str) -> str:
     return hmac.new(TEST_KEY.encode(), email.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def test_no_identity_anywhere_under_data_dir(tricky_repo: Path, make_config: ConfigFactory,
-                                             key_env: str, data_dir: Path) -> None:
+def test_no_identity_anywhere_under_data_dir(
+    tricky_repo: Path, make_config: ConfigFactory, key_env: str, data_dir: Path
+) -> None:
     mine_all(load_config(make_config({"tricky": tricky_repo})))
     assert Store(data_dir).query("SELECT count(*) FROM commits").rows == [(19,)]
     assert scan_for_identities(data_dir, EVERYONE) == []
 
 
-def test_the_scan_detects_a_planted_leak(tricky_repo: Path, make_config: ConfigFactory,
-                                         key_env: str, data_dir: Path) -> None:
+def test_the_scan_detects_a_planted_leak(
+    tricky_repo: Path, make_config: ConfigFactory, key_env: str, data_dir: Path
+) -> None:
     mine_all(load_config(make_config({"tricky": tricky_repo})))
     note = data_dir / "store" / "note.txt"
     note.write_text(f"by {ALICE.email}")
@@ -73,59 +75,71 @@ def test_the_scan_detects_a_planted_leak(tricky_repo: Path, make_config: ConfigF
     assert leaks and {leak.split(": ")[0] for leak in leaks} == {str(note)}
 
 
-def test_pseudonym_is_keyed_hmac_of_normalised_email(tricky_repo: Path,
-                                                     make_config: ConfigFactory, key_env: str,
-                                                     data_dir: Path) -> None:
+def test_pseudonym_is_keyed_hmac_of_normalised_email(
+    tricky_repo: Path, make_config: ConfigFactory, key_env: str, data_dir: Path
+) -> None:
     mine_all(load_config(make_config({"tricky": tricky_repo})))
-    ids = {s: a for s, a in Store(data_dir).query(
-        "SELECT message_subject, author_id FROM commits").rows}
+    ids = {
+        s: a
+        for s, a in Store(data_dir).query("SELECT message_subject, author_id FROM commits").rows
+    }
     assert ids["Initial import"] == _pseudonym(ALICE.email)
     # Carol's old address is mapped by .mailmap before pseudonymisation.
     assert ids["Add feature"] == _pseudonym(CAROL.email)
 
 
-def test_subjects_are_scrubbed_of_names_and_emails(tricky_repo: Path,
-                                                   make_config: ConfigFactory, key_env: str,
-                                                   data_dir: Path) -> None:
+def test_subjects_are_scrubbed_of_names_and_emails(
+    tricky_repo: Path, make_config: ConfigFactory, key_env: str, data_dir: Path
+) -> None:
     mine_all(load_config(make_config({"tricky": tricky_repo})))
     subjects = [s for (s,) in Store(data_dir).query("SELECT message_subject FROM commits").rows]
     assert "Revert work by <person> (<person>)" in subjects
 
 
 @pytest.mark.parametrize("entry", [DAVE.email, DAVE.email.upper(), CAROL_OLD.email])
-def test_opted_out_people_have_no_rows(entry: str, tricky_repo: Path, make_config: ConfigFactory,
-                                       key_env: str, data_dir: Path, tmp_path: Path) -> None:
+def test_opted_out_people_have_no_rows(
+    entry: str,
+    tricky_repo: Path,
+    make_config: ConfigFactory,
+    key_env: str,
+    data_dir: Path,
+    tmp_path: Path,
+) -> None:
     opt_out = tmp_path / "optout.txt"
     opt_out.write_text(f"# people who asked to be left out\n{entry}\n")
-    reports = mine_all(load_config(make_config({"tricky": tricky_repo},
-                                               privacy={"opt_out": str(opt_out)})))
+    reports = mine_all(
+        load_config(make_config({"tricky": tricky_repo}, privacy={"opt_out": str(opt_out)}))
+    )
     person = CAROL if entry == CAROL_OLD.email else DAVE
     gone = _pseudonym(person.email)
     store = Store(data_dir)
-    rows = store.query("SELECT count(*) FROM commits WHERE author_id = ? OR committer_id = ?",
-                       [gone, gone]).rows
+    rows = store.query(
+        "SELECT count(*) FROM commits WHERE author_id = ? OR committer_id = ?", [gone, gone]
+    ).rows
     assert rows == [(0,)]
     expected_gone = 4 if person is CAROL else 2  # Carol: 2 under her old address, 2 new
     assert reports[0].commits_opted_out == expected_gone
     assert store.query("SELECT count(*) FROM commits").rows == [(19 - expected_gone,)]
     # Their file changes are gone with their commits.
     if person is DAVE:
-        assert store.query("SELECT count(*) FROM file_changes WHERE path = 'big/huge.txt'"
-                           ).rows == [(0,)]
+        assert store.query(
+            "SELECT count(*) FROM file_changes WHERE path = 'big/huge.txt'"
+        ).rows == [(0,)]
     assert not any(gone in s for f in data_dir.rglob("*.parquet") for s in _strings_in_parquet(f))
 
 
-def test_opt_out_after_mining_purges_existing_rows(tricky_repo: Path, make_config: ConfigFactory,
-                                                   key_env: str, data_dir: Path,
-                                                   tmp_path: Path) -> None:
+def test_opt_out_after_mining_purges_existing_rows(
+    tricky_repo: Path, make_config: ConfigFactory, key_env: str, data_dir: Path, tmp_path: Path
+) -> None:
     mine_all(load_config(make_config({"tricky": tricky_repo})))
     gone = _pseudonym(DAVE.email)
     store = Store(data_dir)
     assert store.query("SELECT count(*) FROM commits WHERE author_id = ?", [gone]).rows == [(2,)]
     opt_out = tmp_path / "optout.txt"
     opt_out.write_text(DAVE.email + "\n")
-    (report,) = mine_all(load_config(make_config({"tricky": tricky_repo},
-                                                 privacy={"opt_out": str(opt_out)})))
+    (report,) = mine_all(
+        load_config(make_config({"tricky": tricky_repo}, privacy={"opt_out": str(opt_out)}))
+    )
     assert report.rows_purged == 2 + 2  # two commits and their two file changes
     assert report.commits_added == 0
     assert store.query("SELECT count(*) FROM commits").rows == [(17,)]

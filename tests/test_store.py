@@ -17,13 +17,26 @@ from tests.test_crash_resume import _fast_import, _teamlens
 
 def _commits(*shas: str) -> pa.Table:
     n = len(shas)
-    return pa.Table.from_pydict({
-        "repo": ["r"] * n, "sha": list(shas), "parent_shas": [[] for _ in shas],
-        "is_merge": [False] * n, "author_time": [0] * n, "author_tz": [0] * n,
-        "commit_time": [0] * n, "committer_tz": [0] * n, "author_id": ["x" * 32] * n,
-        "committer_id": ["x" * 32] * n, "message_subject": ["s"] * n, "is_fix": [False] * n,
-        "n_files": [0] * n, "added": [0] * n, "deleted": [0] * n,
-    }, schema=SCHEMAS["commits"])
+    return pa.Table.from_pydict(
+        {
+            "repo": ["r"] * n,
+            "sha": list(shas),
+            "parent_shas": [[] for _ in shas],
+            "is_merge": [False] * n,
+            "author_time": [0] * n,
+            "author_tz": [0] * n,
+            "commit_time": [0] * n,
+            "committer_tz": [0] * n,
+            "author_id": ["x" * 32] * n,
+            "committer_id": ["x" * 32] * n,
+            "message_subject": ["s"] * n,
+            "is_fix": [False] * n,
+            "n_files": [0] * n,
+            "added": [0] * n,
+            "deleted": [0] * n,
+        },
+        schema=SCHEMAS["commits"],
+    )
 
 
 @pytest.fixture
@@ -40,8 +53,11 @@ def test_commit_appends_and_publishes_state(fresh_store: Store) -> None:
     with fresh_store.writer("r") as w:
         w.commit({"commits": _commits("a", "b")}, {"step": 1})
         w.commit({"commits": _commits("c")}, {"step": 2})
-    assert fresh_store.query("SELECT sha FROM commits ORDER BY sha").rows == [("a",), ("b",),
-                                                                              ("c",)]
+    assert fresh_store.query("SELECT sha FROM commits ORDER BY sha").rows == [
+        ("a",),
+        ("b",),
+        ("c",),
+    ]
     assert fresh_store.manifest("r").state == {"step": 2}
 
 
@@ -59,7 +75,8 @@ def test_leftover_files_of_a_killed_run_are_ignored_then_removed(fresh_store: St
         pass
     assert not orphan.exists()
     assert sorted(p.name for p in (fresh_store.root / "r" / "commits").iterdir()) == [
-        Path(fresh_store.manifest("r").parts["commits"][0]).name]
+        Path(fresh_store.manifest("r").parts["commits"][0]).name
+    ]
 
 
 def test_an_error_rolls_back_the_whole_run(fresh_store: Store) -> None:
@@ -74,8 +91,11 @@ def test_an_error_rolls_back_the_whole_run(fresh_store: Store) -> None:
 
 
 def test_one_writer_per_repository(fresh_store: Store) -> None:
-    with fresh_store.writer("r"), pytest.raises(StoreError, match="another teamlens process"), \
-            fresh_store.writer("r"):
+    with (
+        fresh_store.writer("r"),
+        pytest.raises(StoreError, match="another teamlens process"),
+        fresh_store.writer("r"),
+    ):
         pass
     with fresh_store.writer("r"), fresh_store.writer("other"):
         pass  # different repositories never contend
@@ -90,11 +110,13 @@ def test_compaction_keeps_rows_and_defers_deletion(fresh_store: Store) -> None:
     assert len(manifest.parts["commits"]) == 1
     assert len(manifest.garbage) == COMPACT_AT_PARTS  # still on disk for running readers
     assert fresh_store.query("SELECT count(DISTINCT sha) FROM commits").rows == [
-        (COMPACT_AT_PARTS,)]
+        (COMPACT_AT_PARTS,)
+    ]
 
 
 def test_readers_see_consistent_snapshots_while_a_miner_writes(
-        tmp_path: Path, make_config: ConfigFactory, key_env: str) -> None:
+    tmp_path: Path, make_config: ConfigFactory, key_env: str
+) -> None:
     repo = tmp_path / "history"
     _fast_import(repo, 1200)
     config = make_config({"history": repo}, mining={"batch_size": 25})
@@ -106,7 +128,8 @@ def test_readers_see_consistent_snapshots_while_a_miner_writes(
         (row,) = store.query(
             "SELECT (SELECT count(*) FROM commits),"
             " (SELECT count(*) FROM file_changes f WHERE NOT EXISTS"
-            "   (SELECT 1 FROM commits c WHERE c.sha = f.sha))").rows
+            "   (SELECT 1 FROM commits c WHERE c.sha = f.sha))"
+        ).rows
         seen.append(row)
     assert proc.wait() == 0, "miner failed"
     counts = [n for n, _ in seen]

@@ -25,8 +25,12 @@ def _norm(path: str) -> str:
 
 def _git_numstat(repo: Path) -> dict[str, FileFacts]:
     """Per non-merge commit: (path, added, deleted) from `git log --numstat -M -z`."""
-    out = subprocess.run(["git", "log", "--numstat", "-M", "-z", "--no-merges",
-                          "--format=%x01%H"], cwd=repo, capture_output=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "log", "--numstat", "-M", "-z", "--no-merges", "--format=%x01%H"],
+        cwd=repo,
+        capture_output=True,
+        check=True,
+    ).stdout
     facts: dict[str, FileFacts] = {}
     for record in out.split(b"\x01")[1:]:
         tokens = record.split(b"\0")
@@ -57,7 +61,8 @@ def _pydriller(repo: Path) -> dict[str, FileFacts]:
             continue
         facts[commit.hash] = Counter(
             (_norm(m.new_path or m.old_path or ""), m.added_lines, m.deleted_lines)
-            for m in commit.modified_files)
+            for m in commit.modified_files
+        )
     return facts
 
 
@@ -67,41 +72,64 @@ def _teamlens(data_dir: Path) -> dict[str, FileFacts]:
         sha: Counter() for (sha,) in store.query("SELECT sha FROM commits WHERE NOT is_merge").rows
     }
     for sha, path, added, deleted in store.query(
-            "SELECT sha, path, added, deleted FROM file_changes").rows:
+        "SELECT sha, path, added, deleted FROM file_changes"
+    ).rows:
         facts[sha][(_norm(path), added, deleted)] += 1
     return facts
 
 
 @pytest.fixture
-def mined_tricky(tricky_repo: Path, make_config: ConfigFactory, key_env: str,
-                 data_dir: Path) -> Store:
+def mined_tricky(
+    tricky_repo: Path, make_config: ConfigFactory, key_env: str, data_dir: Path
+) -> Store:
     mine_all(load_config(make_config({"tricky": tricky_repo})))
     return Store(data_dir)
 
 
-def test_file_changes_equal_git_numstat(mined_tricky: Store, tricky_repo: Path,
-                                        data_dir: Path) -> None:
+def test_file_changes_equal_git_numstat(
+    mined_tricky: Store, tricky_repo: Path, data_dir: Path
+) -> None:
     expected = _git_numstat(tricky_repo)
     assert len(expected) == 17
     assert _teamlens(data_dir) == expected
 
 
-def test_file_changes_equal_pydriller(mined_tricky: Store, tricky_repo: Path,
-                                      data_dir: Path) -> None:
+def test_file_changes_equal_pydriller(
+    mined_tricky: Store, tricky_repo: Path, data_dir: Path
+) -> None:
     assert _teamlens(data_dir) == _pydriller(tricky_repo)
 
 
 def test_change_types_renames_binary_submodule(mined_tricky: Store) -> None:
-    rows = {(r[0], r[1]): r[2:] for r in mined_tricky.query(
-        "SELECT c.message_subject, f.path, f.old_path, f.change_type, f.is_binary,"
-        " f.is_submodule, f.similarity, f.added, f.deleted, f.language"
-        " FROM file_changes f JOIN commits c USING (repo, sha)").rows}
+    rows = {
+        (r[0], r[1]): r[2:]
+        for r in mined_tricky.query(
+            "SELECT c.message_subject, f.path, f.old_path, f.change_type, f.is_binary,"
+            " f.is_submodule, f.similarity, f.added, f.deleted, f.language"
+            " FROM file_changes f JOIN commits c USING (repo, sha)"
+        ).rows
+    }
     assert rows[("Rename app to main", "src/main.py")] == (
-        "src/app.py", "R", False, False, rows[("Rename app to main", "src/main.py")][4], 1, 1,
-        "Python")
+        "src/app.py",
+        "R",
+        False,
+        False,
+        rows[("Rename app to main", "src/main.py")][4],
+        1,
+        1,
+        "Python",
+    )
     assert 90 <= rows[("Rename app to main", "src/main.py")][4] <= 100
-    assert rows[("Change binary blob", "data/blob.bin")] == (None, "M", True, False, None, 0, 0,
-                                                             None)
+    assert rows[("Change binary blob", "data/blob.bin")] == (
+        None,
+        "M",
+        True,
+        False,
+        None,
+        0,
+        0,
+        None,
+    )
     assert rows[("Add a submodule entry", "vendor/sub")][:3] == (None, "A", False)
     assert rows[("Add a submodule entry", "vendor/sub")][3] is True
     assert rows[("Remove copy; fixes #3", "lib/util_copy.py")][1] == "D"
@@ -110,12 +138,18 @@ def test_change_types_renames_binary_submodule(mined_tricky: Store) -> None:
     assert rows[("Copy util", "lib/util_copy.py")][1] == "A"
 
 
-def test_copies_detected_when_asked(tricky_repo: Path, make_config: ConfigFactory,
-                                    key_env: str, data_dir: Path) -> None:
+def test_copies_detected_when_asked(
+    tricky_repo: Path, make_config: ConfigFactory, key_env: str, data_dir: Path
+) -> None:
     mine_all(load_config(make_config({"tricky": tricky_repo}, mining={"detect_copies": True})))
-    (row,) = Store(data_dir).query(
-        "SELECT old_path, change_type FROM file_changes WHERE path = 'lib/util_copy.py'"
-        " AND change_type <> 'D'").rows
+    (row,) = (
+        Store(data_dir)
+        .query(
+            "SELECT old_path, change_type FROM file_changes WHERE path = 'lib/util_copy.py'"
+            " AND change_type <> 'D'"
+        )
+        .rows
+    )
     assert row == ("lib/util.py", "C")
 
 
@@ -123,14 +157,19 @@ def test_merges_flagged_without_file_changes(mined_tricky: Store) -> None:
     merges = mined_tricky.query(
         "SELECT message_subject, len(parent_shas), n_files,"
         " (SELECT count(*) FROM file_changes f WHERE f.sha = c.sha)"
-        " FROM commits c WHERE is_merge ORDER BY commit_time").rows
+        " FROM commits c WHERE is_merge ORDER BY commit_time"
+    ).rows
     assert merges == [("Merge branch 'feature'", 2, 0, 0), ("Octopus merge", 3, 0, 0)]
 
 
 def test_commit_facts_time_zones_empty_and_encodings(mined_tricky: Store) -> None:
-    rows = {r[0]: r[1:] for r in mined_tricky.query(
-        "SELECT sha, author_tz, n_files, message_subject, is_fix, epoch(author_time)::BIGINT"
-        " FROM commits").rows}
+    rows = {
+        r[0]: r[1:]
+        for r in mined_tricky.query(
+            "SELECT sha, author_tz, n_files, message_subject, is_fix, epoch(author_time)::BIGINT"
+            " FROM commits"
+        ).rows
+    }
     assert len(rows) == 19
     by_subject = {v[2]: v for v in rows.values()}
     assert by_subject["Add util and change main"][0] == 330  # +0530
@@ -147,14 +186,21 @@ def test_commit_facts_time_zones_empty_and_encodings(mined_tricky: Store) -> Non
 
 
 def test_mailmap_joins_old_and_new_email(mined_tricky: Store) -> None:
-    ids = dict(mined_tricky.query(
-        "SELECT message_subject, author_id FROM commits WHERE message_subject IN"
-        " ('Add feature', 'Remove copy; fixes #3')").rows)
+    ids = dict(
+        mined_tricky.query(
+            "SELECT message_subject, author_id FROM commits WHERE message_subject IN"
+            " ('Add feature', 'Remove copy; fixes #3')"
+        ).rows
+    )
     assert ids["Add feature"] == ids["Remove copy; fixes #3"]
     assert re.fullmatch(r"[0-9a-f]{32}", ids["Add feature"])
 
 
 def test_non_utf8_path_kept_reversibly(mined_tricky: Store) -> None:
-    paths = {p for (p,) in mined_tricky.query(
-        "SELECT path FROM file_changes WHERE path LIKE 'docs/%'").rows}
+    paths = {
+        p
+        for (p,) in mined_tricky.query(
+            "SELECT path FROM file_changes WHERE path LIKE 'docs/%'"
+        ).rows
+    }
     assert paths == {"docs/caf\\xe9.txt", "docs/utf8-\u00e9t\u00e9.txt"}
