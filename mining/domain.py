@@ -1,6 +1,6 @@
 """Typed domain objects the miners produce, before pseudonymisation.
 
-Raw names and e-mails exist only here, in memory; :mod:`mining.rows` turns them into
+Raw names and e-mails exist only here, in memory; :mod:`mining.miner` turns them into
 keyed pseudonyms before anything reaches the store.
 """
 

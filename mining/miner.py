@@ -78,6 +78,7 @@ class MiningReport:
     commits_opted_out: int = 0
     rows_purged: int = 0
     rewritten: tuple[RewrittenRef, ...] = ()
+    commits_restored: int = 0
     seconds: float = 0.0
 
 
@@ -157,28 +158,38 @@ def _purge_opted_out(writer: RepoWriter, opted_out: frozenset[str]) -> int:
     return int(len(dropped) + changes.num_rows - changes_kept.num_rows)
 
 
+def _currently_lost(events: pa.Table) -> set[str]:
+    balance: dict[str, int] = {}
+    for sha, event in zip(events["sha"].to_pylist(), events["event"].to_pylist(), strict=True):
+        balance[sha] = balance.get(sha, 0) + (1 if event == "lost" else -1)
+    return {sha for sha, n in balance.items() if n > 0}
+
+
 def _lost_rows(
     writer: RepoWriter, repo: GitRepository, tips: dict[str, str], old_tips: dict[str, str]
-) -> tuple[pa.Table, tuple[RewrittenRef, ...]]:
-    """Detect rewritten or deleted refs; list mined commits no longer reachable from any tip.
+) -> tuple[pa.Table, tuple[RewrittenRef, ...], int]:
+    """Detect rewritten or deleted refs and the commits they dropped or brought back.
 
-    Each lost commit is attributed to the rewritten ref whose previous tip reached it.
-    When that tip's object is gone too (a fresh clone, a gc), the commit is attributed
-    to the first rewritten ref whose tip cannot be read.
+    Returns the events to append ('lost' for mined commits no ref reaches any more,
+    'restored' for lost ones reachable again), a report per rewritten ref and the number
+    restored. Each lost commit is attributed to the rewritten ref whose previous tip
+    reached it; when that tip's object is gone too (a fresh clone, a gc), to the first
+    rewritten ref whose tip cannot be read.
     """
     rewritten = [
         (ref, old, tips.get(ref))
         for ref, old in sorted(old_tips.items())
         if tips.get(ref) is None or not repo.is_ancestor(old, tips[ref])
     ]
-    if not rewritten:
-        return SCHEMAS["lost_commits"].empty_table(), ()
+    lost_now = _currently_lost(writer.read("lost_commits"))
+    if not rewritten and not (lost_now and tips != old_tips):
+        return SCHEMAS["lost_commits"].empty_table(), (), 0
     reachable = repo.reachable(sorted(set(tips.values())))
-    already = set(writer.read("lost_commits")["sha"].to_pylist())
+    restored = sorted(lost_now & reachable)
     lost = [
         sha
         for sha in writer.read("commits")["sha"].to_pylist()
-        if sha not in reachable and sha not in already
+        if sha not in reachable and sha not in lost_now
     ]
     owner: dict[str, int] = {}
     for i, (_, old, _) in enumerate(rewritten):
@@ -188,21 +199,23 @@ def _lost_rows(
     fallback = next((i for i, (_, old, _) in enumerate(rewritten) if not repo.has_commit(old)), 0)
     index = [owner.get(sha, fallback) for sha in lost]
     now = int(time.time())
+    n = len(lost) + len(restored)
     table = pa.Table.from_pydict(
         {
-            "repo": [repo.name] * len(lost),
-            "sha": lost,
-            "ref": [rewritten[i][0] for i in index],
-            "old_tip": [rewritten[i][1] for i in index],
-            "new_tip": [rewritten[i][2] for i in index],
-            "detected_at": [now] * len(lost),
+            "repo": [repo.name] * n,
+            "sha": lost + restored,
+            "ref": [rewritten[i][0] for i in index] + [None] * len(restored),
+            "old_tip": [rewritten[i][1] for i in index] + [None] * len(restored),
+            "new_tip": [rewritten[i][2] for i in index] + [None] * len(restored),
+            "detected_at": [now] * n,
+            "event": ["lost"] * len(lost) + ["restored"] * len(restored),
         },
         schema=SCHEMAS["lost_commits"],
     )
     reports = tuple(
         RewrittenRef(ref, old, new, index.count(i)) for i, (ref, old, new) in enumerate(rewritten)
     )
-    return table, reports
+    return table, reports, len(restored)
 
 
 def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) -> MiningReport:
@@ -236,7 +249,7 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
             )
         purged = _purge_opted_out(writer, opted_out)
         old_tips: dict[str, str] = dict(state.get("tips", {}))
-        lost, rewritten = _lost_rows(writer, repo, tips, old_tips)
+        lost, rewritten, restored = _lost_rows(writer, repo, tips, old_tips)
         frontier = {
             s for s in [*old_tips.values(), *state.get("frontier", [])] if repo.has_commit(s)
         }
@@ -283,6 +296,7 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
         commits_opted_out=opted,
         rows_purged=purged,
         rewritten=rewritten,
+        commits_restored=restored,
         seconds=time.monotonic() - started,
     )
 

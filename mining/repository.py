@@ -75,7 +75,7 @@ class GitRepository:
                     if ref.startswith(("refs/heads/", "refs/remotes/")) and not ref.endswith(
                         "/HEAD"
                     ):
-                        target = self.handle.references[ref].resolve().target
+                        target = self.handle.references[ref].peel(pygit2.Commit).id
                         tips[ref] = str(target)
                 return tips
             if branch is None:
@@ -87,7 +87,7 @@ class GitRepository:
             for candidate in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}", branch):
                 found = self.handle.references.get(candidate)
                 if found is not None:
-                    return {candidate: str(found.resolve().target)}
+                    return {candidate: str(found.peel(pygit2.Commit).id)}
         except pygit2.GitError as exc:
             raise RepositoryError(f"repository {self.name!r}: cannot read refs ({exc})") from None
         raise RepositoryError(f"repository {self.name!r}: branch {branch!r} not found")

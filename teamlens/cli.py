@@ -80,6 +80,12 @@ def _mine(config: Config, repos: tuple[str, ...], quiet: bool) -> None:
                 "reachable and are listed in lost_commits",
                 err=True,
             )
+        if report.commits_restored:
+            click.echo(
+                f"{report.repo}: {report.commits_restored} commits listed in lost_commits are "
+                "reachable again and are back in commits",
+                err=True,
+            )
         if report.rows_purged:
             click.echo(
                 f"{report.repo}: removed {report.rows_purged} rows of people who opted out",

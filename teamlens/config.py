@@ -36,6 +36,14 @@ _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
+class TeamsConfig:
+    """Teams defined by code ownership: team name -> path globs, or CODEOWNERS."""
+
+    globs: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    codeowners: bool = False
+
+
+@dataclass(frozen=True)
 class RepositoryConfig:
     """One repository to mine: a local clone (`path`) or a URL cloned into `clones_dir`."""
 
@@ -45,15 +53,7 @@ class RepositoryConfig:
     branch: str | None = None
     all_branches: bool = False
     github: str | None = None
-    teams: Mapping[str, tuple[str, ...]] | None = None
-
-
-@dataclass(frozen=True)
-class TeamsConfig:
-    """Teams defined by code ownership: team name -> path globs, or CODEOWNERS."""
-
-    globs: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
-    codeowners: bool = False
+    teams: TeamsConfig | None = None  # overrides the top-level teams for this repository
 
 
 @dataclass(frozen=True)
@@ -170,6 +170,8 @@ def _kind(value: object) -> str:
         return "nothing"
     if isinstance(value, (str, int, float, bool)):
         return f"{type(value).__name__} {value!r}"
+    if isinstance(value, (list, dict)) and not value:
+        return f"an empty {type(value).__name__}"
     return type(value).__name__
 
 
@@ -219,8 +221,7 @@ def _repository(file: Path, index: int, value: object, base: Path) -> Repository
     github = section.string("github", pattern=_GITHUB_RE, expected="owner/repo")
     teams = None
     if "teams" in section.data:
-        override = _teams(file, section.key("teams"), section.data["teams"])
-        teams = override.globs
+        teams = _teams(file, section.key("teams"), section.data["teams"])
     return RepositoryConfig(
         name=name,
         path=path,
@@ -364,13 +365,15 @@ privacy:
   k: 5                              # minimum group size for any team figure; below 5 is refused
   key_env: TEAMLENS_KEY             # environment variable holding the pseudonymisation key;
   # key_file: ~/.config/teamlens/key  # used when the variable is unset (created 0600)
-  # opt_out: optout.txt             # one e-mail or login per line; those people vanish
-  retention_days: 365               # raw text older than this is purged
+  # opt_out: optout.txt             # one e-mail per line (logins: with GitHub mining)
+  retention_days: 365               # raw text older than this will be purged (`purge`)
 
 # mining:
 #   detect_copies: false            # also detect copies (git -C); renames are always detected
-#   fix_patterns:                   # regexes on the commit message marking a fix
-#     - '(?i)\\b(fix(e[sd]|ing)?|bugs?|defects?|patch(ed|es)?)\\b'
+#   fix_patterns:                   # regexes on the whole commit message marking a fix;
+#                                   # these two are the defaults
+#     - '(?i)\\b(fix(e[sd]|ing)?|bugs?|bugfix(es)?|defects?|patch(ed|es)?)\\b'
+#     - '(?i)\\b(close[sd]?|resolve[sd]?)\\s+#\\d+'
 
 # github:
 #   url: https://github.example.com # GitHub Enterprise base URL; omit for github.com

@@ -52,7 +52,7 @@ def load_key(privacy: PrivacyConfig, data_dir: Path) -> bytes:
         if len(key) < MIN_KEY_BYTES:
             raise KeyFileError(
                 f"environment variable {privacy.key_env}: the key must be at least "
-                f"{MIN_KEY_BYTES} characters"
+                f"{MIN_KEY_BYTES} bytes long"
             )
         return key
     path = privacy.key_file or default_key_file()
@@ -127,6 +127,8 @@ def read_opt_out(path: Path | None) -> tuple[str, ...]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: opt-out file cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: opt-out file is not UTF-8 text") from None
     entries = []
     for line in text.splitlines():
         entry = line.split("#", 1)[0].strip().lower()

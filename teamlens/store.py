@@ -89,21 +89,28 @@ SCHEMAS: Mapping[str, pa.Schema] = {
             ("old_tip", pa.string()),
             ("new_tip", pa.string()),
             ("detected_at", _UTC),
+            ("event", pa.string()),
         ]
     ),
 }
 
 #: Query views over the stored tables. `commits` and `file_changes` show the current
-#: history; commits that a force-push dropped stay in the `*_all` views and are listed
-#: in `lost_commits`.
+#: history: commits that a force-push or a deleted branch dropped stay in the `*_all`
+#: views and are listed in `lost_commits` until a ref reaches them again. The stored
+#: events ('lost', then 'restored' if they come back) are in `lost_commit_events`.
+_LOST_NOW = (
+    "SELECT repo, sha FROM _lost_commits GROUP BY repo, sha"
+    " HAVING sum(CASE event WHEN 'lost' THEN 1 ELSE -1 END) > 0"
+)
 VIEWS: Mapping[str, str] = {
     "commits_all": "SELECT * FROM _commits",
     "file_changes_all": "SELECT * FROM _file_changes",
-    "lost_commits": "SELECT * FROM _lost_commits",
-    "commits": "SELECT * FROM _commits c WHERE NOT EXISTS "
-    "(SELECT 1 FROM _lost_commits l WHERE l.repo = c.repo AND l.sha = c.sha)",
-    "file_changes": "SELECT * FROM _file_changes f WHERE NOT EXISTS "
-    "(SELECT 1 FROM _lost_commits l WHERE l.repo = f.repo AND l.sha = f.sha)",
+    "lost_commit_events": "SELECT * FROM _lost_commits",
+    "lost_commits": "SELECT * EXCLUDE (event) FROM _lost_commits"  # noqa: S608 - constants
+    f" WHERE event = 'lost' AND (repo, sha) IN ({_LOST_NOW})"
+    " QUALIFY row_number() OVER (PARTITION BY repo, sha ORDER BY detected_at DESC) = 1",
+    "commits": f"SELECT * FROM _commits WHERE (repo, sha) NOT IN ({_LOST_NOW})",  # noqa: S608
+    "file_changes": f"SELECT * FROM _file_changes WHERE (repo, sha) NOT IN ({_LOST_NOW})",  # noqa: S608
 }
 
 
@@ -162,6 +169,7 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+    _fsync_dir(path.parent)  # the manifest must never list a file whose entry is not on disk
 
 
 class RepoWriter:
@@ -368,10 +376,10 @@ class Store:
                 cursor = con.execute(sql, list(params))
                 columns = tuple(d[0] for d in cursor.description or ())
                 return QueryResult(columns, cursor.fetchall() if columns else [])
-            except duckdb.IOException:
+            except duckdb.IOException as exc:
                 # A rewrite replaced files between reading the manifest and the files.
                 if attempt == 2:
-                    raise
+                    raise QueryError(f"the store changed during the query 3 times: {exc}") from None
             except duckdb.Error as exc:
                 message = (
                     str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -86,6 +86,16 @@ def test_force_push_is_detected_and_nothing_duplicated(
     (again,) = mine_all(config)
     assert (again.commits_added, again.rewritten) == (0, ())
     assert store.query("SELECT count(*) FROM lost_commits").rows == [(2,)]
+    # Pushing the old history back brings the lost commits back, still without duplicates.
+    repo_builder.git("reset", "-q", "--hard", shas[5])
+    (back,) = mine_all(config)
+    assert (back.commits_added, back.commits_restored) == (0, 2)
+    assert [r.lost_commits for r in back.rewritten] == [1]  # the replacement commit
+    assert store.query("SELECT sha FROM lost_commits").rows == [(replacement,)]
+    assert {s for (s,) in store.query("SELECT sha FROM commits").rows} == set(shas)
+    assert store.query(
+        "SELECT event, count(*) FROM lost_commit_events GROUP BY event ORDER BY event"
+    ).rows == [("lost", 3), ("restored", 2)]
 
 
 def test_all_branches_and_a_deleted_branch(
