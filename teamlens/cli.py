@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -21,7 +21,9 @@ from teamlens import __version__
 from teamlens.config import DEFAULT_CONFIG_NAME, Config, load_config, write_starter
 from teamlens.errors import TeamlensError
 from teamlens.progress import Progress
-from teamlens.store import QueryResult, Store
+
+if TYPE_CHECKING:  # the store pulls in pyarrow and DuckDB: load them only when needed
+    from teamlens.store import QueryResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -123,6 +125,7 @@ def run(ctx: click.Context, config_path: Path | None, quiet: bool) -> None:
 
     Later stages (labels, features, model, report) join this command as they land.
     """
+    from teamlens.store import Store
     from teamlens.summary import format_summary, summarise
 
     config = _config(ctx, config_path)
@@ -148,6 +151,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
 def _print_result(result: QueryResult, fmt: str) -> None:
     if fmt == "json":
         rows = [dict(zip(result.columns, map(_plain, row), strict=True)) for row in result.rows]
@@ -156,9 +167,7 @@ def _print_result(result: QueryResult, fmt: str) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(result.columns)
     for row in result.rows:
-        writer.writerow(
-            [json.dumps(v) if isinstance(v, (list, dict)) else v for v in map(_plain, row)]
-        )
+        writer.writerow([_csv_cell(v) for v in map(_plain, row)])
 
 
 @cli.command()
@@ -176,6 +185,8 @@ def _print_result(result: QueryResult, fmt: str) -> None:
 def query(ctx: click.Context, config_path: Path | None, sql: str, fmt: str) -> None:
     """Run SQL over the store (tables: commits, file_changes, lost_commits, ...)."""
     config = _config(ctx, config_path)
+    from teamlens.store import Store
+
     _print_result(Store(config.data_dir).query(sql), fmt)
 
 

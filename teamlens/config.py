@@ -8,6 +8,7 @@ and what was expected, before anything is written anywhere.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from collections.abc import Mapping
@@ -351,7 +352,7 @@ data_dir: .teamlens                 # facts (Parquet), models and reports; no ra
 
 repositories:                       # required: at least one
   - name: {name}                    # unique; letters, digits, '.', '_' or '-'
-    path: .                         # a local clone; or `url:` to clone into clones_dir
+    path: {path}                         # a local clone; or `url:` to clone into clones_dir
 {branch_line}
     # all_branches: true            # mine every branch instead of one
     # github: owner/repo            # also mine pull requests (later releases)
@@ -381,6 +382,17 @@ privacy:
 """
 
 
+def _toplevel(folder: Path) -> Path | None:
+    result = subprocess.run(
+        ["git", "-C", str(folder), "rev-parse", "--show-toplevel"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    top = result.stdout.strip()
+    return Path(top).resolve() if result.returncode == 0 and top else None
+
+
 def _current_branch(folder: Path) -> str | None:
     result = subprocess.run(
         ["git", "-C", str(folder), "symbolic-ref", "--short", "-q", "HEAD"],
@@ -397,7 +409,13 @@ def write_starter(folder: Path, force: bool = False) -> Path:
     target = folder / DEFAULT_CONFIG_NAME
     if target.exists() and not force:
         raise ConfigError(f"{target}: already exists (use --force to overwrite)")
-    name = re.sub(r"[^A-Za-z0-9._-]", "-", folder.resolve().name).lstrip("._-") or "repo"
+    top = _toplevel(folder)
+    if top is None:
+        raise ConfigError(
+            f"{folder}: not inside a git repository; run `teamlens init` in a clone "
+            "or write repos.yaml by hand (see docs/configuration.md)"
+        )
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", top.name).lstrip("._-") or "repo"
     branch = _current_branch(folder)
     # Quoted: a folder `2024` or a branch `1.0` / `null` would otherwise load as a number.
     branch_line = (
@@ -406,7 +424,8 @@ def write_starter(folder: Path, force: bool = False) -> Path:
         if branch
         else "    # branch: main                # default: the HEAD branch"
     )
-    text = STARTER.format(name=json.dumps(name), branch_line=branch_line)
+    path = json.dumps(os.path.relpath(top, folder.resolve()))
+    text = STARTER.format(name=json.dumps(name), path=path, branch_line=branch_line)
     target.write_text(text, encoding="utf-8")
     load_config(target)  # the starter must always be valid
     return target

@@ -60,6 +60,8 @@ def load_key(privacy: PrivacyConfig, data_dir: Path) -> bytes:
         raise KeyFileError(f"{path}: the key file must live outside the data folder {data_dir}")
     if not path.exists():
         return _create_key_file(path)
+    if path.is_dir():
+        raise KeyFileError(f"{path}: expected a key file, found a folder")
     try:
         mode = path.stat().st_mode
         if mode & (stat.S_IRWXG | stat.S_IRWXO):

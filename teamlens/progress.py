@@ -32,6 +32,9 @@ class Progress:
                 self.stream.write("\n")
             self.stream.flush()
             return
+        if done == 0 and not finished:
+            self._last_log[label] = now  # the clock starts; the first line comes later
+            return
         last = self._last_log.get(label)
         if finished or last is None or now - last >= LOG_EVERY_SECONDS:
             self._last_log[label] = now

@@ -22,7 +22,7 @@ from teamlens.config import (
 )
 from teamlens.errors import ConfigError
 from tests.conftest import ConfigFactory
-from tests.gitrepo import RepoBuilder
+from tests.gitrepo import ALICE, RepoBuilder
 
 
 def _write(path: Path, doc: Any) -> Path:
@@ -203,18 +203,23 @@ def test_per_repository_teams_override(tmp_path: Path) -> None:
                 {"name": "a", "path": "a", "teams": {"frontend": ["ui/**"], "ops": "deploy/**"}},
                 {"name": "b", "path": "b"},
                 {"name": "c", "path": "b", "teams": {}},
+                {"name": "d", "path": "b", "teams": {"codeowners": True}},
             ],
             "teams": {"core": ["src/**"]},
         },
     )
     config = load_config(path)
-    a, b, c = config.repositories
+    a, b, c, d = config.repositories
     assert a.teams is not None
-    assert dict(a.teams) == {"frontend": ("ui/**",), "ops": ("deploy/**",)}
+    assert dict(a.teams.globs) == {"frontend": ("ui/**",), "ops": ("deploy/**",)}
+    assert a.teams.codeowners is False
     assert b.teams is None  # falls back to the top-level teams
-    assert c.teams is not None
-    assert dict(c.teams) == {}  # an explicit empty override: no teams in this repository
+    assert c.teams is not None  # an explicit empty override: no teams in this repository
+    assert (dict(c.teams.globs), c.teams.codeowners) == ({}, False)
+    assert d.teams is not None
+    assert (dict(d.teams.globs), d.teams.codeowners) == ({}, True)
     assert dict(config.teams.globs) == {"core": ("src/**",)}
+    assert config.teams.codeowners is False
 
 
 def test_url_repositories(tmp_path: Path) -> None:
@@ -254,7 +259,10 @@ def _repo(extra: dict[str, Any] | None = None) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("doc", "message"),
     [
-        ({"repositories": []}, "repositories: expected a non-empty list of repositories, got list"),
+        (
+            {"repositories": []},
+            "repositories: expected a non-empty list of repositories, got an empty list",
+        ),
         ({}, "repositories: expected a non-empty list of repositories, got nothing"),
         ("- just\n- a list\n", "top level: expected a mapping, got list"),
         (
@@ -288,7 +296,7 @@ def _repo(extra: dict[str, Any] | None = None) -> dict[str, Any]:
         ),
         (
             {"repositories": [_repo({"teams": {"core": []}})]},
-            "repositories[0].teams.core: expected a list of path globs, got list",
+            "repositories[0].teams.core: expected a list of path globs, got an empty list",
         ),
         (
             {"repositories": [_repo()], "teams": {"bad name": ["x/**"]}},
@@ -467,3 +475,26 @@ def test_second_init_without_force_fails_and_keeps_the_file(
     assert forced.exit_code == 0, forced.output
     assert "# my own edit" not in target.read_text(encoding="utf-8")
     assert load_config(target).repositories[0].branch == "main"
+
+
+def test_init_in_a_subfolder_points_at_the_top_of_the_repository(
+    repo_builder: RepoBuilder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo_builder.write("src/a.py", "x = 1\n")
+    repo_builder.commit("first", ALICE)
+    monkeypatch.chdir(repo_builder.path / "src")
+    result = CliRunner().invoke(cli, ["init"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    config = load_config(repo_builder.path / "src" / "repos.yaml")
+    assert config.repositories[0].path == repo_builder.path.resolve()
+    assert config.repositories[0].name == "repo"
+
+
+def test_init_outside_a_repository_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["init"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "not inside a git repository" in result.output
+    assert not (tmp_path / "repos.yaml").exists()
