@@ -11,6 +11,15 @@ from tests.gitrepo import RepoBuilder, build_tricky_repo
 
 TEST_KEY = "test-key-0123456789abcdef-not-secret"
 
+
+def teamlens_command() -> list[str]:
+    """The installed console script of the interpreter running the tests."""
+    import sys
+
+    script = Path(sys.executable).parent / "teamlens"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "teamlens"]
+
+
 ConfigFactory = Callable[..., Path]
 
 

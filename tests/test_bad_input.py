@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,22 +22,17 @@ import yaml
 from mining.tasks import mine_all
 from teamlens.config import load_config
 from teamlens.store import Store
-from tests.conftest import TEST_KEY, ConfigFactory
+from tests.conftest import TEST_KEY, ConfigFactory, teamlens_command
 from tests.gitrepo import ALICE, BOB, CAROL, RepoBuilder
 
 Snapshot = dict[str, bytes]
-
-
-def _teamlens() -> str:
-    found = shutil.which("teamlens")
-    return found or str(Path(sys.executable).parent / "teamlens")
 
 
 def _run(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [_teamlens(), *args],
+        [*teamlens_command(), *args],
         cwd=cwd,
         env={**os.environ} if env is None else env,
         capture_output=True,

@@ -11,9 +11,7 @@ import io
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -27,20 +25,15 @@ from mining.tasks import mine_all
 from teamlens import __version__
 from teamlens.cli import cli
 from teamlens.config import load_config
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEY, teamlens_command
 from tests.gitrepo import ALICE, BOB, CAROL, DAVE, ERIN, EVERYONE, ZOE, RepoBuilder
 
 VIEWS = ("commits", "file_changes", "lost_commits", "commits_all", "file_changes_all")
 
 
-def _teamlens() -> str:
-    found = shutil.which("teamlens")
-    return found or str(Path(sys.executable).parent / "teamlens")
-
-
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [_teamlens(), *args],
+        [*teamlens_command(), *args],
         cwd=cwd,
         env={**os.environ},
         capture_output=True,

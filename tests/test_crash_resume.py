@@ -7,7 +7,6 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 from teamlens.store import Store
-from tests.conftest import ConfigFactory
+from tests.conftest import ConfigFactory, teamlens_command
 
 COMMITS = 1500
 AUTHORS = [(f"Person {i}", f"person{i}@example.org") for i in range(7)]
@@ -75,11 +74,6 @@ def _fast_import(repo: Path, commits: int, seed: int = 7) -> None:
     subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(out), check=True)
 
 
-def _teamlens() -> list[str]:
-    exe = Path(sys.executable).parent / "teamlens"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "teamlens.cli"]
-
-
 def _snapshot(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
     store = Store(data_dir)
     return {
@@ -102,7 +96,7 @@ def test_sigkill_at_random_points_then_resume(
     _fast_import(repo, COMMITS)
     config = make_config({"history": repo}, mining={"batch_size": 40})
     data_dir = config.parent / ".teamlens"
-    cmd = [*_teamlens(), "mine", "--quiet", "--config", str(config)]
+    cmd = [*teamlens_command(), "mine", "--quiet", "--config", str(config)]
     env = {**os.environ}
 
     started = time.monotonic()

@@ -5,11 +5,9 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 from teamlens.progress import Progress
-from tests.conftest import ConfigFactory
+from tests.conftest import ConfigFactory, teamlens_command
 from tests.gitrepo import ALICE, RepoBuilder, lines
 
 
@@ -40,9 +38,8 @@ def test_mine_logs_progress_and_quiet_silences_it(
         repo_builder.write("a.py", lines(i + 1))
         repo_builder.commit(f"c{i}", ALICE)
     config = make_config({"r": repo_builder.path})
-    exe = str(Path(sys.executable).parent / "teamlens")
     loud = subprocess.run(
-        [exe, "mine", "--config", str(config)],
+        [*teamlens_command(), "mine", "--config", str(config)],
         capture_output=True,
         text=True,
         env={**os.environ},
@@ -53,7 +50,7 @@ def test_mine_logs_progress_and_quiet_silences_it(
     repo_builder.write("a.py", "changed\n")
     repo_builder.commit("c3", ALICE)
     quiet = subprocess.run(
-        [exe, "mine", "--quiet", "--config", str(config)],
+        [*teamlens_command(), "mine", "--quiet", "--config", str(config)],
         capture_output=True,
         text=True,
         env={**os.environ},
@@ -72,9 +69,8 @@ def test_a_real_terminal_gets_the_bar(
     config = make_config({"r": repo_builder.path})
     master, slave = pty.openpty()
     try:
-        exe = str(Path(sys.executable).parent / "teamlens")
         subprocess.run(
-            [exe, "mine", "--config", str(config)],
+            [*teamlens_command(), "mine", "--config", str(config)],
             stderr=slave,
             stdout=subprocess.DEVNULL,
             env={**os.environ},

@@ -11,8 +11,8 @@ import pytest
 
 from teamlens.errors import StoreError
 from teamlens.store import COMPACT_AT_PARTS, SCHEMAS, Store
-from tests.conftest import ConfigFactory
-from tests.test_crash_resume import _fast_import, _teamlens
+from tests.conftest import ConfigFactory, teamlens_command
+from tests.test_crash_resume import _fast_import
 
 
 def _commits(*shas: str) -> pa.Table:
@@ -121,7 +121,7 @@ def test_readers_see_consistent_snapshots_while_a_miner_writes(
     _fast_import(repo, 1200)
     config = make_config({"history": repo}, mining={"batch_size": 25})
     store = Store(config.parent / ".teamlens")
-    proc = subprocess.Popen([*_teamlens(), "mine", "--quiet", "--config", str(config)])
+    proc = subprocess.Popen([*teamlens_command(), "mine", "--quiet", "--config", str(config)])
     seen = []
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:

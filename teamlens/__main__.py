@@ -1,0 +1,5 @@
+"""`python -m teamlens` runs the command line."""
+
+from teamlens.cli import main
+
+main()
