@@ -18,11 +18,14 @@ and deleted lines):
   commits/s, so it stops after ``--pydriller-limit`` commits (oldest first, PyDriller's
   default order) and its rate is over those commits only; the output says so.
 * **teamlens** -- ``teamlens mine --config <tmp>/repos.yaml --quiet`` as a child process,
-  with a fresh data folder and key file per repetition. Wall time and peak memory are
-  measured: ``ru_maxrss`` from ``os.wait4`` (the largest single process of the tree,
-  i.e. max over teamlens and the git processes it waited for) and the sampled peak of
-  the *sum* of the tree's resident memory (teamlens and its ``git log`` run
-  concurrently, so the sum is what the machine must hold).
+  with a fresh data folder and key file per repetition.
+
+Peak memory of each child (see :class:`Memory`): ``ru_maxrss`` from ``os.wait4`` (the
+figure the targets use; on Linux the largest single process of the tree, i.e. the max
+over teamlens and the git processes it waited for, not a sum), the child process alone,
+and the sampled peak of the *sum* of the tree's resident memory, in all and anonymous
+only (teamlens and its ``git log`` run concurrently, so the sum is what the machine
+holds; git's mapped pack files make up most of the non-anonymous part).
 
 git and teamlens run ``--repeat`` times, PyDriller ``--pydriller-repeat`` times; medians
 are reported. After the first teamlens run, the number of mined commits
@@ -66,13 +69,30 @@ TARGET_RSS_MB = 500.0
 
 
 @dataclass(frozen=True)
+class Memory:
+    """Peak memory of one child process tree, in MiB.
+
+    ``max_rss``: ``ru_maxrss`` from ``os.wait4``, the largest single process of the tree
+    (Linux keeps the max over the child and the children it waited for, not a sum).
+    ``own``: the child process alone (its ``VmHWM``). ``tree``: the sampled peak of the
+    tree's summed resident memory. ``tree_anon``: the same, anonymous memory only
+    (heap, not pages of mapped files such as git's pack files, which the kernel can
+    drop and share with the page cache).
+    """
+
+    max_rss: float
+    own: float
+    tree: float | None
+    tree_anon: float | None
+
+
+@dataclass(frozen=True)
 class ChildRun:
-    """One child process: wall time, exit code, ``ru_maxrss`` and sampled tree peak."""
+    """One child process: wall time, exit code and memory."""
 
     seconds: float
     exit_code: int
-    max_rss_mb: float
-    tree_peak_mb: float
+    memory: Memory
 
 
 @dataclass
@@ -82,8 +102,7 @@ class Contender:
     name: str
     commits: int  # commits each run processed
     runs: list[float] = field(default_factory=list)
-    max_rss_mb: list[float] = field(default_factory=list)
-    tree_peak_mb: list[float] = field(default_factory=list)
+    memory: list[Memory] = field(default_factory=list)
     note: str = ""
 
     @property
@@ -95,22 +114,41 @@ class Contender:
         """Commits per second over the median run."""
         return self.commits / self.median_seconds if self.median_seconds > 0 else float("inf")
 
+    def peak(self, what: str) -> float | None:
+        """The largest figure `what` (a :class:`Memory` field) over the runs."""
+        values: list[float] = [v for m in self.memory if (v := getattr(m, what)) is not None]
+        return max(values) if values else None
+
     def summary(self) -> dict[str, Any]:
         out = asdict(self)
         out["median_seconds"] = self.median_seconds
         out["commits_per_second"] = self.rate
-        out["median_max_rss_mb"] = statistics.median(self.max_rss_mb) if self.max_rss_mb else None
-        out["peak_max_rss_mb"] = max(self.max_rss_mb) if self.max_rss_mb else None
-        out["peak_tree_rss_mb"] = max(self.tree_peak_mb) if self.tree_peak_mb else None
+        out["peak_mb"] = {name: self.peak(name) for name in Memory.__dataclass_fields__}
         return out
 
 
+def _status_kib(pid: int, keys: tuple[str, ...]) -> dict[str, int]:
+    """Fields of /proc/<pid>/status given in kB, or {} when the process is gone."""
+    found: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                key, _, value = line.partition(b":")
+                if key.decode() in keys:
+                    found[key.decode()] = int(value.split()[0])
+    except (OSError, ValueError, IndexError):
+        return {}
+    return found
+
+
 class TreeSampler:
-    """Samples the summed resident memory of a process and all its descendants."""
+    """Samples the resident memory of a process and all its descendants (10 Hz)."""
 
     def __init__(self, root: int) -> None:
         self.root = root
         self.peak_bytes = 0
+        self.peak_anon_bytes = 0
+        self.own_hwm_bytes = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -124,12 +162,22 @@ class TreeSampler:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.peak_bytes = max(self.peak_bytes, self._tree_rss())
+            self._sample()
             self._stop.wait(SAMPLE_SECONDS)
 
-    def _tree_rss(self) -> int:
+    def _sample(self) -> None:
+        rss = anon = 0
+        for pid in self._tree():
+            status = _status_kib(pid, ("VmRSS", "RssAnon", "VmHWM"))
+            rss += status.get("VmRSS", 0) * 1024
+            anon += status.get("RssAnon", 0) * 1024
+            if pid == self.root and "VmHWM" in status:
+                self.own_hwm_bytes = max(self.own_hwm_bytes, status["VmHWM"] * 1024)
+        self.peak_bytes = max(self.peak_bytes, rss)
+        self.peak_anon_bytes = max(self.peak_anon_bytes, anon)
+
+    def _tree(self) -> set[int]:
         parents: dict[int, int] = {}
-        rss: dict[int, int] = {}
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
@@ -139,12 +187,9 @@ class TreeSampler:
             except OSError:
                 continue  # the process ended while we looked
             # The command name is in parentheses and may contain anything: split after it.
-            fields = stat[stat.rfind(b")") + 2 :].split()
-            pid = int(entry.name)
-            parents[pid] = int(fields[1])
-            rss[pid] = int(fields[21]) * PAGE_SIZE
-        if self.root not in rss:
-            return 0
+            parents[int(entry.name)] = int(stat[stat.rfind(b")") + 2 :].split()[1])
+        if self.root not in parents:
+            return set()
         tree = {self.root}
         grew = True
         while grew:
@@ -153,7 +198,7 @@ class TreeSampler:
                 if ppid in tree and pid not in tree:
                     tree.add(pid)
                     grew = True
-        return sum(rss[pid] for pid in tree)
+        return tree
 
 
 def run_child(
@@ -183,12 +228,14 @@ def run_child(
             seconds = time.perf_counter() - started
         code = os.waitstatus_to_exitcode(status)
         proc.returncode = code  # reaped by wait4; tell Popen so it does not wait again
-    return ChildRun(
-        seconds=seconds,
-        exit_code=code,
-        max_rss_mb=usage.ru_maxrss / 1024,  # KiB on Linux
-        tree_peak_mb=sampler.peak_bytes / MIB,
+    memory = Memory(
+        max_rss=usage.ru_maxrss / 1024,  # KiB on Linux
+        # VmHWM as last sampled; never below ru_maxrss when the child ran nothing bigger.
+        own=sampler.own_hwm_bytes / MIB,
+        tree=sampler.peak_bytes / MIB,
+        tree_anon=sampler.peak_anon_bytes / MIB,
     )
+    return ChildRun(seconds=seconds, exit_code=code, memory=memory)
 
 
 def git_output(repo: Path, *args: str) -> str:
@@ -196,6 +243,20 @@ def git_output(repo: Path, *args: str) -> str:
         ["git", "-C", str(repo), *args], capture_output=True, check=True, text=True
     )
     return result.stdout
+
+
+def teamlens_revision(teamlens: Path) -> str:
+    """``teamlens --version`` and, in a checkout, the commit (``+dirty`` if code changed)."""
+    version = subprocess.run(
+        [str(teamlens), "--version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = git_output(root, "rev-parse", "--short", "HEAD").strip()
+        dirty = git_output(root, "status", "--porcelain", "--", "teamlens", "mining").strip()
+    except (subprocess.CalledProcessError, OSError):
+        return version
+    return f"{version} at {sha}{'+dirty' if dirty else ''}"
 
 
 def count_numstat_lines(repo: Path) -> int:
@@ -221,8 +282,7 @@ def bench_git(repo: Path, commits: int, repeat: int) -> Contender:
         if run.exit_code != 0:
             raise RuntimeError(f"git log failed with exit code {run.exit_code}")
         result.runs.append(run.seconds)
-        result.max_rss_mb.append(run.max_rss_mb)
-        result.tree_peak_mb.append(run.tree_peak_mb)
+        result.memory.append(run.memory)
     return result
 
 
@@ -288,7 +348,8 @@ def bench_pydriller(repo: Path, commits: int, limit: int, repeat: int, order: st
             result.runs.append(seconds)
             result.note = f"{order} {done} of {commits} commits, {files} file changes"
     # PyDriller runs in this process: ru_maxrss of the benchmark itself, an upper bound.
-    result.max_rss_mb.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result.memory.append(Memory(max_rss=own, own=own, tree=None, tree_anon=None))
     return result
 
 
@@ -341,8 +402,7 @@ def bench_teamlens(
                 detail = stderr.read_text(encoding="utf-8", errors="replace").strip()
                 raise RuntimeError(f"teamlens mine failed ({run.exit_code}): {detail}")
             result.runs.append(run.seconds)
-            result.max_rss_mb.append(run.max_rss_mb)
-            result.tree_peak_mb.append(run.tree_peak_mb)
+            result.memory.append(run.memory)
             if i == 0:
                 checks["mined_commits"] = teamlens_count(
                     teamlens, config, env, "select count(*) from commits_all"
@@ -368,23 +428,32 @@ def verdict(value: float | None, target: float, higher_is_better: bool = True) -
     return "PASS" if ok else "FAIL"
 
 
+def _mb(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
 def print_table(result: dict[str, Any], contenders: Sequence[Contender]) -> None:
     print(f"repository: {result['repository']}")
     print(f"HEAD commits (git rev-list --count HEAD): {result['head_commits']}")
-    print(f"machine: {result['cpus']} CPUs, load average {result['load_average']}")
+    print(f"teamlens: {result['teamlens_revision']}; {result['git_version']}")
+    print(
+        f"machine: {result['cpus']} CPUs, load average {result['load_average_before']} "
+        f"before, {result['load_average_after']} after (1, 5, 15 min)"
+    )
     print()
     header = (
         f"{'contender':<22} {'runs':>4} {'commits':>8} {'median s':>9} {'min s':>8} "
-        f"{'max s':>8} {'commits/s':>10} {'maxrss MB':>10} {'tree MB':>8}"
+        f"{'max s':>8} {'commits/s':>10} {'maxrss MB':>10} {'own MB':>7} {'tree MB':>8} "
+        f"{'anon MB':>8}"
     )
     print(header)
     print("-" * len(header))
     for c in contenders:
-        rss = f"{max(c.max_rss_mb):.1f}" if c.max_rss_mb else "-"
-        tree = f"{max(c.tree_peak_mb):.1f}" if c.tree_peak_mb else "-"
+        mem = {name: _mb(c.peak(name)) for name in ("max_rss", "own", "tree", "tree_anon")}
         print(
             f"{c.name:<22} {len(c.runs):>4} {c.commits:>8} {c.median_seconds:>9.2f} "
-            f"{min(c.runs):>8.2f} {max(c.runs):>8.2f} {c.rate:>10.1f} {rss:>10} {tree:>8}"
+            f"{min(c.runs):>8.2f} {max(c.runs):>8.2f} {c.rate:>10.1f} {mem['max_rss']:>10} "
+            f"{mem['own']:>7} {mem['tree']:>8} {mem['tree_anon']:>8}"
         )
     for c in contenders:
         runs = ", ".join(f"{s:.2f}" for s in c.runs)
@@ -401,10 +470,12 @@ def print_table(result: dict[str, Any], contenders: Sequence[Contender]) -> None
         f"teamlens / git log rate:   {r['teamlens_vs_git']:.2f}x "
         f"(target >= {TARGET_VS_GIT:g}x: {result['verdicts']['vs_git']})"
     )
+    m = result["teamlens_peak_mb"]
     print(
-        f"teamlens peak RSS: {result['teamlens_peak_rss_mb']:.1f} MB ru_maxrss (max over "
-        f"its process tree), {result['teamlens_peak_tree_mb']:.1f} MB sampled sum of the tree "
-        f"(target < {TARGET_RSS_MB:g} MB at 80,000 commits: {result['verdicts']['rss']})"
+        f"teamlens peak RSS: {m['max_rss']:.1f} MB ru_maxrss "
+        f"(target < {TARGET_RSS_MB:g} MB at 80,000 commits: {result['verdicts']['rss']}); "
+        f"teamlens process alone {m['own']:.1f} MB; whole tree (teamlens + git) "
+        f"{_mb(m['tree'])} MB, of which anonymous {_mb(m['tree_anon'])} MB"
     )
     checks = result["checks"]
     mined = checks["mined_commits"]
@@ -470,6 +541,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.json:
             print(message, file=sys.stderr, flush=True)
 
+    load_before = [round(x, 2) for x in os.getloadavg()]
     log(f"git log --numstat -M x{args.repeat} ...")
     git = bench_git(repo, commits, args.repeat)
     pydriller = None
@@ -484,23 +556,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     vs_pydriller = ratio(teamlens, pydriller)
     vs_git = ratio(teamlens, git)
-    peak_rss = max(teamlens.max_rss_mb)
-    peak_tree = max(teamlens.tree_peak_mb)
+    peak = {name: teamlens.peak(name) for name in Memory.__dataclass_fields__}
     contenders = [c for c in (git, pydriller, teamlens) if c is not None]
     result: dict[str, Any] = {
         "repository": str(repo),
         "head_commits": commits,
+        "teamlens_revision": teamlens_revision(args.teamlens),
+        "git_version": subprocess.run(
+            ["git", "--version"], capture_output=True, text=True, check=False
+        ).stdout.strip(),
         "cpus": os.cpu_count(),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "load_average_before": load_before,
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "pydriller_commits": pydriller.commits if pydriller else None,
         "contenders": {c.name: c.summary() for c in contenders},
         "ratios": {"teamlens_vs_pydriller": vs_pydriller, "teamlens_vs_git": vs_git},
-        "teamlens_peak_rss_mb": peak_rss,
-        "teamlens_peak_tree_mb": peak_tree,
+        "teamlens_peak_mb": peak,
         "verdicts": {
             "vs_pydriller": verdict(vs_pydriller, TARGET_VS_PYDRILLER),
             "vs_git": verdict(vs_git, TARGET_VS_GIT),
-            "rss": verdict(max(peak_rss, peak_tree), TARGET_RSS_MB, higher_is_better=False),
+            "rss": verdict(peak["max_rss"], TARGET_RSS_MB, higher_is_better=False),
         },
         "checks": checks,
     }

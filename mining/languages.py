@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
 _BY_SUFFIX = {
     ".py": "Python",
     ".pyi": "Python",
@@ -47,4 +45,8 @@ _BY_SUFFIX = {
 
 def language_of(path: str) -> str | None:
     """The language of a source file, or None for documentation, data and the unknown."""
-    return _BY_SUFFIX.get(PurePosixPath(path).suffix.lower())
+    name = path.rpartition("/")[2]
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem:  # no suffix, or a dot file such as ".py"
+        return None
+    return _BY_SUFFIX.get("." + suffix.lower())

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from mining.domain import Commit
 from mining.gitlog import iter_commits
@@ -136,12 +135,17 @@ def _purge_opted_out(writer: RepoWriter, opted_out: frozenset[str]) -> int:
     """Remove rows of people who opted out after they were mined. Returns rows removed."""
     if not opted_out:
         return 0
-    commits = writer.read("commits")
+    import pyarrow.compute as pc  # only needed here; keeps start-up light
+
     ids = pa.array(sorted(opted_out))
-    by_author = pc.is_in(commits["author_id"], value_set=ids)
-    by_committer = pc.fill_null(pc.is_in(commits["committer_id"], value_set=ids), False)
-    if not pc.any(by_author).as_py() and not pc.any(by_committer).as_py():
+    people = writer.read("commits", ["author_id", "committer_id"])
+    if (
+        not pc.any(pc.is_in(people["author_id"], value_set=ids)).as_py()
+        and not pc.any(pc.fill_null(pc.is_in(people["committer_id"], value_set=ids), False)).as_py()
+    ):
         return 0
+    commits = writer.read("commits")
+    by_author = pc.is_in(commits["author_id"], value_set=ids)
     dropped = commits.filter(by_author)["sha"]
     kept = commits.filter(pc.invert(by_author))
     committer_hit = pc.fill_null(pc.is_in(kept["committer_id"], value_set=ids), False)
@@ -181,14 +185,14 @@ def _lost_rows(
         for ref, old in sorted(old_tips.items())
         if tips.get(ref) is None or not repo.is_ancestor(old, tips[ref])
     ]
-    lost_now = _currently_lost(writer.read("lost_commits"))
+    lost_now = _currently_lost(writer.read("lost_commits", ["sha", "event"]))
     if not rewritten and not (lost_now and tips != old_tips):
         return SCHEMAS["lost_commits"].empty_table(), (), 0
     reachable = repo.reachable(sorted(set(tips.values())))
     restored = sorted(lost_now & reachable)
     lost = [
         sha
-        for sha in writer.read("commits")["sha"].to_pylist()
+        for sha in writer.read("commits", ["sha"])["sha"].to_pylist()
         if sha not in reachable and sha not in lost_now
     ]
     owner: dict[str, int] = {}
@@ -255,7 +259,7 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
         }
         exclude = sorted(frontier)
         total = repo.count(revisions, exclude)
-        known = set(writer.read("commits")["sha"].to_pylist())
+        known = set(writer.read("commits", ["sha"])["sha"].to_pylist())
         scrub = Scrubber(
             [(a.raw_name, a.raw_email) for a in aliases] + [(a.name, a.email) for a in aliases]
         )

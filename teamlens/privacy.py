@@ -161,18 +161,26 @@ class Scrubber:
                 words = tuple(w.lower() for w in _WORD_RE.findall(text))
                 if words and sum(map(len, words)) >= MIN_SCRUB_LEN:
                     self._sequences.add(words)
-        self._longest = max((len(s) for s in self._sequences), default=0)
+        # First word -> the lengths of the sequences starting with it, longest first: most
+        # words of a subject start no sequence and cost one dictionary look-up.
+        lengths: dict[str, set[int]] = {}
+        for seq in self._sequences:
+            lengths.setdefault(seq[0], set()).add(len(seq))
+        self._by_first = {w: sorted(ns, reverse=True) for w, ns in lengths.items()}
 
     def __call__(self, text: str) -> str:
-        text = _EMAIL_RE.sub(PERSON_PLACEHOLDER, text)
+        if "@" in text:
+            text = _EMAIL_RE.sub(PERSON_PLACEHOLDER, text)
         if not self._sequences:
             return text
         words = [(m.start(), m.end(), m.group().lower()) for m in _WORD_RE.finditer(text)]
         spans: list[tuple[int, int]] = []
         i = 0
         while i < len(words):
-            for n in range(min(self._longest, len(words) - i), 0, -1):
-                if tuple(w[2] for w in words[i : i + n]) in self._sequences:
+            for n in self._by_first.get(words[i][2], ()):
+                if i + n <= len(words) and (
+                    n == 1 or tuple(w[2] for w in words[i : i + n]) in self._sequences
+                ):
                     spans.append((words[i][0], words[i + n - 1][1]))
                     i += n
                     break

@@ -30,13 +30,15 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from teamlens.errors import QueryError, StoreError
+
+if TYPE_CHECKING:  # DuckDB loads only for queries: mining never needs it
+    import duckdb
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -259,16 +261,34 @@ class RepoWriter:
             self._publish(Manifest(self.initial.parts, self.initial.state, self.manifest.garbage))
         self._cleanup()
 
-    def read(self, table: str) -> pa.Table:
-        return _read_parts(self.root, self.manifest.parts.get(table, ()), table)
+    def read(self, table: str, columns: Sequence[str] | None = None) -> pa.Table:
+        return _read_parts(self.root, self.manifest.parts.get(table, ()), table, columns)
 
     def compact(self) -> None:
-        """Merge a table's parts into one file once there are many."""
-        big = {
-            t: self.read(t) for t, p in self.manifest.parts.items() if len(p) >= COMPACT_AT_PARTS
-        }
-        if big:
-            self.replace(big, self.manifest.state)
+        """Merge a table's parts into one file once there are many, streaming part by part."""
+        merged: dict[str, str] = {}
+        for table, parts in self.manifest.parts.items():
+            if len(parts) < COMPACT_AT_PARTS:
+                continue
+            rel = f"{table}/{uuid.uuid4().hex}.parquet"
+            tmp = self.root / (rel + ".tmp")
+            with pq.ParquetWriter(tmp, SCHEMAS[table], compression="zstd") as out:
+                for part in parts:
+                    out.write_table(pq.read_table(self.root / part).cast(SCHEMAS[table]))
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.root / rel)
+            _fsync_dir(tmp.parent)
+            merged[table] = rel
+        if not merged:
+            return
+        now = time.time()
+        garbage = list(self.manifest.garbage)
+        parts_now = dict(self.manifest.parts)
+        for table, rel in merged.items():
+            garbage.extend((p, now) for p in parts_now[table])
+            parts_now[table] = (rel,)
+        self._publish(Manifest(parts_now, self.manifest.state, tuple(garbage)))
 
 
 def _read_manifest(root: Path) -> Manifest:
@@ -279,10 +299,17 @@ def _read_manifest(root: Path) -> Manifest:
         return Manifest()
 
 
-def _read_parts(root: Path, parts: tuple[str, ...], table: str) -> pa.Table:
+def _read_parts(
+    root: Path, parts: tuple[str, ...], table: str, columns: Sequence[str] | None = None
+) -> pa.Table:
+    schema = SCHEMAS[table]
+    if columns is not None:
+        schema = pa.schema([schema.field(c) for c in columns])
     if not parts:
-        return SCHEMAS[table].empty_table()
-    return pa.concat_tables([pq.read_table(root / p).cast(SCHEMAS[table]) for p in parts])
+        return schema.empty_table()
+    return pa.concat_tables(
+        [pq.read_table(root / p, columns=schema.names).cast(schema) for p in parts]
+    )
 
 
 _REPO_DIR_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -348,6 +375,8 @@ class Store:
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB connection with a view per table over the committed files."""
+        import duckdb
+
         con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")
         manifests = {r: self.manifest(r) for r in self.repos()}
@@ -370,6 +399,8 @@ class Store:
 
     def query(self, sql: str, params: Sequence[object] = ()) -> QueryResult:
         """Run one SQL statement (with ``?`` parameters) over the committed facts."""
+        import duckdb
+
         for attempt in range(3):
             con = self.connect()
             try:
