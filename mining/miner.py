@@ -238,8 +238,11 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
     fix_res = [re.compile(p) for p in task.mining.fix_patterns]
     tips = repo.tips(config.branch, config.all_branches)
     revisions = sorted(set(tips.values()))
-    aliases = repo.identities(revisions)
-    opted_out = _opted_out_pseudonyms(aliases, read_opt_out(task.privacy.opt_out), pseudonymizer)
+    opt_out_entries = read_opt_out(task.privacy.opt_out)
+    # One `git log` pass over every identity; skipped when nothing needs it (no opt-outs
+    # to link through .mailmap, nothing new to scrub).
+    aliases: set[Alias] | None = repo.identities(revisions) if opt_out_entries else None
+    opted_out = _opted_out_pseudonyms(aliases or set(), opt_out_entries, pseudonymizer)
     identities = _Identities(pseudonymizer, opted_out)
 
     with Store(task.data_dir).writer(config.name) as writer:
@@ -260,8 +263,11 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
         exclude = sorted(frontier)
         total = repo.count(revisions, exclude)
         known = set(writer.read("commits", ["sha"])["sha"].to_pylist())
+        if aliases is None and total:
+            aliases = repo.identities(revisions)
         scrub = Scrubber(
-            [(a.raw_name, a.raw_email) for a in aliases] + [(a.name, a.email) for a in aliases]
+            [(a.raw_name, a.raw_email) for a in aliases or ()]
+            + [(a.name, a.email) for a in aliases or ()]
         )
         if progress is not None and total:
             progress(config.name, 0, total)
