@@ -15,6 +15,7 @@ Output layout per commit, with ``-z``::
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -178,13 +179,18 @@ def parse_log(stream: object) -> Iterator[Commit]:
         )
 
 
-def iter_commits(
+@contextlib.contextmanager
+def git_log(
     repo_dir: Path,
     revisions: Sequence[str],
     exclude: Sequence[str] = (),
     detect_copies: bool = False,
-) -> Iterator[Commit]:
-    """Yield the commits reachable from `revisions` but not from `exclude`, parents first.
+) -> Iterator[Iterator[Commit]]:
+    """Start `git log` at once; yield an iterator over its commits, parents first.
+
+    Starting first lets the caller do other work (counting, reading identities) while
+    git walks the history, which takes a while before the first commit comes out.
+    Leaving the block stops git if it is still running.
 
     Raises
     ------
@@ -201,14 +207,33 @@ def iter_commits(
         ) as proc,
     ):
         assert proc.stdout is not None
+
+        def commits() -> Iterator[Commit]:
+            assert proc.stdout is not None
+            try:
+                yield from parse_log(proc.stdout)
+            except RepositoryError:
+                _raise_git_error(repo_dir, proc, errors)  # git's reason beats a parse error
+                raise
+            _raise_git_error(repo_dir, proc, errors)
+
         try:
-            yield from parse_log(proc.stdout)
-        except RepositoryError:
-            _raise_git_error(repo_dir, proc, errors)  # git's own reason beats a parse error
-            raise
+            yield commits()
         finally:
+            if proc.poll() is None:
+                proc.kill()
             proc.stdout.close()
-        _raise_git_error(repo_dir, proc, errors)
+
+
+def iter_commits(
+    repo_dir: Path,
+    revisions: Sequence[str],
+    exclude: Sequence[str] = (),
+    detect_copies: bool = False,
+) -> Iterator[Commit]:
+    """Yield the commits reachable from `revisions` but not from `exclude`, parents first."""
+    with git_log(repo_dir, revisions, exclude, detect_copies) as commits:
+        yield from commits
 
 
 def _raise_git_error(repo_dir: Path, proc: subprocess.Popen[bytes], errors: IO[bytes]) -> None:

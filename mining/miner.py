@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 
 from mining.domain import Commit
-from mining.gitlog import iter_commits
+from mining.gitlog import git_log
 from mining.languages import language_of
 from mining.repository import Alias, GitRepository
 from teamlens.config import MiningConfig, PrivacyConfig, RepositoryConfig
@@ -116,6 +117,15 @@ class _Identities:
         return found
 
 
+def _warm_up_arrow() -> None:
+    """Pay pyarrow's one-off set-up (it imports pandas on first use, ~0.4 s) in a thread.
+
+    The main thread spends most of a run blocked on git's output pipe, so the set-up
+    overlaps with git's work instead of delaying the first batch.
+    """
+    threading.Thread(target=pa.array, args=([0],), daemon=True).start()
+
+
 def _key_check(key: bytes) -> str:
     return hmac.new(key, _KEY_CHECK_LABEL, hashlib.sha256).hexdigest()[:16]
 
@@ -133,7 +143,7 @@ def _opted_out_pseudonyms(
 
 def _purge_opted_out(writer: RepoWriter, opted_out: frozenset[str]) -> int:
     """Remove rows of people who opted out after they were mined. Returns rows removed."""
-    if not opted_out:
+    if not opted_out or not writer.has_rows("commits"):
         return 0
     import pyarrow.compute as pc  # only needed here; keeps start-up light
 
@@ -171,7 +181,7 @@ def _currently_lost(events: pa.Table) -> set[str]:
 
 def _lost_rows(
     writer: RepoWriter, repo: GitRepository, tips: dict[str, str], old_tips: dict[str, str]
-) -> tuple[pa.Table, tuple[RewrittenRef, ...], int]:
+) -> tuple[pa.Table | None, tuple[RewrittenRef, ...], int]:
     """Detect rewritten or deleted refs and the commits they dropped or brought back.
 
     Returns the events to append ('lost' for mined commits no ref reaches any more,
@@ -185,9 +195,11 @@ def _lost_rows(
         for ref, old in sorted(old_tips.items())
         if tips.get(ref) is None or not repo.is_ancestor(old, tips[ref])
     ]
+    if not rewritten and not writer.has_rows("lost_commits"):
+        return None, (), 0
     lost_now = _currently_lost(writer.read("lost_commits", ["sha", "event"]))
     if not rewritten and not (lost_now and tips != old_tips):
-        return SCHEMAS["lost_commits"].empty_table(), (), 0
+        return None, (), 0
     reachable = repo.reachable(sorted(set(tips.values())))
     restored = sorted(lost_now & reachable)
     lost = [
@@ -231,6 +243,7 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
         Before anything is written, or after rolling the store back to where it was.
     """
     started = time.monotonic()
+    _warm_up_arrow()
     config = task.repository
     repo = GitRepository.open(config, task.clones_dir)
     key = load_key(task.privacy, task.data_dir)
@@ -261,36 +274,42 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
             s for s in [*old_tips.values(), *state.get("frontier", [])] if repo.has_commit(s)
         }
         exclude = sorted(frontier)
-        total = repo.count(revisions, exclude)
-        known = set(writer.read("commits", ["sha"])["sha"].to_pylist())
-        if aliases is None and total:
-            aliases = repo.identities(revisions)
-        scrub = Scrubber(
-            [(a.raw_name, a.raw_email) for a in aliases or ()]
-            + [(a.name, a.email) for a in aliases or ()]
-        )
-        if progress is not None and total:
-            progress(config.name, 0, total)
-        base_state = {"key_check": check, "tips": old_tips}
-        if lost.num_rows:
-            writer.commit({"lost_commits": lost}, {**base_state, "frontier": exclude})
+        with git_log(repo.path, revisions, exclude, task.mining.detect_copies) as commits:
+            # git walks the history before its first commit comes out: meanwhile, count
+            # what is to do and gather the identities to scrub, in other processes.
+            total = repo.count(revisions, exclude)
+            known = (
+                set(writer.read("commits", ["sha"])["sha"].to_pylist())
+                if writer.has_rows("commits")
+                else set()
+            )
+            if aliases is None and total:
+                aliases = repo.identities(revisions)
+            scrub = Scrubber(
+                [(a.raw_name, a.raw_email) for a in aliases or ()]
+                + [(a.name, a.email) for a in aliases or ()]
+            )
+            if progress is not None and total:
+                progress(config.name, 0, total)
+            base_state = {"key_check": check, "tips": old_tips}
+            if lost is not None and lost.num_rows:
+                writer.commit({"lost_commits": lost}, {**base_state, "frontier": exclude})
 
-        batch = _Batch()
-        done = added = changes_added = opted = 0
-        commits = iter_commits(repo.path, revisions, exclude, task.mining.detect_copies)
-        for done, commit in enumerate(commits, start=1):
-            frontier.difference_update(commit.parent_shas)
-            frontier.add(commit.sha)
-            if commit.sha not in known:
-                stored = _add_commit(batch, config.name, commit, identities, scrub, fix_res)
-                opted += not stored
-            if done % task.mining.batch_size == 0:
-                writer.commit(batch.tables(), {**base_state, "frontier": sorted(frontier)})
-                added += batch.n_commits
-                changes_added += batch.n_file_changes
-                batch = _Batch()
-            if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
-                progress(config.name, done, total)
+            batch = _Batch()
+            done = added = changes_added = opted = 0
+            for done, commit in enumerate(commits, start=1):
+                frontier.difference_update(commit.parent_shas)
+                frontier.add(commit.sha)
+                if commit.sha not in known:
+                    stored = _add_commit(batch, config.name, commit, identities, scrub, fix_res)
+                    opted += not stored
+                if done % task.mining.batch_size == 0:
+                    writer.commit(batch.tables(), {**base_state, "frontier": sorted(frontier)})
+                    added += batch.n_commits
+                    changes_added += batch.n_file_changes
+                    batch = _Batch()
+                if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
+                    progress(config.name, done, total)
         added += batch.n_commits
         changes_added += batch.n_file_changes
         final_state = {"key_check": check, "tips": tips, "frontier": []}

@@ -261,6 +261,10 @@ class RepoWriter:
             self._publish(Manifest(self.initial.parts, self.initial.state, self.manifest.garbage))
         self._cleanup()
 
+    def has_rows(self, table: str) -> bool:
+        """Whether the table has any part (answered from the manifest, without reading)."""
+        return bool(self.manifest.parts.get(table))
+
     def read(self, table: str, columns: Sequence[str] | None = None) -> pa.Table:
         return _read_parts(self.root, self.manifest.parts.get(table, ()), table, columns)
 
