@@ -172,7 +172,8 @@ def _purge_opted_out(writer: RepoWriter, opted_out: frozenset[str]) -> int:
     return int(len(dropped) + changes.num_rows - changes_kept.num_rows)
 
 
-def _currently_lost(events: pa.Table) -> set[str]:
+def currently_lost(events: pa.Table) -> set[str]:
+    """Shas whose `lost` events outnumber their `restored` ones."""
     balance: dict[str, int] = {}
     for sha, event in zip(events["sha"].to_pylist(), events["event"].to_pylist(), strict=True):
         balance[sha] = balance.get(sha, 0) + (1 if event == "lost" else -1)
@@ -197,7 +198,7 @@ def _lost_rows(
     ]
     if not rewritten and not writer.has_rows("lost_commits"):
         return None, (), 0
-    lost_now = _currently_lost(writer.read("lost_commits", ["sha", "event"]))
+    lost_now = currently_lost(writer.read("lost_commits", ["sha", "event"]))
     if not rewritten and not (lost_now and tips != old_tips):
         return None, (), 0
     reachable = repo.reachable(sorted(set(tips.values())))

@@ -135,6 +135,29 @@ def run(ctx: click.Context, config_path: Path | None, quiet: bool) -> None:
     )
 
 
+@cli.command()
+@config_option
+@click.option("--repo", "repos", multiple=True, help="Label only this repository (repeatable).")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.pass_context
+def label(
+    ctx: click.Context, config_path: Path | None, repos: tuple[str, ...], quiet: bool
+) -> None:
+    """Link fix commits to the commits that induced them (SZZ; incremental)."""
+    from mining.szz import label_repository
+
+    config = _config(ctx, config_path)
+    progress = None if quiet else Progress(unit="fixes", verb="label")
+    for repo in [config.repository(n) for n in repos] or config.repositories:
+        report = label_repository(config, repo, progress)
+        if not quiet:
+            click.echo(
+                f"{report.repo}: {report.fixes_labelled} fix commits labelled, "
+                f"{report.links_added} links ({', '.join(config.labels.variants)}) "
+                f"in {report.seconds:.1f}s"
+            )
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()

@@ -85,6 +85,19 @@ class MiningConfig:
     batch_size: int = 2000
 
 
+SZZ_VARIANTS = ("b-szz", "ag-szz", "r-szz")
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    """SZZ labelling: which variants to compute, which one labels changes, and limits."""
+
+    variants: tuple[str, ...] = SZZ_VARIANTS
+    default_variant: str = "r-szz"
+    maturity_days: int = 180
+    bulk_files: int = 50
+
+
 @dataclass(frozen=True)
 class Config:
     """A validated repos.yaml. Paths are absolute, resolved against the file's folder."""
@@ -97,6 +110,7 @@ class Config:
     privacy: PrivacyConfig = PrivacyConfig()
     github: GithubConfig = GithubConfig()
     mining: MiningConfig = MiningConfig()
+    labels: LabelConfig = LabelConfig()
 
     def repository(self, name: str) -> RepositoryConfig:
         for repo in self.repositories:
@@ -286,6 +300,28 @@ def _mining(file: Path, value: object) -> MiningConfig:
     )
 
 
+def _labels(file: Path, value: object) -> LabelConfig:
+    section = _Section(file, "labels", value if value is not None else {})
+    section.check_keys({"variants", "default_variant", "maturity_days", "bulk_files"})
+    variants = section.data.get("variants", list(SZZ_VARIANTS))
+    if (
+        not isinstance(variants, list)
+        or not variants
+        or not all(isinstance(v, str) and v in SZZ_VARIANTS for v in variants)
+    ):
+        raise section.fail("variants", f"a list of {', '.join(SZZ_VARIANTS)}", variants)
+    default = section.string("default_variant", "r-szz", expected="one of the variants")
+    if default not in variants:
+        raise section.fail("default_variant", f"one of {', '.join(variants)}", default)
+    assert default is not None
+    return LabelConfig(
+        variants=tuple(dict.fromkeys(variants)),
+        default_variant=default,
+        maturity_days=section.integer("maturity_days", 180, 0, "a number of days (0 or more)"),
+        bulk_files=section.integer("bulk_files", 50, 1, "a positive number of files"),
+    )
+
+
 def load_config(path: Path) -> Config:
     """Read and validate a repos.yaml.
 
@@ -311,7 +347,16 @@ def load_config(path: Path) -> Config:
     base = path.parent
     top = _Section(path, "", raw if raw is not None else {})
     top.check_keys(
-        {"data_dir", "clones_dir", "repositories", "teams", "privacy", "github", "mining"}
+        {
+            "data_dir",
+            "clones_dir",
+            "repositories",
+            "teams",
+            "privacy",
+            "github",
+            "mining",
+            "labels",
+        }
     )
     data_dir = top.path("data_dir", base) or (base / ".teamlens").resolve()
     clones_dir = top.path("clones_dir", base) or (base / ".teamlens-clones").resolve()
@@ -341,6 +386,7 @@ def load_config(path: Path) -> Config:
         privacy=_privacy(path, top.data.get("privacy"), base, data_dir),
         github=_github(path, top.data.get("github")),
         mining=_mining(path, top.data.get("mining")),
+        labels=_labels(path, top.data.get("labels")),
     )
 
 

@@ -12,8 +12,16 @@ LOG_EVERY_SECONDS = 5.0
 class Progress:
     """Callable as ``progress(label, done, total)``; writes to stderr by default."""
 
-    def __init__(self, stream: TextIO | None = None, interactive: bool | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        interactive: bool | None = None,
+        unit: str = "commits",
+        verb: str = "mine",
+    ) -> None:
         self.stream = stream or sys.stderr
+        self.unit = unit
+        self.verb = verb
         self.interactive = self.stream.isatty() if interactive is None else interactive
         self._last_log: dict[str, float] = {}
         self._started: dict[str, float] = {}
@@ -27,7 +35,7 @@ class Progress:
             width = 30
             filled = int(width * done / total) if total else width
             bar = "#" * filled + "-" * (width - filled)
-            self.stream.write(f"\r{label} [{bar}] {done}/{total} commits {rate:,.0f}/s")
+            self.stream.write(f"\r{label} [{bar}] {done}/{total} {self.unit} {rate:,.0f}/s")
             if finished:
                 self.stream.write("\n")
             self.stream.flush()
@@ -39,5 +47,7 @@ class Progress:
         if finished or last is None or now - last >= LOG_EVERY_SECONDS:
             self._last_log[label] = now
             pct = 100 * done / total if total else 100.0
-            self.stream.write(f"mine {label}: {done}/{total} commits ({pct:.0f}%), {rate:,.0f}/s\n")
+            self.stream.write(
+                f"{self.verb} {label}: {done}/{total} {self.unit} ({pct:.0f}%), {rate:,.0f}/s\n"
+            )
             self.stream.flush()

@@ -94,6 +94,25 @@ SCHEMAS: Mapping[str, pa.Schema] = {
             ("event", pa.string()),
         ]
     ),
+    "szz_links": pa.schema(
+        [
+            ("repo", pa.string()),
+            ("fix_sha", pa.string()),
+            ("inducing_sha", pa.string()),
+            ("path", pa.string()),
+            ("variant", pa.string()),
+            ("lines", pa.int32()),
+        ]
+    ),
+    "szz_fixes": pa.schema(
+        [
+            ("repo", pa.string()),
+            ("fix_sha", pa.string()),
+            ("variant", pa.string()),
+            ("links", pa.int32()),
+            ("labelled_at", _UTC),
+        ]
+    ),
 }
 
 #: Query views over the stored tables. `commits` and `file_changes` show the current
@@ -105,6 +124,8 @@ _LOST_NOW = (
     " HAVING sum(CASE event WHEN 'lost' THEN 1 ELSE -1 END) > 0"
 )
 VIEWS: Mapping[str, str] = {
+    "szz_links": "SELECT * FROM _szz_links",
+    "szz_fixes": "SELECT * FROM _szz_fixes",
     "commits_all": "SELECT * FROM _commits",
     "file_changes_all": "SELECT * FROM _file_changes",
     "lost_commit_events": "SELECT * FROM _lost_commits",

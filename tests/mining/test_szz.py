@@ -1,0 +1,207 @@
+"""SZZ on a planted history: exact inducing commits per variant, and PyDriller agreement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pydriller import Git
+
+from mining.szz import CommitInfo, Variant, _CosmeticCache, label_fix, label_repository
+from mining.tasks import mine_all
+from teamlens.config import load_config
+from teamlens.store import Store
+from tests.conftest import ConfigFactory
+from tests.gitrepo import ALICE, BOB, CAROL, ERIN, ZOE, RepoBuilder
+
+
+@dataclass(frozen=True)
+class Planted:
+    path: Path
+    sub_bug: str  # introduces the wrong `sub`
+    reformat: str  # whitespace-only re-indentation
+    comment_edit: str  # edits only a comment
+    rename: str  # calc.py -> mathops.py
+    bulk: str  # touches 60 files, changes `scale`
+    mul_bug: str  # introduces the wrong `mul`
+    docs: str  # a README line the fix also edits
+    fix: str
+
+
+CALC = """def add(a, b):
+{i}return a + b
+
+
+def scale(x):
+{i}return x * {factor}
+
+
+def sub(a, b):
+{i}# {comment}
+{i}return a + b
+"""
+
+
+def _calc(
+    indent: str = "    ", factor: int = 2, comment: str = "difference of a and b", mul: str = ""
+) -> str:
+    return CALC.format(i=indent, factor=factor, comment=comment) + mul
+
+
+def build_planted(path: Path) -> Planted:
+    r = RepoBuilder(path)
+    r.write("calc.py", "def add(a, b):\n    return a + b\n\n\ndef scale(x):\n    return x * 2\n")
+    r.write("README.md", "# calc\n")
+    r.commit("Add calculator", ALICE)
+    r.write("calc.py", _calc())
+    sub_bug = r.commit("Add subtraction", BOB)
+    r.write("calc.py", _calc(indent="  "))
+    reformat = r.commit("Reformat with two-space indents", ZOE)
+    r.write("calc.py", _calc(indent="  ", comment="a minus b"))
+    comment_edit = r.commit("Clarify a comment", CAROL)
+    r.git("mv", "calc.py", "mathops.py")
+    rename = r.commit("Rename calc to mathops", ALICE, add_all=False)
+    for i in range(59):
+        r.write(f"gen/module_{i}.py", f"VALUE = {i}\n")
+    r.write("mathops.py", _calc(indent="  ", comment="a minus b", factor=3))
+    bulk = r.commit("Regenerate modules", ERIN)
+    mul = "\n\ndef mul(a, b):\n  return a + b\n"
+    r.write("mathops.py", _calc(indent="  ", comment="a minus b", factor=3, mul=mul))
+    mul_bug = r.commit("Add multiplication", BOB)
+    r.write("README.md", "# calc\n\nUse mathops.add.\n")
+    docs = r.commit("Document", ZOE)
+    fixed = (
+        _calc(indent="  ", comment="a minus b, for real", factor=2)
+        .replace("return a + b\n", "return a - b\n")
+        .replace("def add(a, b):\n  return a - b", "def add(a, b):\n  return a + b")
+    )
+    r.write("mathops.py", fixed + "\n\ndef mul(a, b):\n  return a * b\n")
+    r.write("README.md", "# calc\n\nUse mathops.add or mathops.sub.\n")
+    fix = r.commit("Fix sub, scale and mul", CAROL)
+    return Planted(path, sub_bug, reformat, comment_edit, rename, bulk, mul_bug, docs, fix)
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> Planted:
+    return build_planted(tmp_path_factory.mktemp("szz") / "repo")
+
+
+def _infos(repo: Path) -> dict[str, CommitInfo]:
+    out = Git(str(repo))
+    infos = {}
+    for commit in out.get_list_commits():
+        infos[commit.hash] = CommitInfo(
+            commit.merge, len(commit.modified_files), int(commit.committer_date.timestamp())
+        )
+    return infos
+
+
+def _label(planted: Planted, infos: dict[str, CommitInfo] | None = None) -> dict[Variant, set[str]]:
+    results = label_fix(
+        planted.path,
+        planted.fix,
+        list(Variant),
+        infos or _infos(planted.path),
+        50,
+        _CosmeticCache(planted.path),
+    )
+    return {r.variant: r.inducing() for r in results}
+
+
+def test_each_variant_finds_exactly_the_planted_inducing_commits(planted: Planted) -> None:
+    found = _label(planted)
+    assert found[Variant.B] == {planted.sub_bug, planted.bulk, planted.mul_bug, planted.docs}
+    assert found[Variant.AG] == {planted.sub_bug, planted.mul_bug}
+    assert found[Variant.R] == {planted.mul_bug}
+    never = {planted.reformat, planted.comment_edit, planted.rename}
+    assert all(not (links & never) for links in found.values())
+
+
+def test_b_szz_agrees_with_pydriller(planted: Planted) -> None:
+    git = Git(str(planted.path))
+    expected = set().union(
+        *git.get_commits_last_modified_lines(git.get_commit(planted.fix)).values()
+    )
+    assert _label(planted)[Variant.B] == expected
+
+
+def test_every_difference_of_the_filtered_variants_is_explained(planted: Planted) -> None:
+    infos = _infos(planted.path)
+    found = _label(planted, infos)
+    dropped = found[Variant.B] - found[Variant.AG]
+    reasons = {}
+    for sha in dropped:
+        if infos[sha].n_files > 50:
+            reasons[sha] = "bulk"
+        elif sha == planted.docs:
+            reasons[sha] = "non-source"  # README.md
+    assert reasons == {planted.bulk: "bulk", planted.docs: "non-source"}
+    assert found[Variant.R] == {max(found[Variant.AG], key=lambda s: infos[s].commit_time)}
+
+
+def test_merge_candidates_are_filtered(planted: Planted) -> None:
+    infos = _infos(planted.path)
+    infos[planted.mul_bug] = CommitInfo(
+        True, infos[planted.mul_bug].n_files, infos[planted.mul_bug].commit_time
+    )
+    found = _label(planted, infos)
+    assert found[Variant.AG] == {planted.sub_bug}
+    assert planted.mul_bug in found[Variant.B]
+
+
+def test_a_cosmetic_commit_is_recognised_with_tree_sitter(planted: Planted) -> None:
+    cosmetic = _CosmeticCache(planted.path)
+    assert cosmetic(planted.reformat)
+    assert cosmetic(planted.comment_edit)
+    assert cosmetic(planted.rename)  # a pure rename changes no code
+    assert not cosmetic(planted.sub_bug)
+    assert not cosmetic(planted.bulk)  # adds files
+
+
+def test_annotation_graph_looks_through_a_trailing_comment_edit(
+    repo_builder: RepoBuilder,
+) -> None:
+    repo_builder.write("app.go", "package app\n\nfunc F() int {\n\treturn 1 // old note\n}\n")
+    inducing = repo_builder.commit("Add F", ALICE)
+    repo_builder.write("app.go", "package app\n\nfunc F() int {\n\treturn 1 // new note\n}\n")
+    comment = repo_builder.commit("Reword a note", BOB)
+    repo_builder.write("app.go", "package app\n\nfunc F() int {\n\treturn 2 // new note\n}\n")
+    fix = repo_builder.commit("Fix F", CAROL)
+    infos = _infos(repo_builder.path)
+    results = {
+        r.variant: r.inducing()
+        for r in label_fix(
+            repo_builder.path, fix, list(Variant), infos, 50, _CosmeticCache(repo_builder.path)
+        )
+    }
+    # B-SZZ stops at the last textual change; AG-SZZ knows it only touched a comment.
+    assert results == {Variant.B: {comment}, Variant.AG: {inducing}, Variant.R: {inducing}}
+
+
+def test_label_command_stores_links_incrementally(
+    planted: Planted, make_config: ConfigFactory, key_env: str, data_dir: Path
+) -> None:
+    config = load_config(make_config({"calc": planted.path}))
+    mine_all(config)
+    report = label_repository(config, config.repositories[0])
+    store = Store(data_dir)
+    fixes = {sha for (sha,) in store.query("SELECT sha FROM commits WHERE is_fix").rows}
+    assert fixes == {planted.fix}
+    assert report.fixes_labelled == 1
+    rows = store.query(
+        "SELECT variant, inducing_sha, path, lines FROM szz_links ORDER BY variant, inducing_sha"
+    ).rows
+    assert {(v, s) for v, s, _, _ in rows} == {
+        ("b-szz", planted.sub_bug),
+        ("b-szz", planted.bulk),
+        ("b-szz", planted.mul_bug),
+        ("b-szz", planted.docs),
+        ("ag-szz", planted.sub_bug),
+        ("ag-szz", planted.mul_bug),
+        ("r-szz", planted.mul_bug),
+    }
+    assert {p for _, _, p, _ in rows} == {"mathops.py", "README.md"}
+    again = label_repository(config, config.repositories[0])
+    assert (again.fixes_labelled, again.links_added) == (0, 0)
+    assert store.query("SELECT count(*) FROM szz_fixes").rows == [(3,)]
