@@ -113,6 +113,56 @@ SCHEMAS: Mapping[str, pa.Schema] = {
             ("labelled_at", _UTC),
         ]
     ),
+    "change_features": pa.schema(
+        [
+            ("repo", pa.string()),
+            ("sha", pa.string()),
+            ("commit_time", _UTC),
+            ("ns", pa.int32()),
+            ("nd", pa.int32()),
+            ("nf", pa.int32()),
+            ("entropy", pa.float64()),
+            ("la", pa.int64()),
+            ("ld", pa.int64()),
+            ("lt", pa.int64()),
+            ("fix", pa.bool_()),
+            ("ndev", pa.int32()),
+            ("age", pa.float64()),
+            ("nuc", pa.int32()),
+            ("owning_teams", pa.list_(pa.string())),
+            ("n_teams", pa.int32()),
+            ("owner_share", pa.float64()),
+            ("recent_fixes", pa.int32()),
+            ("tests_touched", pa.bool_()),
+            ("code_metrics_files", pa.int32()),
+            ("functions_changed", pa.int32()),
+            ("complexity_before", pa.int32()),
+            ("complexity_after", pa.int32()),
+            ("max_complexity_increase", pa.int32()),
+            ("largest_function_complexity", pa.int32()),
+            ("comment_lines_added", pa.int32()),
+            ("whitespace_lines_added", pa.int32()),
+        ]
+    ),
+    "changed_functions": pa.schema(
+        [
+            ("repo", pa.string()),
+            ("sha", pa.string()),
+            ("path", pa.string()),
+            ("function", pa.string()),
+            ("start_line", pa.int32()),
+            ("complexity_before", pa.int32()),
+            ("complexity_after", pa.int32()),
+        ]
+    ),
+    "change_labels": pa.schema(
+        [
+            ("repo", pa.string()),
+            ("sha", pa.string()),
+            ("variant", pa.string()),
+            ("is_inducing", pa.bool_()),
+        ]
+    ),
 }
 
 #: Query views over the stored tables. `commits` and `file_changes` show the current
@@ -124,6 +174,11 @@ _LOST_NOW = (
     " HAVING sum(CASE event WHEN 'lost' THEN 1 ELSE -1 END) > 0"
 )
 VIEWS: Mapping[str, str] = {
+    "change_features": "SELECT * FROM _change_features",
+    "changed_functions": "SELECT * FROM _changed_functions",
+    "change_labels": "SELECT * FROM _change_labels",
+    "changes": "SELECT f.*, l.variant AS label_variant, l.is_inducing"
+    " FROM _change_features f LEFT JOIN _change_labels l USING (repo, sha)",
     "szz_links": "SELECT * FROM _szz_links",
     "szz_fixes": "SELECT * FROM _szz_fixes",
     "commits_all": "SELECT * FROM _commits",

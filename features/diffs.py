@@ -1,0 +1,144 @@
+"""Line-level diffs of chosen commits and file contents, streamed from two git processes.
+
+``git log --no-walk --stdin -p -U0`` prints exactly the commits asked for, with hunk
+headers only (no context), which is all the code metrics need: the numbers of the lines
+each change deleted (in the parent) and added (in the commit). ``git cat-file --batch``
+serves file contents by ``<rev>:<path>`` without a process per file.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from teamlens.errors import RepositoryError
+
+_HUNK_RE = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+@dataclass
+class FileDiff:
+    """Deleted line numbers (in the parent) and added ones (in the commit) of one file."""
+
+    old_path: str | None
+    new_path: str | None
+    deleted: list[int] = field(default_factory=list)
+    added: list[int] = field(default_factory=list)
+
+
+def _path(raw: bytes) -> str | None:
+    raw = raw.rstrip(b"\t")
+    if raw == b"/dev/null":
+        return None
+    if raw.startswith(b'"') and raw.endswith(b'"'):
+        raw = raw[1:-1].decode("unicode_escape").encode("latin-1")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def iter_diffs(repo: Path, shas: Sequence[str]) -> Iterator[tuple[str, list[FileDiff]]]:
+    """(sha, file diffs) for each of `shas` (non-merge commits), in the order given."""
+    if not shas:
+        return
+    cmd = [
+        "git",
+        "-c",
+        "core.quotepath=off",
+        "log",
+        "--no-walk=unsorted",
+        "--stdin",
+        "-p",
+        "-U0",
+        "-M",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-prefix",
+        "--format=%x00%H",
+    ]
+    with subprocess.Popen(
+        cmd, cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    ) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        # git reads all of stdin before it writes: no deadlock in writing everything first.
+        proc.stdin.write(("\n".join(shas) + "\n").encode("ascii"))
+        proc.stdin.close()
+        sha: str | None = None
+        files: list[FileDiff] = []
+        current: FileDiff | None = None
+        old_line = new_line = 0
+        for raw in proc.stdout:
+            raw = raw.rstrip(b"\n")
+            if raw.startswith(b"\0"):
+                if sha is not None:
+                    yield sha, files
+                sha, files, current = raw[1:].decode("ascii"), [], None
+            elif raw.startswith(b"diff --git "):
+                current = None
+            elif raw.startswith(b"--- "):
+                current = FileDiff(_path(raw[4:]), None)
+                files.append(current)
+            elif raw.startswith(b"+++ ") and current is not None:
+                current.new_path = _path(raw[4:])
+            elif raw.startswith(b"@@") and current is not None:
+                match = _HUNK_RE.match(raw)
+                if match:
+                    old_line, new_line = int(match.group(1)), int(match.group(3))
+            elif current is not None and raw.startswith(b"-"):
+                current.deleted.append(old_line)
+                old_line += 1
+            elif current is not None and raw.startswith(b"+"):
+                current.added.append(new_line)
+                new_line += 1
+        if sha is not None:
+            yield sha, files
+    if proc.returncode not in (0, None):
+        raise RepositoryError(f"{repo}: git log -p failed (exit {proc.returncode})")
+
+
+class BlobReader:
+    """File contents by ``<rev>:<path>`` from one long-lived `git cat-file --batch`."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self._proc = proc
+
+    @classmethod
+    def open(cls, repo: Path) -> BlobReader:
+        proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=repo,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        return cls(proc)
+
+    def read(self, rev: str, path: str, limit: int) -> bytes | None:
+        """The content, or None when missing, not a file, or larger than `limit` bytes."""
+        stdin, stdout = self._proc.stdin, self._proc.stdout
+        assert stdin is not None and stdout is not None
+        if "\n" in path:
+            return None
+        stdin.write(f"{rev}:{path}\n".encode("utf-8", "surrogateescape"))
+        stdin.flush()
+        header = stdout.readline().split()
+        if len(header) != 3:  # "<name> missing" or "ambiguous"
+            return None
+        size = int(header[2])
+        data = stdout.read(size + 1)[:-1]  # content, then a newline
+        if header[1] != b"blob" or size > limit:
+            return None
+        return data
+
+    def close(self) -> None:
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        self._proc.wait()
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
