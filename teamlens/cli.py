@@ -158,6 +158,29 @@ def label(
             )
 
 
+@cli.command()
+@config_option
+@click.option("--repo", "repos", multiple=True, help="Only this repository (repeatable).")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.pass_context
+def features(
+    ctx: click.Context, config_path: Path | None, repos: tuple[str, ...], quiet: bool
+) -> None:
+    """Compute per-change features (new changes only) and refresh the labels."""
+    from features.changes import features_for
+
+    config = _config(ctx, config_path)
+    progress = None if quiet else Progress(unit="changes", verb="features")
+    for report in features_for(config, repos, progress):
+        if not quiet:
+            stages = ", ".join(f"{k} {v:.1f}s" for k, v in report.stage_seconds.items())
+            click.echo(
+                f"{report.repo}: {report.changes_added} new changes; labels: "
+                f"{report.labelled} mature, {report.inducing} defect-inducing "
+                f"({config.labels.default_variant}); {stages}"
+            )
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()

@@ -1,0 +1,309 @@
+"""`teamlens features`: one row per non-merge change, knowable at its time, plus labels.
+
+Stored per repository:
+
+``change_features``
+    Kamei's change metrics without the per-person ones, team context and tree-sitter
+    code metrics (docs/features.md defines each column). Written once per change:
+    features only depend on the past, so they never change.
+``changed_functions``
+    Per change, the functions it touched with their complexity before and after.
+``change_labels``
+    Whether each change induced a later fix (the default SZZ variant), or null while
+    younger than the label-maturity window. Rewritten on every run: a new fix can turn
+    an old change into an inducing one.
+
+The ``changes`` view joins features and labels.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import pyarrow as pa
+import pygit2
+
+from features.code_metrics import FileCodeMetrics, file_code_metrics
+from features.diffs import BlobReader, iter_diffs
+from features.kamei import Change, FileTouch, KameiFeatures, TeamMap, replay
+from mining.miner import currently_lost
+from mining.repository import GitRepository
+from mining.syntax import parser_for
+from teamlens.config import Config, RepositoryConfig
+from teamlens.store import SCHEMAS, RepoWriter, Store
+
+ProgressCallback = Callable[[str, int, int], None]
+MAX_PARSE_BYTES = 1_000_000  # larger files are not parsed (generated code, data)
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class FeaturesReport:
+    repo: str
+    changes_added: int
+    labelled: int
+    inducing: int
+    stage_seconds: dict[str, float]
+
+
+def is_test_path(path: str) -> bool:
+    """Test code by the common conventions of the supported languages."""
+    p = PurePosixPath(path.lower())
+    name = p.name
+    return (
+        any(part in ("test", "tests", "__tests__", "spec", "testing") for part in p.parts[:-1])
+        or name.startswith("test_")
+        or name.endswith(("_test.py", "_test.go", "test.java", "tests.java"))
+        or ".test." in name
+        or ".spec." in name
+    )
+
+
+def read_codeowners(repo: GitRepository) -> dict[str, list[str]]:
+    """Team handles (``@org/team``) -> the globs they own, from the HEAD CODEOWNERS.
+
+    Owners that are people (``@login`` or e-mails) are ignored: teams only.
+    """
+    for candidate in (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"):
+        try:
+            blob = repo.handle.revparse_single(f"HEAD:{candidate}")
+        except (KeyError, ValueError):
+            continue
+        if not isinstance(blob, pygit2.Blob):
+            continue
+        teams: dict[str, list[str]] = {}
+        for line in blob.data.decode("utf-8", "replace").splitlines():
+            words = line.split("#", 1)[0].split()
+            if len(words) < 2:
+                continue
+            pattern = words[0].lstrip("/")
+            pattern = pattern + "**" if pattern.endswith("/") else pattern
+            for owner in words[1:]:
+                if owner.startswith("@") and "/" in owner:
+                    teams.setdefault(owner.lstrip("@"), []).append(pattern)
+        return teams
+    return {}
+
+
+def _changes(writer: RepoWriter) -> tuple[list[Change], int]:
+    """Non-merge changes in time order (ties in mined order), and the newest commit time."""
+    commits = writer.read("commits", ["sha", "commit_time", "author_id", "is_fix", "is_merge"])
+    lost = currently_lost(writer.read("lost_commits", ["sha", "event"]))
+    files = writer.read(
+        "file_changes", ["sha", "path", "old_path", "change_type", "added", "deleted"]
+    )
+    by_sha: dict[str, list[FileTouch]] = {}
+    for sha, path, old, kind, added, deleted in zip(
+        *(files[c].to_pylist() for c in files.column_names), strict=True
+    ):
+        by_sha.setdefault(sha, []).append(FileTouch(path, old, kind, added, deleted))
+    rows = zip(
+        commits["sha"].to_pylist(),
+        commits["commit_time"].cast(pa.int64()).to_pylist(),
+        commits["author_id"].to_pylist(),
+        commits["is_fix"].to_pylist(),
+        commits["is_merge"].to_pylist(),
+        strict=True,
+    )
+    ordered = sorted(
+        (when, i, Change(sha, when, author, fix, tuple(by_sha.get(sha, ()))))
+        for i, (sha, when, author, fix, merge) in enumerate(rows)
+        if not merge and sha not in lost
+    )
+    newest = max((when for when, _, _ in ordered), default=0)
+    return [c for _, _, c in ordered], newest
+
+
+def build_features(
+    config: Config, repo_config: RepositoryConfig, progress: ProgressCallback | None = None
+) -> FeaturesReport:
+    """Compute features for changes that have none yet, and refresh every label."""
+    stages: dict[str, float] = {}
+    clock = time.monotonic()
+
+    def stage(name: str) -> None:
+        nonlocal clock
+        now = time.monotonic()
+        stages[name] = stages.get(name, 0.0) + now - clock
+        clock = now
+
+    repo = GitRepository.open(repo_config, config.clones_dir)
+    team_globs: dict[str, Sequence[str]] = dict((repo_config.teams or config.teams).globs)
+    if (repo_config.teams or config.teams).codeowners:
+        team_globs.update(read_codeowners(repo))
+    teams = TeamMap(team_globs)
+    with Store(config.data_dir).writer(repo_config.name) as writer:
+        changes, newest = _changes(writer)
+        done = set(writer.read("change_features", ["sha"])["sha"].to_pylist())
+        stage("load")
+        kamei = replay(changes, teams)
+        stage("history")
+        todo = [c for c in changes if c.sha not in done]
+        added = 0
+        for start in range(0, len(todo), BATCH):
+            chunk = todo[start : start + BATCH]
+            rows, functions = _rows(repo, repo_config.name, chunk, kamei, stages)
+            clock = time.monotonic()
+            writer.commit(
+                {"change_features": rows, "changed_functions": functions}, writer.manifest.state
+            )
+            stage("write")
+            added += rows.num_rows
+            if progress is not None:
+                progress(repo_config.name, added, len(todo))
+        labels = _labels(writer, repo_config.name, changes, newest, config)
+        writer.replace({"change_labels": labels}, writer.manifest.state)
+        stage("labels")
+    inducing = sum(1 for v in labels["is_inducing"].to_pylist() if v)
+    labelled = sum(1 for v in labels["is_inducing"].to_pylist() if v is not None)
+    return FeaturesReport(repo_config.name, added, labelled, inducing, stages)
+
+
+@dataclass
+class _CodeSummary:
+    """Tree-sitter metrics of one change, summed over its files."""
+
+    code_metrics_files: int = 0
+    functions_changed: int = 0
+    complexity_before: int = 0
+    complexity_after: int = 0
+    max_complexity_increase: int = 0
+    largest_function_complexity: int = 0
+    comment_lines_added: int = 0
+    whitespace_lines_added: int = 0
+
+    def add(self, metrics: FileCodeMetrics) -> None:
+        self.code_metrics_files += 1
+        self.comment_lines_added += metrics.comment_lines_added
+        self.whitespace_lines_added += metrics.whitespace_lines_added
+        for fn in metrics.functions_changed:
+            before, after = fn.complexity_before or 0, fn.complexity_after or 0
+            self.functions_changed += 1
+            self.complexity_before += before
+            self.complexity_after += after
+            self.max_complexity_increase = max(self.max_complexity_increase, after - before)
+            self.largest_function_complexity = max(self.largest_function_complexity, after)
+
+
+def _code_metrics(
+    repo: GitRepository, name: str, shas: list[str]
+) -> tuple[dict[str, _CodeSummary], pa.Table]:
+    summaries: dict[str, _CodeSummary] = {}
+    fn_rows: dict[str, list[object]] = {c: [] for c in SCHEMAS["changed_functions"].names}
+    with BlobReader.open(repo.path) as blobs:
+        for sha, diffs in iter_diffs(repo.path, shas):
+            summary = summaries[sha] = _CodeSummary()
+            for diff in diffs:
+                path = diff.new_path or diff.old_path
+                if path is None or parser_for(path) is None:
+                    continue
+                before = (
+                    blobs.read(f"{sha}^", diff.old_path, MAX_PARSE_BYTES) if diff.old_path else None
+                )
+                after = blobs.read(sha, diff.new_path, MAX_PARSE_BYTES) if diff.new_path else None
+                if before is None and after is None:
+                    continue
+                metrics = file_code_metrics(path, before, after, diff.deleted, diff.added)
+                if metrics is None:
+                    continue
+                summary.add(metrics)
+                for fn in metrics.functions_changed:
+                    for column, value in (
+                        ("repo", name),
+                        ("sha", sha),
+                        ("path", path),
+                        ("function", fn.name),
+                        ("start_line", fn.start_line),
+                        ("complexity_before", fn.complexity_before),
+                        ("complexity_after", fn.complexity_after),
+                    ):
+                        fn_rows[column].append(value)
+    return summaries, pa.Table.from_pydict(fn_rows, schema=SCHEMAS["changed_functions"])
+
+
+def _rows(
+    repo: GitRepository,
+    name: str,
+    chunk: list[Change],
+    kamei: dict[str, KameiFeatures],
+    stages: dict[str, float],
+) -> tuple[pa.Table, pa.Table]:
+    started = time.monotonic()
+    code, functions = _code_metrics(repo, name, [c.sha for c in chunk])
+    stages["code metrics"] = stages.get("code metrics", 0.0) + time.monotonic() - started
+    columns: dict[str, list[object]] = {c: [] for c in SCHEMAS["change_features"].names}
+    for change in chunk:
+        k = kamei[change.sha]
+        values = {
+            "repo": name,
+            "sha": change.sha,
+            "commit_time": change.commit_time,
+            **{f: getattr(k, f) for f in _KAMEI_COLUMNS},
+            "owning_teams": list(k.owning_teams),
+            "tests_touched": any(is_test_path(f.path) for f in change.files),
+            **vars(code.get(change.sha, _CodeSummary())),
+        }
+        for column in columns:
+            columns[column].append(values[column])
+    return pa.Table.from_pydict(columns, schema=SCHEMAS["change_features"]), functions
+
+
+_KAMEI_COLUMNS = (
+    "ns",
+    "nd",
+    "nf",
+    "entropy",
+    "la",
+    "ld",
+    "lt",
+    "fix",
+    "ndev",
+    "age",
+    "nuc",
+    "n_teams",
+    "owner_share",
+    "recent_fixes",
+)
+
+
+def _labels(
+    writer: RepoWriter, name: str, changes: Iterable[Change], newest: int, config: Config
+) -> pa.Table:
+    variant = config.labels.default_variant
+    links = writer.read("szz_links", ["inducing_sha", "variant"])
+    inducing = {
+        s
+        for s, v in zip(
+            links["inducing_sha"].to_pylist(), links["variant"].to_pylist(), strict=True
+        )
+        if v == variant
+    }
+    fixes_done = writer.read("szz_fixes", ["variant"])["variant"].to_pylist()
+    labelled_any = variant in fixes_done or not writer.has_rows("szz_fixes")
+    mature_before = newest - config.labels.maturity_days * 86_400
+    rows: dict[str, list[object]] = {c: [] for c in SCHEMAS["change_labels"].names}
+    for change in changes:
+        if change.sha in inducing:
+            value: bool | None = True
+        elif change.commit_time <= mature_before and labelled_any:
+            value = False
+        else:
+            value = None  # too young to call clean
+        for column, v in (
+            ("repo", name),
+            ("sha", change.sha),
+            ("variant", variant),
+            ("is_inducing", value),
+        ):
+            rows[column].append(v)
+    return pa.Table.from_pydict(rows, schema=SCHEMAS["change_labels"])
+
+
+def features_for(
+    config: Config, names: Iterable[str] = (), progress: ProgressCallback | None = None
+) -> list[FeaturesReport]:
+    repos = [config.repository(n) for n in names] or list(config.repositories)
+    return [build_features(config, r, progress) for r in repos]
