@@ -184,7 +184,10 @@ class _CodeSummary:
             self.functions_changed += 1
             self.complexity_before += before
             self.complexity_after += after
-            self.max_complexity_increase = max(self.max_complexity_increase, after - before)
+            if fn.complexity_before is not None and fn.complexity_after is not None:
+                # Only functions that existed before can "jump"; a new one has no before.
+                increase = after - before
+                self.max_complexity_increase = max(self.max_complexity_increase, increase)
             self.largest_function_complexity = max(self.largest_function_complexity, after)
 
 
@@ -204,8 +207,8 @@ def _code_metrics(
                     blobs.read(f"{sha}^", diff.old_path, MAX_PARSE_BYTES) if diff.old_path else None
                 )
                 after = blobs.read(sha, diff.new_path, MAX_PARSE_BYTES) if diff.new_path else None
-                if before is None and after is None:
-                    continue
+                if (diff.old_path and before is None) or (diff.new_path and after is None):
+                    continue  # too large to parse (or not a file): no half-measured metrics
                 metrics = file_code_metrics(path, before, after, diff.deleted, diff.added)
                 if metrics is None:
                     continue

@@ -15,14 +15,22 @@ functions); Java ``method_declaration``, ``constructor_declaration`` and
 without a body (interface and abstract methods, Go assembly stubs) are skipped.
 
 A function is named like Python's ``__qualname__`` without ``<locals>``: the names of
-the enclosing classes (Java classes, interfaces, enums and records; TypeScript
-namespaces) and functions joined by dots, e.g. ``Parser.parse.helper``; Go methods are
+the enclosing classes (Java classes, interfaces, enums and records but not anonymous
+classes; TypeScript namespaces) and functions joined by dots, e.g.
+``Parser.parse.helper``; Go methods are
 ``Receiver.Method``. A JavaScript/TypeScript function expression without a name of its
 own takes the name of the variable, object key, class field or assignment target it is
 bound to (as ``Function.prototype.name`` does), and so does a Go ``func`` literal bound
-by ``:=``, ``=`` or ``var``; others are ``<anonymous>``. The before and after versions
-of a function are matched by this name plus its occurrence index among functions of
-the same name, so a renamed function shows as one deleted and one new function.
+by ``:=``, ``=`` or ``var``; others are ``<anonymous>``.
+
+The before and after versions of a function are matched by this name; among functions
+of the same name, by occurrence index, except that one whose first line the diff left
+alone keeps its partner (so inserting a callback among ``<anonymous>`` ones does not
+shift the rest). A renamed function shows as one deleted and one new function.
+
+A function changed when its lines (signature and decorators included) overlap a
+deleted line in the before version or an added line in the after version; a change in
+a nested function therefore changes the enclosing one too.
 
 Cyclomatic complexity
 ---------------------
@@ -56,11 +64,12 @@ Decision points (tree-sitter node types):
 
 Differences from other tools: ``else``, ``finally``, ``with``, ``assert``, ``goto`` and
 ``break``/``continue`` add nothing. radon also counts ``assert`` and the ``else`` of
-Python ``for``/``while``/``try`` and does not count ``match``; lizard also counts
-Python ``finally``, but not ternaries in Python nor comprehension ``for`` clauses;
-gocyclo and lizard fold Go ``func`` literals and JavaScript callbacks into the enclosing
-function, which here are functions of their own; ESLint's ``complexity`` also counts
-default parameter values and optional chaining, which are not counted here.
+Python ``for``/``while``/``try``. lizard 1.24 (token-based) also counts Python
+``finally`` and ``case _``, and every ``?`` token, so a TypeScript optional parameter
+``x?: T`` too; on the samples in tests/features/test_code_metrics.py it otherwise gives
+the same numbers. gocyclo folds Go ``func`` literals into the enclosing function, which
+here are functions of their own. ESLint's ``complexity`` also counts default parameter
+values and optional chaining.
 """
 
 from __future__ import annotations
@@ -152,21 +161,25 @@ _DECORATOR_PARENTS = frozenset({"decorated_definition"})
 
 @dataclass(frozen=True)
 class FunctionChange:
-    """A function whose code a change touched, with its complexity before and after."""
+    """A function whose lines a change touched, with its complexity before and after.
 
-    name: str
+    ``start_line`` is the 1-based line where the function itself starts (its decorators
+    are above it) in the after version, or in the before version for a deleted function.
+    """
+
+    name: str  # qualified: "Class.method", "outer.inner", "Receiver.Method", "<anonymous>"
     start_line: int
-    complexity_before: int | None
-    complexity_after: int | None
+    complexity_before: int | None  # McCabe cyclomatic complexity; None: a new function
+    complexity_after: int | None  # None: a deleted function
 
 
 @dataclass(frozen=True)
 class FileCodeMetrics:
-    """What a change did to one file's functions and how many comment or blank lines it added."""
+    """What a change did to one file's functions, and the comment and blank lines it added."""
 
-    functions_changed: tuple[FunctionChange, ...]
-    comment_lines_added: int
-    whitespace_lines_added: int
+    functions_changed: tuple[FunctionChange, ...]  # after-document order, deleted ones last
+    comment_lines_added: int  # added lines holding only comments (no trailing comments)
+    whitespace_lines_added: int  # added lines that are blank
 
 
 def _is_decision(node: ts.Node) -> bool:
@@ -208,7 +221,7 @@ def cyclomatic_complexity(node: ts.Node) -> int:
 
 @dataclass(frozen=True)
 class _Function:
-    key: tuple[str, int]  # qualified name, occurrence index among equal names
+    name: str  # qualified
     node: ts.Node
     first_line: int  # 1-based, decorators included
     last_line: int
@@ -353,7 +366,6 @@ def _structure(tree: ts.Tree, queries: _Queries) -> _Structure:
     # Enclosing nodes first: by start, then longest.
     nodes.sort(key=lambda item: (item[0].start_byte, -item[0].end_byte))
     found: list[_Function] = []
-    seen: dict[str, int] = {}
     open_scopes: list[tuple[int, str | None]] = []  # end byte, name (None: unnamed)
     for node, is_function in nodes:
         while open_scopes and open_scopes[-1][0] <= node.start_byte:
@@ -361,11 +373,7 @@ def _structure(tree: ts.Tree, queries: _Queries) -> _Structure:
         own = _function_name(node) if is_function else _scope_name(node)
         if is_function:
             qualified = ".".join([*(name for _, name in open_scopes if name), own or ""])
-            index = seen.get(qualified, 0)
-            seen[qualified] = index + 1
-            found.append(
-                _Function((qualified, index), node, _first_row(node) + 1, _last_row(node) + 1)
-            )
+            found.append(_Function(qualified, node, _first_row(node) + 1, _last_row(node) + 1))
         open_scopes.append((node.end_byte, own))
     comments = sorted(
         (n.start_byte, n.end_byte, n.start_point.row, n.end_point.row)
@@ -501,11 +509,9 @@ def _parse_after(
     before_tree: ts.Tree,
     before: _Lines,
     after: _Lines,
-    deleted: list[int],
-    added: list[int],
+    edits: list[tuple[int, int, int, int]] | None,
 ) -> ts.Tree:
     """Parse the after version, reusing the before tree where the diff left lines alone."""
-    edits = _line_edits(before, after, deleted, added)
     if edits is None or len(edits) > _MAX_EDITS:
         return parser.parse(after.source)
     tree = before_tree.copy()
@@ -562,6 +568,62 @@ def _overlaps(function: _Function, lines: list[int]) -> bool:
     return index < len(lines) and lines[index] <= function.last_line
 
 
+class _LineMap:
+    """Where an unchanged 0-based line of the before version is in the after version."""
+
+    def __init__(self, edits: list[tuple[int, int, int, int]]) -> None:
+        self.edits = edits
+        self.ends = [b1 for _, b1, _, _ in edits]
+
+    def __call__(self, row: int) -> int | None:
+        index = bisect.bisect_right(self.ends, row)  # first edit ending after the row
+        if index < len(self.edits) and self.edits[index][0] <= row:
+            return None  # deleted or replaced
+        if index == 0:
+            return row
+        _, b1, _, a1 = self.edits[index - 1]
+        return row + a1 - b1
+
+
+def _pairs(
+    old: list[_Function], new: list[_Function], line_map: _LineMap | None
+) -> list[tuple[int | None, int | None]]:
+    """Before and after indexes of the same functions (None: no counterpart).
+
+    Functions match by qualified name. Among functions of the same name, one whose
+    first line the diff left alone (at the same column) matches the function starting
+    there; the rest match in order of occurrence. New functions come in after-document
+    order, deleted ones after them in before-document order.
+    """
+    old_by_name: dict[str, list[int]] = {}
+    for index, function in enumerate(old):
+        old_by_name.setdefault(function.name, []).append(index)
+    new_by_name: dict[str, list[int]] = {}
+    for index, function in enumerate(new):
+        new_by_name.setdefault(function.name, []).append(index)
+    match: dict[int, int] = {}  # after index -> before index
+    for name, news in new_by_name.items():
+        olds = old_by_name.get(name, [])
+        if len(news) > 1 and len(olds) > 1 and line_map is not None:
+            # Anchored by an unchanged first line: a function inserted among others of
+            # the same name (callbacks: "<anonymous>") does not shift their pairing.
+            starts = {tuple(new[i].node.start_point): i for i in news}
+            for j in olds:
+                row, column = old[j].node.start_point
+                moved = line_map(row)
+                i = starts.pop((moved, column), None) if moved is not None else None
+                if i is not None:
+                    match[i] = j
+            paired = set(match.values())
+            news = [i for i in news if i not in match]
+            olds = [j for j in olds if j not in paired]
+        match.update(zip(news, olds, strict=False))
+    paired = set(match.values())
+    pairs: list[tuple[int | None, int | None]] = [(match.get(i), i) for i in range(len(new))]
+    pairs.extend((j, None) for j in range(len(old)) if j not in paired)
+    return pairs
+
+
 def file_code_metrics(
     path: str,
     before: bytes | None,
@@ -575,6 +637,10 @@ def file_code_metrics(
     ``deleted_lines`` are 1-based line numbers in ``before`` and ``added_lines`` in
     ``after``, as in ``git diff -U0`` hunks. Returns None for a language tree-sitter
     does not cover here.
+
+    The after version is parsed incrementally from the before tree, edited with the
+    diff's line ranges, when the line numbers fit the two sources; otherwise (or for
+    more than ``_MAX_EDITS`` hunks) from scratch.
     """
     parser = parser_for(path)
     if parser is None or parser.language is None:
@@ -587,52 +653,52 @@ def file_code_metrics(
 
     if not deleted and not added:  # a rename or mode change: nothing to parse
         return FileCodeMetrics((), 0, 0)
+    edits = (
+        _line_edits(before_lines, after_lines, deleted, added)
+        if before_lines is not None and after_lines is not None
+        else None
+    )
     before_tree = parser.parse(before) if before is not None else None
-    old = _structure(before_tree, queries) if before_tree is not None else None
+    old = _structure(before_tree, queries).functions if before_tree is not None else []
     after_tree = None
     if after_lines is not None:
         if before_tree is None or before_lines is None:
             after_tree = parser.parse(after_lines.source)
         else:
-            after_tree = _parse_after(
-                parser, before_tree, before_lines, after_lines, deleted, added
-            )
-    new = _structure(after_tree, queries) if after_tree is not None else None
+            after_tree = _parse_after(parser, before_tree, before_lines, after_lines, edits)
+    new_structure = _structure(after_tree, queries) if after_tree is not None else None
+    new = new_structure.functions if new_structure is not None else []
 
-    old_functions = old.functions if old is not None else []
-    new_functions = new.functions if new is not None else []
-    old_index = {f.key: i for i, f in enumerate(old_functions)}
-    pairs: list[tuple[int | None, int | None]] = []  # (before index, after index)
-    for i, function in enumerate(new_functions):
-        j = old_index.pop(function.key, None)
-        if _overlaps(function, added) or (j is not None and _overlaps(old_functions[j], deleted)):
-            pairs.append((j, i))
-    pairs.extend((j, None) for j in old_index.values() if _overlaps(old_functions[j], deleted))
-
+    pairs = [
+        (was, now)
+        for was, now in _pairs(old, new, _LineMap(edits) if edits is not None else None)
+        if (now is not None and _overlaps(new[now], added))
+        or (was is not None and _overlaps(old[was], deleted))
+    ]
     old_cc = (
-        _complexities(before_tree, queries, old_functions, {j for j, _ in pairs if j is not None})
+        _complexities(before_tree, queries, old, {was for was, _ in pairs if was is not None})
         if before_tree is not None
         else {}
     )
     new_cc = (
-        _complexities(after_tree, queries, new_functions, {i for _, i in pairs if i is not None})
+        _complexities(after_tree, queries, new, {now for _, now in pairs if now is not None})
         if after_tree is not None
         else {}
     )
     changed = []
     for was, now in pairs:
-        shown = new_functions[now] if now is not None else old_functions[was or 0]
+        shown = new[now] if now is not None else old[was or 0]
         changed.append(
             FunctionChange(
-                shown.key[0],
+                shown.name,
                 shown.node.start_point.row + 1,
                 old_cc[was] if was is not None else None,
                 new_cc[now] if now is not None else None,
             )
         )
     comments, blanks = (
-        _comment_and_blank_lines(new.comments, after_lines, added)
-        if new is not None and after_lines is not None
+        _comment_and_blank_lines(new_structure.comments, after_lines, added)
+        if new_structure is not None and after_lines is not None
         else (0, 0)
     )
     return FileCodeMetrics(tuple(changed), comments, blanks)

@@ -82,21 +82,28 @@ def _walk(tree: ts.Tree) -> tuple[list[tuple[int, int]], list[Token]]:
 
 
 def comment_or_blank_lines(source: bytes, path: str) -> set[int] | None:
-    """1-based numbers of the lines that hold only whitespace and comments, or None."""
+    """1-based numbers of the lines that hold only whitespace and comments, or None.
+
+    A line is code when any code token (a syntax-tree leaf that is not a comment,
+    multi-line strings included) lies on it; every other line is comment or blank.
+    """
     parser = parser_for(path)
     if parser is None:
         return None
-    comments, _ = _walk(parser.parse(source))
-    covered = bytearray(len(source))
-    for start, end in comments:
-        covered[start:end] = b"\x01" * (end - start)
-    found = set()
-    offset = 0
-    for number, line in enumerate(source.split(b"\n"), start=1):
-        if all(covered[offset + i] or byte in b" \t\r\f\v" for i, byte in enumerate(line)):
-            found.add(number)
-        offset += len(line) + 1
-    return found
+    tree = parser.parse(source)
+    code_rows: set[int] = set()
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type in _COMMENT_TYPES:
+            continue
+        if node.child_count == 0:
+            if node.end_byte > node.start_byte:
+                code_rows.update(range(node.start_point[0], node.end_point[0] + 1))
+            continue
+        stack.extend(node.children)
+    n_lines = source.count(b"\n") + 1
+    return {row + 1 for row in range(n_lines) if row not in code_rows}
 
 
 def code_tokens(source: bytes, path: str) -> list[Token] | None:

@@ -40,12 +40,14 @@ def walked(path: str, text: bytes) -> dict[str, int]:
     parser = parser_for(path)
     assert parser is not None and parser.language is not None
     structure = code_metrics._structure(parser.parse(text), code_metrics._queries(parser.language))
-    return {f.key[0]: cyclomatic_complexity(f.node) for f in structure.functions}
+    return {f.name: cyclomatic_complexity(f.node) for f in structure.functions}
 
 
 def diff_lines(before: bytes, after: bytes) -> tuple[list[int], list[int]]:
     """Deleted (in before) and added (in after) 1-based line numbers, like `git diff -U0`."""
-    old, new = before.split(b"\n"), after.split(b"\n")
+    # Lines keep their newline: a last line without one differs from the same text with
+    # one, as git shows with "\\ No newline at end of file".
+    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
     deleted: list[int] = []
     added: list[int] = []
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
@@ -221,6 +223,16 @@ def test_hand_counted_complexity(path: str, text: bytes, name: str, expected: in
     assert walked(path, text) == {name: expected}
 
 
+def test_lizard_agrees_where_the_rules_agree() -> None:
+    lizard = pytest.importorskip("lizard")
+    # lizard also counts Python `finally` and `case _` (11 + 2) and the `?` of the
+    # optional TypeScript parameter `user?` (4 + 1); the rest it counts the same.
+    expected = {"shop.py": 13, "badge.tsx": 5}
+    for path, text, _, ours in KNOWN:
+        found = lizard.analyze_file.analyze_source_code(path, text.decode()).function_list
+        assert [f.cyclomatic_complexity for f in found] == [expected.get(path, ours)], path
+
+
 # --- Complexity before and after -----------------------------------------------------
 
 JUMPS = [
@@ -351,6 +363,21 @@ def test_duplicate_names_match_by_occurrence() -> None:
     assert changed("p.py", before, after).functions_changed == (FunctionChange("P.v", 7, 1, 2),)
 
 
+def test_inserted_callback_does_not_shift_the_others() -> None:
+    before = source("""
+        describe("a", () => {
+          it("x", () => { check(1); });
+          it("y", () => { if (a) check(2); });
+        });
+    """)
+    after = before.replace(b'  it("x"', b'  it("w", () => { check(0 || 1); });\n  it("x"')
+    # the old callbacks keep their unchanged first lines, so only the new one is new
+    assert changed("t.js", before, after).functions_changed == (
+        FunctionChange("<anonymous>", 1, 1, 1),
+        FunctionChange("<anonymous>.<anonymous>", 2, None, 2),
+    )
+
+
 def test_decorator_lines_belong_to_the_function() -> None:
     before = b"def f():\n    return 1\n"
     after = b"@cache\ndef f():\n    return 1\n"
@@ -461,6 +488,12 @@ def test_comment_and_blank_lines_python() -> None:
     assert (metrics.comment_lines_added, metrics.whitespace_lines_added) == (1, 2)
 
 
+def test_comment_and_blank_lines_crlf() -> None:
+    after = b"def f(x):\r\n    # explain\r\n\r\n    return x  # trailing\r\n"
+    metrics = file_code_metrics("c.py", None, after, [], all_lines(after))
+    assert metrics == FileCodeMetrics((FunctionChange("f", 1, None, 1),), 1, 1)
+
+
 def test_comment_lines_java() -> None:
     after = source("""
         class A {
@@ -555,17 +588,65 @@ def mutate(rng: random.Random, text: bytes) -> bytes:
     return b"\n".join(lines)
 
 
-def test_reused_before_tree_gives_the_same_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_line_edits_and_line_map() -> None:
+    before = code_metrics._Lines(b"a\nb\nc\nd\ne\n")
+    after = code_metrics._Lines(b"a\nB\nc\nx\ny\nd\n")  # b -> B, x y inserted, e deleted
+    edits = code_metrics._line_edits(before, after, [2, 5], [2, 4, 5])
+    assert edits == [(1, 2, 1, 2), (3, 3, 3, 5), (4, 5, 6, 6)]
+    line_map = code_metrics._LineMap(edits)
+    assert [line_map(row) for row in range(5)] == [0, None, 2, 5, None]
+    # line numbers that do not fit the sources: no edits, parse from scratch
+    assert code_metrics._line_edits(before, after, [2], [2]) is None
+    assert code_metrics._line_edits(before, after, [3, 5], [3, 4, 5]) is None
+
+
+EDGE_CASES = [
+    (b"", b"def f(x):\n    return x or 1\n"),
+    (b"def f(x):\n    return x", b"def f(x):\n    return x and 1"),
+    (b"def f(x):\n    return x", b"def f(x):\n    return x\n\ndef g():\n    pass\n"),
+    (b"def f(x):\n    return x\n", b"def f(x):\n    return x if x else 0"),
+    (b"def f(x):\n    return x\n\ndef g():\n    pass\n", b"def g():\n    pass\n"),
+]
+
+
+def shape(tree: ts.Tree) -> list[tuple[str, int, int, int, int, int, int]]:
+    """Every node with its position: two trees of one source must agree exactly."""
+    found = []
+    cursor = tree.walk()
+    while True:
+        node = cursor.node
+        assert node is not None
+        found.append(
+            (node.type, node.start_byte, node.end_byte, *node.start_point, *node.end_point)
+        )
+        if cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return found
+
+
+def test_reused_before_tree_gives_the_same_tree_and_metrics(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parser = parser_for("r.py")
+    assert parser is not None
     rng = random.Random(7)
+    pairs = [*EDGE_CASES]
     for _ in range(25):
         before = random_module(rng, 12)
-        after = mutate(rng, before)
+        pairs.append((before, mutate(rng, before)))
+    for before, after in pairs:
         deleted, added = diff_lines(before, after)
-        reused = file_code_metrics("r.py", before, after, deleted, added)
+        lines = code_metrics._Lines(before), code_metrics._Lines(after)
+        edits = code_metrics._line_edits(*lines, deleted, added)
+        assert edits is not None  # the before tree is reused
+        reused = code_metrics._parse_after(parser, parser.parse(before), *lines, edits)
+        assert shape(reused) == shape(parser.parse(after))
+        metrics = file_code_metrics("r.py", before, after, deleted, added)
         with monkeypatch.context() as patch:
             patch.setattr(code_metrics, "_MAX_EDITS", -1)  # always parse from scratch
-            fresh = file_code_metrics("r.py", before, after, deleted, added)
-        assert reused == fresh
+            assert file_code_metrics("r.py", before, after, deleted, added) == metrics
 
 
 def test_query_complexity_matches_the_walk() -> None:
