@@ -142,6 +142,8 @@ def build_features(
         kamei = replay(changes, teams)
         stage("history")
         todo = [c for c in changes if c.sha not in done]
+        if progress is not None and todo:
+            progress(repo_config.name, 0, len(todo))
         added = 0
         for start in range(0, len(todo), BATCH):
             chunk = todo[start : start + BATCH]
