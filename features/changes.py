@@ -286,8 +286,7 @@ def _labels(
         )
         if v == variant
     }
-    fixes_done = writer.read("szz_fixes", ["variant"])["variant"].to_pylist()
-    labelled_any = variant in fixes_done or not writer.has_rows("szz_fixes")
+    labelled_any = variant in writer.manifest.state.get("szz_variants", [])
     mature_before = newest - config.labels.maturity_days * 86_400
     rows: dict[str, list[object]] = {c: [] for c in SCHEMAS["change_labels"].names}
     for change in changes:

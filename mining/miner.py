@@ -292,7 +292,8 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
             )
             if progress is not None and total:
                 progress(config.name, 0, total)
-            base_state = {"key_check": check, "tips": old_tips}
+            # Keys other stages keep in the state (e.g. which SZZ variants ran) survive.
+            base_state = {**state, "key_check": check, "tips": old_tips}
             if lost is not None and lost.num_rows:
                 writer.commit({"lost_commits": lost}, {**base_state, "frontier": exclude})
 
@@ -313,7 +314,7 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
                     progress(config.name, done, total)
         added += batch.n_commits
         changes_added += batch.n_file_changes
-        final_state = {"key_check": check, "tips": tips, "frontier": []}
+        final_state = {**state, "key_check": check, "tips": tips, "frontier": []}
         if batch.n_commits or final_state != state:
             writer.commit(batch.tables(), final_state)
         writer.compact()

@@ -362,4 +362,9 @@ def label_repository(
                 fix_rows = {n: [] for n in SCHEMAS["szz_fixes"].names}
             if progress is not None:
                 progress(repo.name, i, len(todo))
+        # Record that these variants ran, even with no fix to label: then a change with
+        # no link is known clean (once mature), not merely unlabelled.
+        ran = sorted({*writer.manifest.state.get("szz_variants", []), *config.labels.variants})
+        if ran != writer.manifest.state.get("szz_variants"):
+            writer.commit({}, {**writer.manifest.state, "szz_variants": ran})
     return LabelReport(repo.name, len(todo), links_added, time.monotonic() - started)

@@ -188,3 +188,18 @@ def test_codeowners_teams_never_people(
         Store(config.data_dir).query("SELECT sha, owning_teams, n_teams FROM change_features").rows
     )
     assert rows == [(sha, ["acme/core-team", "acme/docs"], 2)]
+
+
+def test_without_labelling_nothing_is_called_clean(
+    tmp_path: Path, make_config: ConfigFactory, key_env: str
+) -> None:
+    build_history(tmp_path / "repo", 5)
+    config = load_config(make_config({"r": tmp_path / "repo"}, labels={"maturity_days": 2}))
+    mine_all(config)
+    build_features(config, config.repositories[0])
+    store = Store(config.data_dir)
+    assert store.query("SELECT count(*) FROM changes WHERE is_inducing IS NOT NULL").rows == [(0,)]
+    label_repository(config, config.repositories[0])
+    mine_all(config)  # mining again keeps the record that labelling ran
+    build_features(config, config.repositories[0])
+    assert store.query("SELECT count(*) FROM changes WHERE is_inducing IS NOT NULL").rows == [(3,)]
