@@ -32,6 +32,7 @@ from features.kamei import Change, FileTouch, KameiFeatures, TeamMap, replay
 from mining.miner import currently_lost
 from mining.repository import GitRepository
 from mining.syntax import parser_for
+from mining.szz import AgFilter, Variant, variant_name
 from teamlens.config import Config, RepositoryConfig
 from teamlens.store import SCHEMAS, RepoWriter, Store
 
@@ -277,7 +278,8 @@ _KAMEI_COLUMNS = (
 def _labels(
     writer: RepoWriter, name: str, changes: Iterable[Change], newest: int, config: Config
 ) -> pa.Table:
-    variant = config.labels.default_variant
+    filters = frozenset(AgFilter(f) for f in config.labels.filters)
+    variant = variant_name(Variant(config.labels.default_variant), filters)
     links = writer.read("szz_links", ["inducing_sha", "variant"])
     inducing = {
         s

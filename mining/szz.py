@@ -54,6 +54,27 @@ class Variant(StrEnum):
     R = "r-szz"
 
 
+class AgFilter(StrEnum):
+    """The filters AG-SZZ and R-SZZ add to B-SZZ; each can be switched off."""
+
+    NON_SOURCE = "non-source"
+    COMMENTS = "comments"
+    COSMETIC = "cosmetic"
+    MERGES = "merges"
+    BULK = "bulk"
+
+
+ALL_FILTERS = frozenset(AgFilter)
+
+
+def variant_name(variant: Variant, filters: frozenset[AgFilter] = ALL_FILTERS) -> str:
+    """The name stored in ``szz_links.variant``: the variant, and any filter switched off."""
+    off = sorted(f.value for f in ALL_FILTERS - filters)
+    if variant is Variant.B or not off:
+        return variant.value
+    return f"{variant.value}(without {','.join(off)})"
+
+
 @dataclass(frozen=True)
 class CommitInfo:
     """What the filters need to know about a candidate inducing commit."""
@@ -70,6 +91,7 @@ class FixLinks:
     fix_sha: str
     variant: Variant
     links: Mapping[str, Mapping[str, int]]
+    name: str = ""  # variant_name(): what szz_links.variant records
 
     def inducing(self) -> set[str]:
         return {sha for by_sha in self.links.values() for sha in by_sha}
@@ -207,6 +229,7 @@ def label_fix(
     commits: Mapping[str, CommitInfo],
     bulk_files: int,
     cosmetic: _CosmeticCache,
+    filters: frozenset[AgFilter] = ALL_FILTERS,
 ) -> list[FixLinks]:
     """Run the requested SZZ variants on one fix commit."""
     parent = f"{fix_sha}^"
@@ -219,13 +242,14 @@ def label_fix(
             for sha in blame(repo, parent, path, wanted).values():
                 by_sha = links.setdefault(path, {})
                 by_sha[sha] = by_sha.get(sha, 0) + 1
-        results.append(FixLinks(fix_sha, Variant.B, links))
+        results.append(FixLinks(fix_sha, Variant.B, links, variant_name(Variant.B)))
     if Variant.AG in variants or Variant.R in variants:
-        ag = _annotation_graph(repo, parent, changed, commits, bulk_files, cosmetic)
+        ag = _annotation_graph(repo, parent, changed, commits, bulk_files, cosmetic, filters)
         if Variant.AG in variants:
-            results.append(FixLinks(fix_sha, Variant.AG, ag))
+            results.append(FixLinks(fix_sha, Variant.AG, ag, variant_name(Variant.AG, filters)))
         if Variant.R in variants:
-            results.append(FixLinks(fix_sha, Variant.R, _latest_only(ag, commits)))
+            latest = _latest_only(ag, commits)
+            results.append(FixLinks(fix_sha, Variant.R, latest, variant_name(Variant.R, filters)))
     return results
 
 
@@ -236,26 +260,33 @@ def _annotation_graph(
     commits: Mapping[str, CommitInfo],
     bulk_files: int,
     cosmetic: _CosmeticCache,
+    filters: frozenset[AgFilter],
 ) -> dict[str, dict[str, int]]:
     links: dict[str, dict[str, int]] = {}
     for path, lines in changed.items():
-        if language_of(path) is None:
-            continue  # non-source file
-        source = _git(repo, "show", f"{parent}:{path}")
-        skip = comment_or_blank_lines(source, path)
-        if skip is None:  # a language tree-sitter does not cover: blank lines only
-            skip = {n for n, text in lines if not text.strip()}
-        wanted = [n for n, _ in lines if n not in skip]
+        if AgFilter.NON_SOURCE in filters and language_of(path) is None:
+            continue
+        skip: set[int] | None = {n for n, text in lines if not text.strip()}
+        if AgFilter.COMMENTS in filters:
+            source = _git(repo, "show", f"{parent}:{path}")
+            # None: a language tree-sitter does not cover; blank lines only, then.
+            skip = comment_or_blank_lines(source, path) or skip
+        wanted = [n for n, _ in lines if n not in (skip or ())]
         ignore: list[str] = []
         while True:  # look through cosmetic commits until the blame holds none
             blamed = blame(repo, parent, path, wanted, ignore)
+            if AgFilter.COSMETIC not in filters:
+                break
             more = sorted({sha for sha in blamed.values() if sha not in ignore and cosmetic(sha)})
             if not more:
                 break
             ignore += more
         for sha in blamed.values():
             info = commits.get(sha)
-            if info is not None and (info.is_merge or info.n_files > bulk_files):
+            if info is not None and (
+                (AgFilter.MERGES in filters and info.is_merge)
+                or (AgFilter.BULK in filters and info.n_files > bulk_files)
+            ):
                 continue
             by_sha = links.setdefault(path, {})
             by_sha[sha] = by_sha.get(sha, 0) + 1
@@ -317,16 +348,18 @@ def label_repository(
         done = set(
             zip(done_table["fix_sha"].to_pylist(), done_table["variant"].to_pylist(), strict=True)
         )
-        todo = [f for f in fixes if any((f, v.value) not in done for v in variants)]
+        filters = frozenset(AgFilter(f) for f in config.labels.filters)
+        names = {v: variant_name(v, filters) for v in variants}
+        todo = [f for f in fixes if any((f, names[v]) not in done for v in variants)]
         cosmetic = _CosmeticCache(repo.path)
         link_rows: dict[str, list[object]] = {n: [] for n in SCHEMAS["szz_links"].names}
         fix_rows: dict[str, list[object]] = {n: [] for n in SCHEMAS["szz_fixes"].names}
         links_added = 0
         now = int(time.time())
         for i, fix in enumerate(todo, start=1):
-            wanted = [v for v in variants if (fix, v.value) not in done]
+            wanted = [v for v in variants if (fix, names[v]) not in done]
             for result in label_fix(
-                repo.path, fix, wanted, commits, config.labels.bulk_files, cosmetic
+                repo.path, fix, wanted, commits, config.labels.bulk_files, cosmetic, filters
             ):
                 n = 0
                 for path, by_sha in sorted(result.links.items()):
@@ -336,7 +369,7 @@ def label_repository(
                             ("fix_sha", fix),
                             ("inducing_sha", sha),
                             ("path", path),
-                            ("variant", result.variant.value),
+                            ("variant", result.name),
                             ("lines", lines),
                         ):
                             link_rows[name].append(value)
@@ -344,7 +377,7 @@ def label_repository(
                 for name, value in (
                     ("repo", repo.name),
                     ("fix_sha", fix),
-                    ("variant", result.variant.value),
+                    ("variant", result.name),
                     ("links", n),
                     ("labelled_at", now),
                 ):
@@ -364,7 +397,7 @@ def label_repository(
                 progress(repo.name, i, len(todo))
         # Record that these variants ran, even with no fix to label: then a change with
         # no link is known clean (once mature), not merely unlabelled.
-        ran = sorted({*writer.manifest.state.get("szz_variants", []), *config.labels.variants})
+        ran = sorted({*writer.manifest.state.get("szz_variants", []), *names.values()})
         if ran != writer.manifest.state.get("szz_variants"):
             writer.commit({}, {**writer.manifest.state, "szz_variants": ran})
     return LabelReport(repo.name, len(todo), links_added, time.monotonic() - started)

@@ -86,6 +86,7 @@ class MiningConfig:
 
 
 SZZ_VARIANTS = ("b-szz", "ag-szz", "r-szz")
+SZZ_FILTERS = ("non-source", "comments", "cosmetic", "merges", "bulk")
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class LabelConfig:
     default_variant: str = "r-szz"
     maturity_days: int = 180
     bulk_files: int = 50
+    filters: tuple[str, ...] = SZZ_FILTERS
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,12 @@ def _mining(file: Path, value: object) -> MiningConfig:
 
 def _labels(file: Path, value: object) -> LabelConfig:
     section = _Section(file, "labels", value if value is not None else {})
-    section.check_keys({"variants", "default_variant", "maturity_days", "bulk_files"})
+    section.check_keys({"variants", "default_variant", "maturity_days", "bulk_files", "filters"})
+    filters = section.data.get("filters", list(SZZ_FILTERS))
+    if not isinstance(filters, list) or not all(
+        isinstance(f, str) and f in SZZ_FILTERS for f in filters
+    ):
+        raise section.fail("filters", f"a list of {', '.join(SZZ_FILTERS)}", filters)
     variants = section.data.get("variants", list(SZZ_VARIANTS))
     if (
         not isinstance(variants, list)
@@ -319,6 +326,7 @@ def _labels(file: Path, value: object) -> LabelConfig:
         default_variant=default,
         maturity_days=section.integer("maturity_days", 180, 0, "a number of days (0 or more)"),
         bulk_files=section.integer("bulk_files", 50, 1, "a positive number of files"),
+        filters=tuple(dict.fromkeys(filters)),
     )
 
 

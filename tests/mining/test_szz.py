@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 from pydriller import Git
 
-from mining.szz import CommitInfo, Variant, _CosmeticCache, label_fix, label_repository
+from mining.szz import (
+    ALL_FILTERS,
+    AgFilter,
+    CommitInfo,
+    Variant,
+    _CosmeticCache,
+    label_fix,
+    label_repository,
+    variant_name,
+)
 from mining.tasks import mine_all
 from teamlens.config import load_config
 from teamlens.store import Store
@@ -205,3 +214,41 @@ def test_label_command_stores_links_incrementally(
     again = label_repository(config, config.repositories[0])
     assert (again.fixes_labelled, again.links_added) == (0, 0)
     assert store.query("SELECT count(*) FROM szz_fixes").rows == [(3,)]
+
+
+def test_each_filter_can_be_switched_off_and_is_recorded(planted: Planted) -> None:
+    infos = _infos(planted.path)
+    without_bulk = ALL_FILTERS - {AgFilter.BULK}
+    results = {
+        r.variant: r
+        for r in label_fix(
+            planted.path,
+            planted.fix,
+            list(Variant),
+            infos,
+            50,
+            _CosmeticCache(planted.path),
+            without_bulk,
+        )
+    }
+    assert results[Variant.AG].inducing() == {planted.sub_bug, planted.mul_bug, planted.bulk}
+    assert results[Variant.AG].name == "ag-szz(without bulk)"
+    assert results[Variant.R].name == "r-szz(without bulk)"
+    assert results[Variant.B].name == "b-szz"
+    no_source_filter = ALL_FILTERS - {AgFilter.NON_SOURCE}
+    ag = next(
+        r
+        for r in label_fix(
+            planted.path,
+            planted.fix,
+            [Variant.AG],
+            infos,
+            50,
+            _CosmeticCache(planted.path),
+            no_source_filter,
+        )
+    )
+    assert planted.docs in ag.inducing()
+    assert variant_name(Variant.AG, frozenset()) == (
+        "ag-szz(without bulk,comments,cosmetic,merges,non-source)"
+    )
