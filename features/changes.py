@@ -27,8 +27,9 @@ import pyarrow as pa
 import pygit2
 
 from features.code_metrics import FileCodeMetrics, file_code_metrics
-from features.diffs import BlobReader, iter_diffs
+from features.diffs import iter_diffs
 from features.kamei import Change, FileTouch, KameiFeatures, TeamMap, replay
+from mining.blobs import BlobReader
 from mining.miner import currently_lost
 from mining.repository import GitRepository
 from mining.syntax import parser_for

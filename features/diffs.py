@@ -1,9 +1,8 @@
-"""Line-level diffs of chosen commits and file contents, streamed from two git processes.
+"""Line-level diffs of chosen commits, streamed from one git process.
 
 ``git log --no-walk --stdin -p -U0`` prints exactly the commits asked for, with hunk
 headers only (no context), which is all the code metrics need: the numbers of the lines
-each change deleted (in the parent) and added (in the commit). ``git cat-file --batch``
-serves file contents by ``<rev>:<path>`` without a process per file.
+each change deleted (in the parent) and added (in the commit).
 """
 
 from __future__ import annotations
@@ -96,49 +95,3 @@ def iter_diffs(repo: Path, shas: Sequence[str]) -> Iterator[tuple[str, list[File
             yield sha, files
     if proc.returncode not in (0, None):
         raise RepositoryError(f"{repo}: git log -p failed (exit {proc.returncode})")
-
-
-class BlobReader:
-    """File contents by ``<rev>:<path>`` from one long-lived `git cat-file --batch`."""
-
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
-        self._proc = proc
-
-    @classmethod
-    def open(cls, repo: Path) -> BlobReader:
-        proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"],
-            cwd=repo,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        return cls(proc)
-
-    def read(self, rev: str, path: str, limit: int) -> bytes | None:
-        """The content, or None when missing, not a file, or larger than `limit` bytes."""
-        stdin, stdout = self._proc.stdin, self._proc.stdout
-        assert stdin is not None and stdout is not None
-        if "\n" in path:
-            return None
-        stdin.write(f"{rev}:{path}\n".encode("utf-8", "surrogateescape"))
-        stdin.flush()
-        header = stdout.readline().split()
-        if len(header) != 3:  # "<name> missing" or "ambiguous"
-            return None
-        size = int(header[2])
-        data = stdout.read(size + 1)[:-1]  # content, then a newline
-        if header[1] != b"blob" or size > limit:
-            return None
-        return data
-
-    def close(self) -> None:
-        if self._proc.stdin is not None:
-            self._proc.stdin.close()
-        self._proc.wait()
-
-    def __enter__(self) -> BlobReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -35,15 +35,17 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from mining.blobs import BlobReader
 from mining.languages import language_of
 from mining.miner import currently_lost
 from mining.repository import GitRepository
 from mining.syntax import code_tokens, comment_or_blank_lines
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import RepositoryError
-from teamlens.store import SCHEMAS, Store
+from teamlens.store import SCHEMAS, RepoWriter, Store
 
 ProgressCallback = Callable[[str, int, int], None]
+MAX_SOURCE_BYTES = 1_000_000  # larger files are not parsed: blank-line filtering only
 _BLAME_HEADER_RE = re.compile(rb"^([0-9a-f]{40}) \d+ (\d+)")
 _HUNK_RE = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@")
 
@@ -188,10 +190,24 @@ def _pydriller_useless(line: str) -> bool:
 
 @dataclass
 class _CosmeticCache:
-    """Whether a commit changed only comments and layout, per commit, computed on demand."""
+    """Whether a commit changed only comments and layout, per commit, computed on demand.
+
+    Also the run's one reader of file contents (a `git cat-file --batch` process).
+    """
 
     repo: Path
     known: dict[str, bool] = field(default_factory=dict)
+    blobs: BlobReader | None = None
+
+    def read(self, rev: str, path: str) -> bytes | None:
+        if self.blobs is None:
+            self.blobs = BlobReader.open(self.repo)
+        return self.blobs.read(rev, path, MAX_SOURCE_BYTES)
+
+    def close(self) -> None:
+        if self.blobs is not None:
+            self.blobs.close()
+            self.blobs = None
 
     def __call__(self, sha: str) -> bool:
         if sha not in self.known:
@@ -214,8 +230,9 @@ class _CosmeticCache:
             changed += 1
             if status not in b"MR":
                 return False  # adding or deleting a file is never cosmetic
-            before = _git(self.repo, "show", f"{sha}^:{old}")
-            after = _git(self.repo, "show", f"{sha}:{new}")
+            before, after = self.read(f"{sha}^", old), self.read(sha, new)
+            if before is None or after is None:
+                return False
             old_tokens, new_tokens = code_tokens(before, old), code_tokens(after, new)
             if old_tokens is None or new_tokens is None or old_tokens != new_tokens:
                 return False
@@ -268,9 +285,9 @@ def _annotation_graph(
             continue
         skip: set[int] | None = {n for n, text in lines if not text.strip()}
         if AgFilter.COMMENTS in filters:
-            source = _git(repo, "show", f"{parent}:{path}")
+            source = cosmetic.read(parent, path)
             # None: a language tree-sitter does not cover; blank lines only, then.
-            skip = comment_or_blank_lines(source, path) or skip
+            skip = (comment_or_blank_lines(source, path) if source is not None else None) or skip
         wanted = [n for n, _ in lines if n not in (skip or ())]
         ignore: list[str] = []
         while True:  # look through cosmetic commits until the blame holds none
@@ -352,52 +369,87 @@ def label_repository(
         names = {v: variant_name(v, filters) for v in variants}
         todo = [f for f in fixes if any((f, names[v]) not in done for v in variants)]
         cosmetic = _CosmeticCache(repo.path)
-        link_rows: dict[str, list[object]] = {n: [] for n in SCHEMAS["szz_links"].names}
-        fix_rows: dict[str, list[object]] = {n: [] for n in SCHEMAS["szz_fixes"].names}
-        links_added = 0
-        now = int(time.time())
-        for i, fix in enumerate(todo, start=1):
-            wanted = [v for v in variants if (fix, names[v]) not in done]
-            for result in label_fix(
-                repo.path, fix, wanted, commits, config.labels.bulk_files, cosmetic, filters
-            ):
-                n = 0
-                for path, by_sha in sorted(result.links.items()):
-                    for sha, lines in sorted(by_sha.items()):
-                        for name, value in (
-                            ("repo", repo.name),
-                            ("fix_sha", fix),
-                            ("inducing_sha", sha),
-                            ("path", path),
-                            ("variant", result.name),
-                            ("lines", lines),
-                        ):
-                            link_rows[name].append(value)
-                        n += 1
-                for name, value in (
-                    ("repo", repo.name),
-                    ("fix_sha", fix),
-                    ("variant", result.name),
-                    ("links", n),
-                    ("labelled_at", now),
-                ):
-                    fix_rows[name].append(value)
-                links_added += n
-            if i % 200 == 0 or i == len(todo):
-                writer.commit(
-                    {
-                        "szz_links": pa.Table.from_pydict(link_rows, schema=SCHEMAS["szz_links"]),
-                        "szz_fixes": pa.Table.from_pydict(fix_rows, schema=SCHEMAS["szz_fixes"]),
-                    },
-                    writer.manifest.state,
-                )
-                link_rows = {n: [] for n in SCHEMAS["szz_links"].names}
-                fix_rows = {n: [] for n in SCHEMAS["szz_fixes"].names}
-            if progress is not None:
-                progress(repo.name, i, len(todo))
+        try:
+            links_added = _label_all(
+                writer,
+                repo.name,
+                repo.path,
+                todo,
+                done,
+                variants,
+                names,
+                commits,
+                config.labels.bulk_files,
+                cosmetic,
+                filters,
+                progress,
+            )
+        finally:
+            cosmetic.close()
         # Record that these variants ran, even with no fix to label: then a change with
         # no link is known clean (once mature), not merely unlabelled.
         ran = sorted({*writer.manifest.state.get("szz_variants", []), *names.values()})
         if ran != writer.manifest.state.get("szz_variants"):
             writer.commit({}, {**writer.manifest.state, "szz_variants": ran})
     return LabelReport(repo.name, len(todo), links_added, time.monotonic() - started)
+
+
+def _label_all(
+    writer: RepoWriter,
+    repo_name: str,
+    repo_path: Path,
+    todo: Sequence[str],
+    done: set[tuple[str, str]],
+    variants: Sequence[Variant],
+    names: Mapping[Variant, str],
+    commits: Mapping[str, CommitInfo],
+    bulk_files: int,
+    cosmetic: _CosmeticCache,
+    filters: frozenset[AgFilter],
+    progress: ProgressCallback | None,
+) -> int:
+    """Label `todo` fixes, publishing links every 200 fixes; returns the links added."""
+    if progress is not None and todo:
+        progress(repo_name, 0, len(todo))
+    link_rows: dict[str, list[object]] = {n: [] for n in SCHEMAS["szz_links"].names}
+    fix_rows: dict[str, list[object]] = {n: [] for n in SCHEMAS["szz_fixes"].names}
+    links_added = 0
+    now = int(time.time())
+    for i, fix in enumerate(todo, start=1):
+        wanted = [v for v in variants if (fix, names[v]) not in done]
+        for result in label_fix(repo_path, fix, wanted, commits, bulk_files, cosmetic, filters):
+            n = 0
+            for path, by_sha in sorted(result.links.items()):
+                for sha, lines in sorted(by_sha.items()):
+                    for column, value in (
+                        ("repo", repo_name),
+                        ("fix_sha", fix),
+                        ("inducing_sha", sha),
+                        ("path", path),
+                        ("variant", result.name),
+                        ("lines", lines),
+                    ):
+                        link_rows[column].append(value)
+                    n += 1
+            for column, value in (
+                ("repo", repo_name),
+                ("fix_sha", fix),
+                ("variant", result.name),
+                ("links", n),
+                ("labelled_at", now),
+            ):
+                fix_rows[column].append(value)
+            links_added += n
+        if i % 200 == 0 or i == len(todo):
+            writer.commit(
+                {
+                    "szz_links": pa.Table.from_pydict(link_rows, schema=SCHEMAS["szz_links"]),
+                    "szz_fixes": pa.Table.from_pydict(fix_rows, schema=SCHEMAS["szz_fixes"]),
+                },
+                writer.manifest.state,
+            )
+            link_rows = {n: [] for n in SCHEMAS["szz_links"].names}
+            fix_rows = {n: [] for n in SCHEMAS["szz_fixes"].names}
+        if progress is not None:
+            progress(repo_name, i, len(todo))
+    return links_added
