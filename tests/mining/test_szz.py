@@ -252,3 +252,27 @@ def test_each_filter_can_be_switched_off_and_is_recorded(planted: Planted) -> No
     assert variant_name(Variant.AG, frozenset()) == (
         "ag-szz(without bulk,comments,cosmetic,merges,non-source)"
     )
+
+
+def test_b_szz_agrees_with_pydriller_on_every_fix_of_the_tricky_repository(
+    tricky_repo: Path, make_config: ConfigFactory, key_env: str, data_dir: Path
+) -> None:
+    config = load_config(make_config({"tricky": tricky_repo}))
+    mine_all(config)
+    fixes = [
+        s
+        for (s,) in Store(data_dir)
+        .query("SELECT sha FROM commits WHERE is_fix AND NOT is_merge")
+        .rows
+    ]
+    assert len(fixes) == 2  # "Fix bug in feature", "Remove copy; fixes #3"
+    git = Git(str(tricky_repo))
+    infos = _infos(tricky_repo)
+    found = {}
+    for fix in fixes:
+        expected = set().union(*git.get_commits_last_modified_lines(git.get_commit(fix)).values())
+        (b,) = label_fix(tricky_repo, fix, [Variant.B], infos, 50, _CosmeticCache(tricky_repo))
+        assert b.inducing() == expected, fix
+        found[fix] = len(expected)
+    # One fix only adds lines (nothing to blame); the other deletes a copied file.
+    assert sorted(found.values()) == [0, 1]
