@@ -55,6 +55,7 @@ def iter_diffs(repo: Path, shas: Sequence[str]) -> Iterator[tuple[str, list[File
         "--no-ext-diff",
         "--no-textconv",
         "--no-prefix",
+        "--ignore-submodules=all",
         "--format=%x00%H",
     ]
     with subprocess.Popen(

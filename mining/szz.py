@@ -131,6 +131,7 @@ def deleted_lines(repo: Path, fix_sha: str) -> dict[str, list[tuple[int, str]]]:
         "--no-ext-diff",
         "--no-textconv",
         "--no-prefix",
+        "--ignore-submodules=all",  # a gitlink's "Subproject commit" line is not code
         f"{fix_sha}^",
         fix_sha,
     )
@@ -174,7 +175,12 @@ def blame(
     args = ["blame", "-w", "--porcelain", *_ranges(lines)]
     for sha in ignore:
         args += ["--ignore-rev", sha]
-    out = _git(repo, *args, rev, "--", path)
+    try:
+        out = _git(repo, *args, rev, "--", path)
+    except RepositoryError as exc:
+        if "no such path" in str(exc):
+            return {}  # not a file at `rev` (e.g. a submodule): nothing to blame, as PyDriller
+        raise
     found: dict[int, str] = {}
     for raw in out.split(b"\n"):
         header = _BLAME_HEADER_RE.match(raw)

@@ -276,3 +276,23 @@ def test_b_szz_agrees_with_pydriller_on_every_fix_of_the_tricky_repository(
         found[fix] = len(expected)
     # One fix only adds lines (nothing to blame); the other deletes a copied file.
     assert sorted(found.values()) == [0, 1]
+
+
+def test_a_fix_that_moves_a_submodule_is_labelled(repo_builder: RepoBuilder) -> None:
+    repo_builder.write("lib.py", "def g():\n    return 1\n")
+    first = repo_builder.commit("Add g", ALICE)
+    repo_builder.git("update-index", "--add", "--cacheinfo", f"160000,{first},vendor/sub")
+    repo_builder.commit("Add a submodule", BOB, add_all=False)
+    repo_builder.git("update-index", "--cacheinfo", f"160000,{repo_builder.head()},vendor/sub")
+    repo_builder.write("lib.py", "def g():\n    return 2\n")
+    repo_builder.git("add", "lib.py")
+    fix = repo_builder.commit("Fix g and bump the submodule", CAROL, add_all=False)
+    infos = _infos(repo_builder.path)
+    results = label_fix(
+        repo_builder.path, fix, list(Variant), infos, 50, _CosmeticCache(repo_builder.path)
+    )
+    assert {r.variant: r.inducing() for r in results} == {
+        Variant.B: {first},
+        Variant.AG: {first},
+        Variant.R: {first},
+    }
