@@ -109,11 +109,26 @@ def test_sigkill_at_random_points_then_resume(
     rng = random.Random(20261129)
     partial_states = 0
     kills = 0
+    manifest = data_dir / "store" / "history" / "manifest.json"
     for _ in range(10):
         shutil.rmtree(data_dir)
-        for _kill in range(2):
+        # First kill: at a random moment of a run (start-up, walk, batches, publishing).
+        # Second kill: once a batch has been published, a random moment later; this one
+        # lands mid-run however fast or slow the machine is.
+        for wait_for_progress in (False, True):
+            before = manifest.read_bytes() if manifest.exists() else b""
             proc = subprocess.Popen(cmd, env=env)
-            time.sleep(rng.uniform(0.05, 1.0) * full_run)
+            if wait_for_progress:
+                deadline = time.monotonic() + 10 * full_run
+                while (
+                    proc.poll() is None
+                    and time.monotonic() < deadline
+                    and (not manifest.exists() or manifest.read_bytes() == before)
+                ):
+                    time.sleep(0.01)
+                time.sleep(rng.uniform(0.0, 0.2) * full_run)
+            else:
+                time.sleep(rng.uniform(0.05, 1.0) * full_run)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
