@@ -121,6 +121,7 @@ def test_readers_see_consistent_snapshots_while_a_miner_writes(
     _fast_import(repo, 1200)
     config = make_config({"history": repo}, mining={"batch_size": 25})
     store = Store(config.parent / ".teamlens")
+    store.query("SELECT 1")  # load DuckDB first, so the reads start as soon as the miner does
     proc = subprocess.Popen([*teamlens_command(), "mine", "--quiet", "--config", str(config)])
     seen = []
     deadline = time.monotonic() + 120
