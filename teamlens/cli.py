@@ -121,15 +121,20 @@ def mine(ctx: click.Context, config_path: Path | None, repos: tuple[str, ...], q
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 @click.pass_context
 def run(ctx: click.Context, config_path: Path | None, quiet: bool) -> None:
-    """The main job: mine every repository, then print a short summary of the store.
+    """The main job: mine, label, compute features, then print a summary.
 
-    Later stages (labels, features, model, report) join this command as they land.
+    Later stages (model, report) join this command as they land.
     """
+    from features.changes import features_for
+    from mining.szz import label_repository
     from teamlens.store import Store
     from teamlens.summary import format_summary, summarise
 
     config = _config(ctx, config_path)
     _mine(config, (), quiet)
+    for repo in config.repositories:
+        label_repository(config, repo, None if quiet else Progress(unit="fixes", verb="label"))
+    features_for(config, (), None if quiet else Progress(unit="changes", verb="features"))
     click.echo(
         format_summary(summarise(Store(config.data_dir), config.privacy.k), config.privacy.k)
     )

@@ -18,6 +18,8 @@ class RepoSummary:
     last: str
     top_languages: tuple[tuple[str, int], ...]
     contributors_at_least_k: bool
+    labelled_changes: int = 0
+    inducing_changes: int = 0
 
 
 def summarise(store: Store, k: int) -> list[RepoSummary]:
@@ -29,6 +31,13 @@ def summarise(store: Store, k: int) -> list[RepoSummary]:
         [k],
     ).rows
     changes = dict(store.query("SELECT repo, count(*) FROM file_changes GROUP BY repo").rows)
+    labelled = {
+        repo: (mature, inducing)
+        for repo, mature, inducing in store.query(
+            "SELECT repo, count(is_inducing), count(*) FILTER (WHERE is_inducing)"
+            " FROM changes GROUP BY repo"
+        ).rows
+    }
     langs: dict[str, list[tuple[str, int]]] = {}
     for repo, language, n in store.query(
         "SELECT repo, language, count(*) AS n FROM file_changes WHERE language IS NOT NULL "
@@ -46,6 +55,8 @@ def summarise(store: Store, k: int) -> list[RepoSummary]:
             last=last,
             top_languages=tuple(langs.get(r, [])[:3]),
             contributors_at_least_k=bool(enough),
+            labelled_changes=labelled.get(r, (0, 0))[0],
+            inducing_changes=labelled.get(r, (0, 0))[1],
         )
         for r, n, m, f, first, last, enough in rows
     ]
@@ -64,6 +75,7 @@ def format_summary(summaries: list[RepoSummary], k: int) -> str:
         )
         lines.append(
             f"{s.repo}: {s.commits} commits ({s.merges} merges, {s.fixes} fixes) from {s.first} "
-            f"to {s.last}; {s.file_changes} file changes; languages: {langs}; {people}"
+            f"to {s.last}; {s.file_changes} file changes; languages: {langs}; {people}; "
+            f"{s.labelled_changes} changes labelled, {s.inducing_changes} defect-inducing"
         )
     return "\n".join(lines)

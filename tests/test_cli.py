@@ -334,9 +334,10 @@ def test_run_prints_one_summary_line_per_repository_and_no_people(
     assert re.fullmatch(r"solo: 2 new commits, 2 file changes in \d+\.\ds", lines[1])
     assert lines[2:] == [
         "solo: 2 commits (0 merges, 0 fixes) from 2020-09-13 to 2020-09-13; 2 file changes; "
-        "languages: JavaScript 2; fewer than 5 contributors: team figures will stay hidden",
+        "languages: JavaScript 2; fewer than 5 contributors: team figures will stay hidden; "
+        "0 changes labelled, 0 defect-inducing",
         "team: 6 commits (1 merges, 1 fixes) from 2020-09-13 to 2020-09-14; 6 file changes; "
-        "languages: Python 3, Go 1; at least 5 contributors",
+        "languages: Python 3, Go 1; at least 5 contributors; 1 changes labelled, 1 defect-inducing",
     ]
     everything = out + result.stderr
     for person in EVERYONE:
