@@ -308,6 +308,7 @@ def run_contenders(
         )
         if (i + 1) % 10 == 0 or i + 1 == len(fixes):
             log(f"  {i + 1}/{len(fixes)} fixes")
+    shared_cosmetic.close()
     return contenders, results
 
 

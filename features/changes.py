@@ -18,10 +18,12 @@ The ``changes`` view joins features and labels.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
 import pygit2
@@ -120,9 +122,16 @@ def _changes(writer: RepoWriter) -> tuple[list[Change], int]:
 
 
 def build_features(
-    config: Config, repo_config: RepositoryConfig, progress: ProgressCallback | None = None
+    config: Config,
+    repo_config: RepositoryConfig,
+    progress: ProgressCallback | None = None,
+    workers: int = 1,
 ) -> FeaturesReport:
-    """Compute features for changes that have none yet, and refresh every label."""
+    """Compute features for changes that have none yet, and refresh every label.
+
+    With ``workers`` > 1 the tree-sitter code metrics run in that many processes; the
+    result is the same as with one.
+    """
     stages: dict[str, float] = {}
     clock = time.monotonic()
 
@@ -147,17 +156,27 @@ def build_features(
         if progress is not None and todo:
             progress(repo_config.name, 0, len(todo))
         added = 0
-        for start in range(0, len(todo), BATCH):
-            chunk = todo[start : start + BATCH]
-            rows, functions = _rows(repo, repo_config.name, chunk, kamei, stages)
-            clock = time.monotonic()
-            writer.commit(
-                {"change_features": rows, "changed_functions": functions}, writer.manifest.state
-            )
-            stage("write")
-            added += rows.num_rows
-            if progress is not None:
-                progress(repo_config.name, added, len(todo))
+        pool = (
+            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            if workers > 1 and todo
+            else None
+        )
+        try:
+            for start in range(0, len(todo), BATCH):
+                chunk = todo[start : start + BATCH]
+                rows, functions = _rows(repo, repo_config.name, chunk, kamei, stages, pool, workers)
+                clock = time.monotonic()
+                writer.commit(
+                    {"change_features": rows, "changed_functions": functions},
+                    writer.manifest.state,
+                )
+                stage("write")
+                added += rows.num_rows
+                if progress is not None:
+                    progress(repo_config.name, added, len(todo))
+        finally:
+            if pool is not None:
+                pool.shutdown()
         labels = _labels(writer, repo_config.name, changes, newest, config)
         writer.replace({"change_labels": labels}, writer.manifest.state)
         stage("labels")
@@ -196,12 +215,12 @@ class _CodeSummary:
 
 
 def _code_metrics(
-    repo: GitRepository, name: str, shas: list[str]
+    repo_path: Path, name: str, shas: list[str]
 ) -> tuple[dict[str, _CodeSummary], pa.Table]:
     summaries: dict[str, _CodeSummary] = {}
     fn_rows: dict[str, list[object]] = {c: [] for c in SCHEMAS["changed_functions"].names}
-    with BlobReader.open(repo.path) as blobs:
-        for sha, diffs in iter_diffs(repo.path, shas):
+    with BlobReader.open(repo_path) as blobs:
+        for sha, diffs in iter_diffs(repo_path, shas):
             summary = summaries[sha] = _CodeSummary()
             for diff in diffs:
                 path = diff.new_path or diff.old_path
@@ -231,15 +250,34 @@ def _code_metrics(
     return summaries, pa.Table.from_pydict(fn_rows, schema=SCHEMAS["changed_functions"])
 
 
+def _code_metrics_parallel(
+    repo_path: Path, name: str, shas: list[str], pool: Executor | None, workers: int
+) -> tuple[dict[str, _CodeSummary], pa.Table]:
+    """Split the commits over the pool's processes (each with its own git readers)."""
+    if pool is None or workers < 2 or len(shas) < 2:
+        return _code_metrics(repo_path, name, shas)
+    parts = [shas[i::workers] for i in range(workers)]
+    summaries: dict[str, _CodeSummary] = {}
+    tables = []
+    for part_summaries, table in pool.map(
+        _code_metrics, [repo_path] * workers, [name] * workers, parts
+    ):
+        summaries.update(part_summaries)
+        tables.append(table)
+    return summaries, pa.concat_tables(tables)
+
+
 def _rows(
     repo: GitRepository,
     name: str,
     chunk: list[Change],
     kamei: dict[str, KameiFeatures],
     stages: dict[str, float],
+    pool: Executor | None = None,
+    workers: int = 1,
 ) -> tuple[pa.Table, pa.Table]:
     started = time.monotonic()
-    code, functions = _code_metrics(repo, name, [c.sha for c in chunk])
+    code, functions = _code_metrics_parallel(repo.path, name, [c.sha for c in chunk], pool, workers)
     stages["code metrics"] = stages.get("code metrics", 0.0) + time.monotonic() - started
     columns: dict[str, list[object]] = {c: [] for c in SCHEMAS["change_features"].names}
     for change in chunk:
@@ -310,7 +348,10 @@ def _labels(
 
 
 def features_for(
-    config: Config, names: Iterable[str] = (), progress: ProgressCallback | None = None
+    config: Config,
+    names: Iterable[str] = (),
+    progress: ProgressCallback | None = None,
+    workers: int = 1,
 ) -> list[FeaturesReport]:
     repos = [config.repository(n) for n in names] or list(config.repositories)
-    return [build_features(config, r, progress) for r in repos]
+    return [build_features(config, r, progress, workers) for r in repos]

@@ -167,16 +167,27 @@ def label(
 @config_option
 @click.option("--repo", "repos", multiple=True, help="Only this repository (repeatable).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes for the tree-sitter code metrics.",
+)
 @click.pass_context
 def features(
-    ctx: click.Context, config_path: Path | None, repos: tuple[str, ...], quiet: bool
+    ctx: click.Context,
+    config_path: Path | None,
+    repos: tuple[str, ...],
+    quiet: bool,
+    workers: int,
 ) -> None:
     """Compute per-change features (new changes only) and refresh the labels."""
     from features.changes import features_for
 
     config = _config(ctx, config_path)
     progress = None if quiet else Progress(unit="changes", verb="features")
-    for report in features_for(config, repos, progress):
+    for report in features_for(config, repos, progress, workers):
         if not quiet:
             stages = ", ".join(f"{k} {v:.1f}s" for k, v in report.stage_seconds.items())
             click.echo(

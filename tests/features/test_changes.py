@@ -203,3 +203,22 @@ def test_without_labelling_nothing_is_called_clean(
     mine_all(config)  # mining again keeps the record that labelling ran
     build_features(config, config.repositories[0])
     assert store.query("SELECT count(*) FROM changes WHERE is_inducing IS NOT NULL").rows == [(3,)]
+
+
+def test_two_worker_processes_give_the_same_features(
+    tmp_path: Path, make_config: ConfigFactory, key_env: str
+) -> None:
+    build_history(tmp_path / "repo", 5)
+    results = []
+    for workers in (1, 2):
+        work = tmp_path / f"work{workers}"
+        work.mkdir()
+        config_path = make_config({"r": tmp_path / "repo"}).rename(work / "repos.yaml")
+        config = load_config(config_path)
+        mine_all(config)
+        build_features(config, config.repositories[0], workers=workers)
+        store = Store(config.data_dir)
+        functions = store.query("SELECT * FROM changed_functions ORDER BY sha, path, function")
+        results.append((_features(store), functions.rows))
+    assert results[0] == results[1]
+    assert len(results[0][1]) >= 3  # the comparison covers real function rows
