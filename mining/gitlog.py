@@ -225,17 +225,6 @@ def git_log(
             proc.stdout.close()
 
 
-def iter_commits(
-    repo_dir: Path,
-    revisions: Sequence[str],
-    exclude: Sequence[str] = (),
-    detect_copies: bool = False,
-) -> Iterator[Commit]:
-    """Yield the commits reachable from `revisions` but not from `exclude`, parents first."""
-    with git_log(repo_dir, revisions, exclude, detect_copies) as commits:
-        yield from commits
-
-
 def _raise_git_error(repo_dir: Path, proc: subprocess.Popen[bytes], errors: IO[bytes]) -> None:
     code = proc.wait()
     if code == 0:
