@@ -125,7 +125,9 @@ def deleted_lines(repo: Path, fix_sha: str) -> dict[str, list[tuple[int, str]]]:
     out = _git(
         repo,
         "diff",
-        "-U0",
+        # Three lines of context, as PyDriller's diff has: with none, git may align a
+        # deleted block differently among repeated lines (it trims the common tail first).
+        "-U3",
         "-M",
         "--no-color",
         "--no-ext-diff",
@@ -150,6 +152,8 @@ def deleted_lines(repo: Path, fix_sha: str) -> dict[str, list[tuple[int, str]]]:
         elif raw.startswith(b"-") and current is not None:
             current.append((line_no, raw[1:].decode("utf-8", "replace")))
             line_no += 1
+        elif raw.startswith(b" "):
+            line_no += 1  # a context line is in the parent too
     return {path: lines for path, lines in found.items() if lines}
 
 
