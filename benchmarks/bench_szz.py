@@ -2,8 +2,8 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_szz.py PATH/TO/REPO [--fixes 100]
-        [--teamlens PATH] [--json] [--save FILE]
+    .venv/bin/python benchmarks/bench_szz.py PATH/TO/REPO [--fixes 100] [--fix SHA ...]
+        [--commit-graph none|both|teamlens] [--teamlens PATH] [--json] [--save FILE]
 
 ``PATH/TO/REPO`` is a git repository (a work tree or a bare repository). It is never
 written to: everything runs on a throwaway ``git clone --shared --no-checkout`` in a
@@ -13,8 +13,9 @@ GitPython wants a work tree.
 
 1. ``teamlens mine`` mines the clone into a fresh data folder (key file outside it).
 2. The fix commits come from the store (``is_fix``, not a merge, exactly one parent,
-   oldest first); ``--fixes N`` of them are taken evenly spaced over that list (all of
-   them when there are fewer), so the sample is deterministic.
+   oldest first, ties by sha); ``--fixes N`` of them are taken evenly spaced over that
+   list (all of them when there are fewer), so the sample is deterministic. ``--fix SHA``
+   (repeatable) measures the given commits instead.
 3. For every sampled fix, in this process and one after the other, three contenders run
    (the order rotates from fix to fix, so none always gets the colder caches):
 
@@ -29,10 +30,20 @@ GitPython wants a work tree.
    The ``CommitInfo`` map (merge flag, files changed, commit time) is built from the
    store, as ``teamlens label`` builds it.
 
-Reported: seconds per fix (median and mean) of each contender, the speed ratios, how
-often teamlens B-SZZ's inducing commits equal PyDriller's (and, for the first ten
-disagreements, which commits differ and why, found by re-running the pieces untimed),
-and how many links (path, inducing commit) AG-SZZ and R-SZZ keep relative to B-SZZ.
+   ``--commit-graph both`` first writes a commit-graph with changed-path Bloom filters
+   (``git commit-graph write --reachable --changed-paths``) into the scratch clone, which
+   speeds up ``git blame`` for both contenders; ``--commit-graph teamlens`` writes it
+   into a second scratch clone (bare, shared objects) that only teamlens uses. The
+   graph's one-off cost is printed, not added to the per-fix times.
+
+Reported: seconds per fix (median and mean) of each contender over the fixes none of
+them failed on, the speed ratios, how often teamlens B-SZZ's inducing commits equal
+PyDriller's, and how many links (path, inducing commit) AG-SZZ and R-SZZ keep relative
+to B-SZZ. For the first ten disagreements and failures it shows which commits differ and
+why, found by re-running the pieces untimed: submodule (gitlink) changes, files
+PyDriller cannot blame (it skips them silently), deleted lines starting with ``-- ``
+(read as ``--- `` file headers), files or lines to blame that differ, and lines a blame
+restricted with ``-L`` attributes differently from a blame of the whole file.
 
 Target (benchmarks/README.md): teamlens B-SZZ at least 5x faster per fix than PyDriller,
 with the same inducing commits.
@@ -448,10 +459,10 @@ def explain(repo: Path, sha: str, error: str | None = None) -> list[str]:
             mine = {n for n, _ in ours[f.path]}
             if {n for n, _ in f.deleted} == _deleted_with_context(repo, sha, f.path) != mine:
                 reasons.append(
-                    f"{f.path}: git deletes other lines with 3 lines of context (PyDriller, "
-                    "via GitPython) than with -U0 (teamlens): the deleted block can slide "
-                    "over repeated lines, and with no context git first trims the files' "
-                    "common tail (xdiff-interface.c, trim_common_tail)"
+                    f"{f.path}: PyDriller's lines are those of `git diff -U3`; teamlens's "
+                    "diff aligns the change differently (with -U0 git first trims the "
+                    "files' common tail, so a deleted block among repeated lines can land "
+                    "elsewhere: xdiff-interface.c, trim_common_tail)"
                 )
             continue
         ranged = blame(repo, f"{sha}^", f.path, sorted(wanted))
