@@ -68,9 +68,25 @@ def iter_diffs(repo: Path, shas: Sequence[str]) -> Iterator[tuple[str, list[File
         sha: str | None = None
         files: list[FileDiff] = []
         current: FileDiff | None = None
-        old_line = new_line = 0
+        old_line = new_line = old_left = new_left = 0
         for raw in proc.stdout:
             raw = raw.rstrip(b"\n")
+            if current is not None and (old_left > 0 or new_left > 0):
+                # Inside a hunk every line is content, even one reading "--- x" or "+++ y".
+                if raw.startswith(b"-"):
+                    current.deleted.append(old_line)
+                    old_line += 1
+                    old_left -= 1
+                elif raw.startswith(b"+"):
+                    current.added.append(new_line)
+                    new_line += 1
+                    new_left -= 1
+                elif raw.startswith(b" ") or raw == b"":
+                    old_line += 1
+                    new_line += 1
+                    old_left -= 1
+                    new_left -= 1
+                continue
             if raw.startswith(b"\0"):
                 if sha is not None:
                     yield sha, files
@@ -86,12 +102,8 @@ def iter_diffs(repo: Path, shas: Sequence[str]) -> Iterator[tuple[str, list[File
                 match = _HUNK_RE.match(raw)
                 if match:
                     old_line, new_line = int(match.group(1)), int(match.group(3))
-            elif current is not None and raw.startswith(b"-"):
-                current.deleted.append(old_line)
-                old_line += 1
-            elif current is not None and raw.startswith(b"+"):
-                current.added.append(new_line)
-                new_line += 1
+                    old_left = int(match.group(2)) if match.group(2) is not None else 1
+                    new_left = int(match.group(4)) if match.group(4) is not None else 1
         if sha is not None:
             yield sha, files
     if proc.returncode not in (0, None):

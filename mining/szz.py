@@ -47,7 +47,7 @@ from teamlens.store import SCHEMAS, RepoWriter, Store
 ProgressCallback = Callable[[str, int, int], None]
 MAX_SOURCE_BYTES = 1_000_000  # larger files are not parsed: blank-line filtering only
 _BLAME_HEADER_RE = re.compile(rb"^([0-9a-f]{40}) \d+ (\d+)")
-_HUNK_RE = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@")
+_HUNK_RE = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 
 
 class Variant(StrEnum):
@@ -139,21 +139,31 @@ def deleted_lines(repo: Path, fix_sha: str) -> dict[str, list[tuple[int, str]]]:
     )
     found: dict[str, list[tuple[int, str]]] = {}
     current: list[tuple[int, str]] | None = None
-    line_no = 0
+    line_no = old_left = new_left = 0
     for raw in out.split(b"\n"):
+        if old_left > 0 or new_left > 0:  # inside a hunk every line is content, even "--- x"
+            tag = raw[:1]
+            if tag == b"-":
+                if current is not None:
+                    current.append((line_no, raw[1:].decode("utf-8", "replace")))
+                line_no += 1
+                old_left -= 1
+            elif tag == b"+":
+                new_left -= 1
+            elif tag == b" " or raw == b"":
+                line_no += 1
+                old_left -= 1
+                new_left -= 1
+            continue  # "\ No newline at end of file"
         if raw.startswith(b"--- "):
             name = raw[4:].rstrip(b"\t")  # git adds a tab after names with spaces
             current = None if name == b"/dev/null" else found.setdefault(_unquote(name), [])
-        elif raw.startswith(b"+++ ") or raw.startswith(b"diff --git "):
-            continue
         elif raw.startswith(b"@@"):
             match = _HUNK_RE.match(raw)
-            line_no = int(match.group(1)) if match else 0
-        elif raw.startswith(b"-") and current is not None:
-            current.append((line_no, raw[1:].decode("utf-8", "replace")))
-            line_no += 1
-        elif raw.startswith(b" "):
-            line_no += 1  # a context line is in the parent too
+            if match:
+                line_no = int(match.group(1))
+                old_left = int(match.group(2)) if match.group(2) is not None else 1
+                new_left = int(match.group(3)) if match.group(3) is not None else 1
     return {path: lines for path, lines in found.items() if lines}
 
 
@@ -309,6 +319,8 @@ def _annotation_graph(
                 break
             ignore += more
         for sha in blamed.values():
+            if sha in ignore:
+                continue  # git was told to look through this cosmetic commit
             info = commits.get(sha)
             if info is not None and (
                 (AgFilter.MERGES in filters and info.is_merge)

@@ -14,6 +14,7 @@ from mining.szz import (
     CommitInfo,
     Variant,
     _CosmeticCache,
+    deleted_lines,
     label_fix,
     label_repository,
     variant_name,
@@ -296,3 +297,19 @@ def test_a_fix_that_moves_a_submodule_is_labelled(repo_builder: RepoBuilder) -> 
         Variant.AG: {first},
         Variant.R: {first},
     }
+
+
+def test_a_deleted_line_that_starts_with_two_dashes_is_not_a_file_header(
+    repo_builder: RepoBuilder,
+) -> None:
+    repo_builder.write("q.sql", "SELECT 1;\n-- keep the old total\nSELECT 2;\n")
+    inducing = repo_builder.commit("Add queries", ALICE)
+    repo_builder.write("q.sql", "SELECT 1;\nSELECT 3;\n")
+    fix = repo_builder.commit("Fix the second query", BOB)
+    changed = deleted_lines(repo_builder.path, fix)
+    assert changed == {"q.sql": [(2, "-- keep the old total"), (3, "SELECT 2;")]}
+    infos = _infos(repo_builder.path)
+    (b,) = label_fix(
+        repo_builder.path, fix, [Variant.B], infos, 50, _CosmeticCache(repo_builder.path)
+    )
+    assert b.inducing() == {inducing}
