@@ -240,7 +240,12 @@ def run_child(
 
 def git_output(repo: Path, *args: str) -> str:
     result = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, check=True, text=True
+        ["git", "-C", str(repo), *args],
+        capture_output=True,
+        check=True,
+        encoding="utf-8",
+        errors="replace",
+        stdin=subprocess.DEVNULL,
     )
     return result.stdout
 

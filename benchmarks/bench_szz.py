@@ -69,6 +69,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench_mine import git_output, teamlens_revision, write_config  # same folder; run as a script
+
 from mining.szz import (
     CommitInfo,
     FixLinks,
@@ -133,32 +135,6 @@ class FixResult:
 # --- set-up ------------------------------------------------------------------------------
 
 
-def git_output(repo: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", "-C", str(repo), *args],
-        capture_output=True,
-        check=True,
-        encoding="utf-8",
-        errors="replace",
-        stdin=subprocess.DEVNULL,
-    )
-    return result.stdout
-
-
-def teamlens_revision(teamlens: Path) -> str:
-    """``teamlens --version`` and, in a checkout, the commit (``+dirty`` if code changed)."""
-    version = subprocess.run(
-        [str(teamlens), "--version"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    root = Path(__file__).resolve().parent.parent
-    try:
-        sha = git_output(root, "rev-parse", "--short", "HEAD").strip()
-        dirty = git_output(root, "status", "--porcelain", "--", "teamlens", "mining").strip()
-    except (subprocess.CalledProcessError, OSError):
-        return version
-    return f"{version} at {sha}{'+dirty' if dirty else ''}"
-
-
 @contextlib.contextmanager
 def scratch_clone(repo: Path) -> Iterator[tuple[Path, Path]]:
     """(work-tree clone of `repo` sharing its objects, scratch folder), removed afterwards.
@@ -201,21 +177,6 @@ def write_commit_graph(repo: Path) -> float:
         stdin=subprocess.DEVNULL,
     )
     return time.perf_counter() - started
-
-
-def write_config(folder: Path, repo: Path) -> Path:
-    config = folder / "repos.yaml"
-    # JSON strings are valid YAML scalars and quote any path safely.
-    config.write_text(
-        f"data_dir: {json.dumps(str(folder / '.teamlens'))}\n"
-        "repositories:\n"
-        "  - name: bench\n"
-        f"    path: {json.dumps(str(repo))}\n"
-        "privacy:\n"
-        f"  key_file: {json.dumps(str(folder / 'key'))}\n",
-        encoding="utf-8",
-    )
-    return config
 
 
 def mine(teamlens: Path, folder: Path, clone: Path) -> tuple[Path, float]:
