@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/bench_szz.py PATH/TO/REPO [--fixes 100] [--fix SHA ...]
-        [--commit-graph none|both|teamlens] [--teamlens PATH] [--json] [--save FILE]
+        [--commit-graph teamlens|both|none] [--teamlens PATH] [--json] [--save FILE]
 
 ``PATH/TO/REPO`` is a git repository (a work tree or a bare repository). It is never
 written to: everything runs on a throwaway ``git clone --shared --no-checkout`` in a
@@ -24,17 +24,18 @@ GitPython wants a work tree.
      the returned per-file sets.
    * **teamlens B-SZZ** -- ``mining.szz.label_fix(..., [Variant.B], ...)``.
    * **teamlens all variants** -- ``label_fix(..., [Variant.B, Variant.AG, Variant.R],
-     ...)``, what ``teamlens label`` computes per fix, with one ``_CosmeticCache`` shared
-     over the fixes as ``teamlens label`` does.
+     ...)``, what ``teamlens label`` computes per fix, with one ``SzzSession`` shared
+     over the fixes as ``teamlens label`` does (B-SZZ has a session of its own).
 
    The ``CommitInfo`` map (merge flag, files changed, commit time) is built from the
    store, as ``teamlens label`` builds it.
 
-   ``--commit-graph both`` first writes a commit-graph with changed-path Bloom filters
-   (``git commit-graph write --reachable --changed-paths``) into the scratch clone, which
-   speeds up ``git blame`` for both contenders; ``--commit-graph teamlens`` writes it
-   into a second scratch clone (bare, shared objects) that only teamlens uses. The
-   graph's one-off cost is printed, not added to the per-fix times.
+   ``--commit-graph teamlens`` (the default) runs teamlens as ``teamlens label`` does:
+   with the commit-graph (changed-path Bloom filters) it keeps in a folder of its own
+   outside the repository (``mining.commitgraph``); PyDriller gets the clone as it is.
+   ``both`` also writes such a graph into the clone itself, so PyDriller's ``git blame``
+   uses one too; ``none`` runs teamlens without its graph. The graphs' one-off cost is
+   printed, not added to the per-fix times.
 
 Reported: seconds per fix (median and mean) of each contender over the fixes none of
 them failed on, the speed ratios, how often teamlens B-SZZ's inducing commits equal
@@ -58,7 +59,6 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -71,11 +71,12 @@ from typing import Any
 
 from bench_mine import git_output, teamlens_revision, write_config  # same folder; run as a script
 
+from mining import commitgraph
 from mining.szz import (
     CommitInfo,
     FixLinks,
+    SzzSession,
     Variant,
-    _CosmeticCache,
     _pydriller_useless,
     blame,
     deleted_lines,
@@ -157,16 +158,6 @@ def scratch_clone(repo: Path) -> Iterator[tuple[Path, Path]]:
         yield clone, folder
 
 
-def bare_clone(repo: Path, target: Path) -> Path:
-    """Another scratch clone of `repo` (bare, sharing its objects) for teamlens alone."""
-    subprocess.run(
-        ["git", "clone", "--bare", "--shared", "--quiet", str(repo), str(target)],
-        check=True,
-        stdin=subprocess.DEVNULL,
-    )
-    return target
-
-
 def write_commit_graph(repo: Path) -> float:
     """A commit-graph with changed-path Bloom filters in `repo`'s own object folder."""
     started = time.perf_counter()
@@ -235,6 +226,7 @@ def _timed(contender: Contender, sha: str, call: Callable[[], Any]) -> tuple[Any
 def run_contenders(
     pydriller_repo: Path,
     teamlens_repo: Path,
+    git_env: Mapping[str, str] | None,
     fixes: Sequence[str],
     commits: Mapping[str, CommitInfo],
     bulk_files: int,
@@ -245,7 +237,10 @@ def run_contenders(
     git = Git(str(pydriller_repo))
     _ = git.repo  # open it (and let it write its config) before timing
     contenders = [Contender(name) for name in CONTENDERS]
-    shared_cosmetic = _CosmeticCache(teamlens_repo)
+    # One session each, opened before timing, as PyDriller's Git object is: B-SZZ's
+    # never sees the cosmetic verdicts the all-variants run caches.
+    b_session = SzzSession(teamlens_repo, git_env)
+    shared = SzzSession(teamlens_repo, git_env)
     results: list[FixResult] = []
 
     for i, sha in enumerate(fixes):
@@ -255,11 +250,10 @@ def run_contenders(
             return frozenset(s for shas in found.values() for s in shas)
 
         def b_alone(sha: str = sha) -> list[FixLinks]:
-            cosmetic = _CosmeticCache(teamlens_repo)  # unused by B-SZZ
-            return label_fix(teamlens_repo, sha, [Variant.B], commits, bulk_files, cosmetic)
+            return label_fix(b_session, sha, [Variant.B], commits, bulk_files)
 
         def all_variants(sha: str = sha) -> list[FixLinks]:
-            return label_fix(teamlens_repo, sha, ALL_VARIANTS, commits, bulk_files, shared_cosmetic)
+            return label_fix(shared, sha, ALL_VARIANTS, commits, bulk_files)
 
         calls: list[Callable[[], Any]] = [pydriller, b_alone, all_variants]
         values: list[Any] = [None, None, None]
@@ -280,7 +274,6 @@ def run_contenders(
         )
         if (i + 1) % 10 == 0 or i + 1 == len(fixes):
             log(f"  {i + 1}/{len(fixes)} fixes")
-    shared_cosmetic.close()
     return contenders, results
 
 
@@ -328,12 +321,6 @@ def _whole_file_blame(repo: Path, sha: str, path: str, lines: Sequence[int]) -> 
     return {n: found[n] for n in lines if n in found}
 
 
-def _gitlink(repo: Path, rev: str, path: str) -> bool:
-    """Whether `path` is a submodule (gitlink) in `rev`."""
-    listing = git_output(repo, "ls-tree", rev, "--", path)
-    return listing.startswith("160000 ")
-
-
 def _spans(numbers: set[int]) -> str:
     """{3, 4, 5, 9} -> '3-5, 9'."""
     spans: list[str] = []
@@ -345,23 +332,6 @@ def _spans(numbers: set[int]) -> str:
     return ", ".join(spans) or "-"
 
 
-def _deleted_with_context(repo: Path, sha: str, path: str) -> set[int]:
-    """Old line numbers `git diff` (3 lines of context, git's default) deletes in `path`."""
-    out = git_output(repo, "diff", "-U3", "-M", "--no-color", f"{sha}^", sha, "--", path)
-    deleted: set[int] = set()
-    line = 0
-    hunk = False
-    for raw in out.splitlines():
-        if raw.startswith("@@"):
-            line, hunk = int(raw.split()[1].lstrip("-").split(",")[0]), True
-        elif hunk and raw.startswith("-"):
-            deleted.add(line)
-            line += 1
-        elif hunk and raw.startswith(" "):
-            line += 1
-    return deleted
-
-
 def explain(repo: Path, sha: str, error: str | None = None) -> list[str]:
     """Why PyDriller and teamlens B-SZZ see this fix differently (best effort, untimed).
 
@@ -369,23 +339,10 @@ def explain(repo: Path, sha: str, error: str | None = None) -> list[str]:
     """
     from pydriller import Git
 
-    reasons: list[str] = []
-    shown = re.search(r"git show failed: fatal: bad object ([0-9a-f]{40})(\^?):(.+)$", error or "")
-    if shown is not None and _gitlink(repo, shown[1] + shown[2], shown[3]):
-        reasons.append(
-            f"_CosmeticCache._check: `git show {shown[1][:12]}{shown[2]}:{shown[3]}` of a "
-            "submodule (gitlink) entry of a candidate inducing commit"
-        )
-    raw = git_output(repo, "diff-tree", "-r", "--no-commit-id", f"{sha}^", sha)
-    for line in raw.splitlines():
-        meta, _, path = line.partition("\t")
-        if "160000" in meta.lstrip(":").split()[:2]:
-            reasons.append(
-                f"{path}: submodule (gitlink) change; its '-Subproject commit' line is a "
-                "deleted line to teamlens, whose blame of it fails"
-            )
+    reasons: list[str] = [f"teamlens raised {error}"] if error else []
+    session = SzzSession(repo)
     try:
-        ours = deleted_lines(repo, sha)
+        ours = deleted_lines(session, sha)
     except RepositoryError as exc:
         reasons.append(f"teamlens deleted_lines failed: {exc}")
         ours = {}
@@ -395,12 +352,6 @@ def explain(repo: Path, sha: str, error: str | None = None) -> list[str]:
             reasons.append(
                 f"{f.path}: PyDriller's blame failed ({f.blame_error}); PyDriller skips "
                 "the file silently"
-            )
-        dashed = [n for n, text in f.deleted if text.startswith("-- ")]
-        if dashed:
-            reasons.append(
-                f"{f.path}: deleted line(s) {dashed} start with '-- ', so the diff shows "
-                "'--- ...', which teamlens's deleted_lines takes for a file header"
             )
     their_paths = {f.path for f in theirs if f.deleted and f.blame_error is None}
     if only := sorted(set(ours) - their_paths):
@@ -418,15 +369,13 @@ def explain(repo: Path, sha: str, error: str | None = None) -> list[str]:
                 f"teamlens only {_spans(wanted - useful)}"
             )
             mine = {n for n, _ in ours[f.path]}
-            if {n for n, _ in f.deleted} == _deleted_with_context(repo, sha, f.path) != mine:
+            if {n for n, _ in f.deleted} != mine:
                 reasons.append(
-                    f"{f.path}: PyDriller's lines are those of `git diff -U3`; teamlens's "
-                    "diff aligns the change differently (with -U0 git first trims the "
-                    "files' common tail, so a deleted block among repeated lines can land "
-                    "elsewhere: xdiff-interface.c, trim_common_tail)"
+                    f"{f.path}: the diffs delete different lines (git's and libgit2's "
+                    "alignment of a change among repeated lines)"
                 )
             continue
-        ranged = blame(repo, f"{sha}^", f.path, sorted(wanted))
+        ranged = blame(session, f"{sha}^", f.path, sorted(wanted))
         whole = _whole_file_blame(repo, sha, f.path, sorted(wanted))
         differ = [n for n in sorted(wanted) if ranged.get(n) != whole.get(n)]
         if differ:
@@ -559,11 +508,17 @@ def print_table(result: dict[str, Any]) -> None:
         f"{result['fix_commits']} fix commits (non-merge, one parent); "
         f"measured {result['fixes_measured']} ({result['sample']})"
     )
-    if result["commit_graph"] != "none":
-        whom = "both contenders" if result["commit_graph"] == "both" else "teamlens only"
+    if result["commit_graph"] == "none":
+        print("no commit-graph for either contender")
+    else:
         print(
-            f"commit-graph with changed-path Bloom filters for {whom}, written in "
+            "teamlens's own commit-graph with changed-path Bloom filters written in "
             f"{result['commit_graph_seconds']:.1f} s (not in the per-fix times)"
+        )
+    if result["commit_graph"] == "both":
+        print(
+            "a commit-graph in PyDriller's clone too, written in "
+            f"{result['pydriller_commit_graph_seconds']:.1f} s"
         )
     print()
     print(f"seconds per fix, over the {result['timed_fixes']} fixes no contender failed on:")
@@ -647,11 +602,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--commit-graph",
-        choices=["none", "both", "teamlens"],
-        default="none",
-        help="write a commit-graph with changed-path Bloom filters into the scratch clone "
-        "both contenders use ('both'), or into a second scratch clone teamlens alone uses "
-        "('teamlens'); default none: the repository as it is",
+        choices=["teamlens", "both", "none"],
+        default="teamlens",
+        help="commit-graphs with changed-path Bloom filters: teamlens's own, as `teamlens "
+        "label` keeps it (default); 'both': also one in the clone PyDriller uses; 'none': "
+        "neither",
     )
     parser.add_argument(
         "--teamlens",
@@ -683,6 +638,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     load_before = [round(x, 2) for x in os.getloadavg()]
     graph_seconds: float | None = None
+    pydriller_graph_seconds: float | None = None
     with scratch_clone(repo) as (clone, folder):
         log(f"teamlens mine {repo} (scratch clone {clone}) ...")
         data_dir, mine_seconds = mine(args.teamlens, folder, clone)
@@ -694,15 +650,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             ]
         else:
             sample = evenly_spaced(fixes, args.fixes)
-        teamlens_repo = clone
-        if args.commit_graph == "teamlens":
-            teamlens_repo = bare_clone(repo, folder / "teamlens.git")
+        git_env: Mapping[str, str] | None = None
         if args.commit_graph != "none":
-            log(f"git commit-graph write --reachable --changed-paths in {teamlens_repo} ...")
-            graph_seconds = write_commit_graph(teamlens_repo)
+            log("teamlens's commit-graph (mining.commitgraph.refresh) ...")
+            started = time.perf_counter()
+            git_env = commitgraph.refresh(clone, folder / "graph" / "objects")
+            graph_seconds = time.perf_counter() - started
+            if git_env is None:
+                raise RuntimeError("git could not write teamlens's commit-graph")
+        if args.commit_graph == "both":
+            log(f"git commit-graph write --reachable --changed-paths in {clone} ...")
+            pydriller_graph_seconds = write_commit_graph(clone)
         log(f"{len(sample)} of {len(fixes)} fixes: PyDriller, B-SZZ, all variants ...")
         contenders, results = run_contenders(
-            clone, teamlens_repo, sample, commits, LabelConfig().bulk_files, log
+            clone, clone, git_env, sample, commits, LabelConfig().bulk_files, log
         )
         load_after = [round(x, 2) for x in os.getloadavg()]
         log("explaining disagreements ...")
@@ -723,6 +684,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "mine_seconds": mine_seconds,
         "commit_graph": args.commit_graph,
         "commit_graph_seconds": graph_seconds,
+        "pydriller_commit_graph_seconds": pydriller_graph_seconds,
         "fix_commits": len(fixes),
         "fixes_measured": len(sample),
         "sample": "given" if args.fix else "all" if len(sample) == len(fixes) else "evenly spaced",

@@ -25,17 +25,20 @@ Nothing here reads or writes an identity: links are between commits.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 import pyarrow as pa
+import pygit2
+from pygit2.enums import DeltaStatus, DiffFind, DiffOption, FileMode
 
-from mining.blobs import BlobReader
+from mining import commitgraph
 from mining.languages import language_of
 from mining.miner import currently_lost
 from mining.repository import GitRepository
@@ -47,7 +50,6 @@ from teamlens.store import SCHEMAS, RepoWriter, Store
 ProgressCallback = Callable[[str, int, int], None]
 MAX_SOURCE_BYTES = 1_000_000  # larger files are not parsed: blank-line filtering only
 _BLAME_HEADER_RE = re.compile(rb"^([0-9a-f]{40}) \d+ (\d+)")
-_HUNK_RE = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 
 
 class Variant(StrEnum):
@@ -99,10 +101,11 @@ class FixLinks:
         return {sha for by_sha in self.links.values() for sha in by_sha}
 
 
-def _git(repo: Path, *args: str) -> bytes:
+def _git(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> bytes:
     result = subprocess.run(
         ["git", "-c", "core.quotepath=off", *args],
         cwd=repo,
+        env=env,
         capture_output=True,
         check=False,
         stdin=subprocess.DEVNULL,
@@ -113,58 +116,110 @@ def _git(repo: Path, *args: str) -> bytes:
     return result.stdout
 
 
-def _unquote(raw: bytes) -> str:
-    """A path from a diff header, which git C-quotes when it has unusual bytes."""
-    if raw.startswith(b'"') and raw.endswith(b'"'):
-        raw = raw[1:-1].decode("unicode_escape").encode("latin-1")
-    return raw.decode("utf-8", "backslashreplace")
+def stored_path(path: str) -> str:
+    """A path as the store keeps it: bytes that are not UTF-8 written as ``\\xNN``."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def deleted_lines(repo: Path, fix_sha: str) -> dict[str, list[tuple[int, str]]]:
-    """Old path -> (line number in the parent, text) of every line the fix deletes or changes."""
-    out = _git(
-        repo,
-        "diff",
-        # Three lines of context, as PyDriller's diff has: with none, git may align a
-        # deleted block differently among repeated lines (it trims the common tail first).
-        "-U3",
-        "-M",
-        "--no-color",
-        "--no-ext-diff",
-        "--no-textconv",
-        "--no-prefix",
-        "--ignore-submodules=all",  # a gitlink's "Subproject commit" line is not code
-        f"{fix_sha}^",
-        fix_sha,
-    )
+_GITLINK = 0o160000
+_DIFF_FLAGS = DiffOption.INDENT_HEURISTIC  # git diff's default since git 2.14
+
+
+class SzzSession:
+    """One labelling run over one repository: what it reads, opened once.
+
+    Holds the pygit2 handle (diffs and file contents in-process), the environment `git
+    blame` runs with (the commit-graph of :mod:`mining.commitgraph`, when there is one),
+    and which commits were found cosmetic. Not thread-safe; one per process.
+    """
+
+    def __init__(self, path: Path, git_env: Mapping[str, str] | None = None) -> None:
+        self.path = path
+        self.git_env = git_env
+        self.handle = pygit2.Repository(str(path))
+        self._cosmetic: dict[str, bool] = {}
+
+    def git(self, *args: str) -> bytes:
+        return _git(self.path, *args, env=self.git_env)
+
+    def read(self, rev: str, path: str) -> bytes | None:
+        """The content of `path` at commit `rev` (a sha, or a sha with ``^``), if a small file."""
+        try:
+            commit = self.handle.revparse_single(rev).peel(pygit2.Commit)
+            entry = commit.tree[path]
+        except (KeyError, ValueError, UnicodeEncodeError, pygit2.GitError):
+            return None
+        if entry.filemode not in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE):
+            return None
+        blob = self.handle[entry.id]
+        assert isinstance(blob, pygit2.Blob)
+        return None if blob.size > MAX_SOURCE_BYTES else blob.data
+
+    def is_cosmetic(self, sha: str) -> bool:
+        """Whether commit `sha` changed only comments and layout (computed once per commit)."""
+        if sha not in self._cosmetic:
+            self._cosmetic[sha] = self._check_cosmetic(sha)
+        return self._cosmetic[sha]
+
+    def _check_cosmetic(self, sha: str) -> bool:
+        commit = self.handle.get(sha)
+        if not isinstance(commit, pygit2.Commit) or len(commit.parents) != 1:
+            return False  # root or merge commits are never cosmetic
+        diff = self.handle.diff(commit.parents[0], commit, context_lines=0, flags=_DIFF_FLAGS)
+        diff.find_similar(flags=DiffFind.FIND_RENAMES)
+        changed = 0
+        for delta in diff.deltas:
+            changed += 1
+            if delta.status not in (DeltaStatus.MODIFIED, DeltaStatus.RENAMED):
+                return False  # adding or deleting a file is never cosmetic
+            before = self._blob(delta.old_file)
+            after = self._blob(delta.new_file)
+            if before is None or after is None:
+                return False
+            old_tokens = code_tokens(before, delta.old_file.path)
+            new_tokens = code_tokens(after, delta.new_file.path)
+            if old_tokens is None or new_tokens is None or old_tokens != new_tokens:
+                return False
+        return changed > 0
+
+    def _blob(self, file: pygit2.DiffFile) -> bytes | None:
+        if file.mode not in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE):
+            return None
+        blob = self.handle.get(file.id)
+        if not isinstance(blob, pygit2.Blob) or blob.size > MAX_SOURCE_BYTES:
+            return None
+        return blob.data
+
+
+def deleted_lines(session: SzzSession, fix_sha: str) -> dict[str, list[tuple[int, str]]]:
+    """Old path -> (line number in the parent, text) of every line the fix deletes or changes.
+
+    The diff is git's (libgit2's xdiff, indent heuristic, renames at 50 % similarity)
+    with three lines of context, as PyDriller's: with none, a deleted block among
+    repeated lines may be aligned differently. Submodule (gitlink) changes are not code.
+    Paths are the repository's bytes, decoded with ``surrogateescape``.
+    """
+    commit = session.handle.get(fix_sha)
+    if not isinstance(commit, pygit2.Commit) or not commit.parents:
+        return {}
+    diff = session.handle.diff(commit.parents[0], commit, context_lines=3, flags=_DIFF_FLAGS)
+    diff.find_similar(flags=DiffFind.FIND_RENAMES)
     found: dict[str, list[tuple[int, str]]] = {}
-    current: list[tuple[int, str]] | None = None
-    line_no = old_left = new_left = 0
-    for raw in out.split(b"\n"):
-        if old_left > 0 or new_left > 0:  # inside a hunk every line is content, even "--- x"
-            tag = raw[:1]
-            if tag == b"-":
-                if current is not None:
-                    current.append((line_no, raw[1:].decode("utf-8", "replace")))
-                line_no += 1
-                old_left -= 1
-            elif tag == b"+":
-                new_left -= 1
-            elif tag == b" " or raw == b"":
-                line_no += 1
-                old_left -= 1
-                new_left -= 1
-            continue  # "\ No newline at end of file"
-        if raw.startswith(b"--- "):
-            name = raw[4:].rstrip(b"\t")  # git adds a tab after names with spaces
-            current = None if name == b"/dev/null" else found.setdefault(_unquote(name), [])
-        elif raw.startswith(b"@@"):
-            match = _HUNK_RE.match(raw)
-            if match:
-                line_no = int(match.group(1))
-                old_left = int(match.group(2)) if match.group(2) is not None else 1
-                new_left = int(match.group(3)) if match.group(3) is not None else 1
-    return {path: lines for path, lines in found.items() if lines}
+    for patch in diff:
+        if patch is None:
+            continue
+        delta = patch.delta
+        if delta.old_file.mode == _GITLINK or delta.new_file.mode == _GITLINK or delta.is_binary:
+            continue
+        lines = [
+            (line.old_lineno, line.raw_content.removesuffix(b"\n").decode("utf-8", "replace"))
+            for hunk in patch.hunks
+            for line in hunk.lines
+            if line.origin == "-"
+        ]
+        if lines:
+            found.setdefault(os.fsdecode(delta.old_file.raw_path), []).extend(lines)
+    return found
 
 
 def _ranges(lines: Iterable[int]) -> list[str]:
@@ -181,7 +236,7 @@ def _ranges(lines: Iterable[int]) -> list[str]:
 
 
 def blame(
-    repo: Path, rev: str, path: str, lines: Sequence[int], ignore: Sequence[str] = ()
+    session: SzzSession, rev: str, path: str, lines: Sequence[int], ignore: Sequence[str] = ()
 ) -> dict[int, str]:
     """Line number -> the commit that last changed it, as `git blame -w` sees at `rev`."""
     if not lines:
@@ -190,7 +245,7 @@ def blame(
     for sha in ignore:
         args += ["--ignore-rev", sha]
     try:
-        out = _git(repo, *args, rev, "--", path)
+        out = session.git(*args, rev, "--", path)
     except RepositoryError as exc:
         if "no such path" in str(exc):
             return {}  # not a file at `rev` (e.g. a submodule): nothing to blame, as PyDriller
@@ -208,80 +263,28 @@ def _pydriller_useless(line: str) -> bool:
     return not stripped or stripped.startswith(("//", "#", "/*", "'''", '"""', "*"))
 
 
-@dataclass
-class _CosmeticCache:
-    """Whether a commit changed only comments and layout, per commit, computed on demand.
-
-    Also the run's one reader of file contents (a `git cat-file --batch` process).
-    """
-
-    repo: Path
-    known: dict[str, bool] = field(default_factory=dict)
-    blobs: BlobReader | None = None
-
-    def read(self, rev: str, path: str) -> bytes | None:
-        if self.blobs is None:
-            self.blobs = BlobReader.open(self.repo)
-        return self.blobs.read(rev, path, MAX_SOURCE_BYTES)
-
-    def close(self) -> None:
-        if self.blobs is not None:
-            self.blobs.close()
-            self.blobs = None
-
-    def __call__(self, sha: str) -> bool:
-        if sha not in self.known:
-            self.known[sha] = self._check(sha)
-        return self.known[sha]
-
-    def _check(self, sha: str) -> bool:
-        parents = _git(self.repo, "rev-list", "--parents", "-n", "1", sha).split()
-        if len(parents) != 2:  # root or merge commits are never cosmetic
-            return False
-        raw = _git(self.repo, "diff-tree", "-r", "-M", "-z", "--no-commit-id", sha)
-        tokens = raw.split(b"\0")
-        i, changed = 0, 0
-        while i < len(tokens) - 1:
-            meta = tokens[i].lstrip(b":").split(b" ")
-            status = meta[4][:1]
-            old = tokens[i + 1].decode("utf-8", "surrogateescape")
-            new = tokens[i + 2].decode("utf-8", "surrogateescape") if status in b"RC" else old
-            i += 3 if status in b"RC" else 2
-            changed += 1
-            if status not in b"MR":
-                return False  # adding or deleting a file is never cosmetic
-            before, after = self.read(f"{sha}^", old), self.read(sha, new)
-            if before is None or after is None:
-                return False
-            old_tokens, new_tokens = code_tokens(before, old), code_tokens(after, new)
-            if old_tokens is None or new_tokens is None or old_tokens != new_tokens:
-                return False
-        return changed > 0
-
-
 def label_fix(
-    repo: Path,
+    session: SzzSession,
     fix_sha: str,
     variants: Sequence[Variant],
     commits: Mapping[str, CommitInfo],
     bulk_files: int,
-    cosmetic: _CosmeticCache,
     filters: frozenset[AgFilter] = ALL_FILTERS,
 ) -> list[FixLinks]:
     """Run the requested SZZ variants on one fix commit."""
     parent = f"{fix_sha}^"
-    changed = deleted_lines(repo, fix_sha)
+    changed = deleted_lines(session, fix_sha)
     results: list[FixLinks] = []
     if Variant.B in variants:
         links: dict[str, dict[str, int]] = {}
         for path, lines in changed.items():
             wanted = [n for n, text in lines if not _pydriller_useless(text)]
-            for sha in blame(repo, parent, path, wanted).values():
+            for sha in blame(session, parent, path, wanted).values():
                 by_sha = links.setdefault(path, {})
                 by_sha[sha] = by_sha.get(sha, 0) + 1
         results.append(FixLinks(fix_sha, Variant.B, links, variant_name(Variant.B)))
     if Variant.AG in variants or Variant.R in variants:
-        ag = _annotation_graph(repo, parent, changed, commits, bulk_files, cosmetic, filters)
+        ag = _annotation_graph(session, parent, changed, commits, bulk_files, filters)
         if Variant.AG in variants:
             results.append(FixLinks(fix_sha, Variant.AG, ag, variant_name(Variant.AG, filters)))
         if Variant.R in variants:
@@ -291,12 +294,11 @@ def label_fix(
 
 
 def _annotation_graph(
-    repo: Path,
+    session: SzzSession,
     parent: str,
     changed: Mapping[str, list[tuple[int, str]]],
     commits: Mapping[str, CommitInfo],
     bulk_files: int,
-    cosmetic: _CosmeticCache,
     filters: frozenset[AgFilter],
 ) -> dict[str, dict[str, int]]:
     links: dict[str, dict[str, int]] = {}
@@ -305,16 +307,17 @@ def _annotation_graph(
             continue
         skip: set[int] | None = {n for n, text in lines if not text.strip()}
         if AgFilter.COMMENTS in filters:
-            source = cosmetic.read(parent, path)
+            source = session.read(parent, path)
             # None: a language tree-sitter does not cover; blank lines only, then.
             skip = (comment_or_blank_lines(source, path) if source is not None else None) or skip
         wanted = [n for n, _ in lines if n not in (skip or ())]
         ignore: list[str] = []
         while True:  # look through cosmetic commits until the blame holds none
-            blamed = blame(repo, parent, path, wanted, ignore)
+            blamed = blame(session, parent, path, wanted, ignore)
             if AgFilter.COSMETIC not in filters:
                 break
-            more = sorted({sha for sha in blamed.values() if sha not in ignore and cosmetic(sha)})
+            fresh = {sha for sha in blamed.values() if sha not in ignore}
+            more = sorted(sha for sha in fresh if session.is_cosmetic(sha))
             if not more:
                 break
             ignore += more
@@ -390,24 +393,24 @@ def label_repository(
         filters = frozenset(AgFilter(f) for f in config.labels.filters)
         names = {v: variant_name(v, filters) for v in variants}
         todo = [f for f in fixes if any((f, names[v]) not in done for v in variants)]
-        cosmetic = _CosmeticCache(repo.path)
-        try:
+        links_added = 0
+        if todo:
+            git_env = commitgraph.refresh(
+                repo.path, commitgraph.graph_folder(config.clones_dir, repo.name)
+            )
             links_added = _label_all(
                 writer,
                 repo.name,
-                repo.path,
+                SzzSession(repo.path, git_env),
                 todo,
                 done,
                 variants,
                 names,
                 commits,
                 config.labels.bulk_files,
-                cosmetic,
                 filters,
                 progress,
             )
-        finally:
-            cosmetic.close()
         # Record that these variants ran, even with no fix to label: then a change with
         # no link is known clean (once mature), not merely unlabelled.
         ran = sorted({*writer.manifest.state.get("szz_variants", []), *names.values()})
@@ -419,14 +422,13 @@ def label_repository(
 def _label_all(
     writer: RepoWriter,
     repo_name: str,
-    repo_path: Path,
+    session: SzzSession,
     todo: Sequence[str],
     done: set[tuple[str, str]],
     variants: Sequence[Variant],
     names: Mapping[Variant, str],
     commits: Mapping[str, CommitInfo],
     bulk_files: int,
-    cosmetic: _CosmeticCache,
     filters: frozenset[AgFilter],
     progress: ProgressCallback | None,
 ) -> int:
@@ -439,7 +441,7 @@ def _label_all(
     now = int(time.time())
     for i, fix in enumerate(todo, start=1):
         wanted = [v for v in variants if (fix, names[v]) not in done]
-        for result in label_fix(repo_path, fix, wanted, commits, bulk_files, cosmetic, filters):
+        for result in label_fix(session, fix, wanted, commits, bulk_files, filters):
             n = 0
             for path, by_sha in sorted(result.links.items()):
                 for sha, lines in sorted(by_sha.items()):
@@ -447,7 +449,7 @@ def _label_all(
                         ("repo", repo_name),
                         ("fix_sha", fix),
                         ("inducing_sha", sha),
-                        ("path", path),
+                        ("path", stored_path(path)),
                         ("variant", result.name),
                         ("lines", lines),
                     ):

@@ -12,8 +12,8 @@ from mining.szz import (
     ALL_FILTERS,
     AgFilter,
     CommitInfo,
+    SzzSession,
     Variant,
-    _CosmeticCache,
     deleted_lines,
     label_fix,
     label_repository,
@@ -109,12 +109,11 @@ def _infos(repo: Path) -> dict[str, CommitInfo]:
 
 def _label(planted: Planted, infos: dict[str, CommitInfo] | None = None) -> dict[Variant, set[str]]:
     results = label_fix(
-        planted.path,
+        SzzSession(planted.path),
         planted.fix,
         list(Variant),
         infos or _infos(planted.path),
         50,
-        _CosmeticCache(planted.path),
     )
     return {r.variant: r.inducing() for r in results}
 
@@ -161,12 +160,12 @@ def test_merge_candidates_are_filtered(planted: Planted) -> None:
 
 
 def test_a_cosmetic_commit_is_recognised_with_tree_sitter(planted: Planted) -> None:
-    cosmetic = _CosmeticCache(planted.path)
-    assert cosmetic(planted.reformat)
-    assert cosmetic(planted.comment_edit)
-    assert cosmetic(planted.rename)  # a pure rename changes no code
-    assert not cosmetic(planted.sub_bug)
-    assert not cosmetic(planted.bulk)  # adds files
+    session = SzzSession(planted.path)
+    assert session.is_cosmetic(planted.reformat)
+    assert session.is_cosmetic(planted.comment_edit)
+    assert session.is_cosmetic(planted.rename)  # a pure rename changes no code
+    assert not session.is_cosmetic(planted.sub_bug)
+    assert not session.is_cosmetic(planted.bulk)  # adds files
 
 
 def test_annotation_graph_looks_through_a_trailing_comment_edit(
@@ -181,9 +180,7 @@ def test_annotation_graph_looks_through_a_trailing_comment_edit(
     infos = _infos(repo_builder.path)
     results = {
         r.variant: r.inducing()
-        for r in label_fix(
-            repo_builder.path, fix, list(Variant), infos, 50, _CosmeticCache(repo_builder.path)
-        )
+        for r in label_fix(SzzSession(repo_builder.path), fix, list(Variant), infos, 50)
     }
     # B-SZZ stops at the last textual change; AG-SZZ knows it only touched a comment.
     assert results == {Variant.B: {comment}, Variant.AG: {inducing}, Variant.R: {inducing}}
@@ -223,12 +220,11 @@ def test_each_filter_can_be_switched_off_and_is_recorded(planted: Planted) -> No
     results = {
         r.variant: r
         for r in label_fix(
-            planted.path,
+            SzzSession(planted.path),
             planted.fix,
             list(Variant),
             infos,
             50,
-            _CosmeticCache(planted.path),
             without_bulk,
         )
     }
@@ -240,12 +236,11 @@ def test_each_filter_can_be_switched_off_and_is_recorded(planted: Planted) -> No
     ag = next(
         r
         for r in label_fix(
-            planted.path,
+            SzzSession(planted.path),
             planted.fix,
             [Variant.AG],
             infos,
             50,
-            _CosmeticCache(planted.path),
             no_source_filter,
         )
     )
@@ -272,7 +267,7 @@ def test_b_szz_agrees_with_pydriller_on_every_fix_of_the_tricky_repository(
     found = {}
     for fix in fixes:
         expected = set().union(*git.get_commits_last_modified_lines(git.get_commit(fix)).values())
-        (b,) = label_fix(tricky_repo, fix, [Variant.B], infos, 50, _CosmeticCache(tricky_repo))
+        (b,) = label_fix(SzzSession(tricky_repo), fix, [Variant.B], infos, 50)
         assert b.inducing() == expected, fix
         found[fix] = len(expected)
     # One fix only adds lines (nothing to blame); the other deletes a copied file.
@@ -289,9 +284,7 @@ def test_a_fix_that_moves_a_submodule_is_labelled(repo_builder: RepoBuilder) -> 
     repo_builder.git("add", "lib.py")
     fix = repo_builder.commit("Fix g and bump the submodule", CAROL, add_all=False)
     infos = _infos(repo_builder.path)
-    results = label_fix(
-        repo_builder.path, fix, list(Variant), infos, 50, _CosmeticCache(repo_builder.path)
-    )
+    results = label_fix(SzzSession(repo_builder.path), fix, list(Variant), infos, 50)
     assert {r.variant: r.inducing() for r in results} == {
         Variant.B: {first},
         Variant.AG: {first},
@@ -306,10 +299,8 @@ def test_a_deleted_line_that_starts_with_two_dashes_is_not_a_file_header(
     inducing = repo_builder.commit("Add queries", ALICE)
     repo_builder.write("q.sql", "SELECT 1;\nSELECT 3;\n")
     fix = repo_builder.commit("Fix the second query", BOB)
-    changed = deleted_lines(repo_builder.path, fix)
+    changed = deleted_lines(SzzSession(repo_builder.path), fix)
     assert changed == {"q.sql": [(2, "-- keep the old total"), (3, "SELECT 2;")]}
     infos = _infos(repo_builder.path)
-    (b,) = label_fix(
-        repo_builder.path, fix, [Variant.B], infos, 50, _CosmeticCache(repo_builder.path)
-    )
+    (b,) = label_fix(SzzSession(repo_builder.path), fix, [Variant.B], infos, 50)
     assert b.inducing() == {inducing}
