@@ -1,0 +1,195 @@
+"""Labelled changes as a model sees them: from the store, or from a public Kamei-format CSV.
+
+A :class:`JitData` is one table, one row per change, oldest first, with
+
+* ``id`` (commit sha), ``time`` (unix seconds), ``label`` (1 defect-inducing, 0 clean,
+  missing when not yet known), ``effort`` (``la + ld``, the lines to review);
+* the feature columns named in ``features``;
+* optional grouping columns ``team`` (a list: a change may touch several teams' files)
+  and ``language`` (the language with most changed lines), used by the model card;
+* ``people``: the author's pseudonym, only so group figures can be held back when
+  fewer than k people stand behind them. It is never a feature and never written out.
+
+Features that describe a person (``exp``, ``rexp``, ``sexp``: the author's experience)
+are dropped from every dataset that has them; ``JitData.dropped`` records it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from teamlens.errors import TeamlensError
+from teamlens.store import Store
+
+#: Kamei et al.'s change metrics that describe the change, not the person.
+KAMEI_FEATURES: tuple[str, ...] = (
+    "ns",
+    "nd",
+    "nf",
+    "entropy",
+    "la",
+    "ld",
+    "lt",
+    "fix",
+    "ndev",
+    "age",
+    "nuc",
+)
+#: Features about the individual author: never used, dropped wherever they appear.
+INDIVIDUAL_FEATURES: tuple[str, ...] = ("exp", "rexp", "sexp")
+#: Features teamlens computes beyond Kamei's (docs/features.md).
+TEAMLENS_FEATURES: tuple[str, ...] = (
+    "n_teams",
+    "owner_share",
+    "recent_fixes",
+    "tests_touched",
+    "code_metrics_files",
+    "functions_changed",
+    "complexity_before",
+    "complexity_after",
+    "max_complexity_increase",
+    "largest_function_complexity",
+    "comment_lines_added",
+    "whitespace_lines_added",
+)
+_KAMEI_CSV_COLUMNS = ("_id", "date", "bug", "ns", "nd", "nf", "entrophy", "la", "ld", "lt")
+
+
+class DatasetError(TeamlensError):
+    """A dataset is missing, unreadable or lacks what a model needs."""
+
+
+@dataclass(frozen=True)
+class JitData:
+    """Changes with features and labels, oldest first. See the module docstring."""
+
+    frame: pd.DataFrame
+    features: tuple[str, ...]
+    source: str
+    dropped: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def labelled(self) -> JitData:
+        """Only the changes whose label is known (mature)."""
+        known = self.frame[self.frame["label"].notna()].reset_index(drop=True)
+        known["label"] = known["label"].astype(np.int64)
+        return JitData(known, self.features, self.source, self.dropped)
+
+    def rows(self, index: npt.NDArray[np.int64] | slice) -> JitData:
+        part = self.frame.iloc[index].reset_index(drop=True)
+        return JitData(part, self.features, self.source, self.dropped)
+
+    def x(self) -> pd.DataFrame:
+        return self.frame.loc[:, list(self.features)].astype(np.float64)
+
+    def y(self) -> npt.NDArray[np.int64]:
+        return self.frame["label"].to_numpy(dtype=np.int64)
+
+    def effort(self) -> npt.NDArray[np.float64]:
+        return self.frame["effort"].to_numpy(dtype=np.float64)
+
+    def times(self) -> npt.NDArray[np.int64]:
+        return self.frame["time"].to_numpy(dtype=np.int64)
+
+    def has(self, column: str) -> bool:
+        return column in self.frame.columns and bool(self.frame[column].notna().any())
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    # Stable: rows with the same time keep their order in the source.
+    return frame.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def load_kamei_csv(path: Path) -> JitData:
+    """A public Kamei-format dataset (the ISSTA 2021 JIT-DP replication files).
+
+    Columns: ``_id`` (sha), ``date`` (unix seconds), ``bug`` (label), ``__`` (a copy of
+    ``bug``, ignored), ``ns nd nf entrophy la ld lt fix ndev age nuc`` and possibly
+    ``exp rexp sexp``, which are dropped.
+
+    Raises
+    ------
+    DatasetError
+        The file is missing, not a CSV, lacks a required column, or has no rows.
+    """
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file")
+    try:
+        raw = pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DatasetError(f"{path}: not a readable CSV file ({exc})") from exc
+    missing = [c for c in _KAMEI_CSV_COLUMNS if c not in raw.columns]
+    if missing:
+        raise DatasetError(
+            f"{path}: missing column(s) {', '.join(missing)}; expected the Kamei format "
+            "(_id, date, bug, ns, nd, nf, entrophy, la, ld, lt, fix, ndev, age, nuc)"
+        )
+    if raw.empty:
+        raise DatasetError(f"{path}: no rows")
+    raw = raw.rename(columns={"entrophy": "entropy"})
+    features = tuple(f for f in KAMEI_FEATURES if f in raw.columns)
+    dropped = tuple(f for f in INDIVIDUAL_FEATURES if f in raw.columns)
+    labels = pd.to_numeric(raw["bug"], errors="coerce")
+    if labels.isna().any() or not labels.isin([0, 1]).all():
+        raise DatasetError(f"{path}: column bug must hold 0 or 1 in every row")
+    frame = pd.DataFrame(
+        {
+            "id": raw["_id"].astype(str),
+            "time": pd.to_numeric(raw["date"], errors="raise").astype(np.int64),
+            "label": labels.astype(np.int64),
+            "effort": (raw["la"] + raw["ld"]).astype(np.float64),
+        }
+    )
+    for name in features:
+        frame[name] = pd.to_numeric(raw[name], errors="raise").astype(np.float64)
+    return JitData(_sorted(frame), features, f"dataset:{path.name}", dropped)
+
+
+_STORE_SQL = """
+SELECT c.repo, c.sha AS id, epoch(c.commit_time)::BIGINT AS time,
+       CASE WHEN c.is_inducing IS NULL THEN NULL
+            WHEN c.is_inducing THEN 1 ELSE 0 END AS label,
+       (c.la + c.ld)::DOUBLE AS effort,
+       {features},
+       c.owning_teams AS team, lang.language, m.author_id AS people
+FROM changes c
+JOIN commits m USING (repo, sha)
+LEFT JOIN (
+    SELECT repo, sha, arg_max(language, added + deleted) AS language
+    FROM file_changes WHERE language IS NOT NULL GROUP BY repo, sha
+) lang USING (repo, sha)
+WHERE c.repo IN ({repos})
+ORDER BY c.commit_time, c.repo, c.sha
+"""
+
+
+def load_store(store: Store, repos: Sequence[str]) -> JitData:
+    """The changes of `repos` from the store's ``changes`` view, labels included.
+
+    Raises
+    ------
+    DatasetError
+        None of the repositories has features yet (run ``teamlens features``).
+    """
+    features = KAMEI_FEATURES + TEAMLENS_FEATURES
+    columns = ", ".join(f"c.{name}::DOUBLE AS {name}" for name in features)
+    placeholders = ", ".join("?" for _ in repos)
+    sql = _STORE_SQL.format(features=columns, repos=placeholders)
+    result = store.query(sql, list(repos))
+    frame = pd.DataFrame(result.rows, columns=result.columns)
+    if frame.empty:
+        raise DatasetError(
+            f"no changes with features for {', '.join(repos)}; run `teamlens features` first"
+        )
+    frame["time"] = frame["time"].astype(np.int64)
+    frame["team"] = [list(t) if t is not None else [] for t in frame["team"]]
+    return JitData(_sorted(frame), features, "store:" + ",".join(repos))
