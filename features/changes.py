@@ -148,6 +148,10 @@ def build_features(
     teams = TeamMap(team_globs)
     with Store(config.data_dir).writer(repo_config.name) as writer:
         changes, newest = _changes(writer)
+        if writer.manifest.state.get("features_version") != FEATURES_VERSION:
+            state = {**writer.manifest.state, "features_version": FEATURES_VERSION}
+            empty = {t: SCHEMAS[t].empty_table() for t in ("change_features", "changed_functions")}
+            writer.replace(empty, state)  # older rows lack or define columns differently
         done = set(writer.read("change_features", ["sha"])["sha"].to_pylist())
         stage("load")
         kamei = replay(changes, teams)
@@ -287,6 +291,7 @@ def _rows(
             "sha": change.sha,
             "commit_time": change.commit_time,
             **{f: getattr(k, f) for f in _KAMEI_COLUMNS},
+            **{f"jit_{f}": getattr(k.jit, f) for f in _JIT_COLUMNS},
             "owning_teams": list(k.owning_teams),
             "tests_touched": any(is_test_path(f.path) for f in change.files),
             **vars(code.get(change.sha, _CodeSummary())),
@@ -295,6 +300,11 @@ def _rows(
             columns[column].append(values[column])
     return pa.Table.from_pydict(columns, schema=SCHEMAS["change_features"]), functions
 
+
+_JIT_COLUMNS = ("ns", "nd", "nf", "entropy", "la", "lt")
+#: Bump when a column of change_features is added or redefined: stored rows are then
+#: recomputed (features depend only on history, which is still there).
+FEATURES_VERSION = 2
 
 _KAMEI_COLUMNS = (
     "ns",

@@ -57,6 +57,26 @@ class KameiFeatures:
     n_teams: int
     owner_share: float | None
     recent_fixes: int
+    jit: JitCompatible
+
+
+@dataclass(frozen=True)
+class JitCompatible:
+    """ns, nd, nf, entropy, la and lt as the public JIT benchmark defines them.
+
+    The benchmark (Zeng et al., ISSTA 2021; its extract_k_feature.py) counts only files
+    that existed before the change and whose text changed: added files, binary files
+    and pure renames are left out, and nf counts distinct file *names*, not paths.
+    These columns let a model trained on that benchmark score teamlens's changes
+    (docs/evaluation.md, "The default model").
+    """
+
+    ns: int
+    nd: int
+    nf: int
+    entropy: float
+    la: int
+    lt: int
 
 
 @dataclass
@@ -138,6 +158,7 @@ def replay(changes: Iterable[Change], teams: TeamMap) -> dict[str, KameiFeatures
         ages: list[float] = []
         recent: set[str] = set()
         owners: set[str] = set()
+        kept: list[tuple[FileTouch, int]] = []  # (touch, lines before) for the benchmark
         for touch in change.files:
             sub, directory = _subsystem_and_directory(touch.path)
             subsystems.add(sub)
@@ -153,6 +174,8 @@ def replay(changes: Iterable[Change], teams: TeamMap) -> dict[str, KameiFeatures
                 ages.append(0.0)
                 continue
             lt += before.lines
+            if touch.added + touch.deleted > 0:
+                kept.append((touch, before.lines))
             authors |= before.authors
             prior_commits |= before.commits
             if before.last_time is not None:
@@ -182,10 +205,23 @@ def replay(changes: Iterable[Change], teams: TeamMap) -> dict[str, KameiFeatures
                 else None
             ),
             recent_fixes=len(recent),
+            jit=_jit_compatible(kept),
         )
         single_team[change.sha] = len(owners) <= 1
         _advance(state, change)
     return result
+
+
+def _jit_compatible(kept: Sequence[tuple[FileTouch, int]]) -> JitCompatible:
+    places = [_subsystem_and_directory(t.path) for t, _ in kept]
+    return JitCompatible(
+        ns=len({sub for sub, _ in places}),
+        nd=len({directory for _, directory in places}),
+        nf=len({t.path.rsplit("/", 1)[-1] for t, _ in kept}),
+        entropy=entropy([t.added + t.deleted for t, _ in kept]),
+        la=sum(t.added for t, _ in kept),
+        lt=sum(lines for _, lines in kept),
+    )
 
 
 def _advance(state: dict[str, _FileState], change: Change) -> None:

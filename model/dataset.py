@@ -58,6 +58,42 @@ TEAMLENS_FEATURES: tuple[str, ...] = (
     "comment_lines_added",
     "whitespace_lines_added",
 )
+#: The public JIT benchmark's definitions of ns, nd, nf, entropy, la and lt, as computed
+#: by teamlens (docs/evaluation.md): the columns a model trained on that benchmark reads.
+JIT_COMPATIBLE_COLUMNS: tuple[str, ...] = (
+    "jit_ns",
+    "jit_nd",
+    "jit_nf",
+    "jit_entropy",
+    "jit_la",
+    "jit_lt",
+)
+#: One line per feature; docs/features.md has the full definitions and sources.
+FEATURE_DEFINITIONS: dict[str, str] = {
+    "ns": "subsystems (top-level folders) touched",
+    "nd": "directories touched",
+    "nf": "files touched",
+    "entropy": "Shannon entropy (bits) of the modified lines over the touched files",
+    "la": "lines added",
+    "ld": "lines deleted",
+    "lt": "lines in the touched files before the change",
+    "fix": "the change is a bug fix (message patterns)",
+    "ndev": "distinct earlier contributors to the touched files (a count)",
+    "age": "mean days since the touched files last changed",
+    "nuc": "distinct earlier changes to the touched files",
+    "n_teams": "teams owning the touched files",
+    "owner_share": "share of earlier changes to these files that stayed within one team",
+    "recent_fixes": "fixes to the touched files in the 90 days before",
+    "tests_touched": "test code touched alongside",
+    "code_metrics_files": "files parsed with tree-sitter",
+    "functions_changed": "functions changed",
+    "complexity_before": "summed cyclomatic complexity of the changed functions before",
+    "complexity_after": "summed cyclomatic complexity of the changed functions after",
+    "max_complexity_increase": "largest complexity increase of a changed function",
+    "largest_function_complexity": "largest complexity of a changed function after",
+    "comment_lines_added": "comment-only lines added",
+    "whitespace_lines_added": "blank lines added",
+}
 _KAMEI_CSV_COLUMNS = ("_id", "date", "bug", "ns", "nd", "nf", "entrophy", "la", "ld", "lt")
 
 
@@ -160,6 +196,7 @@ SELECT c.repo, c.sha AS id, epoch(c.commit_time)::BIGINT AS time,
             WHEN c.is_inducing THEN 1 ELSE 0 END AS label,
        (c.la + c.ld)::DOUBLE AS effort,
        {features},
+       {jit},
        c.owning_teams AS team, lang.language, m.author_id AS people
 FROM changes c
 JOIN commits m USING (repo, sha)
@@ -183,7 +220,8 @@ def load_store(store: Store, repos: Sequence[str]) -> JitData:
     features = KAMEI_FEATURES + TEAMLENS_FEATURES
     columns = ", ".join(f"c.{name}::DOUBLE AS {name}" for name in features)
     placeholders = ", ".join("?" for _ in repos)
-    sql = _STORE_SQL.format(features=columns, repos=placeholders)
+    jit = ", ".join(f"c.{name}::DOUBLE AS {name}" for name in JIT_COMPATIBLE_COLUMNS)
+    sql = _STORE_SQL.format(features=columns, jit=jit, repos=placeholders)
     result = store.query(sql, list(repos))
     frame = pd.DataFrame(result.rows, columns=result.columns)
     if frame.empty:

@@ -142,6 +142,12 @@ SCHEMAS: Mapping[str, pa.Schema] = {
             ("largest_function_complexity", pa.int32()),
             ("comment_lines_added", pa.int32()),
             ("whitespace_lines_added", pa.int32()),
+            ("jit_ns", pa.int32()),
+            ("jit_nd", pa.int32()),
+            ("jit_nf", pa.int32()),
+            ("jit_entropy", pa.float64()),
+            ("jit_la", pa.int64()),
+            ("jit_lt", pa.int64()),
         ]
     ),
     "changed_functions": pa.schema(

@@ -102,3 +102,47 @@ def test_team_globs() -> None:
     assert TEAMS.owners("docs/deep/x.txt") == ("docs",)
     assert TEAMS.owners("src/pkg/mod.py") == ("core",)
     assert TEAMS.owners("setup.py") == ()
+
+
+def test_jit_compatible_metrics_count_only_changed_files_that_existed() -> None:
+    history = [
+        *_history(),
+        Change(
+            "c5",
+            104 * DAY,
+            "A",
+            False,
+            (
+                FileTouch(
+                    "lib/a.py", None, "M", 3, 1
+                ),  # existed: 10, +2-1, renamed, +4-4 = 11 lines
+                FileTouch("src/a.py", None, "A", 7, 0),  # new: left out
+                FileTouch("src/b.py", None, "M", 1, 0),  # existed (5 lines)
+                FileTouch("docs/x.md", "docs/y.md", "R", 0, 0),  # no text change: left out
+                FileTouch("img/logo.png", None, "M", 0, 0),  # binary (0/0): left out
+            ),
+        ),
+    ]
+    f = replay(history, TEAMS)["c5"]
+    # Kept: lib/a.py (4 lines modified, 11 before) and src/b.py (1 modified, 5 before).
+    # nf counts distinct file names: a.py and b.py -> 2; subsystems lib, src; dirs lib, src.
+    assert (f.jit.ns, f.jit.nd, f.jit.nf, f.jit.la, f.jit.lt) == (2, 2, 2, 4, 16)
+    assert f.jit.entropy == pytest.approx(-(4 / 5) * math.log2(4 / 5) - (1 / 5) * math.log2(1 / 5))
+    # teamlens's own metrics count every file.
+    assert (f.nf, f.la) == (5, 11)
+
+
+def test_jit_nf_counts_file_names_not_paths() -> None:
+    history = [
+        Change("c1", 0, "A", False, (FileTouch("a/util.py", None, "A", 2, 0),)),
+        Change("c2", DAY, "A", False, (FileTouch("b/util.py", None, "A", 2, 0),)),
+        Change(
+            "c3",
+            2 * DAY,
+            "B",
+            False,
+            (FileTouch("a/util.py", None, "M", 1, 1), FileTouch("b/util.py", None, "M", 1, 1)),
+        ),
+    ]
+    f = replay(history, TEAMS)["c3"]
+    assert (f.nf, f.jit.nf, f.jit.nd, f.jit.lt) == (2, 1, 2, 4)

@@ -1,0 +1,227 @@
+"""The model card: what a model is for, what it saw, how well it does and for whom.
+
+Written as Markdown into every model folder. Group figures (ROC-AUC per team and per
+language) obey the privacy rule for team figures: a group with fewer than k distinct
+people behind its test changes is shown as suppressed, without numbers. A group whose
+ROC-AUC is more than :data:`MARKEDLY_WORSE` below the whole test window's is flagged.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from model.dataset import JitData
+from model.metrics import roc_auc
+from model.registry import ModelMeta
+
+MARKEDLY_WORSE = 0.05
+CALIBRATION_BINS = 10
+_METRIC_NAMES = {
+    "roc_auc": "ROC-AUC",
+    "pr_auc": "PR-AUC",
+    "f1": "F1",
+    "mcc": "MCC",
+    "brier": "Brier (lower is better)",
+    "recall_at_20_effort": "Recall@20%Effort",
+    "effort_at_20_recall": "Effort@20%Recall (lower is better)",
+    "popt": "Popt",
+    "ifa": "IFA (lower is better)",
+}
+
+
+@dataclass(frozen=True)
+class CalibrationBin:
+    low: float
+    high: float
+    changes: int
+    mean_risk: float
+    observed_rate: float
+
+
+def reliability_table(
+    y: npt.NDArray[np.int64], risk: npt.NDArray[np.float64], bins: int = CALIBRATION_BINS
+) -> list[CalibrationBin]:
+    """Predicted risk against the observed defect rate, in equal-width risk bins."""
+    edges = np.linspace(0, 1, bins + 1)
+    index = np.clip(np.digitize(risk, edges[1:-1]), 0, bins - 1)
+    table = []
+    for b in range(bins):
+        mask = index == b
+        if mask.any():
+            table.append(
+                CalibrationBin(
+                    float(edges[b]),
+                    float(edges[b + 1]),
+                    int(mask.sum()),
+                    float(risk[mask].mean()),
+                    float(y[mask].mean()),
+                )
+            )
+    return table
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    kind: str  # "team" or "language"
+    name: str
+    changes: int
+    defect_rate: float
+    roc_auc: float | None  # None: suppressed or undefined
+    note: str
+
+
+def group_results(test: JitData, risk: npt.NDArray[np.float64], k: int) -> list[GroupResult]:
+    """ROC-AUC per team and per language on the test changes, k-suppressed."""
+    overall = roc_auc(test.y(), risk) if len(np.unique(test.y())) == 2 else math.nan
+    frame = test.frame.assign(_risk=risk)
+    results: list[GroupResult] = []
+    for kind in ("team", "language"):
+        if not test.has(kind):
+            continue
+        rows = frame.explode(kind) if kind == "team" else frame
+        rows = rows[rows[kind].notna()]
+        for name, part in rows.groupby(kind, sort=True):
+            people = part["people"].nunique() if "people" in part.columns else 0
+            y = part["label"].to_numpy(dtype=np.int64)
+            if people < k:
+                results.append(
+                    GroupResult(
+                        kind, str(name), len(part), math.nan, None, f"suppressed (< {k} people)"
+                    )
+                )
+                continue
+            auc = roc_auc(y, part["_risk"].to_numpy()) if len(np.unique(y)) == 2 else math.nan
+            note = ""
+            if math.isnan(auc):
+                note = "one class only"
+            elif not math.isnan(overall) and auc < overall - MARKEDLY_WORSE:
+                note = f"**markedly worse** than overall ({overall:.3f})"
+            results.append(
+                GroupResult(
+                    kind,
+                    str(name),
+                    len(part),
+                    float(y.mean()),
+                    None if math.isnan(auc) else auc,
+                    note,
+                )
+            )
+    return results
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return "n/a" if math.isnan(value) else f"{value:.3f}"
+    return str(value)
+
+
+def _when(seconds: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(seconds))
+
+
+def render_card(
+    meta: ModelMeta,
+    test: JitData,
+    risk: npt.NDArray[np.float64],
+    k: int,
+    effort_aware: Mapping[str, Mapping[str, float | None]] | None = None,
+    choice: Sequence[str] = (),
+) -> str:
+    """The model card as Markdown."""
+    w = meta.window
+    lines = [
+        f"# Model card: {meta.model_id}",
+        "",
+        f"- Created: {meta.created}",
+        f"- Data: `{meta.source}`",
+        f"- Trained on changes from {_when(w['train_start'])} to {_when(w['train_end'])}; "
+        f"evaluated on {len(test)} held-out changes from {_when(w['test_start'])} to "
+        f"{_when(w['test_end'])}, each newer than the training changes of its repository "
+        "(time-ordered; never shuffled).",
+        "- LightGBM, binary objective, single-threaded, deterministic for its seed. "
+        f"Parameters: `{dict(meta.params)}`. Decision threshold (F1 and MCC): "
+        f"{meta.threshold:.3f}, chosen on the newest part of the training window.",
+        "",
+        "## Intended use",
+        "",
+        "The predicted risk that a **change** induces a defect, to focus review effort. "
+        "It is not a measure of any person: no feature describes an individual, "
+        "identities are pseudonymised before storage, and no output is keyed by person.",
+        "",
+    ]
+    if meta.dropped:
+        lines += [
+            "Individual features present in the data and **dropped**: "
+            + ", ".join(f"`{f}`" for f in meta.dropped)
+            + " (they describe the author's experience, not the change).",
+            "",
+        ]
+    else:
+        lines += ["The individual features `exp`, `rexp` and `sexp` are never used.", ""]
+    lines += ["## Features", "", "| feature | reads column | definition |", "|---|---|---|"]
+    for f in meta.features:
+        lines.append(f"| `{f}` | `{meta.columns.get(f, f)}` | {meta.definitions.get(f, '')} |")
+    lines += ["", "## Metrics on the held-out window", ""]
+    contenders = list(meta.metrics)
+    lines.append("| metric | " + " | ".join(contenders) + " |")
+    lines.append("|---|" + "---|" * len(contenders))
+    for key, label in _METRIC_NAMES.items():
+        cells = [_fmt(meta.metrics[c].get(key)) for c in contenders]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "`logistic`: logistic regression on the same features (log-transformed, "
+        "standardised); `lapredict`: logistic regression on `la` alone. Effort is la + ld. "
+        "Definitions: docs/evaluation.md.",
+    ]
+    if effort_aware:
+        lines += ["", "Effort-aware ranking (risk per line of effort):", ""]
+        lines.append("| metric | " + " | ".join(effort_aware) + " |")
+        lines.append("|---|" + "---|" * len(effort_aware))
+        for key in ("recall_at_20_effort", "effort_at_20_recall", "popt", "ifa"):
+            cells = [_fmt(effort_aware[c].get(key)) for c in effort_aware]
+            lines.append(f"| {_METRIC_NAMES[key]} | " + " | ".join(cells) + " |")
+    y = test.y()
+    lines += [
+        "",
+        "## Calibration",
+        "",
+        "| predicted risk | changes | mean predicted | observed defect rate |",
+        "|---|---|---|---|",
+    ]
+    for b in reliability_table(y, risk):
+        lines.append(
+            f"| {b.low:.1f}-{b.high:.1f} | {b.changes} | {b.mean_risk:.3f} | "
+            f"{b.observed_rate:.3f} |"
+        )
+    groups = group_results(test, risk, k)
+    lines += ["", "## By team and language", ""]
+    if not groups:
+        lines.append("The data has no team or language columns.")
+    else:
+        lines += [
+            f"Groups with fewer than k = {k} people behind their test changes are suppressed.",
+            "",
+            "| group | name | test changes | defect rate | ROC-AUC | note |",
+            "|---|---|---|---|---|---|",
+        ]
+        for g in groups:
+            if g.roc_auc is None and g.note.startswith("suppressed"):
+                lines.append(f"| {g.kind} | {g.name} | - | - | - | {g.note} |")
+            else:
+                lines.append(
+                    f"| {g.kind} | {g.name} | {g.changes} | {_fmt(g.defect_rate)} | "
+                    f"{_fmt(g.roc_auc)} | {g.note} |"
+                )
+    if choice or meta.notes:
+        lines += ["", "## Notes", ""]
+        lines += [f"- {line}" for line in (*meta.notes, *choice)]
+    return "\n".join(lines) + "\n"
