@@ -7,7 +7,8 @@ the same test rows:
     :class:`model.estimator.RiskClassifier` on every feature of the data.
 ``logistic``
     Logistic regression on the same features, each ``log(1 + x)``-transformed and
-    standardised (Kamei et al. 2013 log-transform the skewed change metrics).
+    standardised (Kamei et al. 2013 log-transform the skewed change metrics); missing
+    values (e.g. ``owner_share`` of a file without history) get the training median.
 ``lapredict``
     Logistic regression on ``la`` alone (Zeng et al., ISSTA 2021, "LApredict").
 
@@ -30,6 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
@@ -84,6 +86,7 @@ def _log1p(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 def _logistic(seed: int) -> Any:
     return make_pipeline(
+        SimpleImputer(strategy="median", keep_empty_features=True),
         FunctionTransformer(_log1p),
         StandardScaler(),
         LogisticRegression(max_iter=5000, random_state=seed),

@@ -1,0 +1,76 @@
+"""Kamei-format datasets: individual features dropped, bad files refused with a reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from model.dataset import DatasetError, load_kamei_csv
+from model.evaluation import evaluate_split
+from model.split import holdout
+
+HEADER = ",_id,date,bug,__,ns,nd,nf,entrophy,la,ld,lt,fix,ndev,age,nuc,exp,rexp,sexp\n"
+SHARED_JIT = Path(__file__).resolve().parents[3] / "shared" / "data" / "jit"
+
+
+def _csv(path: Path, rows: list[str], header: str = HEADER) -> Path:
+    path.write_text(header + "".join(r + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_individual_features_are_dropped_and_rows_sorted_by_date(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path / "p.csv",
+        [
+            "0,bbb,200,1,1,1,1,2,0.9,10,2,100,1,3,4.5,7,500,20.5,40",
+            "1,aaa,100,0,0,1,1,1,0.0,3,0,50,0,1,1.0,2,10,1.0,2",
+        ],
+    )
+    data = load_kamei_csv(path)
+    assert data.features == (
+        "ns",
+        "nd",
+        "nf",
+        "entropy",
+        "la",
+        "ld",
+        "lt",
+        "fix",
+        "ndev",
+        "age",
+        "nuc",
+    )
+    assert data.dropped == ("exp", "rexp", "sexp")
+    assert not {"exp", "rexp", "sexp"} & set(data.frame.columns)
+    assert data.frame["id"].tolist() == ["aaa", "bbb"]
+    assert data.y().tolist() == [0, 1]
+    assert data.effort().tolist() == [3.0, 12.0]  # la + ld
+    assert data.frame["entropy"].tolist() == [0.0, 0.9]
+
+
+def test_missing_columns_and_bad_labels_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="no such file"):
+        load_kamei_csv(tmp_path / "nope.csv")
+    short = _csv(tmp_path / "short.csv", ["0,a,1,0"], header=",_id,date,bug\n")
+    with pytest.raises(DatasetError, match=r"missing column\(s\) ns, nd, nf, entrophy, la, ld, lt"):
+        load_kamei_csv(short)
+    bad = _csv(tmp_path / "bad.csv", ["0,a,1,2,2,1,1,1,0,1,1,1,0,1,1,1,1,1,1"])
+    with pytest.raises(DatasetError, match="0 or 1"):
+        load_kamei_csv(bad)
+    empty = _csv(tmp_path / "empty.csv", [])
+    with pytest.raises(DatasetError, match="no rows"):
+        load_kamei_csv(empty)
+
+
+@pytest.mark.skipif(
+    not (SHARED_JIT / "jdt_k_feature.csv").is_file(),
+    reason="the public JIT benchmark (shared data folder) is not on this machine",
+)
+def test_the_public_dataset_trains_without_individual_features() -> None:
+    data = load_kamei_csv(SHARED_JIT / "jdt_k_feature.csv")
+    assert data.dropped == ("exp", "rexp", "sexp")
+    result = evaluate_split(data, holdout(data.times(), 0.2, 0), tune=False)
+    for fitted in result.fitted.values():
+        assert not {"exp", "rexp", "sexp"} & set(fitted.features)
+    assert result.results[next(iter(result.results))].metrics.roc_auc > 0.6
