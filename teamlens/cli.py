@@ -121,9 +121,11 @@ def mine(ctx: click.Context, config_path: Path | None, repos: tuple[str, ...], q
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 @click.pass_context
 def run(ctx: click.Context, config_path: Path | None, quiet: bool) -> None:
-    """The main job: mine, label, compute features, then print a summary.
+    """The main job: mine, label, compute features, train, then print a summary.
 
-    Later stages (model, report) join this command as they land.
+    Training is skipped, with the reason, while there are too few mature labels; the
+    shipped default model stays current then. The report joins this command when it
+    lands.
     """
     from features.changes import features_for
     from mining.szz import label_repository
@@ -135,9 +137,28 @@ def run(ctx: click.Context, config_path: Path | None, quiet: bool) -> None:
     for repo in config.repositories:
         label_repository(config, repo, None if quiet else Progress(unit="fixes", verb="label"))
     features_for(config, (), None if quiet else Progress(unit="changes", verb="features"))
+    _train_in_run(config, quiet)
     click.echo(
         format_summary(summarise(Store(config.data_dir), config.privacy.k), config.privacy.k)
     )
+
+
+def _train_in_run(config: Config, quiet: bool) -> None:
+    from model.dataset import DatasetError, load_store
+    from model.registry import Registry
+    from model.training import train as train_model
+    from teamlens.store import Store
+
+    registry = Registry.for_data_dir(config.data_dir)
+    try:
+        data = load_store(Store(config.data_dir), [r.name for r in config.repositories])
+        report = train_model(data, registry, config.privacy.k, float(config.labels.maturity_days))
+    except DatasetError as exc:
+        if not quiet:
+            click.echo(f"model: not trained ({exc}); current model: {registry.current_id()}")
+        return
+    if not quiet:
+        click.echo(f"model: {report.model.model_id} trained; current model: {report.current}")
 
 
 @cli.command()
@@ -235,7 +256,7 @@ def _data_options(func: F) -> F:
                 help="Days between training and test changes "
                 "(default: labels.maturity_days for the store, 0 for --dataset).",
             ),
-            click.option("--seed", type=int, default=0, show_default=True),
+            click.option("--seed", type=int, default=0, show_default=True, help="Random seed."),
             click.option(
                 "--no-tune", is_flag=True, help="Skip validation inside the training window."
             ),
@@ -245,6 +266,7 @@ def _data_options(func: F) -> F:
                 type=click.Choice(["text", "json"]),
                 default="text",
                 show_default=True,
+                help="Output format.",
             ),
         ]
     ):
@@ -282,7 +304,10 @@ def evaluate(
     fmt: str,
     rolling: int,
 ) -> None:
-    """Compare LightGBM, logistic regression and LApredict on time-ordered splits."""
+    """Compare LightGBM, logistic regression and LApredict over time.
+
+    Time-ordered splits only: train on the past, leave a gap, test on the future.
+    """
     from model.evaluation import evaluate_split
     from model.reporting import evaluation_json, evaluation_text
     from model.split import holdout, rolling_origin
@@ -316,7 +341,10 @@ def train(
     no_tune: bool,
     fmt: str,
 ) -> None:
-    """Train a LightGBM model, save it in the registry and pick the current model."""
+    """Train a LightGBM model and pick the current one.
+
+    The model folder goes to <data_dir>/models/<id>/ with its model card.
+    """
     from model.registry import Registry
     from model.training import train as train_model
 
@@ -362,7 +390,10 @@ def _fmt_auc(value: float | None) -> str:
 @click.option("--current", "make_current", default=None, help="Mark this model id current.")
 @click.pass_context
 def models(ctx: click.Context, config_path: Path | None, make_current: str | None) -> None:
-    """List the trained models; one is current (the shipped default until one is chosen)."""
+    """List the models; the one marked * is current.
+
+    Until a trained model wins on held-out data, the shipped default is current.
+    """
     from model.registry import DEFAULT_ID, Registry
 
     config = _config(ctx, config_path)
@@ -385,7 +416,10 @@ def models(ctx: click.Context, config_path: Path | None, make_current: str | Non
 @click.option("--repo", "repos", multiple=True, help="Only this repository (repeatable).")
 @click.pass_context
 def export(ctx: click.Context, config_path: Path | None, out: Path, repos: tuple[str, ...]) -> None:
-    """Write the labelled feature table (no pseudonyms, no commit ids) and a datasheet."""
+    """Write the labelled feature table and a datasheet, for researchers.
+
+    No pseudonyms, no commit ids, no team names; dates to the day.
+    """
     from model.export import export as export_changes
 
     config = _config(ctx, config_path)

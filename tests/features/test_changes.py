@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from features.changes import build_features, is_test_path
+from features.changes import FEATURES_VERSION, build_features, is_test_path
 from mining.szz import label_repository
 from mining.tasks import mine_all
 from teamlens.config import load_config
@@ -153,6 +153,20 @@ def test_features_are_incremental_and_free_of_identities(
     assert scan_for_identities(config.data_dir, EVERYONE) == []
     columns = store.query("SELECT * FROM changes LIMIT 0").columns
     assert not any(c in columns for c in ("author_id", "committer_id", "exp", "rexp", "sexp"))
+
+
+def test_rows_of_an_older_feature_version_are_recomputed(
+    featured: tuple[Store, list[str]], tmp_path: Path
+) -> None:
+    store, _ = featured
+    config = load_config(tmp_path / "work" / "repos.yaml")
+    before = store.query("SELECT * FROM change_features ORDER BY sha").rows
+    with Store(config.data_dir).writer(config.repositories[0].name) as writer:
+        writer.commit({}, {**writer.manifest.state, "features_version": FEATURES_VERSION - 1})
+    again = build_features(config, config.repositories[0])
+    assert again.changes_added == 5  # every row again, none twice
+    assert store.query("SELECT * FROM change_features ORDER BY sha").rows == before
+    assert build_features(config, config.repositories[0]).changes_added == 0
 
 
 @pytest.mark.parametrize(
