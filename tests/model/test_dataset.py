@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from model.dataset import DatasetError, load_kamei_csv
-from model.evaluation import evaluate_split
+from model.evaluation import Contender, evaluate_split
 from model.split import holdout
 
 HEADER = ",_id,date,bug,__,ns,nd,nf,entrophy,la,ld,lt,fix,ndev,age,nuc,exp,rexp,sexp\n"
@@ -74,3 +74,24 @@ def test_the_public_dataset_trains_without_individual_features() -> None:
     for fitted in result.fitted.values():
         assert not {"exp", "rexp", "sexp"} & set(fitted.features)
     assert result.results[next(iter(result.results))].metrics.roc_auc > 0.6
+
+
+def test_a_dataset_with_individual_features_trains_without_them(tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(400):
+        la = int(rng.integers(0, 300))
+        exp = int(rng.integers(0, 1000))
+        bug = int(rng.random() < (0.6 if la > 150 else 0.15))
+        rows.append(
+            f"{i},c{i},{1_500_000_000 + i * 3600},{bug},{bug},1,1,{1 + la // 60},0.5,"
+            f"{la},{la // 3},{200 + la},0,2,10.0,4,{exp},{exp / 10},{exp // 2}"
+        )
+    data = load_kamei_csv(_csv(tmp_path / "synthetic.csv", rows))
+    result = evaluate_split(data, holdout(data.times(), 0.2, 0))
+    for fitted in result.fitted.values():
+        assert not {"exp", "rexp", "sexp"} & set(fitted.features)
+    assert set(result.fitted[Contender.LIGHTGBM].features) == set(data.features)
+    assert result.results[Contender.LIGHTGBM].metrics.roc_auc > 0.6
