@@ -31,6 +31,7 @@ import pygit2
 from features.code_metrics import FileCodeMetrics, file_code_metrics
 from features.diffs import iter_diffs
 from features.kamei import Change, FileTouch, KameiFeatures, TeamMap, replay
+from features.reviews import review_facts
 from mining.blobs import BlobReader
 from mining.miner import currently_lost
 from mining.repository import GitRepository
@@ -184,6 +185,11 @@ def build_features(
         labels = _labels(writer, repo_config.name, changes, newest, config)
         writer.replace({"change_labels": labels}, writer.manifest.state)
         stage("labels")
+        if writer.has_rows("pull_requests"):
+            shas = [c.sha for c in changes]
+            reviews = review_facts(writer, repo_config.name, repo.handle, shas)
+            writer.replace({"change_reviews": reviews}, writer.manifest.state)
+            stage("reviews")
     inducing = sum(1 for v in labels["is_inducing"].to_pylist() if v)
     labelled = sum(1 for v in labels["is_inducing"].to_pylist() if v is not None)
     return FeaturesReport(repo_config.name, added, labelled, inducing, stages)

@@ -106,14 +106,53 @@ def _mine(config: Config, repos: tuple[str, ...], quiet: bool) -> None:
             )
 
 
+def _mine_github(config: Config, repos: tuple[str, ...], quiet: bool) -> None:
+    from mining.github import iter_github_repositories, mine_github
+
+    progress = None if quiet else Progress(unit="pull requests", verb="github")
+    for repo in iter_github_repositories(config, repos):
+        report = mine_github(config, repo, progress)
+        if report.rows_purged:
+            click.echo(
+                f"{report.repo}: removed {report.rows_purged} GitHub rows of people who opted out",
+                err=True,
+            )
+        if report.stopped:
+            click.echo(
+                f"{report.repo}: {report.stopped}; the next run resumes where this one stopped",
+                err=True,
+            )
+        if not quiet:
+            click.echo(
+                f"{report.repo}: {report.pull_requests} pull requests updated on GitHub, "
+                f"{report.requests} requests"
+                + (f", waited {report.waited_seconds:.0f}s" if report.waited_seconds else "")
+            )
+
+
 @cli.command()
 @config_option
 @click.option("--repo", "repos", multiple=True, help="Mine only this repository (repeatable).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option(
+    "--no-github", is_flag=True, help="Skip pull requests and reviews (git history only)."
+)
 @click.pass_context
-def mine(ctx: click.Context, config_path: Path | None, repos: tuple[str, ...], quiet: bool) -> None:
-    """Mine commits and file changes of every configured repository (incremental)."""
-    _mine(_config(ctx, config_path), repos, quiet)
+def mine(
+    ctx: click.Context,
+    config_path: Path | None,
+    repos: tuple[str, ...],
+    quiet: bool,
+    no_github: bool,
+) -> None:
+    """Mine commits and file changes, and pull requests where a repository names one.
+
+    Incremental: a second run reads only what is new.
+    """
+    config = _config(ctx, config_path)
+    _mine(config, repos, quiet)
+    if not no_github:
+        _mine_github(config, repos, quiet)
 
 
 @cli.command()
@@ -134,6 +173,7 @@ def run(ctx: click.Context, config_path: Path | None, quiet: bool) -> None:
 
     config = _config(ctx, config_path)
     _mine(config, (), quiet)
+    _mine_github(config, (), quiet)
     for repo in config.repositories:
         label_repository(config, repo, None if quiet else Progress(unit="fixes", verb="label"))
     features_for(config, (), None if quiet else Progress(unit="changes", verb="features"))

@@ -68,12 +68,18 @@ class PrivacyConfig:
     retention_days: int = 365
 
 
+DEFAULT_BOTS = ("dependabot", "renovate", "renovate-bot", "github-actions", "codecov")
+
+
 @dataclass(frozen=True)
 class GithubConfig:
     """Where GitHub lives (github.com or an Enterprise base URL) and how to authenticate."""
 
     url: str | None = None
     token_env: str = "GITHUB_TOKEN"  # noqa: S105 - a variable name, not a secret
+    bots: tuple[str, ...] = DEFAULT_BOTS  # logins (besides "[bot]" accounts) that are bots
+    max_wait_seconds: int = 300  # total backoff a run may spend before it stops cleanly
+    per_page: int = 100
 
 
 @dataclass(frozen=True)
@@ -275,11 +281,25 @@ def _privacy(file: Path, value: object, base: Path, data_dir: Path) -> PrivacyCo
 
 def _github(file: Path, value: object) -> GithubConfig:
     section = _Section(file, "github", value if value is not None else {})
-    section.check_keys({"url", "token_env"})
+    section.check_keys({"url", "token_env", "bots", "max_wait_seconds", "per_page"})
     url = section.string("url", pattern=re.compile(r"^https?://"), expected="an http(s) URL")
     token_env = section.string("token_env", "GITHUB_TOKEN", _ENV_RE, "an environment variable name")
     assert token_env is not None
-    return GithubConfig(url=url.rstrip("/") if url else None, token_env=token_env)
+    bots = section.data.get("bots", list(DEFAULT_BOTS))
+    if not isinstance(bots, list) or not all(isinstance(b, str) and b for b in bots):
+        raise section.fail("bots", "a list of GitHub logins", bots)
+    per_page = section.integer("per_page", 100, 1, "a page size from 1 to 100")
+    if per_page > 100:
+        raise section.fail("per_page", "a page size from 1 to 100", per_page)
+    return GithubConfig(
+        url=url.rstrip("/") if url else None,
+        token_env=token_env,
+        bots=tuple(b.lower() for b in bots),
+        max_wait_seconds=section.integer(
+            "max_wait_seconds", 300, 0, "a number of seconds (0 or more)"
+        ),
+        per_page=per_page,
+    )
 
 
 def _mining(file: Path, value: object) -> MiningConfig:

@@ -169,7 +169,97 @@ SCHEMAS: Mapping[str, pa.Schema] = {
             ("is_inducing", pa.bool_()),
         ]
     ),
+    "change_reviews": pa.schema(
+        [
+            ("repo", pa.string()),
+            ("sha", pa.string()),
+            ("number", pa.int64()),
+            ("reviewed", pa.bool_()),
+            ("review_rounds", pa.int32()),
+            ("hours_to_first_review", pa.float64()),
+            ("n_reviewers", pa.int32()),
+        ]
+    ),
+    # GitHub facts. Every fetch of a pull request appends its rows under a new
+    # `fetch_id`; the views show each pull request's latest fetch only.
+    "pull_requests": pa.schema(
+        [
+            ("repo", pa.string()),
+            ("number", pa.int64()),
+            ("fetch_id", pa.int64()),
+            ("state", pa.string()),
+            ("is_draft", pa.bool_()),
+            ("author_id", pa.string()),
+            ("author_is_bot", pa.bool_()),
+            ("title", pa.string()),
+            ("created_at", _UTC),
+            ("updated_at", _UTC),
+            ("closed_at", _UTC),
+            ("merged_at", _UTC),
+            ("merge_commit_sha", pa.string()),
+            ("base_ref", pa.string()),
+            ("base_sha", pa.string()),
+            ("head_ref", pa.string()),
+            ("head_sha", pa.string()),
+            ("additions", pa.int64()),
+            ("deletions", pa.int64()),
+            ("changed_files", pa.int32()),
+            ("issue_comments", pa.int32()),
+        ]
+    ),
+    "pull_request_files": pa.schema(
+        [
+            ("repo", pa.string()),
+            ("number", pa.int64()),
+            ("fetch_id", pa.int64()),
+            ("path", pa.string()),
+            ("previous_path", pa.string()),
+            ("status", pa.string()),
+            ("additions", pa.int64()),
+            ("deletions", pa.int64()),
+            ("patch", pa.string()),
+        ]
+    ),
+    "reviews": pa.schema(
+        [
+            ("repo", pa.string()),
+            ("number", pa.int64()),
+            ("fetch_id", pa.int64()),
+            ("review_id", pa.int64()),
+            ("reviewer_id", pa.string()),
+            ("reviewer_is_bot", pa.bool_()),
+            ("state", pa.string()),
+            ("submitted_at", _UTC),
+            ("commit_id", pa.string()),
+            ("body", pa.string()),
+        ]
+    ),
+    "review_comments": pa.schema(
+        [
+            ("repo", pa.string()),
+            ("number", pa.int64()),
+            ("fetch_id", pa.int64()),
+            ("comment_id", pa.int64()),
+            ("review_id", pa.int64()),
+            ("author_id", pa.string()),
+            ("author_is_bot", pa.bool_()),
+            ("path", pa.string()),
+            ("line", pa.int32()),
+            ("original_line", pa.int32()),
+            ("side", pa.string()),
+            ("diff_hunk", pa.string()),
+            ("body", pa.string()),
+            ("created_at", _UTC),
+            ("updated_at", _UTC),
+            ("in_reply_to", pa.int64()),
+            ("commit_id", pa.string()),
+        ]
+    ),
 }
+
+_LATEST_FETCH = (
+    "SELECT repo, number, max(fetch_id) AS fetch_id FROM _pull_requests GROUP BY repo, number"
+)
 
 #: Query views over the stored tables. `commits` and `file_changes` show the current
 #: history: commits that a force-push or a deleted branch dropped stay in the `*_all`
@@ -183,6 +273,7 @@ VIEWS: Mapping[str, str] = {
     "change_features": "SELECT * FROM _change_features",
     "changed_functions": "SELECT * FROM _changed_functions",
     "change_labels": "SELECT * FROM _change_labels",
+    "change_reviews": "SELECT * FROM _change_reviews",
     "changes": "SELECT f.*, l.variant AS label_variant, l.is_inducing"
     " FROM _change_features f LEFT JOIN _change_labels l USING (repo, sha)",
     "szz_links": "SELECT * FROM _szz_links",
@@ -195,6 +286,11 @@ VIEWS: Mapping[str, str] = {
     " QUALIFY row_number() OVER (PARTITION BY repo, sha ORDER BY detected_at DESC) = 1",
     "commits": f"SELECT * FROM _commits WHERE (repo, sha) NOT IN ({_LOST_NOW})",  # noqa: S608
     "file_changes": f"SELECT * FROM _file_changes WHERE (repo, sha) NOT IN ({_LOST_NOW})",  # noqa: S608
+    **{
+        table: f"SELECT t.* EXCLUDE (fetch_id) FROM _{table} t"  # noqa: S608 - constants
+        f" JOIN ({_LATEST_FETCH}) latest USING (repo, number, fetch_id)"
+        for table in ("pull_requests", "pull_request_files", "reviews", "review_comments")
+    },
 }
 
 
