@@ -133,6 +133,10 @@ def _translate(exc: Exception, what: str) -> GithubError:
         return GithubError(f"{what}: GitHub forbids it (403): {exc.msg}")
     if isinstance(exc, gh_errors.ServerError):
         return GithubError(f"{what}: GitHub kept failing ({exc.code}) after retries")
+    if isinstance(exc, gh_errors.TransportError):
+        return GithubError(f"{what}: could not reach GitHub after retries ({exc})")
+    if isinstance(exc, (gh_errors.UnexpectedResponse, gh_errors.IncompleteResponse)):
+        return GithubError(f"{what}: GitHub sent a response teamlens cannot read")
     if isinstance(exc, (ValueError, KeyError, TypeError)):
         return GithubError(f"{what}: GitHub sent a response teamlens cannot read ({exc})")
     return GithubError(f"{what}: {exc}")
@@ -172,7 +176,7 @@ def mine_github(
         try:
             try:
                 repo = gh.repository(owner, name)
-            except (gh_errors.GitHubError, ValueError, KeyError, TypeError) as exc:
+            except (gh_errors.GitHubException, ValueError, KeyError, TypeError) as exc:
                 raise _translate(exc, f"repository {repo_config.github}") from exc
             if repo is None:
                 raise GithubError(f"repository {repo_config.github}: not found on GitHub")
@@ -183,7 +187,7 @@ def mine_github(
             for number, updated in todo:
                 try:
                     tables = _fetch(repo, number, actors, config, _next_fetch_id(state))
-                except (gh_errors.GitHubError, ValueError, KeyError, TypeError) as exc:
+                except (gh_errors.GitHubException, ValueError, KeyError, TypeError) as exc:
                     raise _translate(exc, f"{repo_config.github} pull request #{number}") from exc
                 state = _advanced(state, number, updated)
                 writer.commit(tables, {**writer.manifest.state, _STATE: state})
@@ -236,7 +240,7 @@ def _updated_since(
             ):
                 break
             found.append((int(pull.number), updated))
-    except (gh_errors.GitHubError, ValueError, KeyError, TypeError) as exc:
+    except (gh_errors.GitHubException, ValueError, KeyError, TypeError) as exc:
         raise _translate(exc, "listing pull requests") from exc
     if pulls.last_status == 304:
         return [], None  # nothing changed since the ETag was taken

@@ -1,0 +1,1855 @@
+"""A real GitHub-compatible REST v3 server on 127.0.0.1, for tests (no mocks).
+
+The server speaks HTTP/1.1 from a stdlib ``ThreadingHTTPServer`` in a background thread and
+lays its API out like GitHub Enterprise, so the real github3.py client talks to it with
+``github3.GitHubEnterprise(server.url, token=...)``: the API lives under ``<url>/api/v3`` and the
+web pages (``html_url``) under ``<url>/<owner>/<repo>/...``. Every URL in the JSON points back at
+the server itself; only ``documentation_url`` in error bodies names GitHub's docs, as GitHub does.
+The JSON documents follow GitHub's REST v3 examples, with every key github3.py's models demand.
+
+Start and stop::
+
+    with FakeGitHub(token="t") as server:          # port 0: the OS picks one
+        gh = github3.GitHubEnterprise(server.url, token="t")
+
+    @pytest.fixture
+    def github() -> Iterator[FakeGitHub]:
+        with FakeGitHub(token="t") as server:
+            yield server
+
+``server.url`` is ``http://127.0.0.1:PORT``, ``server.api_url`` that plus ``/api/v3``,
+``server.port`` the port. ``start()`` (returns the server) and ``stop()`` do the same by hand;
+``stop()`` closes idle keep-alive connections and joins every handler thread, so no thread
+outlives the server.
+
+Data (all methods thread-safe; records are frozen dataclasses; times are ``str`` in GitHub's
+``"2024-01-02T03:04:05Z"`` form or timezone-aware ``datetime``; ids are assigned by the server)::
+
+    add_user(login, *, type="User"|"Bot"|"Organization", name=None, email=None,
+             created_at=..., site_admin=False) -> User          (adding a known login replaces it)
+    add_repo("owner/name", *, description=None, default_branch="main", private=False,
+             language="Python", created_at=..., members=()) -> Repository
+    add_pull("owner/name", *, author, title, created_at, number=None, body=None, state=None,
+             updated_at=None, closed_at=None, merged_at=None, merged_by=None,
+             merge_commit_sha=None, base_ref="main", base_sha=None, head_ref=None, head_sha=None,
+             fork=None, fork_deleted=False, draft=False, locked=False, files=(), comments=0,
+             commits=1, labels=(), requested_reviewers=()) -> PullRequest
+    update_pull("owner/name", number, **fields) -> PullRequest      (any PullRequest field)
+    close_pull("owner/name", number, *, at, merged=False, merged_by=None) -> PullRequest
+    add_review("owner/name", number, *, user, state, submitted_at, body="", commit_id=None,
+               touch=True) -> Review
+    add_review_comment("owner/name", number, *, user, body, created_at, path=None, line=None,
+                       side="RIGHT", start_line=None, start_side=None, in_reply_to=None,
+                       review_id=None, updated_at=None, commit_id=None,
+                       original_commit_id=None, outdated=False, touch=True) -> ReviewComment
+    user(login), repo("owner/name"), pull(repo, number), pulls(repo), reviews(repo, number),
+    review_comments(repo, number)                                  (read back the records)
+
+``FileChange(filename, status="modified", patch=None, additions=None, deletions=None,
+previous_filename=None)`` describes a changed file; additions and deletions are counted from the
+patch when not given, and the PR's additions, deletions and changed_files are their sums.
+``touch=True`` moves the PR's ``updated_at`` forward to the review's or comment's time, as
+GitHub does, which is what incremental mining (``sort=updated``) sees. A review comment without
+``review_id`` gets its own review (state COMMENTED, empty body), as a single comment does on
+GitHub; a reply takes path, lines and diff hunk from the thread's first comment, and its
+``in_reply_to_id`` names that first comment. ``diff_hunk`` and ``position`` are computed from the
+file's patch, so a comment's line must be in the diff. PENDING reviews are listed only to
+their author, like GitHub does.
+
+Endpoints (GET and HEAD; other methods answer 404), under ``/api/v3``; ``/repos/{owner}/{repo}``
+(owner and name match case-insensitively) and ``/repositories/{id}`` are interchangeable::
+
+    /repos/{o}/{r}                                 /rate_limit (free: never counted or refused)
+    /repos/{o}/{r}/pulls?state=&sort=&direction=&base=&head=&per_page=&page=
+    /repos/{o}/{r}/pulls/{n}                       /repos/{o}/{r}/pulls/{n}/files
+    /repos/{o}/{r}/pulls/{n}/reviews               /repos/{o}/{r}/pulls/{n}/reviews/{id}
+    /repos/{o}/{r}/pulls/{n}/reviews/{id}/comments
+    /repos/{o}/{r}/pulls/{n}/comments?sort=&direction=&since=
+    /repos/{o}/{r}/pulls/comments?sort=&direction=&since=
+    /repos/{o}/{r}/pulls/comments/{id}
+    /users/{login}                                 /user (the token's user, ``login=``)
+
+Behaviour, as on GitHub:
+
+* Lists page with ``per_page`` (default ``default_per_page``=30, capped at ``max_per_page``=100;
+  lower the cap to force pagination, since github3.py always asks for ``per_page=100``) and
+  ``page``, and a ``Link`` header with rel="prev", "next", "last", "first" in GitHub's order,
+  whose URLs use ``/repositories/{id}/...`` for repository lists, as github.com does. No ``Link``
+  header when everything fits in one page.
+* Pull lists: ``state`` open (default), closed or all; ``sort`` created (default), updated,
+  popularity or long-running; ``direction`` defaults to desc for created, else asc; invalid
+  values answer 422. Review-comment lists take ``sort`` created or updated, ``direction``
+  (default asc) and ``since``. ``body_html`` and ``body_text`` come with the ``full`` media
+  type that github3.py asks for (``Accept: application/vnd.github.v3.full+json``), as on GitHub.
+* Auth: ``Authorization: token <t>`` or ``Bearer <t>``; a wrong token answers 401 "Bad
+  credentials", a missing one 401 "Requires authentication". ``token=None`` turns auth off.
+* ``ETag`` (weak, a hash of the body) on every 200; a matching ``If-None-Match`` answers 304
+  with no body. Rate-limit headers (``X-RateLimit-Limit``, ``-Remaining``, ``-Reset``,
+  ``-Used``, ``-Resource``) on every response; each 200 (not a 304, not an error) uses one
+  request. At zero remaining every API call answers GitHub's primary-limit 403 until the reset
+  time passes (``set_rate_limit(limit=, remaining=, reset_at=)``, ``rate_limit_remaining``).
+* Faults: ``inject(Fault(path_pattern, status=, headers=, body=, times=1, drop=, malformed=,
+  delay=))``; the first pending fault whose pattern ``re.search``-es the request target (path
+  and query as sent, e.g. ``/api/v3/repos/o/r/pulls/2/reviews?per_page=100``) answers instead
+  of the API; ``drop`` closes the connection without a response, ``malformed`` sends the real
+  answer cut in half (invalid JSON), ``delay`` sleeps first. ``times=None`` fires forever.
+  ``secondary_rate_limit(...)``, ``primary_rate_limit(...)`` and ``server_error(...)`` build
+  GitHub's own answers. ``pending_faults`` lists the unused ones, ``clear_faults()`` drops them.
+* ``requests``: every request as a frozen ``RecordedRequest(method, path, query, status,
+  if_none_match)`` (status 0 for a dropped connection); ``reset_requests()`` empties it.
+  ``errors`` lists exceptions the server itself raised while answering (should stay empty).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import hashlib
+import html
+import json
+import math
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Literal, Self, cast
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+__all__ = [
+    "FakeGitHub",
+    "Fault",
+    "FileChange",
+    "PullRequest",
+    "RecordedRequest",
+    "Repository",
+    "Review",
+    "ReviewComment",
+    "User",
+    "iso",
+    "primary_rate_limit",
+    "secondary_rate_limit",
+    "server_error",
+]
+
+UserType = Literal["User", "Bot", "Organization"]
+PullState = Literal["open", "closed"]
+ReviewState = Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]
+FileStatus = Literal["added", "removed", "modified", "renamed", "copied", "changed", "unchanged"]
+Side = Literal["LEFT", "RIGHT"]
+Timestamp = str | datetime
+Json = dict[str, Any]
+
+API_PREFIX = "/api/v3"
+DOCS = "https://docs.github.com/rest"
+RATE_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+DEFAULT_TIME = "2020-01-01T00:00:00Z"
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+
+
+def iso(value: Timestamp) -> str:
+    """GitHub's timestamp form, ``2024-01-02T03:04:05Z``, from such a string or a datetime."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give it a timezone")
+        return value.astimezone(UTC).strftime(_TIME_FORMAT)
+    datetime.strptime(value, _TIME_FORMAT)  # raises on any other form
+    return value
+
+
+def _iso_or_none(value: Timestamp | None) -> str | None:
+    return None if value is None else iso(value)
+
+
+def _fake_sha(*parts: object) -> str:
+    return hashlib.sha1("\0".join(map(str, parts)).encode(), usedforsecurity=False).hexdigest()
+
+
+def _node_id(kind: str, ident: int) -> str:
+    return base64.b64encode(f"0{len(kind)}:{kind}{ident}".encode()).decode()
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    login: str
+    type: UserType
+    name: str | None
+    email: str | None
+    created_at: str
+    site_admin: bool = False
+
+
+@dataclass(frozen=True)
+class Repository:
+    id: int
+    owner: str
+    name: str
+    description: str | None
+    default_branch: str
+    private: bool
+    language: str | None
+    created_at: str
+    members: tuple[str, ...] = ()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file of a pull request; counts come from the patch when not given."""
+
+    filename: str
+    status: FileStatus = "modified"
+    patch: str | None = None
+    additions: int | None = None
+    deletions: int | None = None
+    previous_filename: str | None = None
+
+    def counted(self) -> FileChange:
+        if self.status == "renamed" and not self.previous_filename:
+            raise ValueError(f"{self.filename}: a renamed file needs previous_filename")
+        plus = minus = 0
+        for text in (self.patch or "").split("\n"):
+            if text.startswith("+"):
+                plus += 1
+            elif text.startswith("-"):
+                minus += 1
+        return dataclasses.replace(
+            self,
+            additions=plus if self.additions is None else self.additions,
+            deletions=minus if self.deletions is None else self.deletions,
+        )
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    repo: str
+    number: int
+    id: int
+    author: str
+    title: str
+    body: str | None
+    state: PullState
+    created_at: str
+    updated_at: str
+    closed_at: str | None
+    merged_at: str | None
+    merged_by: str | None
+    merge_commit_sha: str
+    base_ref: str
+    base_sha: str
+    head_ref: str
+    head_sha: str
+    head_repo: str | None  # full name of the head repository; None once a fork was deleted
+    draft: bool
+    locked: bool
+    files: tuple[FileChange, ...]
+    comments: int  # issue comments (the conversation tab)
+    commits: int
+    labels: tuple[str, ...] = ()
+    requested_reviewers: tuple[str, ...] = ()
+
+    @property
+    def merged(self) -> bool:
+        return self.merged_at is not None
+
+
+@dataclass(frozen=True)
+class Review:
+    id: int
+    repo: str
+    pull_number: int
+    user: str
+    state: ReviewState
+    body: str
+    submitted_at: str | None  # None while PENDING
+    commit_id: str
+
+
+@dataclass(frozen=True)
+class ReviewComment:
+    id: int
+    repo: str
+    pull_number: int
+    review_id: int
+    user: str
+    body: str
+    created_at: str
+    updated_at: str
+    path: str
+    line: int | None
+    original_line: int | None
+    start_line: int | None
+    original_start_line: int | None
+    side: Side | None
+    start_side: Side | None
+    position: int | None
+    original_position: int | None
+    diff_hunk: str
+    commit_id: str
+    original_commit_id: str
+    in_reply_to_id: int | None
+    subject_type: Literal["line", "file"]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str  # as sent, without the query (so it starts with /api/v3 for API calls)
+    query: Mapping[str, str]
+    status: int  # 0 when the connection was dropped without a response
+    if_none_match: str | None
+
+    @property
+    def api_path(self) -> str:
+        """The path below ``/api/v3``."""
+        return self.path.removeprefix(API_PREFIX)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """An answer that replaces the API's for requests whose target matches ``path_pattern``."""
+
+    path_pattern: str
+    status: int | None = None  # default 500, or 200 with ``malformed``
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: Any = None  # JSON-able; default GitHub's error body for the status
+    times: int | None = 1  # None: every matching request
+    drop: bool = False
+    malformed: bool = False
+    delay: float = 0.0
+
+
+def _error_body(status: int, message: str | None = None, docs: str = DOCS) -> Json:
+    phrase = message if message is not None else HTTPStatus(status).phrase
+    return {"message": phrase, "documentation_url": docs, "status": str(status)}
+
+
+def secondary_rate_limit(
+    path_pattern: str = ".*", *, retry_after: int | None = 60, status: int = 403, times: int = 1
+) -> Fault:
+    """GitHub's secondary (abuse) rate-limit answer: 403 (or 429) with Retry-After."""
+    message = (
+        "You have exceeded a secondary rate limit. Please wait a few minutes before you try "
+        "again. If you reach out to GitHub Support for help, please include the request ID "
+        "C0DE:1D5:5EC0:4D47:65A1B2C3."
+    )
+    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+    body = _error_body(status, message, RATE_DOCS + "#about-secondary-rate-limits")
+    return Fault(path_pattern, status=status, headers=headers, body=body, times=times)
+
+
+def primary_rate_limit(
+    path_pattern: str = ".*",
+    *,
+    reset_at: int | None = None,
+    limit: int = 5000,
+    user_id: int = 1,
+    status: int = 403,
+    times: int = 1,
+) -> Fault:
+    """GitHub's primary rate-limit answer: 403 with X-RateLimit-Remaining 0 and the reset time."""
+    reset = reset_at if reset_at is not None else int(time.time()) + 60
+    headers = {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Used": str(limit),
+        "X-RateLimit-Reset": str(reset),
+    }
+    body = _error_body(
+        status,
+        f"API rate limit exceeded for user ID {user_id}.",
+        RATE_DOCS + "#about-the-primary-rate-limit",
+    )
+    return Fault(path_pattern, status=status, headers=headers, body=body, times=times)
+
+
+def server_error(path_pattern: str = ".*", *, status: int = 500, times: int = 1) -> Fault:
+    """A 5xx as GitHub's front end sends it (500 "Server Error", 502 "Bad Gateway", ...)."""
+    message = "Server Error" if status == 500 else HTTPStatus(status).phrase
+    return Fault(path_pattern, status=status, body={"message": message}, times=times)
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP plumbing
+
+
+@dataclass
+class _Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+    drop: bool = False
+    delay: float = 0.0
+
+
+class _HttpError(Exception):
+    def __init__(self, status: int, message: str | None = None, **extra: Any) -> None:
+        super().__init__(status, message)
+        self.status = status
+        self.body = _error_body(status, message)
+        self.body.update(extra)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = False
+    block_on_close = True  # server_close() joins the handler threads
+
+    def __init__(self, app: FakeGitHub) -> None:
+        self.app = app
+        self._conns: set[socket.socket] = set()
+        self._conns_lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def get_request(self) -> tuple[Any, Any]:
+        conn, addr = super().get_request()
+        with self._conns_lock:
+            self._conns.add(conn)
+        return conn, addr
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._conns_lock:
+            self._conns.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._conns_lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client going away mid-answer; the server's own errors land in app.errors
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "GitHub.com"
+    sys_version = ""
+    timeout = 60
+    disable_nagle_algorithm = True  # headers and body go out in two writes
+
+    def _app(self) -> FakeGitHub:
+        return cast(_HTTPServer, self.server).app
+
+    def do_GET(self) -> None:
+        self._answer("GET")
+
+    def do_HEAD(self) -> None:
+        self._answer("HEAD")
+
+    def do_POST(self) -> None:
+        self._answer("POST")
+
+    def do_PATCH(self) -> None:
+        self._answer("PATCH")
+
+    def do_PUT(self) -> None:
+        self._answer("PUT")
+
+    def do_DELETE(self) -> None:
+        self._answer("DELETE")
+
+    def _answer(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        app = self._app()
+        response = app._respond(method, self.path, dict(self.headers.items()))
+        if response.delay:
+            app._stopping.wait(response.delay)
+        if response.drop:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        if response.status != HTTPStatus.NOT_MODIFIED:
+            self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if method != "HEAD" and response.status != HTTPStatus.NOT_MODIFIED:
+            self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    bare = etag.removeprefix("W/")
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == bare:
+            return True
+    return False
+
+
+def _render_markdown(text: str) -> str:
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p]
+    return "\n".join(
+        f'<p dir="auto">{html.escape(p).replace(chr(10), "<br>" + chr(10))}</p>' for p in paragraphs
+    )
+
+
+def _locate(patch: str, line: int, side: Side) -> tuple[str, int] | None:
+    """The diff hunk up to ``line`` on ``side`` and GitHub's ``position`` of that line."""
+    lines = patch.split("\n")
+    old = new = 0
+    hunk_start = -1
+    for index, text in enumerate(lines):
+        header = _HUNK.match(text)
+        if header:
+            old, new, hunk_start = int(header.group(1)), int(header.group(2)), index
+            continue
+        if hunk_start < 0 or text.startswith("\\"):
+            continue
+        here_old: int | None = old
+        here_new: int | None = new
+        if text.startswith("+"):
+            here_old = None
+            new += 1
+        elif text.startswith("-"):
+            here_new = None
+            old += 1
+        else:
+            old += 1
+            new += 1
+        if (here_new if side == "RIGHT" else here_old) == line:
+            return "\n".join(lines[hunk_start : index + 1]), index
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# The server
+
+
+class FakeGitHub:
+    """A GitHub-compatible REST v3 server; see the module docstring."""
+
+    def __init__(
+        self,
+        token: str | None = "test-token",  # noqa: S107 - a test token
+        *,
+        login: str = "octo-miner",
+        rate_limit: int = 5000,
+        default_per_page: int = 30,
+        max_per_page: int = 100,
+    ) -> None:
+        self.token = token
+        self.login = login
+        self.default_per_page = default_per_page
+        self.max_per_page = max_per_page
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._ids: dict[str, int] = {
+            "user": 1000,
+            "repo": 5000,
+            "pull": 1_000_000,
+            "review": 2_000_000,
+            "comment": 3_000_000,
+        }
+        self._users: dict[str, User] = {}
+        self._repos: dict[str, Repository] = {}  # by lower-case full name
+        self._pulls: dict[tuple[str, int], PullRequest] = {}
+        self._reviews: dict[int, Review] = {}
+        self._comments: dict[int, ReviewComment] = {}
+        self._faults: list[list[Any]] = []  # [Fault, times left or None]
+        self._requests: list[RecordedRequest] = []
+        self._request_counter = 0
+        self.errors: list[BaseException] = []
+        self._limit = rate_limit
+        self._remaining = rate_limit
+        self._reset_at = int(time.time()) + 3600
+        self.add_user(login)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        if self._httpd is not None:
+            raise RuntimeError("already started")
+        self._stopping.clear()
+        self._httpd = _HTTPServer(self)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"fake-github-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        httpd, thread = self._httpd, self._thread
+        if httpd is None:
+            return
+        self._stopping.set()
+        httpd.shutdown()
+        httpd.close_connections()
+        httpd.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._httpd = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("the server is not running")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``: give it to ``github3.GitHubEnterprise``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.url + API_PREFIX
+
+    # -- request log, faults, rate limit -----------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def reset_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    def inject(self, fault: Fault) -> None:
+        re.compile(fault.path_pattern)
+        with self._lock:
+            self._faults.append([fault, fault.times])
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    @property
+    def pending_faults(self) -> list[Fault]:
+        with self._lock:
+            return [f for f, _ in self._faults]
+
+    def set_rate_limit(
+        self, *, limit: int | None = None, remaining: int | None = None, reset_at: int | None = None
+    ) -> None:
+        with self._lock:
+            if limit is not None:
+                self._limit = limit
+                self._remaining = min(self._remaining, limit)
+            if remaining is not None:
+                self._remaining = remaining
+            if reset_at is not None:
+                self._reset_at = reset_at
+
+    @property
+    def rate_limit_remaining(self) -> int:
+        with self._lock:
+            return self._remaining
+
+    # -- data --------------------------------------------------------------------------------
+
+    def _next_id(self, kind: str) -> int:
+        self._ids[kind] += 1
+        return self._ids[kind]
+
+    def add_user(
+        self,
+        login: str,
+        *,
+        type: UserType = "User",
+        name: str | None = None,
+        email: str | None = None,
+        created_at: Timestamp = DEFAULT_TIME,
+        site_admin: bool = False,
+    ) -> User:
+        with self._lock:
+            old = self._users.get(login)
+            user = User(
+                id=old.id if old else self._next_id("user"),
+                login=login,
+                type=type,
+                name=name,
+                email=email,
+                created_at=iso(created_at),
+                site_admin=site_admin,
+            )
+            self._users[login] = user
+            return user
+
+    def user(self, login: str) -> User:
+        with self._lock:
+            try:
+                return self._users[login]
+            except KeyError:
+                raise KeyError(f"unknown user {login!r}: add_user() it first") from None
+
+    def add_repo(
+        self,
+        full_name: str,
+        *,
+        description: str | None = None,
+        default_branch: str = "main",
+        private: bool = False,
+        language: str | None = "Python",
+        created_at: Timestamp = DEFAULT_TIME,
+        members: Sequence[str] = (),
+    ) -> Repository:
+        owner, _, name = full_name.partition("/")
+        if not owner or not name or "/" in name:
+            raise ValueError(f"{full_name!r} is not owner/name")
+        with self._lock:
+            for login in (owner, *members):
+                self.user(login)
+            if full_name.lower() in self._repos:
+                raise ValueError(f"repository {full_name} exists")
+            repo = Repository(
+                id=self._next_id("repo"),
+                owner=owner,
+                name=name,
+                description=description,
+                default_branch=default_branch,
+                private=private,
+                language=language,
+                created_at=iso(created_at),
+                members=tuple(members),
+            )
+            self._repos[full_name.lower()] = repo
+            return repo
+
+    def repo(self, full_name: str) -> Repository:
+        with self._lock:
+            try:
+                return self._repos[full_name.lower()]
+            except KeyError:
+                raise KeyError(f"unknown repository {full_name!r}: add_repo() it first") from None
+
+    def add_pull(
+        self,
+        repo: str,
+        *,
+        author: str,
+        title: str,
+        created_at: Timestamp,
+        number: int | None = None,
+        body: str | None = None,
+        state: PullState | None = None,
+        updated_at: Timestamp | None = None,
+        closed_at: Timestamp | None = None,
+        merged_at: Timestamp | None = None,
+        merged_by: str | None = None,
+        merge_commit_sha: str | None = None,
+        base_ref: str | None = None,
+        base_sha: str | None = None,
+        head_ref: str | None = None,
+        head_sha: str | None = None,
+        fork: str | None = None,
+        fork_deleted: bool = False,
+        draft: bool = False,
+        locked: bool = False,
+        files: Iterable[FileChange] = (),
+        comments: int = 0,
+        commits: int = 1,
+        labels: Sequence[str] = (),
+        requested_reviewers: Sequence[str] = (),
+    ) -> PullRequest:
+        """Add a pull request; state follows closed_at/merged_at unless given.
+
+        A merged PR is closed at its merge time unless ``closed_at`` says otherwise and is merged
+        by its author unless ``merged_by`` says otherwise; ``merge_commit_sha`` is always set
+        (GitHub fills it for open PRs too, with the test merge). ``fork`` names the head
+        repository (which must exist); ``fork_deleted`` makes ``head.repo`` null.
+        """
+        with self._lock:
+            base = self.repo(repo)
+            if number is None:
+                used = [n for (r, n) in self._pulls if r == base.full_name]
+                number = max(used, default=0) + 1
+            if (base.full_name, number) in self._pulls:
+                raise ValueError(f"{base.full_name}#{number} exists")
+            head_repo: str | None = base.full_name if fork is None else self.repo(fork).full_name
+            if fork_deleted:
+                head_repo = None
+            merged = _iso_or_none(merged_at)
+            closed = _iso_or_none(closed_at) or merged
+            pull = PullRequest(
+                repo=base.full_name,
+                number=number,
+                id=self._next_id("pull"),
+                author=author,
+                title=title,
+                body=body,
+                state=state or ("closed" if closed else "open"),
+                created_at=iso(created_at),
+                updated_at=iso(updated_at) if updated_at is not None else "",
+                closed_at=closed,
+                merged_at=merged,
+                merged_by=merged_by if merged_by or not merged else author,
+                merge_commit_sha=merge_commit_sha or _fake_sha("merge", base.full_name, number),
+                base_ref=base_ref or base.default_branch,
+                base_sha=base_sha or _fake_sha("base", base.full_name, number),
+                head_ref=head_ref or f"topic-{number}",
+                head_sha=head_sha or _fake_sha("head", base.full_name, number),
+                head_repo=head_repo,
+                draft=draft,
+                locked=locked,
+                files=tuple(files),
+                comments=comments,
+                commits=commits,
+                labels=tuple(labels),
+                requested_reviewers=tuple(requested_reviewers),
+            )
+            pull = self._checked(pull)
+            self._pulls[(pull.repo, pull.number)] = pull
+            return pull
+
+    def _checked(self, pull: PullRequest) -> PullRequest:
+        for login in (pull.author, pull.merged_by, *pull.requested_reviewers):
+            if login is not None:
+                self.user(login)
+        if pull.state == "open" and (pull.closed_at or pull.merged_at):
+            raise ValueError(f"#{pull.number}: an open PR has no closed_at or merged_at")
+        if pull.state == "closed" and not pull.closed_at:
+            raise ValueError(f"#{pull.number}: a closed PR needs closed_at")
+        stamps = [pull.created_at, pull.closed_at or "", pull.merged_at or ""]
+        updated = pull.updated_at or max(stamps)
+        if updated < max(stamps):
+            raise ValueError(f"#{pull.number}: updated_at is before created/closed/merged")
+        return dataclasses.replace(
+            pull, updated_at=updated, files=tuple(f.counted() for f in pull.files)
+        )
+
+    def pull(self, repo: str, number: int) -> PullRequest:
+        with self._lock:
+            try:
+                return self._pulls[(self.repo(repo).full_name, number)]
+            except KeyError:
+                raise KeyError(f"unknown pull request {repo}#{number}") from None
+
+    def pulls(self, repo: str) -> list[PullRequest]:
+        with self._lock:
+            name = self.repo(repo).full_name
+            return sorted((p for p in self._pulls.values() if p.repo == name), key=_by_number)
+
+    def update_pull(self, repo: str, number: int, **fields: Any) -> PullRequest:
+        """Change any PullRequest fields (times as str or datetime); returns the new record."""
+        with self._lock:
+            old = self.pull(repo, number)
+            for fixed in ("repo", "number", "id"):
+                if fixed in fields:
+                    raise ValueError(f"{fixed} cannot change")
+            for key in ("created_at", "updated_at", "closed_at", "merged_at"):
+                if fields.get(key) is not None:
+                    fields[key] = iso(fields[key])
+            if "files" in fields:
+                fields["files"] = tuple(fields["files"])
+            if "updated_at" not in fields:
+                fields["updated_at"] = ""  # recomputed from the other times, never earlier
+                stamps = [old.updated_at]
+            else:
+                stamps = []
+            new = dataclasses.replace(old, **fields)
+            if not new.updated_at:
+                candidates = [*stamps, new.created_at, new.closed_at or "", new.merged_at or ""]
+                new = dataclasses.replace(new, updated_at=max(candidates))
+            new = self._checked(new)
+            self._pulls[(new.repo, new.number)] = new
+            return new
+
+    def close_pull(
+        self,
+        repo: str,
+        number: int,
+        *,
+        at: Timestamp,
+        merged: bool = False,
+        merged_by: str | None = None,
+    ) -> PullRequest:
+        when = iso(at)
+        old = self.pull(repo, number)
+        return self.update_pull(
+            repo,
+            number,
+            state="closed",
+            closed_at=when,
+            merged_at=when if merged else None,
+            merged_by=(merged_by or old.author) if merged else None,
+            updated_at=max(old.updated_at, when),
+        )
+
+    def _touch(self, pull: PullRequest, when: str) -> None:
+        if when > pull.updated_at:
+            self._pulls[(pull.repo, pull.number)] = dataclasses.replace(pull, updated_at=when)
+
+    def add_review(
+        self,
+        repo: str,
+        number: int,
+        *,
+        user: str,
+        state: ReviewState,
+        submitted_at: Timestamp | None,
+        body: str = "",
+        commit_id: str | None = None,
+        touch: bool = True,
+    ) -> Review:
+        with self._lock:
+            pull = self.pull(repo, number)
+            self.user(user)
+            if (state == "PENDING") != (submitted_at is None):
+                raise ValueError("a PENDING review has no submitted_at; every other one has")
+            review = Review(
+                id=self._next_id("review"),
+                repo=pull.repo,
+                pull_number=number,
+                user=user,
+                state=state,
+                body=body,
+                submitted_at=_iso_or_none(submitted_at),
+                commit_id=commit_id or pull.head_sha,
+            )
+            self._reviews[review.id] = review
+            if touch and review.submitted_at:
+                self._touch(pull, review.submitted_at)
+            return review
+
+    def reviews(self, repo: str, number: int) -> list[Review]:
+        with self._lock:
+            pull = self.pull(repo, number)
+            return [
+                r
+                for r in sorted(self._reviews.values(), key=lambda r: r.id)
+                if (r.repo, r.pull_number) == (pull.repo, pull.number)
+            ]
+
+    def add_review_comment(
+        self,
+        repo: str,
+        number: int,
+        *,
+        user: str,
+        body: str,
+        created_at: Timestamp,
+        path: str | None = None,
+        line: int | None = None,
+        side: Side = "RIGHT",
+        start_line: int | None = None,
+        start_side: Side | None = None,
+        in_reply_to: int | None = None,
+        review_id: int | None = None,
+        updated_at: Timestamp | None = None,
+        commit_id: str | None = None,
+        original_commit_id: str | None = None,
+        outdated: bool = False,
+        touch: bool = True,
+    ) -> ReviewComment:
+        with self._lock:
+            pull = self.pull(repo, number)
+            self.user(user)
+            created = iso(created_at)
+            root: ReviewComment | None = None
+            if in_reply_to is not None:
+                parent = self._comments.get(in_reply_to)
+                if parent is None or (parent.repo, parent.pull_number) != (pull.repo, number):
+                    raise ValueError(f"no review comment {in_reply_to} on {pull.repo}#{number}")
+                root = self._comments[parent.in_reply_to_id] if parent.in_reply_to_id else parent
+            if review_id is not None:
+                review = self._reviews.get(review_id)
+                if review is None or (review.repo, review.pull_number) != (pull.repo, number):
+                    raise ValueError(f"no review {review_id} on {pull.repo}#{number}")
+            if root is not None:
+                comment = dataclasses.replace(
+                    root,
+                    id=0,
+                    review_id=0,
+                    user=user,
+                    body=body,
+                    created_at=created,
+                    updated_at=iso(updated_at) if updated_at else created,
+                    in_reply_to_id=root.id,
+                )
+            else:
+                comment = self._new_thread(
+                    pull,
+                    user=user,
+                    body=body,
+                    created=created,
+                    updated=iso(updated_at) if updated_at else created,
+                    path=path,
+                    line=line,
+                    side=side,
+                    start_line=start_line,
+                    start_side=start_side,
+                    commit_id=commit_id,
+                    original_commit_id=original_commit_id,
+                    outdated=outdated,
+                )
+            if review_id is None:
+                review_id = self.add_review(
+                    pull.repo,
+                    number,
+                    user=user,
+                    state="COMMENTED",
+                    submitted_at=created,
+                    commit_id=comment.original_commit_id,
+                    touch=touch,
+                ).id
+            comment = dataclasses.replace(comment, id=self._next_id("comment"), review_id=review_id)
+            self._comments[comment.id] = comment
+            if touch:
+                self._touch(self.pull(repo, number), max(created, comment.updated_at))
+            return comment
+
+    def _new_thread(
+        self,
+        pull: PullRequest,
+        *,
+        user: str,
+        body: str,
+        created: str,
+        updated: str,
+        path: str | None,
+        line: int | None,
+        side: Side,
+        start_line: int | None,
+        start_side: Side | None,
+        commit_id: str | None,
+        original_commit_id: str | None,
+        outdated: bool,
+    ) -> ReviewComment:
+        if path is None:
+            raise ValueError("a review comment that is not a reply needs a path")
+        changed = {f.filename: f for f in pull.files}
+        if path not in changed:
+            raise ValueError(f"{path} is not among the files of {pull.repo}#{pull.number}")
+        hunk, position = "", None
+        if line is not None:
+            found = _locate(changed[path].patch or "", line, side)
+            if found is None:
+                raise ValueError(f"line {line} ({side}) of {path} is not in the diff")
+            hunk, position = found
+        original_commit = original_commit_id or commit_id or pull.head_sha
+        return ReviewComment(
+            id=0,
+            repo=pull.repo,
+            pull_number=pull.number,
+            review_id=0,
+            user=user,
+            body=body,
+            created_at=created,
+            updated_at=updated,
+            path=path,
+            line=None if outdated else line,
+            original_line=line,
+            start_line=None if outdated else start_line,
+            original_start_line=start_line,
+            side=side if line is not None else None,
+            start_side=(start_side or side) if start_line is not None else None,
+            position=None if outdated else position,
+            original_position=position,
+            diff_hunk=hunk,
+            commit_id=commit_id or pull.head_sha,
+            original_commit_id=original_commit,
+            in_reply_to_id=None,
+            subject_type="line" if line is not None else "file",
+        )
+
+    def review_comments(self, repo: str, number: int) -> list[ReviewComment]:
+        with self._lock:
+            pull = self.pull(repo, number)
+            return [
+                c
+                for c in sorted(self._comments.values(), key=lambda c: c.id)
+                if (c.repo, c.pull_number) == (pull.repo, pull.number)
+            ]
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def _respond(self, method: str, target: str, headers: Mapping[str, str]) -> _Response:
+        split = urlsplit(target)
+        pairs = parse_qsl(split.query, keep_blank_values=True)
+        lower = {k.lower(): v for k, v in headers.items()}
+        inm = lower.get("if-none-match")
+        with self._lock:
+            self._request_counter += 1
+            fault = self._take_fault(target)
+            try:
+                if fault is not None and not fault.malformed:
+                    response = self._fault_response(fault)
+                else:
+                    response = self._serve(method, split.path, pairs, lower)
+                    if fault is not None:
+                        response.status = fault.status or 200
+                        response.body = response.body[: len(response.body) // 2] or b"{"
+                        response.headers.pop("ETag", None)
+                        response.headers.update(fault.headers)
+                        response.delay = fault.delay
+            except Exception as exc:  # the server's own bug: show it to the test
+                self.errors.append(exc)
+                body = _error_body(500, f"fake server error: {exc!r}")
+                response = _Response(500, self._base_headers(), self._dump(body))
+            self._requests.append(
+                RecordedRequest(
+                    method=method,
+                    path=split.path,
+                    query=dict(pairs),
+                    status=0 if response.drop else response.status,
+                    if_none_match=inm,
+                )
+            )
+            return response
+
+    def _take_fault(self, target: str) -> Fault | None:
+        for entry in self._faults:
+            fault, left = cast(Fault, entry[0]), cast("int | None", entry[1])
+            if re.search(fault.path_pattern, target):
+                if left is not None:
+                    if left <= 1:
+                        self._faults.remove(entry)
+                    else:
+                        entry[1] = left - 1
+                return fault
+        return None
+
+    def _fault_response(self, fault: Fault) -> _Response:
+        headers = self._base_headers()
+        headers.update(fault.headers)
+        if fault.drop:
+            return _Response(0, headers, drop=True, delay=fault.delay)
+        status = fault.status or 500
+        body = fault.body if fault.body is not None else _error_body(status)
+        return _Response(status, headers, self._dump(body), delay=fault.delay)
+
+    @staticmethod
+    def _dump(payload: Any) -> bytes:
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def _roll_rate_window(self) -> None:
+        now = int(time.time())
+        if now >= self._reset_at:
+            self._remaining = self._limit
+            self._reset_at = now + 3600
+
+    def _base_headers(self, media: str = "github.v3; format=json") -> dict[str, str]:
+        return {
+            "Content-Type": "application/json; charset=utf-8",
+            "X-GitHub-Media-Type": media,
+            "X-GitHub-Api-Version-Selected": "2022-11-28",
+            "X-GitHub-Request-Id": f"C0DE:{self._request_counter:04X}:5EC0:4D47:65A1B2C3",
+            "X-RateLimit-Limit": str(self._limit),
+            "X-RateLimit-Remaining": str(self._remaining),
+            "X-RateLimit-Reset": str(self._reset_at),
+            "X-RateLimit-Used": str(self._limit - self._remaining),
+            "X-RateLimit-Resource": "core",
+            "Cache-Control": "private, max-age=60, s-maxage=60",
+            "Vary": "Accept, Authorization, Cookie, X-GitHub-OTP",
+            "X-OAuth-Scopes": "repo, read:org",
+            "X-Accepted-OAuth-Scopes": "repo",
+        }
+
+    def _serve(
+        self, method: str, path: str, pairs: list[tuple[str, str]], headers: Mapping[str, str]
+    ) -> _Response:
+        self._roll_rate_window()
+        media = _media_param(headers.get("accept", ""))
+        media_header = (
+            f"github.v3; param={media}; format=json" if media else "github.v3; format=json"
+        )
+        try:
+            if not path.startswith(API_PREFIX + "/"):
+                raise _HttpError(404, "Not Found")
+            self._authenticate(headers.get("authorization"))
+            api_path = path[len(API_PREFIX) :]
+            if api_path == "/rate_limit" and method in ("GET", "HEAD"):
+                payload: Any = self._rate_limit_json()
+                link = None
+            else:
+                if self._remaining <= 0:
+                    viewer = self._users.get(self.login)
+                    raise _HttpError(
+                        403,
+                        f"API rate limit exceeded for user ID {viewer.id if viewer else 1}.",
+                        documentation_url=RATE_DOCS + "#about-the-primary-rate-limit",
+                    )
+                if method not in ("GET", "HEAD"):
+                    raise _HttpError(404, "Not Found")
+                payload, link = self._route(api_path, pairs, media)
+        except _HttpError as err:
+            return _Response(err.status, self._base_headers(media_header), self._dump(err.body))
+        body = self._dump(payload)
+        etag = 'W/"' + hashlib.sha256(body).hexdigest() + '"'
+        if _etag_matches(headers.get("if-none-match"), etag):
+            response_headers = self._base_headers(media_header)
+            response_headers["ETag"] = etag
+            return _Response(304, response_headers)
+        if api_path != "/rate_limit":
+            self._remaining -= 1
+        response_headers = self._base_headers(media_header)
+        response_headers["ETag"] = etag
+        if link:
+            response_headers["Link"] = link
+        return _Response(200, response_headers, body)
+
+    def _authenticate(self, authorization: str | None) -> None:
+        if self.token is None:
+            return
+        if not authorization:
+            raise _HttpError(401, "Requires authentication")
+        scheme, _, credential = authorization.partition(" ")
+        if scheme.lower() not in ("token", "bearer") or credential.strip() != self.token:
+            raise _HttpError(401, "Bad credentials")
+
+    def _rate_limit_json(self) -> Json:
+        core = {
+            "limit": self._limit,
+            "used": self._limit - self._remaining,
+            "remaining": self._remaining,
+            "reset": self._reset_at,
+        }
+        other = {"used": 0, "reset": self._reset_at}
+        return {
+            "resources": {
+                "core": core,
+                "search": {"limit": 30, "remaining": 30, **other},
+                "graphql": {"limit": 5000, "remaining": 5000, **other},
+                "integration_manifest": {"limit": 5000, "remaining": 5000, **other},
+                "source_import": {"limit": 100, "remaining": 100, **other},
+                "code_scanning_upload": {"limit": 1000, "remaining": 1000, **other},
+                "actions_runner_registration": {"limit": 10000, "remaining": 10000, **other},
+                "scim": {"limit": 15000, "remaining": 15000, **other},
+                "code_search": {"limit": 10, "remaining": 10, **other},
+            },
+            "rate": core,
+        }
+
+    # -- routing -----------------------------------------------------------------------------
+
+    def _route(
+        self, api_path: str, pairs: list[tuple[str, str]], media: str
+    ) -> tuple[Any, str | None]:
+        query = dict(pairs)
+        if api_path == "/user":
+            return self._user_json(self.user(self.login), full=True, private=True), None
+        match = re.fullmatch(r"/users/([^/]+)", api_path)
+        if match:
+            user = self._users.get(unquote(match.group(1)))
+            if user is None:
+                raise _HttpError(404, "Not Found")
+            return self._user_json(user, full=True), None
+        match = re.fullmatch(r"/(?:repos/([^/]+)/([^/]+)|repositories/(\d+))(/.*)?", api_path)
+        if not match:
+            raise _HttpError(404, "Not Found")
+        repo = self._find_repo(match.group(1), match.group(2), match.group(3))
+        rest = match.group(4) or ""
+        link_base = f"{self.api_url}/repositories/{repo.id}{rest}"
+        if rest == "":
+            return self._repo_json(repo, full=True), None
+        if rest == "/pulls":
+            pulls = self._list_pulls(repo, query)
+            items = [self._pull_json(p, media, full=False) for p in pulls]
+            return self._page(items, pairs, link_base)
+        if rest == "/pulls/comments":
+            comments = [c for c in self._comments.values() if c.repo == repo.full_name]
+            items = [self._comment_json(c, media) for c in _sort_comments(comments, query)]
+            return self._page(items, pairs, link_base)
+        match = re.fullmatch(r"/pulls/comments/(\d+)", rest)
+        if match:
+            comment = self._comments.get(int(match.group(1)))
+            if comment is None or comment.repo != repo.full_name:
+                raise _HttpError(404, "Not Found")
+            return self._comment_json(comment, media), None
+        match = re.fullmatch(r"/pulls/(\d+)(/.*)?", rest)
+        if not match:
+            raise _HttpError(404, "Not Found")
+        pull = self._pulls.get((repo.full_name, int(match.group(1))))
+        if pull is None:
+            raise _HttpError(404, "Not Found")
+        sub = match.group(2) or ""
+        if sub == "":
+            return self._pull_json(pull, media, full=True), None
+        if sub == "/files":
+            items = [self._file_json(pull, f) for f in pull.files]
+            return self._page(items, pairs, link_base)
+        if sub == "/comments":
+            comments = [
+                c
+                for c in self._comments.values()
+                if (c.repo, c.pull_number) == (pull.repo, pull.number)
+            ]
+            items = [self._comment_json(c, media) for c in _sort_comments(comments, query)]
+            return self._page(items, pairs, link_base)
+        visible = [
+            r for r in self._reviews_of(pull) if r.state != "PENDING" or r.user == self.login
+        ]
+        if sub == "/reviews":
+            return self._page([self._review_json(r, media) for r in visible], pairs, link_base)
+        match = re.fullmatch(r"/reviews/(\d+)(/comments)?", sub)
+        if match:
+            review = next((r for r in visible if r.id == int(match.group(1))), None)
+            if review is None:
+                raise _HttpError(404, "Not Found")
+            if not match.group(2):
+                return self._review_json(review, media), None
+            comments = [c for c in self._comments.values() if c.review_id == review.id]
+            items = [self._comment_json(c, media) for c in sorted(comments, key=lambda c: c.id)]
+            return self._page(items, pairs, link_base)
+        raise _HttpError(404, "Not Found")
+
+    def _find_repo(self, owner: str | None, name: str | None, ident: str | None) -> Repository:
+        if ident is not None:
+            found = next((r for r in self._repos.values() if r.id == int(ident)), None)
+        else:
+            found = self._repos.get(f"{unquote(owner or '')}/{unquote(name or '')}".lower())
+        if found is None:
+            raise _HttpError(404, "Not Found")
+        return found
+
+    def _reviews_of(self, pull: PullRequest) -> list[Review]:
+        return [
+            r
+            for r in sorted(self._reviews.values(), key=lambda r: r.id)
+            if (r.repo, r.pull_number) == (pull.repo, pull.number)
+        ]
+
+    def _list_pulls(self, repo: Repository, query: Mapping[str, str]) -> list[PullRequest]:
+        state = query.get("state", "open")
+        sort = query.get("sort", "created")
+        direction = query.get("direction", "desc" if sort == "created" else "asc")
+        for name, value, allowed in (
+            ("state", state, ("open", "closed", "all")),
+            ("sort", sort, ("created", "updated", "popularity", "long-running")),
+            ("direction", direction, ("asc", "desc")),
+        ):
+            if value not in allowed:
+                raise _HttpError(
+                    422,
+                    "Validation Failed",
+                    errors=[{"resource": "PullRequest", "field": name, "code": "invalid"}],
+                )
+        pulls = [p for p in self._pulls.values() if p.repo == repo.full_name]
+        if state != "all":
+            pulls = [p for p in pulls if p.state == state]
+        if "base" in query:
+            pulls = [p for p in pulls if p.base_ref == query["base"]]
+        if "head" in query:
+            pulls = [p for p in pulls if self._head_label(p) == query["head"]]
+
+        def key(p: PullRequest) -> tuple[Any, int]:
+            if sort == "updated":
+                return (p.updated_at, p.number)
+            if sort == "popularity":
+                return (p.comments + self._review_comment_count(p), p.number)
+            return (p.created_at, p.number)
+
+        return sorted(pulls, key=key, reverse=direction == "desc")
+
+    def _review_comment_count(self, pull: PullRequest) -> int:
+        return sum(
+            1
+            for c in self._comments.values()
+            if (c.repo, c.pull_number) == (pull.repo, pull.number)
+        )
+
+    def _page(
+        self, items: list[Any], pairs: list[tuple[str, str]], link_base: str
+    ) -> tuple[list[Any], str | None]:
+        query = dict(pairs)
+        per_page = _positive_int(query.get("per_page")) or self.default_per_page
+        per_page = min(per_page, self.max_per_page)
+        page = _positive_int(query.get("page")) or 1
+        last = max(1, math.ceil(len(items) / per_page))
+        chunk = items[(page - 1) * per_page : page * per_page]
+
+        def href(target: int) -> str:
+            kept = [(k, v) for k, v in pairs if k != "page"]
+            if any(k == "page" for k, _ in pairs):
+                kept = [(k, str(target) if k == "page" else v) for k, v in pairs]
+            else:
+                kept.append(("page", str(target)))
+            return f"<{link_base}?{urlencode(kept)}>"
+
+        links: list[str] = []
+        if page > 1:
+            links.append(f'{href(min(page - 1, last))}; rel="prev"')
+        if page < last:
+            links.append(f'{href(page + 1)}; rel="next"')
+            links.append(f'{href(last)}; rel="last"')
+        if page > 1:
+            links.append(f'{href(1)}; rel="first"')
+        return chunk, ", ".join(links) or None
+
+    # -- JSON documents ----------------------------------------------------------------------
+
+    def _user_json(self, user: User, *, full: bool = False, private: bool = False) -> Json:
+        login_q = quote(user.login, safe="")
+        api = f"{self.api_url}/users/{login_q}"
+        if user.type == "Bot" and user.login.endswith("[bot]"):
+            page = f"{self.url}/apps/{quote(user.login.removesuffix('[bot]'), safe='')}"
+        else:
+            page = f"{self.url}/{login_q}"
+        doc: Json = {
+            "login": user.login,
+            "id": user.id,
+            "node_id": _node_id(user.type, user.id),
+            "avatar_url": f"{self.url}/avatars/u/{user.id}?v=4",
+            "gravatar_id": "",
+            "url": api,
+            "html_url": page,
+            "followers_url": f"{api}/followers",
+            "following_url": f"{api}/following{{/other_user}}",
+            "gists_url": f"{api}/gists{{/gist_id}}",
+            "starred_url": f"{api}/starred{{/owner}}{{/repo}}",
+            "subscriptions_url": f"{api}/subscriptions",
+            "organizations_url": f"{api}/orgs",
+            "repos_url": f"{api}/repos",
+            "events_url": f"{api}/events{{/privacy}}",
+            "received_events_url": f"{api}/received_events",
+            "type": user.type,
+            "user_view_type": "public",
+            "site_admin": user.site_admin,
+        }
+        if not full:
+            return doc
+        owned = [r for r in self._repos.values() if r.owner == user.login]
+        doc.update(
+            {
+                "name": user.name,
+                "company": None,
+                "blog": "",
+                "location": None,
+                "email": user.email,
+                "hireable": None,
+                "bio": None,
+                "twitter_username": None,
+                "public_repos": sum(1 for r in owned if not r.private),
+                "public_gists": 0,
+                "followers": 0,
+                "following": 0,
+                "created_at": user.created_at,
+                "updated_at": user.created_at,
+            }
+        )
+        if private:
+            doc.update(
+                {
+                    "private_gists": 0,
+                    "total_private_repos": sum(1 for r in owned if r.private),
+                    "owned_private_repos": sum(1 for r in owned if r.private),
+                    "disk_usage": 0,
+                    "collaborators": 0,
+                    "two_factor_authentication": True,
+                    "plan": {
+                        "name": "enterprise",
+                        "space": 976562499,
+                        "private_repos": 9999,
+                        "collaborators": 0,
+                    },
+                }
+            )
+        return doc
+
+    def _repo_json(self, repo: Repository, *, full: bool = False) -> Json:
+        r = f"{self.api_url}/repos/{repo.full_name}"
+        pulls = [p for p in self._pulls.values() if p.repo == repo.full_name]
+        stamps = [repo.created_at, *(p.updated_at for p in pulls)]
+        open_count = sum(1 for p in pulls if p.state == "open")
+        doc: Json = {
+            "id": repo.id,
+            "node_id": _node_id("Repository", repo.id),
+            "name": repo.name,
+            "full_name": repo.full_name,
+            "private": repo.private,
+            "owner": self._user_json(self.user(repo.owner)),
+            "html_url": f"{self.url}/{repo.full_name}",
+            "description": repo.description,
+            "fork": False,
+            "url": r,
+            "forks_url": f"{r}/forks",
+            "keys_url": f"{r}/keys{{/key_id}}",
+            "collaborators_url": f"{r}/collaborators{{/collaborator}}",
+            "teams_url": f"{r}/teams",
+            "hooks_url": f"{r}/hooks",
+            "issue_events_url": f"{r}/issues/events{{/number}}",
+            "events_url": f"{r}/events",
+            "assignees_url": f"{r}/assignees{{/user}}",
+            "branches_url": f"{r}/branches{{/branch}}",
+            "tags_url": f"{r}/tags",
+            "blobs_url": f"{r}/git/blobs{{/sha}}",
+            "git_tags_url": f"{r}/git/tags{{/sha}}",
+            "git_refs_url": f"{r}/git/refs{{/sha}}",
+            "trees_url": f"{r}/git/trees{{/sha}}",
+            "statuses_url": f"{r}/statuses/{{sha}}",
+            "languages_url": f"{r}/languages",
+            "stargazers_url": f"{r}/stargazers",
+            "contributors_url": f"{r}/contributors",
+            "subscribers_url": f"{r}/subscribers",
+            "subscription_url": f"{r}/subscription",
+            "commits_url": f"{r}/commits{{/sha}}",
+            "git_commits_url": f"{r}/git/commits{{/sha}}",
+            "comments_url": f"{r}/comments{{/number}}",
+            "issue_comment_url": f"{r}/issues/comments{{/number}}",
+            "contents_url": f"{r}/contents/{{+path}}",
+            "compare_url": f"{r}/compare/{{base}}...{{head}}",
+            "merges_url": f"{r}/merges",
+            "archive_url": f"{r}/{{archive_format}}{{/ref}}",
+            "downloads_url": f"{r}/downloads",
+            "issues_url": f"{r}/issues{{/number}}",
+            "pulls_url": f"{r}/pulls{{/number}}",
+            "milestones_url": f"{r}/milestones{{/number}}",
+            "notifications_url": f"{r}/notifications{{?since,all,participating}}",
+            "labels_url": f"{r}/labels{{/name}}",
+            "releases_url": f"{r}/releases{{/id}}",
+            "deployments_url": f"{r}/deployments",
+            "created_at": repo.created_at,
+            "updated_at": max(stamps),
+            "pushed_at": max(stamps),
+            "git_url": f"git://127.0.0.1:{self.port}/{repo.full_name}.git",
+            "ssh_url": f"git@127.0.0.1:{repo.full_name}.git",
+            "clone_url": f"{self.url}/{repo.full_name}.git",
+            "svn_url": f"{self.url}/{repo.full_name}",
+            "homepage": None,
+            "size": 0,
+            "stargazers_count": 0,
+            "watchers_count": 0,
+            "language": repo.language,
+            "has_issues": True,
+            "has_projects": True,
+            "has_downloads": True,
+            "has_wiki": True,
+            "has_pages": False,
+            "has_discussions": False,
+            "forks_count": 0,
+            "mirror_url": None,
+            "archived": False,
+            "disabled": False,
+            "open_issues_count": open_count,
+            "license": None,
+            "allow_forking": True,
+            "is_template": False,
+            "web_commit_signoff_required": False,
+            "topics": [],
+            "visibility": "private" if repo.private else "public",
+            "forks": 0,
+            "open_issues": open_count,
+            "watchers": 0,
+            "default_branch": repo.default_branch,
+        }
+        if full:
+            doc.update(
+                {
+                    "permissions": {
+                        "admin": False,
+                        "maintain": False,
+                        "push": False,
+                        "triage": False,
+                        "pull": True,
+                    },
+                    "temp_clone_token": "",
+                    "allow_squash_merge": True,
+                    "allow_merge_commit": True,
+                    "allow_rebase_merge": True,
+                    "allow_auto_merge": False,
+                    "delete_branch_on_merge": False,
+                    "network_count": 0,
+                    "subscribers_count": 0,
+                }
+            )
+        return doc
+
+    def _association(self, repo_name: str, login: str) -> str:
+        repo = self._repos[repo_name.lower()]
+        if login == repo.owner:
+            return "OWNER"
+        if login in repo.members:
+            return "MEMBER"
+        return "CONTRIBUTOR"
+
+    def _bodies(self, doc: Json, body: str | None, media: str) -> None:
+        """Add body / body_html / body_text as the requested media type asks (GitHub's rule)."""
+        if media in ("", "raw", "full"):
+            doc["body"] = body
+        if media in ("html", "full"):
+            doc["body_html"] = None if body is None else _render_markdown(body)
+        if media in ("text", "full"):
+            doc["body_text"] = body
+
+    def _head_label(self, pull: PullRequest) -> str:
+        owner = pull.head_repo.partition("/")[0] if pull.head_repo else pull.author
+        return f"{owner}:{pull.head_ref}"
+
+    def _pull_json(self, pull: PullRequest, media: str, *, full: bool) -> Json:
+        repo = self.repo(pull.repo)
+        r = f"{self.api_url}/repos/{repo.full_name}"
+        p = f"{r}/pulls/{pull.number}"
+        page = f"{self.url}/{repo.full_name}/pull/{pull.number}"
+        issue = f"{r}/issues/{pull.number}"
+        statuses = f"{r}/statuses/{pull.head_sha}"
+        head_owner = pull.head_repo.partition("/")[0] if pull.head_repo else pull.author
+        doc: Json = {
+            "url": p,
+            "id": pull.id,
+            "node_id": _node_id("PullRequest", pull.id),
+            "html_url": page,
+            "diff_url": f"{page}.diff",
+            "patch_url": f"{page}.patch",
+            "issue_url": issue,
+            "number": pull.number,
+            "state": pull.state,
+            "locked": pull.locked,
+            "title": pull.title,
+            "user": self._user_json(self.user(pull.author)),
+        }
+        self._bodies(doc, pull.body, media)
+        doc.update(
+            {
+                "created_at": pull.created_at,
+                "updated_at": pull.updated_at,
+                "closed_at": pull.closed_at,
+                "merged_at": pull.merged_at,
+                "merge_commit_sha": pull.merge_commit_sha,
+                "assignee": None,
+                "assignees": [],
+                "requested_reviewers": [
+                    self._user_json(self.user(login)) for login in pull.requested_reviewers
+                ],
+                "requested_teams": [],
+                "labels": [self._label_json(repo, name) for name in pull.labels],
+                "milestone": None,
+                "draft": pull.draft,
+                "commits_url": f"{p}/commits",
+                "review_comments_url": f"{p}/comments",
+                "review_comment_url": f"{r}/pulls/comments{{/number}}",
+                "comments_url": f"{issue}/comments",
+                "statuses_url": statuses,
+                "head": {
+                    "label": self._head_label(pull),
+                    "ref": pull.head_ref,
+                    "sha": pull.head_sha,
+                    "user": self._user_json(self.user(head_owner)),
+                    "repo": self._repo_json(self.repo(pull.head_repo)) if pull.head_repo else None,
+                },
+                "base": {
+                    "label": f"{repo.owner}:{pull.base_ref}",
+                    "ref": pull.base_ref,
+                    "sha": pull.base_sha,
+                    "user": self._user_json(self.user(repo.owner)),
+                    "repo": self._repo_json(repo),
+                },
+                "_links": {
+                    "self": {"href": p},
+                    "html": {"href": page},
+                    "issue": {"href": issue},
+                    "comments": {"href": f"{issue}/comments"},
+                    "review_comments": {"href": f"{p}/comments"},
+                    "review_comment": {"href": f"{r}/pulls/comments{{/number}}"},
+                    "commits": {"href": f"{p}/commits"},
+                    "statuses": {"href": statuses},
+                },
+                "author_association": self._association(repo.full_name, pull.author),
+                "auto_merge": None,
+                "active_lock_reason": None,
+            }
+        )
+        if full:
+            is_open = pull.state == "open"
+            mergeable = True if is_open else None
+            mergeable_state = "unknown" if not is_open else "draft" if pull.draft else "clean"
+            doc.update(
+                {
+                    "merged": pull.merged,
+                    "mergeable": mergeable,
+                    "rebaseable": mergeable,
+                    "mergeable_state": mergeable_state,
+                    "merged_by": (
+                        self._user_json(self.user(pull.merged_by)) if pull.merged_by else None
+                    ),
+                    "comments": pull.comments,
+                    "review_comments": self._review_comment_count(pull),
+                    "maintainer_can_modify": False,
+                    "commits": pull.commits,
+                    "additions": sum(f.additions or 0 for f in pull.files),
+                    "deletions": sum(f.deletions or 0 for f in pull.files),
+                    "changed_files": len(pull.files),
+                }
+            )
+        return doc
+
+    def _label_json(self, repo: Repository, name: str) -> Json:
+        ident = int(_fake_sha("label", repo.full_name, name)[:8], 16)
+        return {
+            "id": ident,
+            "node_id": _node_id("Label", ident),
+            "url": f"{self.api_url}/repos/{repo.full_name}/labels/{quote(name, safe='')}",
+            "name": name,
+            "color": _fake_sha("color", name)[:6],
+            "default": False,
+            "description": None,
+        }
+
+    def _file_json(self, pull: PullRequest, change: FileChange) -> Json:
+        r = f"{self.api_url}/repos/{pull.repo}"
+        name_q = quote(change.filename)
+        additions, deletions = change.additions or 0, change.deletions or 0
+        doc: Json = {
+            "sha": _fake_sha("blob", pull.head_sha, change.filename, change.patch),
+            "filename": change.filename,
+            "status": change.status,
+            "additions": additions,
+            "deletions": deletions,
+            "changes": additions + deletions,
+            "blob_url": f"{self.url}/{pull.repo}/blob/{pull.head_sha}/{name_q}",
+            "raw_url": f"{self.url}/{pull.repo}/raw/{pull.head_sha}/{name_q}",
+            "contents_url": f"{r}/contents/{name_q}?ref={pull.head_sha}",
+        }
+        if change.patch is not None:
+            doc["patch"] = change.patch
+        if change.previous_filename is not None:
+            doc["previous_filename"] = change.previous_filename
+        return doc
+
+    def _review_json(self, review: Review, media: str) -> Json:
+        pull_url = f"{self.api_url}/repos/{review.repo}/pulls/{review.pull_number}"
+        page = f"{self.url}/{review.repo}/pull/{review.pull_number}#pullrequestreview-{review.id}"
+        doc: Json = {
+            "id": review.id,
+            "node_id": _node_id("PullRequestReview", review.id),
+            "user": self._user_json(self.user(review.user)),
+        }
+        self._bodies(doc, review.body, media)
+        doc.update(
+            {
+                "state": review.state,
+                "html_url": page,
+                "pull_request_url": pull_url,
+                "author_association": self._association(review.repo, review.user),
+                "_links": {"html": {"href": page}, "pull_request": {"href": pull_url}},
+                "commit_id": review.commit_id,
+            }
+        )
+        if review.submitted_at is not None:
+            doc["submitted_at"] = review.submitted_at
+        return doc
+
+    def _comment_json(self, comment: ReviewComment, media: str) -> Json:
+        r = f"{self.api_url}/repos/{comment.repo}"
+        url = f"{r}/pulls/comments/{comment.id}"
+        pull_url = f"{r}/pulls/{comment.pull_number}"
+        page = f"{self.url}/{comment.repo}/pull/{comment.pull_number}#discussion_r{comment.id}"
+        doc: Json = {
+            "url": url,
+            "pull_request_review_id": comment.review_id,
+            "id": comment.id,
+            "node_id": _node_id("PullRequestReviewComment", comment.id),
+            "diff_hunk": comment.diff_hunk,
+            "path": comment.path,
+            "position": comment.position,
+            "original_position": comment.original_position,
+            "commit_id": comment.commit_id,
+            "original_commit_id": comment.original_commit_id,
+        }
+        if comment.in_reply_to_id is not None:
+            doc["in_reply_to_id"] = comment.in_reply_to_id
+        doc["user"] = self._user_json(self.user(comment.user))
+        self._bodies(doc, comment.body, media)
+        doc.update(
+            {
+                "created_at": comment.created_at,
+                "updated_at": comment.updated_at,
+                "html_url": page,
+                "pull_request_url": pull_url,
+                "author_association": self._association(comment.repo, comment.user),
+                "_links": {
+                    "self": {"href": url},
+                    "html": {"href": page},
+                    "pull_request": {"href": pull_url},
+                },
+                "reactions": {
+                    "url": f"{url}/reactions",
+                    "total_count": 0,
+                    "+1": 0,
+                    "-1": 0,
+                    "laugh": 0,
+                    "hooray": 0,
+                    "confused": 0,
+                    "heart": 0,
+                    "rocket": 0,
+                    "eyes": 0,
+                },
+                "start_line": comment.start_line,
+                "original_start_line": comment.original_start_line,
+                "start_side": comment.start_side,
+                "line": comment.line,
+                "original_line": comment.original_line,
+                "side": comment.side,
+                "subject_type": comment.subject_type,
+            }
+        )
+        return doc
+
+
+def _by_number(pull: PullRequest) -> int:
+    return pull.number
+
+
+def _positive_int(value: str | None) -> int | None:
+    try:
+        number = int(value or "")
+    except ValueError:
+        return None
+    return number if number > 0 else None
+
+
+def _media_param(accept: str) -> str:
+    """The body format that an Accept header asks for: "", "raw", "text", "html" or "full"."""
+    match = re.search(r"application/vnd\.github(?:\.v3)?\.(raw|text|html|full)\+json", accept)
+    return match.group(1) if match else ""
+
+
+def _sort_comments(
+    comments: Iterable[ReviewComment], query: Mapping[str, str]
+) -> list[ReviewComment]:
+    since = query.get("since")
+    if since:
+        comments = [c for c in comments if c.updated_at >= since]
+    sort = query.get("sort")
+    if sort not in (None, "created", "updated"):
+        raise _HttpError(
+            422,
+            "Validation Failed",
+            errors=[{"resource": "PullRequestReviewComment", "field": "sort", "code": "invalid"}],
+        )
+    reverse = query.get("direction", "asc") == "desc"
+    if sort == "updated":
+        return sorted(comments, key=lambda c: (c.updated_at, c.id), reverse=reverse)
+    return sorted(comments, key=lambda c: (c.created_at, c.id), reverse=reverse)
