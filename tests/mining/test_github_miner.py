@@ -433,3 +433,32 @@ def test_mine_prints_a_github_line(setup: Setup, github: FakeGitHub) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "widgets: 4 pull requests updated on GitHub" in result.stdout
+
+
+def test_an_exhausted_primary_limit_waits_until_its_reset(setup: Setup, github: FakeGitHub) -> None:
+    from tests.github_server import primary_rate_limit
+
+    _populate(github, 2)
+    github.inject(primary_rate_limit(r"/pulls/2$", reset_at=2_000_000_030))
+    slept: list[float] = []
+    clock = WaitBudget(120, sleep=slept.append, now=lambda: 2_000_000_000.0)
+    report = _mine(setup.config, clock)
+    assert report.pull_requests == 2
+    assert slept == [31.0]  # until the reset, plus a second
+    assert clock.waits[0][1] == "primary rate limit (403) until reset"
+
+
+def test_an_opt_out_by_e_mail_matches_the_github_profile(setup: Setup, github: FakeGitHub) -> None:
+    _populate(github, 2)
+    github.add_pull(REPO, author="octo-dan", title="Private work", created_at=_day(9))
+    (setup.config_path.parent / "optout.txt").write_text(
+        "Dan.Private@example.test\n", encoding="utf-8"
+    )
+    _mine(load_config(setup.config_path))
+    dan = Pseudonymizer(TEST_KEY.encode()).pseudonym("github:octo-dan")
+    store = Store(setup.config.data_dir)
+    assert store.query("SELECT count(*) FROM pull_requests").rows == [(2,)]
+    assert store.query("SELECT count(*) FROM pull_requests WHERE author_id = ?", [dan]).rows == [
+        (0,)
+    ]
+    assert any(r.api_path.endswith("/users/octo-dan") for r in github.requests)
