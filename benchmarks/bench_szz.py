@@ -274,6 +274,8 @@ def run_contenders(
         )
         if (i + 1) % 10 == 0 or i + 1 == len(fixes):
             log(f"  {i + 1}/{len(fixes)} fixes")
+    b_session.close()
+    shared.close()
     return contenders, results
 
 

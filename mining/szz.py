@@ -30,6 +30,7 @@ import re
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -48,6 +49,9 @@ from teamlens.errors import RepositoryError
 from teamlens.store import SCHEMAS, RepoWriter, Store
 
 ProgressCallback = Callable[[str, int, int], None]
+#: `git blame` processes B-SZZ runs at a time for a fix that touches several files
+#: (blame waits on git, not Python, so threads suffice).
+BLAME_JOBS = min(2, os.cpu_count() or 1)
 MAX_SOURCE_BYTES = 1_000_000  # larger files are not parsed: blank-line filtering only
 _BLAME_HEADER_RE = re.compile(rb"^([0-9a-f]{40}) \d+ (\d+)")
 
@@ -130,14 +134,36 @@ class SzzSession:
 
     Holds the pygit2 handle (diffs and file contents in-process), the environment `git
     blame` runs with (the commit-graph of :mod:`mining.commitgraph`, when there is one),
-    and which commits were found cosmetic. Not thread-safe; one per process.
+    and which commits were found cosmetic. Used from one thread; it runs up to `jobs`
+    `git blame` processes at a time itself (:meth:`blame_files`).
     """
 
-    def __init__(self, path: Path, git_env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, path: Path, git_env: Mapping[str, str] | None = None, jobs: int = BLAME_JOBS
+    ) -> None:
         self.path = path
         self.git_env = git_env
         self.handle = pygit2.Repository(str(path))
+        self.jobs = jobs
+        self._pool: ThreadPoolExecutor | None = None
         self._cosmetic: dict[str, bool] = {}
+
+    def blame_files(
+        self, rev: str, wanted: Mapping[str, Sequence[int]]
+    ) -> dict[str, dict[int, str]]:
+        """`blame` of several files at `rev`, up to `jobs` `git blame` processes at a time."""
+        paths = [p for p, lines in wanted.items() if lines]
+        if self.jobs < 2 or len(paths) < 2:
+            return {p: blame(self, rev, p, wanted[p]) for p in paths}
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="blame")
+        found = self._pool.map(lambda p: blame(self, rev, p, wanted[p]), paths)
+        return dict(zip(paths, found, strict=True))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def git(self, *args: str) -> bytes:
         return _git(self.path, *args, env=self.git_env)
@@ -277,9 +303,12 @@ def label_fix(
     results: list[FixLinks] = []
     if Variant.B in variants:
         links: dict[str, dict[str, int]] = {}
-        for path, lines in changed.items():
-            wanted = [n for n, text in lines if not _pydriller_useless(text)]
-            for sha in blame(session, parent, path, wanted).values():
+        wanted = {
+            path: [n for n, text in lines if not _pydriller_useless(text)]
+            for path, lines in changed.items()
+        }
+        for path, blamed in session.blame_files(parent, wanted).items():
+            for sha in blamed.values():
                 by_sha = links.setdefault(path, {})
                 by_sha[sha] = by_sha.get(sha, 0) + 1
         results.append(FixLinks(fix_sha, Variant.B, links, variant_name(Variant.B)))
@@ -398,19 +427,23 @@ def label_repository(
             git_env = commitgraph.refresh(
                 repo.path, commitgraph.graph_folder(config.clones_dir, repo.name)
             )
-            links_added = _label_all(
-                writer,
-                repo.name,
-                SzzSession(repo.path, git_env),
-                todo,
-                done,
-                variants,
-                names,
-                commits,
-                config.labels.bulk_files,
-                filters,
-                progress,
-            )
+            session = SzzSession(repo.path, git_env)
+            try:
+                links_added = _label_all(
+                    writer,
+                    repo.name,
+                    session,
+                    todo,
+                    done,
+                    variants,
+                    names,
+                    commits,
+                    config.labels.bulk_files,
+                    filters,
+                    progress,
+                )
+            finally:
+                session.close()
         # Record that these variants ran, even with no fix to label: then a change with
         # no link is known clean (once mature), not merely unlabelled.
         ran = sorted({*writer.manifest.state.get("szz_variants", []), *names.values()})
