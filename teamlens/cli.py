@@ -470,6 +470,63 @@ def export(ctx: click.Context, config_path: Path | None, out: Path, repos: tuple
     )
 
 
+@cli.command()
+@config_option
+@click.option("--base", default=None, help="Base commit or branch (local mode).")
+@click.option("--head", default=None, help="Head commit or branch (local mode).")
+@click.option("--repo", "repo_name", default=None, help="Repository name from repos.yaml.")
+@click.option(
+    "--github", "github_ref", default=None, metavar="OWNER/REPO#N", help="Review a pull request."
+)
+@click.option("--post", is_flag=True, help="With --github: post the review to the pull request.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "json", "sarif"]),
+    default="md",
+    show_default=True,
+    help="Output format.",
+)
+@click.pass_context
+def review(
+    ctx: click.Context,
+    config_path: Path | None,
+    base: str | None,
+    head: str | None,
+    repo_name: str | None,
+    github_ref: str | None,
+    post: bool,
+    fmt: str,
+) -> None:
+    """Risk, reasons and suggestions for a change (local refs or a pull request).
+
+    About the change only, never about its author. Usable as a pre-push hook.
+    """
+    from bot.render import to_json, to_markdown, to_sarif_json
+
+    config = _config(ctx, config_path)
+    if github_ref is not None:
+        if base or head:
+            raise click.UsageError("--github and --base/--head exclude each other")
+        from bot.github import review_pull_request
+
+        result = review_pull_request(config, github_ref, post=post, repo_name=repo_name)
+    else:
+        if post:
+            raise click.UsageError("--post needs --github OWNER/REPO#N")
+        if not base or not head:
+            raise click.UsageError("give --base and --head, or --github OWNER/REPO#N")
+        from bot.review import review_local
+
+        result = review_local(config, repo_name, base, head)
+    if fmt == "json":
+        click.echo(to_json(result))
+    elif fmt == "sarif":
+        click.echo(to_sarif_json(result, __version__))
+    else:
+        click.echo(to_markdown(result))
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()

@@ -106,6 +106,34 @@ class LabelConfig:
     filters: tuple[str, ...] = SZZ_FILTERS
 
 
+#: Suggestion rules of the review bot and their thresholds (docs/review.md).
+DEFAULT_RULE_THRESHOLDS: Mapping[str, Mapping[str, float]] = MappingProxyType(
+    {
+        "split": MappingProxyType({"lines": 400, "files": 20, "directories": 8, "subsystems": 4}),
+        "untested": MappingProxyType({"functions": 1}),
+        "complexity": MappingProxyType({"increase": 5}),
+        "hotspot": MappingProxyType({"fixes": 2}),
+        "ownership": MappingProxyType({"files": 1}),
+        "similar": MappingProxyType({"min_score": 4.0, "top": 2}),
+    }
+)
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    """The review bot: risk levels, rules and how loud it may be."""
+
+    medium: float = 0.35  # risk at or above: medium
+    high: float = 0.6  # risk at or above: high
+    rules: Mapping[str, Mapping[str, float]] = field(
+        default_factory=lambda: DEFAULT_RULE_THRESHOLDS
+    )
+    disabled_rules: tuple[str, ...] = ()
+    quiet: bool = True  # comment only at medium risk or above, or when a suggestion fires
+    max_inline: int = 10  # inline comments per push at most
+    review_drafts: bool = False
+
+
 @dataclass(frozen=True)
 class Config:
     """A validated repos.yaml. Paths are absolute, resolved against the file's folder."""
@@ -119,6 +147,7 @@ class Config:
     github: GithubConfig = GithubConfig()
     mining: MiningConfig = MiningConfig()
     labels: LabelConfig = LabelConfig()
+    review: ReviewConfig = ReviewConfig()
 
     def repository(self, name: str) -> RepositoryConfig:
         for repo in self.repositories:
@@ -350,6 +379,57 @@ def _labels(file: Path, value: object) -> LabelConfig:
     )
 
 
+def _share(section: _Section, name: str, default: float) -> float:
+    value = section.data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise section.fail(name, "a risk between 0 and 1", value)
+    return float(value)
+
+
+def _review(file: Path, value: object) -> ReviewConfig:
+    section = _Section(file, "review", value if value is not None else {})
+    section.check_keys(
+        {"medium", "high", "rules", "disabled_rules", "quiet", "max_inline", "review_drafts"}
+    )
+    medium, high = _share(section, "medium", 0.35), _share(section, "high", 0.6)
+    if high < medium:
+        raise section.fail("high", f"a risk at least medium ({medium})", high)
+    raw_rules = section.data.get("rules", {}) or {}
+    if not isinstance(raw_rules, dict):
+        raise section.fail("rules", "a mapping of rule -> thresholds", raw_rules)
+    rules = {name: dict(limits) for name, limits in DEFAULT_RULE_THRESHOLDS.items()}
+    for name, limits in raw_rules.items():
+        if name not in rules:
+            raise section.fail(f"rules.{name}", f"one of {', '.join(rules)}", name)
+        if not isinstance(limits, dict):
+            raise section.fail(f"rules.{name}", "a mapping of threshold -> number", limits)
+        for key, number in limits.items():
+            if key not in rules[name]:
+                known = ", ".join(rules[name])
+                raise section.fail(f"rules.{name}.{key}", f"one of {known}", key)
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or number < 0:
+                raise section.fail(f"rules.{name}.{key}", "a number (0 or more)", number)
+            rules[name][key] = float(number)
+    disabled = section.data.get("disabled_rules", [])
+    if not isinstance(disabled, list) or not all(d in rules for d in disabled):
+        raise section.fail("disabled_rules", f"a list of {', '.join(rules)}", disabled)
+    flags = {}
+    for name, default in (("quiet", True), ("review_drafts", False)):
+        flag = section.data.get(name, default)
+        if not isinstance(flag, bool):
+            raise section.fail(name, "true or false", flag)
+        flags[name] = flag
+    return ReviewConfig(
+        medium=medium,
+        high=high,
+        rules=MappingProxyType({k: MappingProxyType(v) for k, v in rules.items()}),
+        disabled_rules=tuple(disabled),
+        quiet=flags["quiet"],
+        max_inline=section.integer("max_inline", 10, 0, "a number of comments (0 or more)"),
+        review_drafts=flags["review_drafts"],
+    )
+
+
 def load_config(path: Path) -> Config:
     """Read and validate a repos.yaml.
 
@@ -384,6 +464,7 @@ def load_config(path: Path) -> Config:
             "github",
             "mining",
             "labels",
+            "review",
         }
     )
     data_dir = top.path("data_dir", base) or (base / ".teamlens").resolve()
@@ -415,6 +496,7 @@ def load_config(path: Path) -> Config:
         github=_github(path, top.data.get("github")),
         mining=_mining(path, top.data.get("mining")),
         labels=_labels(path, top.data.get("labels")),
+        review=_review(path, top.data.get("review")),
     )
 
 

@@ -1,0 +1,110 @@
+"""What the review bot knows about a change and what it says about it.
+
+A :class:`ChangeUnderReview` is a change between two commits (a pull request's base and
+head): its files with their added lines, the functions it touches with their complexity
+before and after, and the change's features. A :class:`ReviewResult` is the bot's
+answer: a risk, a level, reasons and suggestions. None of these holds a person: no
+author, no committer, no login.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Level(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    """One file of the change, as the diff between base and head shows it."""
+
+    path: str  # at head (the old path for a deleted file)
+    old_path: str | None  # at base; None for an added file
+    status: str  # "added", "modified", "deleted", "renamed"
+    added: int
+    deleted: int
+    added_lines: tuple[int, ...] = ()  # line numbers at head that the change adds
+    is_test: bool = False
+    is_binary: bool = False
+    owners: tuple[str, ...] = ()  # teams owning the path (repos.yaml globs or CODEOWNERS)
+    recent_fixes: int = 0  # fix commits that touched the file in the 90 days before
+    hunks: tuple[str, ...] = ()  # the diff hunks (text), for finding similar past comments
+
+
+@dataclass(frozen=True)
+class ChangedFunction:
+    path: str
+    name: str
+    start_line: int  # at head (at base for a deleted function)
+    complexity_before: int | None  # None: the function is new
+    complexity_after: int | None  # None: the function was deleted
+
+
+@dataclass(frozen=True)
+class ChangeUnderReview:
+    repo: str
+    base: str  # commit ids
+    head: str
+    files: tuple[ChangedFile, ...]
+    functions: tuple[ChangedFunction, ...]
+    features: Mapping[str, float]  # change features by column name (docs/features.md)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One concrete, checkable suggestion from one rule.
+
+    ``path`` and ``line`` place it on a line the change adds (an inline comment); both
+    None for a suggestion about the whole change.
+    """
+
+    rule: str
+    message: str
+    path: str | None = None
+    line: int | None = None
+    details: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across pushes and rebases: path, rule and message, not the line number."""
+        text = "\0".join((self.path or "", self.rule, self.message))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    change: ChangeUnderReview
+    risk: float  # 0..1, from the current model
+    level: Level
+    reasons: tuple[str, ...]  # plain sentences, from the model's feature contributions
+    suggestions: tuple[Suggestion, ...]
+    model_id: str
+
+    def as_json(self) -> dict[str, object]:
+        """The interface contract: ``{"risk", "level", "reasons", "suggestions"}`` and more."""
+        return {
+            "risk": round(self.risk, 4),
+            "level": self.level.value,
+            "reasons": list(self.reasons),
+            "suggestions": [
+                {
+                    "rule": s.rule,
+                    "message": s.message,
+                    "path": s.path,
+                    "line": s.line,
+                    "fingerprint": s.fingerprint,
+                }
+                for s in self.suggestions
+            ],
+            "model": self.model_id,
+            "base": self.change.base,
+            "head": self.change.head,
+            "repo": self.change.repo,
+        }

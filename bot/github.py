@@ -1,0 +1,238 @@
+"""`teamlens review --github OWNER/REPO#N [--post]`: review a pull request on GitHub.
+
+Reading: the pull request and its files through github3.py. The change is computed from
+the local repository when it has the pull request's base and head commits (full
+features, tree-sitter metrics, history); otherwise from the patches GitHub sends (size
+and diffusion only; history features unknown, which LightGBM handles as missing).
+
+Posting (``--post``), built to stay quiet and never repeat itself:
+
+* **one summary comment**, found again on every push by a hidden marker (all pages of
+  the pull request's comments are searched) and edited in place;
+* **inline comments** only on lines the pull request adds (checked against the patch:
+  GitHub answers 422 for a line outside the diff), batched into one review, at most
+  ``review.max_inline`` per push, each carrying a fingerprint of path, rule and message
+  so a rebase or a new push does not post it again;
+* **a commit status** ``teamlens/risk`` on the head commit with the level.
+
+Quiet mode (``review.quiet``): at low risk with no suggestion nothing is posted but the
+status (an existing summary is updated, so it never shows stale advice).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.change import compute_change
+from bot.domain import ChangedFile, ChangeUnderReview, Level, ReviewResult
+from bot.render import inline_body, parse_fingerprint, to_markdown
+from bot.review import assess
+from features.changes import is_test_path
+from features.kamei import entropy
+from mining.backoff import WaitBudget
+from mining.github import connect
+from teamlens.config import Config, RepositoryConfig
+from teamlens.errors import TeamlensError
+
+SUMMARY_MARKER = "<!-- teamlens:summary -->"
+STATUS_CONTEXT = "teamlens/risk"
+_REF_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)/([A-Za-z0-9._-]+)#(\d+)$")
+_HUNK_RE = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+
+@dataclass(frozen=True)
+class PostReport:
+    summary: str  # "created", "edited", "unchanged" or "skipped"
+    inline_posted: int
+    inline_skipped_duplicate: int
+    inline_skipped_outside_diff: int
+    status: str
+
+
+def parse_ref(ref: str) -> tuple[str, str, int]:
+    match = _REF_RE.match(ref)
+    if match is None:
+        raise TeamlensError(f"--github: expected OWNER/REPO#NUMBER, got {ref!r}")
+    return match.group(1), match.group(2), int(match.group(3))
+
+
+def added_lines(patch: str | None) -> set[int]:
+    """Line numbers (new side) that a patch adds."""
+    found: set[int] = set()
+    line = 0
+    for raw in (patch or "").splitlines():
+        hunk = _HUNK_RE.match(raw)
+        if hunk is not None:
+            line = int(hunk.group(1))
+            continue
+        if raw.startswith("+"):
+            found.add(line)
+            line += 1
+        elif raw.startswith(" ") or raw == "":
+            line += 1
+    return found
+
+
+def _subsystem_and_directory(path: str) -> tuple[str, str]:
+    parts = path.split("/")
+    return ("root", "root") if len(parts) == 1 else (parts[0], "/".join(parts[:-1]))
+
+
+def change_from_patches(
+    repo_name: str, base: str, head: str, files: Sequence[Any]
+) -> ChangeUnderReview:
+    """The change as GitHub's file list shows it, when the commits are not local."""
+    changed = []
+    for f in files:
+        raw = f.as_dict()
+        status = {"removed": "deleted"}.get(raw.get("status", ""), raw.get("status", "modified"))
+        patch = raw.get("patch")
+        changed.append(
+            ChangedFile(
+                path=raw["filename"],
+                old_path=raw.get("previous_filename")
+                or (None if status == "added" else raw["filename"]),
+                status=status,
+                added=int(raw.get("additions", 0)),
+                deleted=int(raw.get("deletions", 0)),
+                added_lines=tuple(sorted(added_lines(patch))),
+                is_test=is_test_path(raw["filename"]),
+                is_binary=patch is None,
+                hunks=tuple(_split_hunks(patch)),
+            )
+        )
+    places = [_subsystem_and_directory(f.path) for f in changed]
+    kept = [f for f in changed if f.old_path and f.added + f.deleted > 0 and not f.is_binary]
+    kept_places = [_subsystem_and_directory(f.path) for f in kept]
+    nan = math.nan
+    features = {
+        "ns": len({s for s, _ in places}),
+        "nd": len({d for _, d in places}),
+        "nf": len(changed),
+        "entropy": entropy([f.added + f.deleted for f in changed]),
+        "la": sum(f.added for f in changed),
+        "ld": sum(f.deleted for f in changed),
+        "tests_touched": float(any(f.is_test for f in changed)),
+        "jit_ns": len({s for s, _ in kept_places}),
+        "jit_nd": len({d for _, d in kept_places}),
+        "jit_nf": len({f.path.rsplit("/", 1)[-1] for f in kept}),
+        "jit_entropy": entropy([f.added + f.deleted for f in kept]),
+        "jit_la": sum(f.added for f in kept),
+        "lt": nan,
+        "jit_lt": nan,
+    }
+    return ChangeUnderReview(
+        repo_name, base, head, tuple(changed), (), {k: float(v) for k, v in features.items()}
+    )
+
+
+def _split_hunks(patch: str | None) -> Iterable[str]:
+    current: list[str] = []
+    for raw in (patch or "").splitlines():
+        if raw.startswith("@@") and current:
+            yield "\n".join(current)
+            current = []
+        current.append(raw)
+    if current:
+        yield "\n".join(current)
+
+
+def _repo_config(config: Config, owner: str, name: str, repo_name: str | None) -> RepositoryConfig:
+    if repo_name:
+        return config.repository(repo_name)
+    full = f"{owner}/{name}".lower()
+    for r in config.repositories:
+        if r.github and r.github.lower() == full:
+            return r
+    raise TeamlensError(
+        f"--github {owner}/{name}: no repository in repos.yaml has `github: {owner}/{name}` "
+        "(or pass --repo NAME)"
+    )
+
+
+def review_pull_request(
+    config: Config,
+    ref: str,
+    post: bool = False,
+    repo_name: str | None = None,
+    budget: WaitBudget | None = None,
+) -> ReviewResult:
+    """Review pull request `ref` (OWNER/REPO#N); with `post`, comment on it."""
+    owner, name, number = parse_ref(ref)
+    repo_config = _repo_config(config, owner, name, repo_name)
+    gh, _ = connect(config, budget or WaitBudget(config.github.max_wait_seconds))
+    try:
+        repo = gh.repository(owner, name)
+        pull = repo.pull_request(number)
+        files = list(pull.files())
+    except Exception as exc:  # github3's errors, translated to one line
+        from mining.github import _translate
+
+        raise _translate(exc, ref) from exc
+    base_sha, head_sha = pull.base.sha, pull.head.sha
+    try:
+        change = compute_change(config, repo_config, base_sha, head_sha)
+    except TeamlensError:
+        change = change_from_patches(repo_config.name, base_sha, head_sha, files)
+    from bot.similar_comments import similar_suggestions
+
+    result = assess(config, change, extra=similar_suggestions(config, change))
+    if post:
+        post_review(config, repo, pull, files, result)
+    return result
+
+
+def post_review(
+    config: Config, repo: Any, pull: Any, files: Sequence[Any], result: ReviewResult
+) -> PostReport:
+    """Summary comment (edited in place), de-duplicated inline comments, commit status."""
+    review = config.review
+    quiet = review.quiet and result.level is Level.LOW and not result.suggestions
+    issue = repo.issue(pull.number)
+    existing = None
+    for comment in issue.comments():
+        if SUMMARY_MARKER in (comment.body or ""):
+            existing = comment
+            break
+    body = to_markdown(result, marker=SUMMARY_MARKER)
+    if existing is not None:
+        summary = "unchanged" if existing.body == body else "edited"
+        if summary == "edited":
+            existing.edit(body)
+    elif quiet:
+        summary = "skipped"
+    else:
+        issue.create_comment(body)
+        summary = "created"
+
+    allowed = {f.filename: added_lines(f.patch) for f in files}
+    posted_before = {
+        fp for c in pull.review_comments() if (fp := parse_fingerprint(c.body or "")) is not None
+    }
+    inline: list[dict[str, Any]] = []
+    duplicates = outside = 0
+    for s in result.suggestions:
+        if s.path is None or s.line is None:
+            continue
+        if s.fingerprint in posted_before:
+            duplicates += 1
+            continue
+        if s.line not in allowed.get(s.path, set()):
+            outside += 1
+            continue
+        if len(inline) < review.max_inline:
+            inline.append({"path": s.path, "line": s.line, "side": "RIGHT", "body": inline_body(s)})
+    if inline:
+        pull.create_review(body="", commit_id=pull.head.sha, event="COMMENT", comments=inline)
+    state = "failure" if result.level is Level.HIGH else "success"
+    repo.create_status(
+        pull.head.sha,
+        state,
+        description=f"{result.level.value} risk ({result.risk:.2f}) of this change",
+        context=STATUS_CONTEXT,
+    )
+    return PostReport(summary, len(inline), duplicates, outside, state)

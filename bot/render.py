@@ -1,0 +1,284 @@
+"""How a :class:`~bot.domain.ReviewResult` is shown: JSON, a Markdown comment, SARIF.
+
+Every renderer shows only what the result holds: the change (repo, commits, paths), the
+risk, level, reasons and suggestions and the model id. The domain has no person in it and
+nothing here adds one. In the Markdown texts (which GitHub renders) an ``@`` before a name
+is followed by a zero-width space, so that a rule's or reason's text can never notify
+anyone; JSON and SARIF carry the text unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.domain import ChangedFile, Level, ReviewResult, Suggestion
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_VERSION = "2.1.0"
+TOOL_NAME = "teamlens"
+#: The rule id of the SARIF result for the risk of the whole change.
+RISK_RULE = "teamlens.risk"
+RISK_DESCRIPTION = "Risk of the change (a model's estimate; not a judgement of anyone)."
+#: The partial fingerprint of the risk result: one per change, the same on every push.
+RISK_FINGERPRINT = Suggestion(rule=RISK_RULE, message="").fingerprint
+SUMMARY_MARKER = "teamlens:summary"
+#: The key of the SARIF partial fingerprint (Suggestion.fingerprint).
+FINGERPRINT_KEY = "teamlensFingerprint/v1"
+
+_MENTION = re.compile(r"@(?=\w)")
+_FP_MARKER = re.compile(r"<!--\s*teamlens:fp=([0-9a-f]{8,64})(?:\s[^>]*)?-->")
+_RULE_UNSAFE = re.compile(r"[^\w.:/-]")
+_FOOTER = (
+    "Risk of the change, not of anyone. Model: {model}. "
+    "React 👍/👎 to tell us if a suggestion helped."
+)
+
+
+# --- JSON ------------------------------------------------------------------------------
+
+
+def to_json(result: ReviewResult) -> str:
+    """The interface contract as a JSON text (:meth:`ReviewResult.as_json`)."""
+    return json.dumps(result.as_json())
+
+
+# --- Markdown --------------------------------------------------------------------------
+
+
+def _plain(text: str) -> str:
+    """Text for GitHub Markdown that cannot @-mention anyone."""
+    return _MENTION.sub("@\u200b", text)
+
+
+def _code(text: str) -> str:
+    """An inline code span that holds any text (backticks included)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _html_comment(marker: str) -> str:
+    """``marker`` as an HTML comment (a marker already written as one is kept)."""
+    wrapped = marker.startswith("<!--") and marker.endswith("-->")
+    inner = marker[4:-3] if wrapped else marker
+    if "-->" in inner or "--!>" in inner:
+        raise ValueError(f"marker cannot hold the end of an HTML comment: {marker!r}")
+    return f"<!-- {inner.strip()} -->"
+
+
+def _place(s: Suggestion) -> str:
+    if s.path is None:
+        return ""
+    where = s.path if s.line is None else f"{s.path}:{s.line}"
+    return _code(where) + " "
+
+
+def _grouped(suggestions: tuple[Suggestion, ...]) -> dict[str, list[Suggestion]]:
+    """Suggestions by rule, rules and suggestions in their first-seen order."""
+    groups: dict[str, list[Suggestion]] = {}
+    for s in suggestions:
+        groups.setdefault(s.rule, []).append(s)
+    return groups
+
+
+def headline(result: ReviewResult) -> str:
+    """The first line: ``**teamlens: medium risk** (0.43)``."""
+    return f"**{TOOL_NAME}: {result.level.value} risk** ({result.risk:.2f})"
+
+
+def to_markdown(result: ReviewResult, marker: str | None = None) -> str:
+    """The pull request's summary comment; ``marker`` (if any) as an HTML comment last."""
+    lines = [headline(result)]
+    if result.reasons:
+        lines += ["", "**Why**", *(f"- {_plain(r)}" for r in result.reasons)]
+    groups = _grouped(result.suggestions)
+    if groups:
+        lines += ["", "**Suggestions**"]
+        for rule, items in groups.items():
+            lines.append(f"- {_code(rule)}")
+            lines += [f"  - {_place(s)}{_plain(s.message)}" for s in items]
+    lines += ["", f"<sub>{_FOOTER.format(model=_plain(result.model_id))}</sub>"]
+    if marker is not None:
+        lines.append(_html_comment(marker))
+    return "\n".join(lines)
+
+
+def inline_body(suggestion: Suggestion) -> str:
+    """An inline comment's text; its last line is a hidden fingerprint marker."""
+    rule = _RULE_UNSAFE.sub("_", suggestion.rule)
+    return "\n".join(
+        [
+            _plain(suggestion.message),
+            "",
+            f"<sub>{TOOL_NAME} · {_code(suggestion.rule)} · "
+            "React 👍/👎 to tell us if this helped.</sub>",
+            f"<!-- teamlens:fp={suggestion.fingerprint} rule={rule} -->",
+        ]
+    )
+
+
+def parse_fingerprint(body: str) -> str | None:
+    """The fingerprint in a comment written by :func:`inline_body` (the last one), or None."""
+    found = _FP_MARKER.findall(body)
+    return found[-1] if found else None
+
+
+# --- SARIF -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Location:
+    path: str
+    line: int | None
+
+
+def _sarif_level(level: Level) -> str:
+    return "warning" if level is Level.HIGH else "note"
+
+
+def _uri(path: str) -> str:
+    """A repository-relative path as a relative URI reference (percent-encoded)."""
+    return urllib.parse.quote(path.lstrip("/"), safe="/")
+
+
+def _fallback_path(files: tuple[ChangedFile, ...]) -> str | None:
+    """The first changed file that exists at head, else the first file, else None."""
+    for f in files:
+        if f.status != "deleted":
+            return f.path
+    return files[0].path if files else None
+
+
+def _locate(s: Suggestion | None, fallback: str | None) -> _Location | None:
+    """Where a suggestion (None: the whole change) is shown in SARIF."""
+    if s is not None and s.path is not None:
+        return _Location(s.path, s.line)
+    return None if fallback is None else _Location(fallback, None)
+
+
+def _sarif_locations(where: _Location | None) -> list[dict[str, object]]:
+    if where is None:
+        return []
+    physical: dict[str, object] = {
+        "artifactLocation": {"uri": _uri(where.path), "uriBaseId": "%SRCROOT%"}
+    }
+    if where.line is not None and where.line >= 1:
+        physical["region"] = {"startLine": where.line}
+    return [{"physicalLocation": physical}]
+
+
+def _rule(rule_id: str, description: str, help_uri: str | None) -> dict[str, object]:
+    rule: dict[str, object] = {
+        "id": rule_id,
+        "shortDescription": {"text": description},
+        "defaultConfiguration": {"level": "note"},
+    }
+    if help_uri is not None:
+        rule["helpUri"] = help_uri
+    return rule
+
+
+def _sarif_result(
+    rule_id: str,
+    index: int,
+    level: str,
+    text: str,
+    where: _Location | None,
+    fingerprint: str,
+) -> dict[str, object]:
+    result: dict[str, object] = {
+        "ruleId": rule_id,
+        "ruleIndex": index,
+        "level": level,
+        "message": {"text": text},
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
+    }
+    locations = _sarif_locations(where)
+    if locations:
+        result["locations"] = locations
+    return result
+
+
+def _risk_text(result: ReviewResult) -> str:
+    text = f"{TOOL_NAME}: {result.level.value} risk ({result.risk:.2f})."
+    if result.reasons:
+        text += " Why: " + " ".join(result.reasons)
+    return text
+
+
+def to_sarif(
+    result: ReviewResult,
+    tool_version: str,
+    *,
+    information_uri: str | None = None,
+    rule_descriptions: Mapping[str, str] | None = None,
+    help_uris: Mapping[str, str] | None = None,
+) -> dict[str, object]:
+    """The result as a SARIF 2.1.0 log: one result for the risk, one per suggestion.
+
+    A suggestion without a path is placed on the first changed file (SARIF consumers
+    need a location), without a region. ``rule_descriptions`` and ``help_uris`` describe
+    the rules by id (a rule without a description is described by its id).
+    """
+    descriptions = {RISK_RULE: RISK_DESCRIPTION, **(rule_descriptions or {})}
+    rule_ids = [RISK_RULE, *_grouped(result.suggestions)]
+    rules = [_rule(r, descriptions.get(r, r), (help_uris or {}).get(r)) for r in rule_ids]
+    index = {r: i for i, r in enumerate(rule_ids)}
+    level = _sarif_level(result.level)
+    fallback = _fallback_path(result.change.files)
+    results = [
+        _sarif_result(
+            RISK_RULE, 0, level, _risk_text(result), _locate(None, fallback), RISK_FINGERPRINT
+        ),
+        *(
+            _sarif_result(
+                s.rule, index[s.rule], level, s.message, _locate(s, fallback), s.fingerprint
+            )
+            for s in result.suggestions
+        ),
+    ]
+    driver: dict[str, object] = {"name": TOOL_NAME, "version": tool_version}
+    if information_uri is not None:
+        driver["informationUri"] = information_uri
+    driver["rules"] = rules
+    run: dict[str, object] = {
+        "tool": {"driver": driver},
+        "results": results,
+        "properties": _run_properties(result),
+    }
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def _run_properties(result: ReviewResult) -> dict[str, object]:
+    return {
+        "risk": round(result.risk, 4),
+        "level": result.level.value,
+        "model": result.model_id,
+        "repo": result.change.repo,
+        "base": result.change.base,
+        "head": result.change.head,
+    }
+
+
+def to_sarif_json(
+    result: ReviewResult,
+    tool_version: str,
+    *,
+    information_uri: str | None = None,
+    rule_descriptions: Mapping[str, str] | None = None,
+    help_uris: Mapping[str, str] | None = None,
+) -> str:
+    """:func:`to_sarif` as an indented JSON text."""
+    log = to_sarif(
+        result,
+        tool_version,
+        information_uri=information_uri,
+        rule_descriptions=rule_descriptions,
+        help_uris=help_uris,
+    )
+    return json.dumps(log, indent=2, ensure_ascii=False)

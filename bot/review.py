@@ -1,0 +1,68 @@
+"""`teamlens review`: risk, level, reasons and suggestions for one change.
+
+The risk comes from the current model (the shipped default until a trained model wins,
+docs/evaluation.md), reading the change's features by the columns the model names; the
+level from ``review.medium`` and ``review.high``; the reasons from the model's feature
+contributions (model.explain); the suggestions from the rules (bot.rules) and from past
+review comments on similar code (bot.similar), when GitHub data was mined.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from bot.change import compute_change
+from bot.domain import ChangeUnderReview, Level, ReviewResult, Suggestion
+from bot.rules import suggest
+from model.explain import explain
+from model.registry import Registry, SavedModel
+from teamlens.config import Config, ReviewConfig
+
+
+def level_of(risk: float, review: ReviewConfig) -> Level:
+    if risk >= review.high:
+        return Level.HIGH
+    if risk >= review.medium:
+        return Level.MEDIUM
+    return Level.LOW
+
+
+def model_row(model: SavedModel, change: ChangeUnderReview) -> pd.DataFrame:
+    """One row with the model's features, read from the change's columns."""
+    values = {
+        feature: float(change.features.get(model.meta.columns.get(feature, feature), math.nan))
+        for feature in model.meta.features
+    }
+    return pd.DataFrame([values], columns=list(model.meta.features), dtype=np.float64)
+
+
+def assess(
+    config: Config,
+    change: ChangeUnderReview,
+    model: SavedModel | None = None,
+    extra: Sequence[Suggestion] = (),
+) -> ReviewResult:
+    """Score and explain `change`, and run the suggestion rules on it."""
+    model = model or Registry.for_data_dir(config.data_dir).current()
+    row = model_row(model, change)
+    risk = float(model.classifier.predict_proba(row)[0, 1])
+    reasons = tuple(r.sentence for r in explain(model.classifier, row))
+    suggestions = suggest(change, config.review.rules, config.review.disabled_rules, extra)
+    return ReviewResult(
+        change, risk, level_of(risk, config.review), reasons, tuple(suggestions), model.model_id
+    )
+
+
+def review_local(
+    config: Config, repo_name: str | None, base: str, head: str, model: SavedModel | None = None
+) -> ReviewResult:
+    """Review the change base...head of a configured repository."""
+    repo = config.repository(repo_name) if repo_name else config.repositories[0]
+    change = compute_change(config, repo, base, head)
+    from bot.similar_comments import similar_suggestions
+
+    return assess(config, change, model, similar_suggestions(config, change))
