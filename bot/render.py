@@ -54,6 +54,11 @@ def _plain(text: str) -> str:
     return _MENTION.sub("@\u200b", text)
 
 
+def _item(text: str) -> str:
+    """Text for one Markdown list item: on one line, no mentions."""
+    return _plain(" ".join(text.split()))
+
+
 def _code(text: str) -> str:
     """An inline code span that holds any text (backticks included)."""
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
@@ -95,13 +100,13 @@ def to_markdown(result: ReviewResult, marker: str | None = None) -> str:
     """The pull request's summary comment; ``marker`` (if any) as an HTML comment last."""
     lines = [headline(result)]
     if result.reasons:
-        lines += ["", "**Why**", *(f"- {_plain(r)}" for r in result.reasons)]
+        lines += ["", "**Why**", *(f"- {_item(r)}" for r in result.reasons)]
     groups = _grouped(result.suggestions)
     if groups:
         lines += ["", "**Suggestions**"]
         for rule, items in groups.items():
             lines.append(f"- {_code(rule)}")
-            lines += [f"  - {_place(s)}{_plain(s.message)}" for s in items]
+            lines += [f"  - {_place(s)}{_item(s.message)}" for s in items]
     lines += ["", f"<sub>{_FOOTER.format(model=_plain(result.model_id))}</sub>"]
     if marker is not None:
         lines.append(_html_comment(marker))
@@ -226,7 +231,7 @@ def to_sarif(
     the rules by id (a rule without a description is described by its id).
     """
     descriptions = {RISK_RULE: RISK_DESCRIPTION, **(rule_descriptions or {})}
-    rule_ids = [RISK_RULE, *_grouped(result.suggestions)]
+    rule_ids = list(dict.fromkeys([RISK_RULE, *_grouped(result.suggestions)]))
     rules = [_rule(r, descriptions.get(r, r), (help_uris or {}).get(r)) for r in rule_ids]
     index = {r: i for i, r in enumerate(rule_ids)}
     level = _sarif_level(result.level)

@@ -103,6 +103,7 @@ Behaviour, as on GitHub:
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
 import dataclasses
 import hashlib
@@ -113,20 +114,25 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Literal, Self, cast
+from typing import Any, Literal, Self, TypeVar, cast
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 __all__ = [
+    "CheckAnnotation",
+    "CheckRun",
+    "CommitStatus",
     "FakeGitHub",
     "Fault",
     "FileChange",
+    "IssueComment",
     "PullRequest",
+    "Reaction",
     "RecordedRequest",
     "Repository",
     "Review",
@@ -143,6 +149,14 @@ PullState = Literal["open", "closed"]
 ReviewState = Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]
 FileStatus = Literal["added", "removed", "modified", "renamed", "copied", "changed", "unchanged"]
 Side = Literal["LEFT", "RIGHT"]
+StatusState = Literal["error", "failure", "pending", "success"]
+CheckStatus = Literal["queued", "in_progress", "completed"]
+CheckConclusion = Literal[
+    "action_required", "cancelled", "failure", "neutral", "success", "skipped", "timed_out"
+]
+AnnotationLevel = Literal["notice", "warning", "failure"]
+ReactionContent = Literal["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]
+ReactionTarget = Literal["issue_comment", "review_comment"]
 Timestamp = str | datetime
 Json = dict[str, Any]
 
@@ -152,6 +166,44 @@ RATE_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
 DEFAULT_TIME = "2020-01-01T00:00:00Z"
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+BODY_LIMIT = 65536  # characters in a comment or review body
+STATUS_DESCRIPTION_LIMIT = 140
+ANNOTATIONS_PER_REQUEST = 50
+STATUS_STATES: tuple[StatusState, ...] = ("error", "failure", "pending", "success")
+CHECK_STATUSES: tuple[CheckStatus, ...] = ("queued", "in_progress", "completed")
+CHECK_CONCLUSIONS: tuple[CheckConclusion, ...] = (
+    "action_required",
+    "cancelled",
+    "failure",
+    "neutral",
+    "success",
+    "skipped",
+    "timed_out",
+)
+ANNOTATION_LEVELS: tuple[AnnotationLevel, ...] = ("notice", "warning", "failure")
+# in the order of GitHub's reaction rollup object
+REACTIONS: tuple[ReactionContent, ...] = (
+    "+1",
+    "-1",
+    "laugh",
+    "hooray",
+    "confused",
+    "heart",
+    "rocket",
+    "eyes",
+)
+REVIEW_EVENTS: dict[str, ReviewState] = {
+    "APPROVE": "APPROVED",
+    "REQUEST_CHANGES": "CHANGES_REQUESTED",
+    "COMMENT": "COMMENTED",
+}
+_DOCS_ISSUE_COMMENTS = DOCS + "/issues/comments"
+_DOCS_REVIEWS = DOCS + "/pulls/reviews"
+_DOCS_REVIEW_COMMENTS = DOCS + "/pulls/comments"
+_DOCS_STATUSES = DOCS + "/commits/statuses#create-a-commit-status"
+_DOCS_CHECK_RUNS = DOCS + "/checks/runs"
+_DOCS_REACTIONS = DOCS + "/reactions/reactions"
+_DOCS_APP_TOKEN = DOCS + "/apps/apps#create-an-installation-access-token-for-an-app"
 
 
 def iso(value: Timestamp) -> str:
@@ -307,12 +359,83 @@ class ReviewComment:
 
 
 @dataclass(frozen=True)
+class IssueComment:
+    """A comment in a pull request's conversation (GitHub calls it an issue comment)."""
+
+    id: int
+    repo: str
+    number: int  # the pull request's (and its issue's) number
+    user: str
+    body: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class CommitStatus:
+    id: int
+    repo: str
+    sha: str
+    state: StatusState
+    context: str
+    description: str | None
+    target_url: str | None
+    creator: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class CheckAnnotation:
+    path: str
+    start_line: int
+    end_line: int
+    annotation_level: AnnotationLevel
+    message: str
+    title: str | None = None
+    raw_details: str | None = None
+    start_column: int | None = None
+    end_column: int | None = None
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    id: int
+    repo: str
+    head_sha: str
+    name: str
+    status: CheckStatus
+    conclusion: CheckConclusion | None
+    started_at: str | None
+    completed_at: str | None
+    details_url: str | None
+    external_id: str | None
+    title: str | None  # output.title
+    summary: str | None  # output.summary
+    text: str | None  # output.text
+    annotations: tuple[CheckAnnotation, ...]
+    check_suite_id: int
+    app_id: int
+
+
+@dataclass(frozen=True)
+class Reaction:
+    id: int
+    kind: ReactionTarget
+    comment_id: int
+    user: str
+    content: ReactionContent
+    created_at: str
+
+
+@dataclass(frozen=True)
 class RecordedRequest:
     method: str
     path: str  # as sent, without the query (so it starts with /api/v3 for API calls)
     query: Mapping[str, str]
     status: int  # 0 when the connection was dropped without a response
     if_none_match: str | None
+    body: Any = None  # the request's JSON body, parsed (its text if not JSON; None if empty)
 
     @property
     def api_path(self) -> str:
@@ -467,10 +590,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        raw = self.rfile.read(length) if length else b""
         app = self._app()
-        response = app._respond(method, self.path, dict(self.headers.items()))
+        response = app._respond(method, self.path, dict(self.headers.items()), raw)
         if response.delay:
             app._stopping.wait(response.delay)
         if response.drop:
@@ -537,6 +659,116 @@ def _locate(patch: str, line: int, side: Side) -> tuple[str, int] | None:
     return None
 
 
+@dataclass(frozen=True)
+class _DiffRow:
+    index: int  # GitHub's position: the row's index in the patch
+    hunk: int  # index of its hunk's @@ header
+    old: int | None  # line number in the old file (None for an added line)
+    new: int | None  # line number in the new file (None for a removed line)
+
+
+def _diff_rows(patch: str) -> list[_DiffRow]:
+    """The commentable rows of a patch: added, removed and context lines inside hunks."""
+    rows: list[_DiffRow] = []
+    old = new = 0
+    hunk = -1
+    for index, text in enumerate(patch.split("\n")):
+        header = _HUNK.match(text)
+        if header:
+            old, new, hunk = int(header.group(1)), int(header.group(2)), index
+            continue
+        if hunk < 0 or text.startswith("\\"):
+            continue
+        if text.startswith("+"):
+            rows.append(_DiffRow(index, hunk, None, new))
+            new += 1
+        elif text.startswith("-"):
+            rows.append(_DiffRow(index, hunk, old, None))
+            old += 1
+        else:
+            rows.append(_DiffRow(index, hunk, old, new))
+            old += 1
+            new += 1
+    return rows
+
+
+def _row_at(rows: Sequence[_DiffRow], line: int, side: Side) -> _DiffRow | None:
+    return next((r for r in rows if (r.new if side == "RIGHT" else r.old) == line), None)
+
+
+def _b64url(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _jwt_claims(token: str) -> Json | None:
+    """The claims of a well-formed RS256 JWT (the signature is not checked), else None."""
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts):
+        return None
+    try:
+        header = json.loads(_b64url(parts[0]))
+        claims = json.loads(_b64url(parts[1]))
+        _b64url(parts[2])
+    except (ValueError, binascii.Error):
+        return None
+    if not isinstance(header, dict) or header.get("alg") != "RS256":
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def _parse_body(raw: bytes) -> tuple[bool, Any]:
+    """(parsed, value): the JSON document of a request body, or (False, its text)."""
+    if not raw.strip():
+        return True, None
+    try:
+        return True, json.loads(raw)
+    except ValueError:
+        return False, raw.decode("utf-8", "replace")
+
+
+def _invalid(detail: str, docs: str) -> _HttpError:
+    """GitHub's schema-validation answer: 422 "Invalid request." with the detail."""
+    return _HttpError(422, f"Invalid request.\n\n{detail}", documentation_url=docs)
+
+
+def _validation_failed(resource: str, field: str, code: str, docs: str, **more: Any) -> _HttpError:
+    error: Json = {"resource": resource, "code": code, "field": field, **more}
+    return _HttpError(422, "Validation Failed", errors=[error], documentation_url=docs)
+
+
+def _unprocessable(message: str, docs: str) -> _HttpError:
+    """GitHub's answer for a review it cannot create: 422 with the reasons as plain strings."""
+    return _HttpError(422, "Unprocessable Entity", errors=[message], documentation_url=docs)
+
+
+def _opt(data: Mapping[str, Any], name: str, kind: type, docs: str) -> Any:
+    """``data[name]`` if present and not null, checked to be a ``kind``; else None."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        what = {str: "a string", int: "an integer", list: "an array", dict: "an object"}[kind]
+        raise _invalid(f"For 'properties/{name}', {json.dumps(value)} is not {what}.", docs)
+    return value
+
+
+def _req(data: Mapping[str, Any], name: str, kind: type, docs: str) -> Any:
+    value = _opt(data, name, kind, docs)
+    if value is None:
+        raise _invalid(f'"{name}" wasn\'t supplied.', docs)
+    return value
+
+
+def _choice(data: Mapping[str, Any], name: str, allowed: Sequence[str], docs: str) -> Any:
+    value = _opt(data, name, str, docs)
+    if value is not None and value not in allowed:
+        raise _invalid(
+            f"For 'properties/{name}', {json.dumps(value)} is not one of {json.dumps(list(allowed))}.",
+            docs,
+        )
+    return value
+
+
 # --------------------------------------------------------------------------------------------
 # The server
 
@@ -552,11 +784,21 @@ class FakeGitHub:
         rate_limit: int = 5000,
         default_per_page: int = 30,
         max_per_page: int = 100,
+        installation_token: str | None = None,
+        app_id: int = 90210,
+        installation_id: int = 4242,
+        app_slug: str = "octo-review",
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.token = token
         self.login = login
         self.default_per_page = default_per_page
         self.max_per_page = max_per_page
+        self.installation_token = installation_token
+        self.app_id = app_id
+        self.installation_id = installation_id
+        self.app_slug = app_slug
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
@@ -567,12 +809,24 @@ class FakeGitHub:
             "pull": 1_000_000,
             "review": 2_000_000,
             "comment": 3_000_000,
+            "issue": 4_000_000,
+            "issue_comment": 5_000_000,
+            "status": 6_000_000,
+            "check_run": 7_000_000,
+            "check_suite": 8_000_000,
+            "reaction": 9_000_000,
         }
         self._users: dict[str, User] = {}
         self._repos: dict[str, Repository] = {}  # by lower-case full name
         self._pulls: dict[tuple[str, int], PullRequest] = {}
         self._reviews: dict[int, Review] = {}
         self._comments: dict[int, ReviewComment] = {}
+        self._issue_ids: dict[tuple[str, int], int] = {}
+        self._issue_comments: dict[int, IssueComment] = {}
+        self._statuses: dict[int, CommitStatus] = {}
+        self._check_runs: dict[int, CheckRun] = {}
+        self._check_suites: dict[tuple[str, str], int] = {}  # (repo, head sha) -> suite id
+        self._reactions: dict[int, Reaction] = {}
         self._faults: list[list[Any]] = []  # [Fault, times left or None]
         self._requests: list[RecordedRequest] = []
         self._request_counter = 0
@@ -581,6 +835,8 @@ class FakeGitHub:
         self._remaining = rate_limit
         self._reset_at = int(time.time()) + 3600
         self.add_user(login)
+        if installation_token is not None:
+            self.add_user(self.bot_login, type="Bot")
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -1094,9 +1350,202 @@ class FakeGitHub:
                 if (c.repo, c.pull_number) == (pull.repo, pull.number)
             ]
 
+    # -- issue comments, statuses, check runs, reactions --------------------------------------
+
+    @property
+    def bot_login(self) -> str:
+        """The GitHub App's bot user, who acts with the installation token: ``<slug>[bot]``."""
+        return f"{self.app_slug}[bot]"
+
+    def now(self) -> str:
+        """The server's clock (``clock=``) in GitHub's form: the time of every write."""
+        return iso(self.clock())
+
+    def add_issue_comment(
+        self,
+        repo: str,
+        number: int,
+        *,
+        user: str,
+        body: str,
+        created_at: Timestamp,
+        updated_at: Timestamp | None = None,
+        touch: bool = True,
+    ) -> IssueComment:
+        """A comment in the PR's conversation; counts in the PR's ``comments``."""
+        with self._lock:
+            pull = self.pull(repo, number)
+            self.user(user)
+            created = iso(created_at)
+            updated = iso(updated_at) if updated_at is not None else created
+            if updated < created:
+                raise ValueError("updated_at is before created_at")
+            comment = IssueComment(
+                id=self._next_id("issue_comment"),
+                repo=pull.repo,
+                number=pull.number,
+                user=user,
+                body=body,
+                created_at=created,
+                updated_at=updated,
+            )
+            self._issue_comments[comment.id] = comment
+            pull = dataclasses.replace(pull, comments=pull.comments + 1)
+            self._pulls[(pull.repo, pull.number)] = pull
+            if touch:
+                self._touch(pull, updated)
+            return comment
+
+    def issue_comments(self, repo: str, number: int) -> list[IssueComment]:
+        with self._lock:
+            pull = self.pull(repo, number)
+            return [
+                c
+                for c in sorted(self._issue_comments.values(), key=lambda c: c.id)
+                if (c.repo, c.number) == (pull.repo, pull.number)
+            ]
+
+    def _known_commit(self, repo: str, ref: str) -> tuple[str, PullRequest, str] | None:
+        """(sha, pull request, role) for a commit the server knows: a PR's head, merge or base
+        commit by SHA, or a branch name (the head of the newest open PR from it)."""
+        pulls = self.pulls(repo)
+        for role in ("head", "merge", "base"):
+            for pull in pulls:
+                sha = {"head": pull.head_sha, "merge": pull.merge_commit_sha}.get(
+                    role, pull.base_sha
+                )
+                if sha == ref:
+                    return sha, pull, role
+        branches = sorted(pulls, key=lambda p: (p.state == "open", p.number), reverse=True)
+        for pull in branches:
+            if pull.head_ref == ref:
+                return pull.head_sha, pull, "head"
+        return None
+
+    def add_status(
+        self,
+        repo: str,
+        sha: str,
+        *,
+        state: StatusState,
+        context: str = "default",
+        description: str | None = None,
+        target_url: str | None = None,
+        creator: str | None = None,
+        created_at: Timestamp | None = None,
+    ) -> CommitStatus:
+        """A commit status on a known commit (a PR's head, merge or base SHA)."""
+        with self._lock:
+            name = self.repo(repo).full_name
+            if state not in STATUS_STATES:
+                raise ValueError(f"state {state!r} is not one of {STATUS_STATES}")
+            found = self._known_commit(name, sha)
+            if found is None or found[0] != sha:
+                raise ValueError(f"no commit {sha} in {name}")
+            who = creator or self.login
+            self.user(who)
+            when = iso(created_at) if created_at is not None else self.now()
+            status = CommitStatus(
+                id=self._next_id("status"),
+                repo=name,
+                sha=sha,
+                state=state,
+                context=context,
+                description=description,
+                target_url=target_url,
+                creator=who,
+                created_at=when,
+                updated_at=when,
+            )
+            self._statuses[status.id] = status
+            return status
+
+    def statuses(self, repo: str, sha: str) -> list[CommitStatus]:
+        """Every status of a commit, oldest first (the API lists them newest first)."""
+        with self._lock:
+            name = self.repo(repo).full_name
+            return [
+                s
+                for s in sorted(self._statuses.values(), key=lambda s: s.id)
+                if (s.repo, s.sha) == (name, sha)
+            ]
+
+    def check_runs(self, repo: str, head_sha: str | None = None) -> list[CheckRun]:
+        """The check runs of a repository (or of one commit), oldest first."""
+        with self._lock:
+            name = self.repo(repo).full_name
+            return [
+                r
+                for r in sorted(self._check_runs.values(), key=lambda r: r.id)
+                if r.repo == name and head_sha in (None, r.head_sha)
+            ]
+
+    def _suite_id(self, repo: str, sha: str) -> int:
+        key = (repo, sha)
+        if key not in self._check_suites:
+            self._check_suites[key] = self._next_id("check_suite")
+        return self._check_suites[key]
+
+    def _reaction_subject(self, kind: ReactionTarget, comment_id: int) -> str:
+        """The repository of the comment a reaction is on; KeyError for an unknown comment."""
+        if kind == "issue_comment":
+            if comment_id in self._issue_comments:
+                return self._issue_comments[comment_id].repo
+        elif kind == "review_comment":
+            if comment_id in self._comments:
+                return self._comments[comment_id].repo
+        else:
+            raise ValueError(f"kind {kind!r} is not issue_comment or review_comment")
+        raise KeyError(f"no {kind} {comment_id}")
+
+    def add_reaction(
+        self,
+        kind: ReactionTarget,
+        comment_id: int,
+        *,
+        user: str,
+        content: ReactionContent,
+        created_at: Timestamp | None = None,
+    ) -> Reaction:
+        """A reaction on an issue comment or a review comment; a user's second reaction with the
+        same content is the first one, as on GitHub."""
+        with self._lock:
+            self._reaction_subject(kind, comment_id)
+            self.user(user)
+            if content not in REACTIONS:
+                raise ValueError(f"content {content!r} is not one of {REACTIONS}")
+            for old in self._reactions.values():
+                if (old.kind, old.comment_id, old.user, old.content) == (
+                    kind,
+                    comment_id,
+                    user,
+                    content,
+                ):
+                    return old
+            reaction = Reaction(
+                id=self._next_id("reaction"),
+                kind=kind,
+                comment_id=comment_id,
+                user=user,
+                content=content,
+                created_at=iso(created_at) if created_at is not None else self.now(),
+            )
+            self._reactions[reaction.id] = reaction
+            return reaction
+
+    def reactions(self, kind: ReactionTarget, comment_id: int) -> list[Reaction]:
+        with self._lock:
+            return [
+                r
+                for r in sorted(self._reactions.values(), key=lambda r: r.id)
+                if (r.kind, r.comment_id) == (kind, comment_id)
+            ]
+
     # -- answering ---------------------------------------------------------------------------
 
-    def _respond(self, method: str, target: str, headers: Mapping[str, str]) -> _Response:
+    def _respond(
+        self, method: str, target: str, headers: Mapping[str, str], raw: bytes = b""
+    ) -> _Response:
         split = urlsplit(target)
         pairs = parse_qsl(split.query, keep_blank_values=True)
         lower = {k.lower(): v for k, v in headers.items()}
@@ -1108,7 +1557,7 @@ class FakeGitHub:
                 if fault is not None and not fault.malformed:
                     response = self._fault_response(fault)
                 else:
-                    response = self._serve(method, split.path, pairs, lower)
+                    response = self._serve(method, split.path, pairs, lower, raw)
                     if fault is not None:
                         response.status = fault.status or 200
                         response.body = response.body[: len(response.body) // 2] or b"{"
@@ -1126,6 +1575,7 @@ class FakeGitHub:
                     query=dict(pairs),
                     status=0 if response.drop else response.status,
                     if_none_match=inm,
+                    body=_parse_body(raw)[1],
                 )
             )
             return response
@@ -1179,56 +1629,128 @@ class FakeGitHub:
         }
 
     def _serve(
-        self, method: str, path: str, pairs: list[tuple[str, str]], headers: Mapping[str, str]
+        self,
+        method: str,
+        path: str,
+        pairs: list[tuple[str, str]],
+        headers: Mapping[str, str],
+        raw: bytes = b"",
     ) -> _Response:
         self._roll_rate_window()
         media = _media_param(headers.get("accept", ""))
         media_header = (
             f"github.v3; param={media}; format=json" if media else "github.v3; format=json"
         )
+        status, link, counted = 200, None, True
+        payload: Any = None
         try:
             if not path.startswith(API_PREFIX + "/"):
                 raise _HttpError(404, "Not Found")
-            self._authenticate(headers.get("authorization"))
             api_path = path[len(API_PREFIX) :]
-            if api_path == "/rate_limit" and method in ("GET", "HEAD"):
-                payload: Any = self._rate_limit_json()
-                link = None
+            token_path = re.fullmatch(r"/app/installations/(\d+)/access_tokens", api_path)
+            if token_path and method == "POST":  # JWT auth, not rate limited like the rest
+                payload = self._access_token(headers.get("authorization"), token_path.group(1))
+                status, counted = 201, False
             else:
-                if self._remaining <= 0:
-                    viewer = self._users.get(self.login)
-                    raise _HttpError(
-                        403,
-                        f"API rate limit exceeded for user ID {viewer.id if viewer else 1}.",
-                        documentation_url=RATE_DOCS + "#about-the-primary-rate-limit",
-                    )
-                if method not in ("GET", "HEAD"):
-                    raise _HttpError(404, "Not Found")
-                payload, link = self._route(api_path, pairs, media)
+                viewer = self._authenticate(headers.get("authorization"))
+                if api_path == "/rate_limit" and method in ("GET", "HEAD"):
+                    payload, counted = self._rate_limit_json(), False
+                else:
+                    if self._remaining <= 0:
+                        user = self._users.get(viewer)
+                        raise _HttpError(
+                            403,
+                            f"API rate limit exceeded for user ID {user.id if user else 1}.",
+                            documentation_url=RATE_DOCS + "#about-the-primary-rate-limit",
+                        )
+                    if method in ("GET", "HEAD"):
+                        payload, link = self._route(api_path, pairs, media, viewer)
+                    else:
+                        status, payload = self._write(method, api_path, raw, media, viewer)
         except _HttpError as err:
             return _Response(err.status, self._base_headers(media_header), self._dump(err.body))
+        if status == HTTPStatus.NO_CONTENT:
+            self._remaining -= 1
+            response_headers = self._base_headers(media_header)
+            del response_headers["Content-Type"]
+            return _Response(status, response_headers)
         body = self._dump(payload)
         etag = 'W/"' + hashlib.sha256(body).hexdigest() + '"'
-        if _etag_matches(headers.get("if-none-match"), etag):
+        if method in ("GET", "HEAD") and _etag_matches(headers.get("if-none-match"), etag):
             response_headers = self._base_headers(media_header)
             response_headers["ETag"] = etag
-            return _Response(304, response_headers)
-        if api_path != "/rate_limit":
+            return _Response(304, response_headers)  # a 304 is free
+        if counted:
             self._remaining -= 1
         response_headers = self._base_headers(media_header)
         response_headers["ETag"] = etag
+        if status == HTTPStatus.CREATED and isinstance(payload, dict) and "url" in payload:
+            response_headers["Location"] = str(payload["url"])
         if link:
             response_headers["Link"] = link
-        return _Response(200, response_headers, body)
+        return _Response(status, response_headers, body)
 
-    def _authenticate(self, authorization: str | None) -> None:
+    def _authenticate(self, authorization: str | None) -> str:
+        """The login acting: the token's user, or the App's bot for the installation token."""
+        scheme, _, credential = (authorization or "").partition(" ")
+        known_scheme = scheme.lower() in ("token", "bearer")
+        if (
+            self.installation_token is not None
+            and known_scheme
+            and credential.strip() == self.installation_token
+        ):
+            return self.bot_login
         if self.token is None:
-            return
+            return self.login
         if not authorization:
             raise _HttpError(401, "Requires authentication")
-        scheme, _, credential = authorization.partition(" ")
-        if scheme.lower() not in ("token", "bearer") or credential.strip() != self.token:
+        if not known_scheme or credential.strip() != self.token:
             raise _HttpError(401, "Bad credentials")
+        return self.login
+
+    def _access_token(self, authorization: str | None, installation: str) -> Json:
+        """POST /app/installations/{id}/access_tokens with the App's JWT (Bearer)."""
+        if self.installation_token is None:
+            raise _HttpError(404, "Not Found", documentation_url=_DOCS_APP_TOKEN)
+        scheme, _, credential = (authorization or "").partition(" ")
+        claims = _jwt_claims(credential.strip()) if scheme.lower() == "bearer" else None
+        if claims is None or str(claims.get("iss")) != str(self.app_id):
+            raise _HttpError(
+                401, "A JSON web token could not be decoded", documentation_url=_DOCS_APP_TOKEN
+            )
+        now = time.time()
+        exp, iat = claims.get("exp"), claims.get("iat")
+        if not isinstance(exp, int | float) or exp <= now:
+            raise _HttpError(
+                401,
+                "'Expiration time' claim ('exp') must be a numeric value representing the "
+                "future time at which the assertion expires.",
+                documentation_url=_DOCS_APP_TOKEN,
+            )
+        if not isinstance(iat, int | float) or iat > now + 60 or exp - iat > 600:
+            raise _HttpError(
+                401,
+                "'Issued at' claim ('iat') must be an Integer representing the time that the "
+                "assertion was issued.",
+                documentation_url=_DOCS_APP_TOKEN,
+            )
+        if installation != str(self.installation_id):
+            raise _HttpError(404, "Not Found", documentation_url=_DOCS_APP_TOKEN)
+        # the real clock, not ``clock``: github3.py refuses a token that expired by its own clock
+        expires = datetime.fromtimestamp(int(now) + 3600, UTC)
+        return {
+            "token": self.installation_token,
+            "expires_at": iso(expires),
+            "permissions": {
+                "checks": "write",
+                "contents": "read",
+                "issues": "write",
+                "metadata": "read",
+                "pull_requests": "write",
+                "statuses": "write",
+            },
+            "repository_selection": "all",
+        }
 
     def _rate_limit_json(self) -> Json:
         core = {
@@ -1256,10 +1778,16 @@ class FakeGitHub:
     # -- routing -----------------------------------------------------------------------------
 
     def _route(
-        self, api_path: str, pairs: list[tuple[str, str]], media: str
+        self, api_path: str, pairs: list[tuple[str, str]], media: str, viewer: str
     ) -> tuple[Any, str | None]:
         query = dict(pairs)
         if api_path == "/user":
+            if viewer != self.login:  # an installation token is no user
+                raise _HttpError(
+                    403,
+                    "Resource not accessible by integration",
+                    documentation_url=DOCS + "/users/users#get-the-authenticated-user",
+                )
             return self._user_json(self.user(self.login), full=True, private=True), None
         match = re.fullmatch(r"/users/([^/]+)", api_path)
         if match:
@@ -1279,15 +1807,27 @@ class FakeGitHub:
             pulls = self._list_pulls(repo, query)
             items = [self._pull_json(p, media, full=False) for p in pulls]
             return self._page(items, pairs, link_base)
+        if rest.startswith(("/issues", "/commits/", "/statuses/", "/check-runs/")):
+            return self._route_more(repo, rest, pairs, media, link_base)
         if rest == "/pulls/comments":
-            comments = [c for c in self._comments.values() if c.repo == repo.full_name]
+            comments = [
+                c
+                for c in self._comments.values()
+                if c.repo == repo.full_name and self._comment_visible(c, viewer)
+            ]
             items = [self._comment_json(c, media) for c in _sort_comments(comments, query)]
             return self._page(items, pairs, link_base)
-        match = re.fullmatch(r"/pulls/comments/(\d+)", rest)
+        match = re.fullmatch(r"/pulls/comments/(\d+)(/reactions)?", rest)
         if match:
             comment = self._comments.get(int(match.group(1)))
-            if comment is None or comment.repo != repo.full_name:
+            if (
+                comment is None
+                or comment.repo != repo.full_name
+                or not self._comment_visible(comment, viewer)
+            ):
                 raise _HttpError(404, "Not Found")
+            if match.group(2):
+                return self._reactions_page("review_comment", comment.id, pairs, link_base)
             return self._comment_json(comment, media), None
         match = re.fullmatch(r"/pulls/(\d+)(/.*)?", rest)
         if not match:
@@ -1306,12 +1846,11 @@ class FakeGitHub:
                 c
                 for c in self._comments.values()
                 if (c.repo, c.pull_number) == (pull.repo, pull.number)
+                and self._comment_visible(c, viewer)
             ]
             items = [self._comment_json(c, media) for c in _sort_comments(comments, query)]
             return self._page(items, pairs, link_base)
-        visible = [
-            r for r in self._reviews_of(pull) if r.state != "PENDING" or r.user == self.login
-        ]
+        visible = [r for r in self._reviews_of(pull) if r.state != "PENDING" or r.user == viewer]
         if sub == "/reviews":
             return self._page([self._review_json(r, media) for r in visible], pairs, link_base)
         match = re.fullmatch(r"/reviews/(\d+)(/comments)?", sub)
@@ -1325,6 +1864,130 @@ class FakeGitHub:
             items = [self._comment_json(c, media) for c in sorted(comments, key=lambda c: c.id)]
             return self._page(items, pairs, link_base)
         raise _HttpError(404, "Not Found")
+
+    def _comment_visible(self, comment: ReviewComment, viewer: str) -> bool:
+        """A PENDING review's comments show only to the review's author, as on GitHub."""
+        review = self._reviews.get(comment.review_id)
+        return review is None or review.state != "PENDING" or review.user == viewer
+
+    def _route_more(
+        self,
+        repo: Repository,
+        rest: str,
+        pairs: list[tuple[str, str]],
+        media: str,
+        link_base: str,
+    ) -> tuple[Any, str | None]:
+        """GET for issues, issue comments, reactions, commits, statuses and check runs."""
+        query = dict(pairs)
+        if rest == "/issues/comments":
+            listed = [c for c in self._issue_comments.values() if c.repo == repo.full_name]
+            ordered = _sort_comments(listed, query, "IssueComment")
+            return self._page(
+                [self._issue_comment_json(c, media) for c in ordered], pairs, link_base
+            )
+        match = re.fullmatch(r"/issues/comments/(\d+)(/reactions)?", rest)
+        if match:
+            comment = self._issue_comment_in(repo, match.group(1))
+            if match.group(2):
+                return self._reactions_page("issue_comment", comment.id, pairs, link_base)
+            return self._issue_comment_json(comment, media), None
+        match = re.fullmatch(r"/issues/(\d+)(/comments)?", rest)
+        if match:
+            pull = self._pull_in(repo, match.group(1))
+            if not match.group(2):
+                return self._issue_json(pull, media), None
+            listed = [
+                c
+                for c in self._issue_comments.values()
+                if (c.repo, c.number) == (pull.repo, pull.number)
+            ]
+            ordered = _sort_comments(listed, query, "IssueComment")
+            return self._page(
+                [self._issue_comment_json(c, media) for c in ordered], pairs, link_base
+            )
+        match = re.fullmatch(r"/commits/([^/]+)(/statuses|/status|/check-runs)?", rest)
+        legacy = re.fullmatch(r"/statuses/([^/]+)", rest)
+        if match or legacy:
+            ref = unquote((match or legacy).group(1))  # type: ignore[union-attr]
+            found = self._known_commit(repo.full_name, ref)
+            if found is None:
+                raise _HttpError(422, f"No commit found for SHA: {ref}")
+            sha, pull, role = found
+            what = "/statuses" if legacy else (match.group(2) if match else None) or ""
+            if what == "":
+                return self._commit_json(repo, sha, pull, role), None
+            if what == "/statuses":
+                listed_statuses = sorted(
+                    (
+                        s
+                        for s in self._statuses.values()
+                        if (s.repo, s.sha) == (repo.full_name, sha)
+                    ),
+                    key=lambda s: s.id,
+                    reverse=True,
+                )
+                items = [self._status_json(s) for s in listed_statuses]
+                return self._page(items, pairs, link_base)
+            if what == "/status":
+                return self._combined_status_json(repo, sha), None
+            runs = self._list_check_runs(repo, sha, query)
+            chunk, link = self._page([self._check_run_json(r) for r in runs], pairs, link_base)
+            return {"total_count": len(runs), "check_runs": chunk}, link
+        match = re.fullmatch(r"/check-runs/(\d+)(/annotations)?", rest)
+        if match:
+            run = self._check_run_in(repo, match.group(1))
+            if match.group(2):
+                items = [self._annotation_json(run, a) for a in run.annotations]
+                return self._page(items, pairs, link_base)
+            return self._check_run_json(run), None
+        raise _HttpError(404, "Not Found")
+
+    def _pull_in(self, repo: Repository, number: str) -> PullRequest:
+        pull = self._pulls.get((repo.full_name, int(number)))
+        if pull is None:
+            raise _HttpError(404, "Not Found")
+        return pull
+
+    def _issue_comment_in(self, repo: Repository, ident: str) -> IssueComment:
+        comment = self._issue_comments.get(int(ident))
+        if comment is None or comment.repo != repo.full_name:
+            raise _HttpError(404, "Not Found")
+        return comment
+
+    def _check_run_in(self, repo: Repository, ident: str) -> CheckRun:
+        run = self._check_runs.get(int(ident))
+        if run is None or run.repo != repo.full_name:
+            raise _HttpError(404, "Not Found")
+        return run
+
+    def _reactions_page(
+        self, kind: ReactionTarget, comment_id: int, pairs: list[tuple[str, str]], link_base: str
+    ) -> tuple[list[Any], str | None]:
+        content = dict(pairs).get("content")
+        if content is not None and content not in REACTIONS:
+            raise _validation_failed("Reaction", "content", "invalid", _DOCS_REACTIONS)
+        items = [
+            self._reaction_json(r)
+            for r in self.reactions(kind, comment_id)
+            if content in (None, r.content)
+        ]
+        return self._page(items, pairs, link_base)
+
+    def _list_check_runs(
+        self, repo: Repository, sha: str, query: Mapping[str, str]
+    ) -> list[CheckRun]:
+        runs = self.check_runs(repo.full_name, sha)
+        if query.get("filter", "latest") not in ("latest", "all"):
+            raise _validation_failed("CheckRun", "filter", "invalid", _DOCS_CHECK_RUNS)
+        if query.get("filter", "latest") == "latest":
+            newest = {r.name: r for r in runs}  # the last run of each name wins
+            runs = sorted(newest.values(), key=lambda r: r.id)
+        if "check_name" in query:
+            runs = [r for r in runs if r.name == query["check_name"]]
+        if "status" in query:
+            runs = [r for r in runs if r.status == query["status"]]
+        return sorted(runs, key=lambda r: r.id, reverse=True)
 
     def _find_repo(self, owner: str | None, name: str | None, ident: str | None) -> Repository:
         if ident is not None:

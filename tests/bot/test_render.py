@@ -317,7 +317,7 @@ def test_outputs_only_hold_what_was_given() -> None:
     inline = "\n".join(inline_body(s) for s in result.suggestions)
     for text in (markdown, inline):
         rest = text
-        for piece in sorted(given, key=len, reverse=True):
+        for piece in sorted(given | {"teamlens:summary"}, key=len, reverse=True):
             rest = rest.replace(piece, "")
         words = set(re.findall(r"[A-Za-z@][\w@.-]*", rest))
         assert words <= {
@@ -326,3 +326,9 @@ def test_outputs_only_hold_what_was_given() -> None:
             "suggestion", "helped.", "this", "fp", "rule",
         }, words  # fmt: skip
         assert "@" not in rest
+
+
+def test_markdown_items_stay_on_one_line() -> None:
+    multi = Suggestion(rule="r", message="first line\n\n- not a bullet", path="a.py", line=3)
+    lines = to_markdown(make_result(suggestions=(multi,))).splitlines()
+    assert "  - `a.py:3` first line - not a bullet" in lines
