@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,9 +128,19 @@ def _subsystem_and_directory(path: str) -> tuple[str, str]:
 
 
 def compute_change(
-    config: Config, repo_config: RepositoryConfig, base_ref: str, head_ref: str
+    config: Config,
+    repo_config: RepositoryConfig,
+    base_ref: str,
+    head_ref: str,
+    timings: dict[str, float] | None = None,
 ) -> ChangeUnderReview:
-    """The change from the merge base of `base_ref` and `head_ref` to `head_ref`."""
+    """The change from the merge base of `base_ref` and `head_ref` to `head_ref`.
+
+    `timings`, if given, receives the seconds spent in tree-sitter ("tree-sitter") and in
+    everything else ("features").
+    """
+    started = time.perf_counter()
+    parsing = 0.0
     repo = GitRepository.open(repo_config, config.clones_dir)
     handle = repo.handle
     head = _resolve(handle, head_ref)
@@ -191,7 +202,9 @@ def compute_change(
             if delta.status == DeltaStatus.DELETED
             else _blob(handle, delta.new_file.id, delta.new_file.mode)
         )
+        parse_started = time.perf_counter()
         metrics = file_code_metrics(path, before, after, deleted_lines, added_lines)
+        parsing += time.perf_counter() - parse_started
         if metrics is None:
             continue
         code["files"] += 1
@@ -207,6 +220,10 @@ def compute_change(
         handle, base, files, functions, history, code, now,
         any(r.search(m) for r in fix_res for m in commits_in_range),
     )  # fmt: skip
+    if timings is not None:
+        timings["tree-sitter"] = timings.get("tree-sitter", 0.0) + parsing
+        total = time.perf_counter() - started
+        timings["features"] = timings.get("features", 0.0) + total - parsing
     return ChangeUnderReview(
         repo_config.name, str(base.id), str(head.id), tuple(files), tuple(functions), features
     )

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ from features.changes import is_test_path
 from features.kamei import entropy
 from mining.backoff import WaitBudget
 from mining.github import connect
+from model.registry import SavedModel
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import TeamlensError
 
@@ -160,8 +162,15 @@ def review_pull_request(
     post: bool = False,
     repo_name: str | None = None,
     budget: WaitBudget | None = None,
+    model: SavedModel | None = None,
+    timings: dict[str, float] | None = None,
 ) -> ReviewResult:
-    """Review pull request `ref` (OWNER/REPO#N); with `post`, comment on it."""
+    """Review pull request `ref` (OWNER/REPO#N); with `post`, comment on it.
+
+    `timings`, if given, receives seconds per stage: fetch, features, tree-sitter, model,
+    post.
+    """
+    clock = time.perf_counter()
     owner, name, number = parse_ref(ref)
     repo_config = _repo_config(config, owner, name, repo_name)
     gh, _ = connect(config, budget or WaitBudget(config.github.max_wait_seconds))
@@ -174,15 +183,20 @@ def review_pull_request(
 
         raise _translate(exc, ref) from exc
     base_sha, head_sha = pull.base.sha, pull.head.sha
+    if timings is not None:
+        timings["fetch"] = timings.get("fetch", 0.0) + time.perf_counter() - clock
     try:
-        change = compute_change(config, repo_config, base_sha, head_sha)
+        change = compute_change(config, repo_config, base_sha, head_sha, timings)
     except TeamlensError:
         change = change_from_patches(repo_config.name, base_sha, head_sha, files)
     from bot.similar_comments import similar_suggestions
 
-    result = assess(config, change, extra=similar_suggestions(config, change))
+    result = assess(config, change, model, similar_suggestions(config, change), timings)
     if post:
+        clock = time.perf_counter()
         post_review(config, repo, pull, files, result)
+        if timings is not None:
+            timings["post"] = timings.get("post", 0.0) + time.perf_counter() - clock
     return result
 
 

@@ -10,6 +10,7 @@ review comments on similar code (bot.similar), when GitHub data was mined.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -45,12 +46,16 @@ def assess(
     change: ChangeUnderReview,
     model: SavedModel | None = None,
     extra: Sequence[Suggestion] = (),
+    timings: dict[str, float] | None = None,
 ) -> ReviewResult:
     """Score and explain `change`, and run the suggestion rules on it."""
+    started = time.perf_counter()
     model = model or Registry.for_data_dir(config.data_dir).current()
     row = model_row(model, change)
     risk = float(model.classifier.predict_proba(row)[0, 1])
     reasons = tuple(r.sentence for r in explain(model.classifier, row))
+    if timings is not None:
+        timings["model"] = timings.get("model", 0.0) + time.perf_counter() - started
     suggestions = suggest(change, config.review.rules, config.review.disabled_rules, extra)
     return ReviewResult(
         change, risk, level_of(risk, config.review), reasons, tuple(suggestions), model.model_id
@@ -58,11 +63,16 @@ def assess(
 
 
 def review_local(
-    config: Config, repo_name: str | None, base: str, head: str, model: SavedModel | None = None
+    config: Config,
+    repo_name: str | None,
+    base: str,
+    head: str,
+    model: SavedModel | None = None,
+    timings: dict[str, float] | None = None,
 ) -> ReviewResult:
     """Review the change base...head of a configured repository."""
-    repo = config.repository(repo_name) if repo_name else config.repositories[0]
-    change = compute_change(config, repo, base, head)
     from bot.similar_comments import similar_suggestions
 
-    return assess(config, change, model, similar_suggestions(config, change))
+    repo = config.repository(repo_name) if repo_name else config.repositories[0]
+    change = compute_change(config, repo, base, head, timings)
+    return assess(config, change, model, similar_suggestions(config, change), timings)

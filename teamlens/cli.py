@@ -527,6 +527,62 @@ def review(
         click.echo(to_markdown(result))
 
 
+@cli.group()
+def bot() -> None:
+    """The review bot as a service: a webhook server, and how useful its rules are."""
+
+
+@bot.command()
+@config_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.pass_context
+def serve(ctx: click.Context, config_path: Path | None, host: str, port: int) -> None:
+    """Serve GitHub pull_request webhooks; review and comment on each push.
+
+    The webhook secret comes from the environment variable TEAMLENS_WEBHOOK_SECRET.
+    """
+    from bot.github import review_pull_request
+    from bot.webhook import PullRequestEvent, WebhookSettings
+    from bot.webhook import serve as serve_webhooks
+    from model.registry import Registry
+
+    config = _config(ctx, config_path)
+    settings = WebhookSettings.from_env(
+        host=host, port=port, review_drafts=config.review.review_drafts
+    )
+    model = Registry.for_data_dir(config.data_dir).current()  # loaded once
+
+    def handle(event: PullRequestEvent) -> None:
+        review_pull_request(config, f"{event.repository}#{event.number}", post=True, model=model)
+
+    serve_webhooks(settings, handle)
+
+
+@bot.command()
+@config_option
+@click.option("--repo", "repo_name", default=None, help="Repository name from repos.yaml.")
+@click.option("--pulls", type=click.IntRange(1, 1000), default=50, show_default=True,
+              help="Most recently updated pull requests to read.")  # fmt: skip
+@click.pass_context
+def stats(ctx: click.Context, config_path: Path | None, repo_name: str | None, pulls: int) -> None:
+    """Per rule: the bot's inline comments and how many were marked not useful (thumbs down)."""
+    from bot.stats import FLAG_RATE, rule_stats
+
+    config = _config(ctx, config_path)
+    rows = rule_stats(config, repo_name, pulls)
+    if not rows:
+        click.echo("no inline comments by teamlens found")
+        return
+    click.echo(f"{'rule':<12} {'comments':>8} {'useful':>6} {'not useful':>10} {'rate':>6}")
+    for row in rows:
+        flag = "  <- above 10 %: review this rule" if row.not_useful_rate > FLAG_RATE else ""
+        click.echo(
+            f"{row.rule:<12} {row.comments:>8} {row.useful:>6} {row.not_useful:>10} "
+            f"{row.not_useful_rate:>6.0%}{flag}"
+        )
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()

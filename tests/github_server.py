@@ -42,8 +42,18 @@ Data (all methods thread-safe; records are frozen dataclasses; times are ``str``
                        side="RIGHT", start_line=None, start_side=None, in_reply_to=None,
                        review_id=None, updated_at=None, commit_id=None,
                        original_commit_id=None, outdated=False, touch=True) -> ReviewComment
+    add_issue_comment("owner/name", number, *, user, body, created_at, updated_at=None,
+                      touch=True) -> IssueComment           (adds 1 to the PR's ``comments``)
+    add_status("owner/name", sha, *, state, context="default", description=None,
+               target_url=None, creator=None, created_at=None) -> CommitStatus
+    add_reaction(kind="issue_comment"|"review_comment", comment_id, *, user, content,
+                 created_at=None) -> Reaction    (content "+1", "-1", "laugh", "confused",
+                                                  "heart", "hooray", "rocket" or "eyes")
     user(login), repo("owner/name"), pull(repo, number), pulls(repo), reviews(repo, number),
-    review_comments(repo, number)                                  (read back the records)
+    review_comments(repo, number), issue_comments(repo, number), statuses(repo, sha),
+    check_runs(repo, head_sha=None), reactions(kind, comment_id)   (read back the records,
+                                                                    oldest first)
+    now() -> str                 (the clock, ``FakeGitHub(clock=...)``, that stamps every write)
 
 ``FileChange(filename, status="modified", patch=None, additions=None, deletions=None,
 previous_filename=None)`` describes a changed file; additions and deletions are counted from the
@@ -56,8 +66,9 @@ GitHub; a reply takes path, lines and diff hunk from the thread's first comment,
 file's patch, so a comment's line must be in the diff. PENDING reviews are listed only to
 their author, like GitHub does.
 
-Endpoints (GET and HEAD; other methods answer 404), under ``/api/v3``; ``/repos/{owner}/{repo}``
-(owner and name match case-insensitively) and ``/repositories/{id}`` are interchangeable::
+Endpoints (GET and HEAD, and the writes below; anything else answers 404), under ``/api/v3``;
+``/repos/{owner}/{repo}`` (owner and name match case-insensitively) and ``/repositories/{id}``
+are interchangeable::
 
     /repos/{o}/{r}                                 /rate_limit (free: never counted or refused)
     /repos/{o}/{r}/pulls?state=&sort=&direction=&base=&head=&per_page=&page=
@@ -68,6 +79,65 @@ Endpoints (GET and HEAD; other methods answer 404), under ``/api/v3``; ``/repos/
     /repos/{o}/{r}/pulls/comments?sort=&direction=&since=
     /repos/{o}/{r}/pulls/comments/{id}
     /users/{login}                                 /user (the token's user, ``login=``)
+    /repos/{o}/{r}/issues/{n}                      (a PR seen as an issue)
+    /repos/{o}/{r}/issues/{n}/comments?since=      /repos/{o}/{r}/issues/comments?sort=&since=
+    /repos/{o}/{r}/issues/comments/{id}            /repos/{o}/{r}/issues/comments/{id}/reactions
+    /repos/{o}/{r}/pulls/comments/{id}/reactions   (reactions take ?content=)
+    /repos/{o}/{r}/commits/{ref}                   (a PR's head, merge or base commit, or the
+                                                    head of a PR's branch by name)
+    /repos/{o}/{r}/commits/{ref}/statuses          (newest first; also /statuses/{ref})
+    /repos/{o}/{r}/commits/{ref}/status            (combined: the newest status per context)
+    /repos/{o}/{r}/commits/{ref}/check-runs?check_name=&status=&filter=latest|all
+    /repos/{o}/{r}/check-runs/{id}                 /repos/{o}/{r}/check-runs/{id}/annotations
+
+Writes (JSON bodies; the acting user is the token's, or the App's bot ``<app_slug>[bot]`` with
+the installation token; every write is stamped with ``now()``)::
+
+    POST   /repos/{o}/{r}/issues/{n}/comments {body}                       201 IssueComment
+    PATCH  /repos/{o}/{r}/issues/comments/{id} {body}                      200 (updated_at moves)
+    DELETE /repos/{o}/{r}/issues/comments/{id}                             204
+    POST   /repos/{o}/{r}/pulls/{n}/reviews {body, commit_id, event, comments: [{path, line,
+           side, start_line, start_side, body} or {path, position, body}]}  200 Review
+    POST   /repos/{o}/{r}/pulls/{n}/reviews/{id}/events {body, event}      200 (submit PENDING)
+    POST   /repos/{o}/{r}/pulls/{n}/comments {body, commit_id, path, line, side, start_line,
+           start_side | position | subject_type="file"} or {body, in_reply_to}  201
+    POST   /repos/{o}/{r}/pulls/{n}/comments/{id}/replies {body}           201
+    PATCH  /repos/{o}/{r}/pulls/comments/{id} {body}                       200
+    DELETE /repos/{o}/{r}/pulls/comments/{id}                              204
+    POST   /repos/{o}/{r}/issues/comments/{id}/reactions {content}         201 (200 if had)
+    POST   /repos/{o}/{r}/pulls/comments/{id}/reactions {content}          201 (200 if had)
+    POST   /repos/{o}/{r}/statuses/{sha} {state, target_url, description, context}  201
+    POST   /repos/{o}/{r}/check-runs {name, head_sha, status, conclusion, started_at,
+           completed_at, details_url, external_id, output: {title, summary, text,
+           annotations}}                                       201 (installation token only)
+    PATCH  /repos/{o}/{r}/check-runs/{id} {same, all optional}  200 (annotations add up)
+    POST   /app/installations/{installation_id}/access_tokens   201 {token, expires_at, ...}
+           (Bearer JWT of the App: RS256, iss = app_id, exp in the future and at most 10
+           minutes after iat; the signature is not checked)
+
+Write validation, as on GitHub (422 unless said otherwise; a refused write changes nothing):
+
+* A review's inline comment must sit in its file's patch: on side RIGHT an added or context
+  line of the new file inside a hunk, on LEFT a removed or context line of the old file;
+  ``start_line`` must precede ``line`` in the same hunk; ``position`` is the row index in the
+  patch. Otherwise the whole review is refused with ``{"message": "Unprocessable Entity",
+  "errors": ["Line could not be resolved"], ...}`` ("Path could not be resolved" for a file not
+  in the PR, "Start line could not be resolved"). A single review comment is refused with
+  ``"Validation Failed"`` and ``{"field": "pull_request_review_thread.line", "message": "could
+  not be resolved"}``. Also: "Review Can not approve your own pull request" (and request
+  changes), "Body can't be blank" (REQUEST_CHANGES, or COMMENT without inline comments),
+  "User can only have one pending review per pull request" (no ``event``: a PENDING review),
+  a ``commit_id`` that is not the PR's head now or before a push (``update_pull(head_sha=)``).
+* Bodies: missing or blank, or longer than 65536 characters. Statuses: ``state`` one of error,
+  failure, pending, success; ``description`` at most 140 characters; the SHA must be a known
+  commit ("No commit found for SHA: ..."). Check runs: ``conclusion`` is required for status
+  completed and sets it; user tokens get 403 "You must authenticate via a GitHub App.".
+* Only a comment's author or the repository's owner edits or deletes it (403). A locked PR
+  takes comments from its owner and members only (403). ``/user`` answers an installation token
+  403 "Resource not accessible by integration". Malformed JSON answers 400 "Problems parsing
+  JSON". Messages other than "Line could not be resolved", "You must authenticate via a GitHub
+  App." and "Resource not accessible by integration" follow GitHub's style, not always its
+  exact words.
 
 Behaviour, as on GitHub:
 
@@ -83,11 +153,17 @@ Behaviour, as on GitHub:
   type that github3.py asks for (``Accept: application/vnd.github.v3.full+json``), as on GitHub.
 * Auth: ``Authorization: token <t>`` or ``Bearer <t>``; a wrong token answers 401 "Bad
   credentials", a missing one 401 "Requires authentication". ``token=None`` turns auth off.
-* ``ETag`` (weak, a hash of the body) on every 200; a matching ``If-None-Match`` answers 304
-  with no body. Rate-limit headers (``X-RateLimit-Limit``, ``-Remaining``, ``-Reset``,
-  ``-Used``, ``-Resource``) on every response; each 200 (not a 304, not an error) uses one
-  request. At zero remaining every API call answers GitHub's primary-limit 403 until the reset
-  time passes (``set_rate_limit(limit=, remaining=, reset_at=)``, ``rate_limit_remaining``).
+  ``FakeGitHub(installation_token=..., app_id=90210, installation_id=4242,
+  app_slug="octo-review")`` adds a GitHub App: its installation token is accepted too and acts
+  as the bot user ``octo-review[bot]`` (added as a Bot); github3.py gets it with
+  ``gh.login_as_app_installation(pem, str(app_id), installation_id)`` (any RSA key; PyJWT
+  2.10+ wants the app id as a string). ``expires_at`` is an hour ahead on the real clock.
+* ``ETag`` (weak, a hash of the body) on every 200 and 201; a matching ``If-None-Match`` on a
+  GET answers 304 with no body. Rate-limit headers (``X-RateLimit-Limit``, ``-Remaining``,
+  ``-Reset``, ``-Used``, ``-Resource``) on every response; each 2xx (not a 304, not an error,
+  not the App's token exchange) uses one request. At zero remaining every API call answers
+  GitHub's primary-limit 403 until the reset time passes (``set_rate_limit(limit=,
+  remaining=, reset_at=)``, ``rate_limit_remaining``).
 * Faults: ``inject(Fault(path_pattern, status=, headers=, body=, times=1, drop=, malformed=,
   delay=))``; the first pending fault whose pattern ``re.search``-es the request target (path
   and query as sent, e.g. ``/api/v3/repos/o/r/pulls/2/reviews?per_page=100``) answers instead
@@ -96,7 +172,12 @@ Behaviour, as on GitHub:
   ``secondary_rate_limit(...)``, ``primary_rate_limit(...)`` and ``server_error(...)`` build
   GitHub's own answers. ``pending_faults`` lists the unused ones, ``clear_faults()`` drops them.
 * ``requests``: every request as a frozen ``RecordedRequest(method, path, query, status,
-  if_none_match)`` (status 0 for a dropped connection); ``reset_requests()`` empties it.
+  if_none_match, body)`` (status 0 for a dropped connection; ``body`` the parsed JSON a write
+  sent); ``reset_requests()`` empties it. Writes use the rate limit like reads; a 201 carries
+  ``Location``, a 204 no body.
+* Reactions: github3.py 4.0.1 has no reactions API; read them through its session, e.g.
+  ``gh.session.get(comment.as_dict()["reactions"]["url"]).json()`` (the comments' ``reactions``
+  rollup counts them). No preview media type is needed.
   ``errors`` lists exceptions the server itself raised while answering (should stay empty).
 """
 
@@ -762,11 +843,85 @@ def _req(data: Mapping[str, Any], name: str, kind: type, docs: str) -> Any:
 def _choice(data: Mapping[str, Any], name: str, allowed: Sequence[str], docs: str) -> Any:
     value = _opt(data, name, str, docs)
     if value is not None and value not in allowed:
+        choices = json.dumps(list(allowed))
         raise _invalid(
-            f"For 'properties/{name}', {json.dumps(value)} is not one of {json.dumps(list(allowed))}.",
-            docs,
+            f"For 'properties/{name}', {json.dumps(value)} is not one of {choices}.", docs
         )
     return value
+
+
+def _time_field(data: Mapping[str, Any], name: str, docs: str) -> str | None:
+    """An ISO 8601 time of a request, in GitHub's form; None if absent."""
+    value = _opt(data, name, str, docs)
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+        return iso(when if when.tzinfo else when.replace(tzinfo=UTC))
+    except ValueError:
+        detail = f"For 'properties/{name}', {json.dumps(value)} is not a timestamp."
+        raise _invalid(detail, docs) from None
+
+
+def _annotation(note: Any, docs: str) -> CheckAnnotation:
+    if not isinstance(note, dict):
+        raise _invalid(f"For 'items', {json.dumps(note)} is not an object.", docs)
+    start, end = _req(note, "start_line", int, docs), _req(note, "end_line", int, docs)
+    level = _choice(note, "annotation_level", ANNOTATION_LEVELS, docs)
+    if level is None:
+        raise _invalid('"annotation_level" wasn\'t supplied.', docs)
+    if end < start:
+        raise _invalid("end_line must be greater than or equal to start_line.", docs)
+    return CheckAnnotation(
+        path=_req(note, "path", str, docs),
+        start_line=start,
+        end_line=end,
+        annotation_level=level,
+        message=_req(note, "message", str, docs),
+        title=_opt(note, "title", str, docs),
+        raw_details=_opt(note, "raw_details", str, docs),
+        start_column=_opt(note, "start_column", int, docs),
+        end_column=_opt(note, "end_column", int, docs),
+    )
+
+
+@dataclass(frozen=True)
+class _Call:
+    """A write request, routed: its repository, the path's captured parts and its JSON body."""
+
+    repo: Repository
+    args: tuple[str, ...]
+    data: Json
+    media: str
+    viewer: str
+
+
+@dataclass(frozen=True)
+class _Thread:
+    """A new review comment's place in the diff, resolved."""
+
+    path: str
+    line: int | None  # None: a comment on the whole file
+    side: Side
+    start_line: int | None
+    start_side: Side | None
+    body: str
+
+
+# why a review's inline comment was refused (POST .../reviews answers these as plain strings)
+_REVIEW_THREAD_ERRORS = {
+    "path": "Path could not be resolved",
+    "line": "Line could not be resolved",
+    "position": "Line could not be resolved",
+    "start_line": "Start line could not be resolved",
+}
+# ... and POST .../pulls/{n}/comments as {"field": "pull_request_review_thread.<key>", ...}
+_COMMENT_THREAD_ERRORS = {
+    "path": "could not be resolved",
+    "line": "could not be resolved",
+    "position": "could not be resolved",
+    "start_line": "must be part of the same hunk as the line",
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -827,6 +982,7 @@ class FakeGitHub:
         self._check_runs: dict[int, CheckRun] = {}
         self._check_suites: dict[tuple[str, str], int] = {}  # (repo, head sha) -> suite id
         self._reactions: dict[int, Reaction] = {}
+        self._past_heads: dict[tuple[str, int], list[str]] = {}  # head SHAs before a push
         self._faults: list[list[Any]] = []  # [Fault, times left or None]
         self._requests: list[RecordedRequest] = []
         self._request_counter = 0
@@ -1140,6 +1296,8 @@ class FakeGitHub:
                 candidates = [*stamps, new.created_at, new.closed_at or "", new.merged_at or ""]
                 new = dataclasses.replace(new, updated_at=max(candidates))
             new = self._checked(new)
+            if new.head_sha != old.head_sha:
+                self._past_heads.setdefault((new.repo, new.number), []).append(old.head_sha)
             self._pulls[(new.repo, new.number)] = new
             return new
 
@@ -1411,11 +1569,12 @@ class FakeGitHub:
         pulls = self.pulls(repo)
         for role in ("head", "merge", "base"):
             for pull in pulls:
-                sha = {"head": pull.head_sha, "merge": pull.merge_commit_sha}.get(
-                    role, pull.base_sha
-                )
-                if sha == ref:
-                    return sha, pull, role
+                shas = {"head": pull.head_sha, "merge": pull.merge_commit_sha}
+                if shas.get(role, pull.base_sha) == ref:
+                    return ref, pull, role
+        for pull in pulls:
+            if ref in self._past_heads.get((pull.repo, pull.number), []):
+                return ref, pull, "head"
         branches = sorted(pulls, key=lambda p: (p.state == "open", p.number), reverse=True)
         for pull in branches:
             if pull.head_ref == ref:
@@ -1906,15 +2065,16 @@ class FakeGitHub:
             return self._page(
                 [self._issue_comment_json(c, media) for c in ordered], pairs, link_base
             )
-        match = re.fullmatch(r"/commits/([^/]+)(/statuses|/status|/check-runs)?", rest)
-        legacy = re.fullmatch(r"/statuses/([^/]+)", rest)
-        if match or legacy:
-            ref = unquote((match or legacy).group(1))  # type: ignore[union-attr]
+        match = re.fullmatch(
+            r"/(?:commits/([^/]+)(/statuses|/status|/check-runs)?|statuses/([^/]+))", rest
+        )
+        if match:
+            ref = unquote(match.group(1) or match.group(3))
             found = self._known_commit(repo.full_name, ref)
             if found is None:
                 raise _HttpError(422, f"No commit found for SHA: {ref}")
             sha, pull, role = found
-            what = "/statuses" if legacy else (match.group(2) if match else None) or ""
+            what = "/statuses" if match.group(3) else match.group(2) or ""
             if what == "":
                 return self._commit_json(repo, sha, pull, role), None
             if what == "/statuses":
@@ -2071,6 +2231,504 @@ class FakeGitHub:
         if page > 1:
             links.append(f'{href(1)}; rel="first"')
         return chunk, ", ".join(links) or None
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def _write(
+        self, method: str, api_path: str, raw: bytes, media: str, viewer: str
+    ) -> tuple[int, Any]:
+        match = re.fullmatch(r"/(?:repos/([^/]+)/([^/]+)|repositories/(\d+))(/.+)", api_path)
+        if not match:
+            raise _HttpError(404, "Not Found")
+        repo = self._find_repo(match.group(1), match.group(2), match.group(3))
+        for verb, pattern, handler in self._write_routes():
+            found = re.fullmatch(pattern, match.group(4))
+            if found is None or verb != method:
+                continue
+            data: Json = {}
+            if method != "DELETE":
+                parsed, value = _parse_body(raw)
+                if not parsed:
+                    raise _HttpError(400, "Problems parsing JSON")
+                if value is not None and not isinstance(value, dict):
+                    raise _invalid(f"{json.dumps(value)} is not an object.", DOCS)
+                data = value or {}
+            args = tuple(unquote(g or "") for g in found.groups())
+            return handler(_Call(repo, args, data, media, viewer))
+        raise _HttpError(404, "Not Found")
+
+    def _write_routes(self) -> list[tuple[str, str, Callable[[_Call], tuple[int, Any]]]]:
+        return [
+            ("POST", r"/issues/(\d+)/comments", self._post_issue_comment),
+            ("PATCH", r"/issues/comments/(\d+)", self._patch_issue_comment),
+            ("DELETE", r"/issues/comments/(\d+)", self._delete_issue_comment),
+            ("POST", r"/issues/comments/(\d+)/reactions", self._post_issue_reaction),
+            ("POST", r"/pulls/(\d+)/reviews", self._post_review),
+            ("POST", r"/pulls/(\d+)/reviews/(\d+)/events", self._post_review_event),
+            ("POST", r"/pulls/(\d+)/comments", self._post_review_comment),
+            ("POST", r"/pulls/(\d+)/comments/(\d+)/replies", self._post_review_reply),
+            ("PATCH", r"/pulls/comments/(\d+)", self._patch_review_comment),
+            ("DELETE", r"/pulls/comments/(\d+)", self._delete_review_comment),
+            ("POST", r"/pulls/comments/(\d+)/reactions", self._post_review_reaction),
+            ("POST", r"/statuses/([^/]+)", self._post_status),
+            ("POST", r"/check-runs", self._post_check_run),
+            ("PATCH", r"/check-runs/(\d+)", self._patch_check_run),
+        ]
+
+    def _comment_body(self, data: Json, resource: str, docs: str) -> str:
+        body = cast(str, _req(data, "body", str, docs))
+        if not body.strip():
+            raise _validation_failed(resource, "body", "missing_field", docs)
+        if len(body) > BODY_LIMIT:
+            raise _validation_failed(
+                resource,
+                "body",
+                "custom",
+                docs,
+                message=f"body is too long (maximum is {BODY_LIMIT} characters)",
+            )
+        return body
+
+    def _may_edit(self, repo: Repository, author: str, viewer: str, docs: str) -> None:
+        """Only a comment's author (or the repository's owner) edits or deletes it."""
+        if viewer not in (author, repo.owner):
+            message = (
+                "Resource not accessible by integration"
+                if viewer == self.bot_login
+                else "Must have admin rights to Repository."
+            )
+            raise _HttpError(403, message, documentation_url=docs)
+
+    def _drop_reactions(self, kind: ReactionTarget, comment_id: int) -> None:
+        for reaction in list(self._reactions.values()):
+            if (reaction.kind, reaction.comment_id) == (kind, comment_id):
+                del self._reactions[reaction.id]
+
+    # issue comments
+
+    def _post_issue_comment(self, call: _Call) -> tuple[int, Any]:
+        docs = _DOCS_ISSUE_COMMENTS + "#create-an-issue-comment"
+        pull = self._pull_in(call.repo, call.args[0])
+        body = self._comment_body(call.data, "IssueComment", docs)
+        if pull.locked and self._association(pull.repo, call.viewer) not in ("OWNER", "MEMBER"):
+            raise _HttpError(
+                403, "Unable to create comment because issue is locked.", documentation_url=docs
+            )
+        comment = self.add_issue_comment(
+            pull.repo, pull.number, user=call.viewer, body=body, created_at=self.now()
+        )
+        return 201, self._issue_comment_json(comment, call.media)
+
+    def _patch_issue_comment(self, call: _Call) -> tuple[int, Any]:
+        docs = _DOCS_ISSUE_COMMENTS + "#update-an-issue-comment"
+        comment = self._issue_comment_in(call.repo, call.args[0])
+        self._may_edit(call.repo, comment.user, call.viewer, docs)
+        body = self._comment_body(call.data, "IssueComment", docs)
+        comment = dataclasses.replace(
+            comment, body=body, updated_at=max(self.now(), comment.created_at)
+        )
+        self._issue_comments[comment.id] = comment
+        return 200, self._issue_comment_json(comment, call.media)
+
+    def _delete_issue_comment(self, call: _Call) -> tuple[int, Any]:
+        docs = _DOCS_ISSUE_COMMENTS + "#delete-an-issue-comment"
+        comment = self._issue_comment_in(call.repo, call.args[0])
+        self._may_edit(call.repo, comment.user, call.viewer, docs)
+        del self._issue_comments[comment.id]
+        self._drop_reactions("issue_comment", comment.id)
+        pull = self._pulls[(comment.repo, comment.number)]
+        self._pulls[(pull.repo, pull.number)] = dataclasses.replace(
+            pull, comments=max(0, pull.comments - 1)
+        )
+        return 204, None
+
+    # reactions
+
+    def _post_issue_reaction(self, call: _Call) -> tuple[int, Any]:
+        comment = self._issue_comment_in(call.repo, call.args[0])
+        docs = _DOCS_REACTIONS + "#create-reaction-for-an-issue-comment"
+        return self._post_reaction(call, "issue_comment", comment.id, docs)
+
+    def _post_review_reaction(self, call: _Call) -> tuple[int, Any]:
+        comment = self._review_comment_in(call.repo, call.args[0], call.viewer)
+        docs = _DOCS_REACTIONS + "#create-reaction-for-a-pull-request-review-comment"
+        return self._post_reaction(call, "review_comment", comment.id, docs)
+
+    def _post_reaction(
+        self, call: _Call, kind: ReactionTarget, comment_id: int, docs: str
+    ) -> tuple[int, Any]:
+        content = _req(call.data, "content", str, docs)
+        if content not in REACTIONS:
+            raise _validation_failed(
+                "Reaction",
+                "content",
+                "custom",
+                docs,
+                message="content is not included in the list",
+            )
+        before = len(self._reactions)
+        reaction = self.add_reaction(
+            kind, comment_id, user=call.viewer, content=cast(ReactionContent, content)
+        )
+        return (201 if len(self._reactions) > before else 200), self._reaction_json(reaction)
+
+    # reviews and review comments
+
+    def _review_comment_in(self, repo: Repository, ident: str, viewer: str) -> ReviewComment:
+        comment = self._comments.get(int(ident))
+        if (
+            comment is None
+            or comment.repo != repo.full_name
+            or not self._comment_visible(comment, viewer)
+        ):
+            raise _HttpError(404, "Not Found")
+        return comment
+
+    def _pull_commit(self, pull: PullRequest, sha: str) -> bool:
+        """Whether ``sha`` is one of the PR's commits: its head, now or before a push."""
+        return sha == pull.head_sha or sha in self._past_heads.get((pull.repo, pull.number), [])
+
+    def _resolve_thread(
+        self, pull: PullRequest, data: Json, docs: str, *, file_level: bool
+    ) -> _Thread | str:
+        """A new thread's place in the diff, or which of its fields could not be resolved."""
+        path = cast(str, _req(data, "path", str, docs))
+        body = self._comment_body(data, "PullRequestReviewComment", docs)
+        position = cast("int | None", _opt(data, "position", int, docs))
+        line = cast("int | None", _opt(data, "line", int, docs))
+        side = cast(Side, _choice(data, "side", ("LEFT", "RIGHT"), docs) or "RIGHT")
+        start_line = cast("int | None", _opt(data, "start_line", int, docs))
+        start_side = cast("Side | None", _choice(data, "start_side", ("LEFT", "RIGHT"), docs))
+        subject = _choice(data, "subject_type", ("line", "file"), docs)
+        change = next((f for f in pull.files if f.filename == path), None)
+        if change is None:
+            return "path"
+        if subject == "file" and file_level:
+            return _Thread(path, None, "RIGHT", None, None, body)
+        rows = _diff_rows(change.patch or "")
+        if position is not None and line is None:
+            at = next((r for r in rows if r.index == position), None)
+            if at is None:
+                return "position"
+            line, side = (at.new, "RIGHT") if at.new is not None else (at.old, "LEFT")
+        if line is None:
+            return "line"
+        end = _row_at(rows, line, side)
+        if end is None:
+            return "line"
+        if start_line is not None:
+            start_side = start_side or side
+            start = _row_at(rows, start_line, start_side)
+            if start is None or start.hunk != end.hunk or start.index >= end.index:
+                return "start_line"
+        else:
+            start_side = None
+        return _Thread(path, line, side, start_line, start_side, body)
+
+    def _check_review(
+        self,
+        pull: PullRequest,
+        viewer: str,
+        event: str | None,
+        body: str,
+        has_comments: bool,
+        docs: str,
+    ) -> None:
+        if event is None:
+            if any(r.state == "PENDING" and r.user == viewer for r in self._reviews_of(pull)):
+                raise _unprocessable("User can only have one pending review per pull request", docs)
+            return
+        if viewer == pull.author and event == "APPROVE":
+            raise _unprocessable("Review Can not approve your own pull request", docs)
+        if viewer == pull.author and event == "REQUEST_CHANGES":
+            raise _unprocessable("Review Can not request changes on your own pull request", docs)
+        blank = not body.strip()
+        if blank and (event == "REQUEST_CHANGES" or (event == "COMMENT" and not has_comments)):
+            raise _unprocessable("Body can't be blank", docs)
+
+    def _post_review(self, call: _Call) -> tuple[int, Any]:
+        docs = _DOCS_REVIEWS + "#create-a-review-for-a-pull-request"
+        pull = self._pull_in(call.repo, call.args[0])
+        data = call.data
+        event = cast("str | None", _choice(data, "event", tuple(REVIEW_EVENTS), docs))
+        body = cast(str, _opt(data, "body", str, docs) or "")
+        commit_id = cast("str | None", _opt(data, "commit_id", str, docs))
+        specs = cast(list[Any], _opt(data, "comments", list, docs) or [])
+        if len(body) > BODY_LIMIT:
+            raise _unprocessable(f"Body is too long (maximum is {BODY_LIMIT} characters)", docs)
+        if commit_id is not None and not self._pull_commit(pull, commit_id):
+            raise _unprocessable("Commit could not be resolved", docs)
+        self._check_review(pull, call.viewer, event, body, bool(specs), docs)
+        threads: list[_Thread] = []
+        for spec in specs:
+            if not isinstance(spec, dict):
+                raise _invalid(f"For 'items', {json.dumps(spec)} is not an object.", docs)
+            thread = self._resolve_thread(pull, spec, docs, file_level=False)
+            if isinstance(thread, str):
+                raise _unprocessable(_REVIEW_THREAD_ERRORS[thread], docs)
+            threads.append(thread)
+        state: ReviewState = REVIEW_EVENTS[event] if event else "PENDING"
+        now = self.now()
+        review = self.add_review(
+            pull.repo,
+            pull.number,
+            user=call.viewer,
+            state=state,
+            submitted_at=None if state == "PENDING" else now,
+            body=body,
+            commit_id=commit_id,
+        )
+        for thread in threads:
+            self.add_review_comment(
+                pull.repo,
+                pull.number,
+                user=call.viewer,
+                body=thread.body,
+                created_at=now,
+                path=thread.path,
+                line=thread.line,
+                side=thread.side,
+                start_line=thread.start_line,
+                start_side=thread.start_side,
+                review_id=review.id,
+                commit_id=commit_id,
+                touch=state != "PENDING",
+            )
+        return 200, self._review_json(review, call.media)
+
+    def _post_review_event(self, call: _Call) -> tuple[int, Any]:
+        docs = _DOCS_REVIEWS + "#submit-a-review-for-a-pull-request"
+        pull = self._pull_in(call.repo, call.args[0])
+        review = self._reviews.get(int(call.args[1]))
+        if (
+            review is None
+            or (review.repo, review.pull_number) != (pull.repo, pull.number)
+            or (review.state == "PENDING" and review.user != call.viewer)
+        ):
+            raise _HttpError(404, "Not Found", documentation_url=docs)
+        event = cast(str, _choice(call.data, "event", tuple(REVIEW_EVENTS), docs))
+        if event is None:
+            raise _invalid('"event" wasn\'t supplied.', docs)
+        body = cast("str | None", _opt(call.data, "body", str, docs))
+        if review.state != "PENDING":
+            raise _unprocessable("Can not submit a review that is not pending", docs)
+        text = review.body if body is None else body
+        has_comments = any(c.review_id == review.id for c in self._comments.values())
+        self._check_review(pull, call.viewer, event, text, has_comments, docs)
+        now = self.now()
+        review = dataclasses.replace(
+            review, state=REVIEW_EVENTS[event], body=text, submitted_at=now
+        )
+        self._reviews[review.id] = review
+        self._touch(pull, now)
+        return 200, self._review_json(review, call.media)
+
+    def _post_review_comment(self, call: _Call) -> tuple[int, Any]:
+        docs = _DOCS_REVIEW_COMMENTS + "#create-a-review-comment-for-a-pull-request"
+        pull = self._pull_in(call.repo, call.args[0])
+        reply_to = cast("int | None", _opt(call.data, "in_reply_to", int, docs))
+        if reply_to is not None:
+            return self._reply(call, pull, reply_to, docs)
+        commit_id = cast(str, _req(call.data, "commit_id", str, docs))
+        thread = self._resolve_thread(pull, call.data, docs, file_level=True)
+        if not self._pull_commit(pull, commit_id):
+            raise _validation_failed(
+                "PullRequestReviewComment",
+                "commit_id",
+                "custom",
+                docs,
+                message="commit_id is not part of the pull request",
+            )
+        if isinstance(thread, str):
+            raise _validation_failed(
+                "PullRequestReviewComment",
+                f"pull_request_review_thread.{thread}",
+                "custom",
+                docs,
+                message=_COMMENT_THREAD_ERRORS[thread],
+            )
+        comment = self.add_review_comment(
+            pull.repo,
+            pull.number,
+            user=call.viewer,
+            body=thread.body,
+            created_at=self.now(),
+            path=thread.path,
+            line=thread.line,
+            side=thread.side,
+            start_line=thread.start_line,
+            start_side=thread.start_side,
+            commit_id=commit_id,
+        )
+        return 201, self._comment_json(comment, call.media)
+
+    def _post_review_reply(self, call: _Call) -> tuple[int, Any]:
+        docs = _DOCS_REVIEW_COMMENTS + "#create-a-reply-for-a-review-comment"
+        pull = self._pull_in(call.repo, call.args[0])
+        return self._reply(call, pull, int(call.args[1]), docs)
+
+    def _reply(self, call: _Call, pull: PullRequest, parent_id: int, docs: str) -> tuple[int, Any]:
+        parent = self._comments.get(parent_id)
+        if (
+            parent is None
+            or (parent.repo, parent.pull_number) != (pull.repo, pull.number)
+            or not self._comment_visible(parent, call.viewer)
+        ):
+            raise _HttpError(404, "Not Found", documentation_url=docs)
+        body = self._comment_body(call.data, "PullRequestReviewComment", docs)
+        comment = self.add_review_comment(
+            pull.repo,
+            pull.number,
+            user=call.viewer,
+            body=body,
+            created_at=self.now(),
+            in_reply_to=parent_id,
+        )
+        return 201, self._comment_json(comment, call.media)
+
+    def _patch_review_comment(self, call: _Call) -> tuple[int, Any]:
+        docs = _DOCS_REVIEW_COMMENTS + "#update-a-review-comment-for-a-pull-request"
+        comment = self._review_comment_in(call.repo, call.args[0], call.viewer)
+        self._may_edit(call.repo, comment.user, call.viewer, docs)
+        body = self._comment_body(call.data, "PullRequestReviewComment", docs)
+        comment = dataclasses.replace(
+            comment, body=body, updated_at=max(self.now(), comment.created_at)
+        )
+        self._comments[comment.id] = comment
+        return 200, self._comment_json(comment, call.media)
+
+    def _delete_review_comment(self, call: _Call) -> tuple[int, Any]:
+        docs = _DOCS_REVIEW_COMMENTS + "#delete-a-review-comment-for-a-pull-request"
+        comment = self._review_comment_in(call.repo, call.args[0], call.viewer)
+        self._may_edit(call.repo, comment.user, call.viewer, docs)
+        del self._comments[comment.id]
+        self._drop_reactions("review_comment", comment.id)
+        return 204, None
+
+    # commit statuses
+
+    def _post_status(self, call: _Call) -> tuple[int, Any]:
+        docs = _DOCS_STATUSES
+        sha = call.args[0]
+        state = _req(call.data, "state", str, docs)
+        if state not in STATUS_STATES:
+            raise _validation_failed(
+                "Status", "state", "custom", docs, message="state is not included in the list"
+            )
+        target_url = cast("str | None", _opt(call.data, "target_url", str, docs))
+        description = cast("str | None", _opt(call.data, "description", str, docs))
+        context = cast(str, _opt(call.data, "context", str, docs) or "default")
+        if description is not None and len(description) > STATUS_DESCRIPTION_LIMIT:
+            raise _validation_failed(
+                "Status",
+                "description",
+                "custom",
+                docs,
+                message=(
+                    f"description is too long (maximum is {STATUS_DESCRIPTION_LIMIT} characters)"
+                ),
+            )
+        found = self._known_commit(call.repo.full_name, sha)
+        if found is None or found[0] != sha:
+            raise _HttpError(422, f"No commit found for SHA: {sha}", documentation_url=docs)
+        status = self.add_status(
+            call.repo.full_name,
+            sha,
+            state=cast(StatusState, state),
+            context=context,
+            description=description,
+            target_url=target_url,
+            creator=call.viewer,
+        )
+        return 201, self._status_json(status)
+
+    # check runs
+
+    def _require_app(self, viewer: str, docs: str) -> None:
+        if self.installation_token is None or viewer != self.bot_login:
+            raise _HttpError(403, "You must authenticate via a GitHub App.", documentation_url=docs)
+
+    def _post_check_run(self, call: _Call) -> tuple[int, Any]:
+        docs = _DOCS_CHECK_RUNS + "#create-a-check-run"
+        self._require_app(call.viewer, docs)
+        name = cast(str, _req(call.data, "name", str, docs))
+        head_sha = cast(str, _req(call.data, "head_sha", str, docs))
+        found = self._known_commit(call.repo.full_name, head_sha)
+        if found is None or found[0] != head_sha:
+            raise _HttpError(422, f"No commit found for SHA: {head_sha}", documentation_url=docs)
+        run = CheckRun(
+            id=0,
+            repo=call.repo.full_name,
+            head_sha=head_sha,
+            name=name,
+            status="queued",
+            conclusion=None,
+            started_at=self.now(),
+            completed_at=None,
+            details_url=None,
+            external_id=None,
+            title=None,
+            summary=None,
+            text=None,
+            annotations=(),
+            check_suite_id=self._suite_id(call.repo.full_name, head_sha),
+            app_id=self.app_id,
+        )
+        run = self._apply_check_fields(run, call.data, docs)
+        run = dataclasses.replace(run, id=self._next_id("check_run"))
+        self._check_runs[run.id] = run
+        return 201, self._check_run_json(run)
+
+    def _patch_check_run(self, call: _Call) -> tuple[int, Any]:
+        docs = _DOCS_CHECK_RUNS + "#update-a-check-run"
+        self._require_app(call.viewer, docs)
+        run = self._apply_check_fields(self._check_run_in(call.repo, call.args[0]), call.data, docs)
+        self._check_runs[run.id] = run
+        return 200, self._check_run_json(run)
+
+    def _apply_check_fields(self, run: CheckRun, data: Json, docs: str) -> CheckRun:
+        """A check run with the fields of a create or update request; annotations add up."""
+        status = cast("CheckStatus | None", _choice(data, "status", CHECK_STATUSES, docs))
+        conclusion = cast(
+            "CheckConclusion | None", _choice(data, "conclusion", CHECK_CONCLUSIONS, docs)
+        )
+        if conclusion is not None:
+            status = "completed"  # as GitHub does when a conclusion is given
+        new_status = status or run.status
+        if new_status != "completed":
+            conclusion, completed_at = None, None
+        else:
+            conclusion = conclusion or run.conclusion
+            if conclusion is None:
+                raise _invalid('"conclusion" wasn\'t supplied.', docs)
+            completed_at = _time_field(data, "completed_at", docs) or run.completed_at or self.now()
+        output = cast("Json | None", _opt(data, "output", dict, docs))
+        title, summary, text = run.title, run.summary, run.text
+        annotations = run.annotations
+        if output is not None:
+            title = cast(str, _req(output, "title", str, docs))
+            summary = cast(str, _req(output, "summary", str, docs))
+            text = cast("str | None", _opt(output, "text", str, docs))
+            notes = cast(list[Any], _opt(output, "annotations", list, docs) or [])
+            if len(notes) > ANNOTATIONS_PER_REQUEST:
+                raise _invalid(
+                    f"Only {ANNOTATIONS_PER_REQUEST} annotations are allowed per request.", docs
+                )
+            annotations += tuple(_annotation(note, docs) for note in notes)
+        return dataclasses.replace(
+            run,
+            name=cast("str | None", _opt(data, "name", str, docs)) or run.name,
+            status=new_status,
+            conclusion=conclusion,
+            started_at=_time_field(data, "started_at", docs) or run.started_at,
+            completed_at=completed_at,
+            details_url=_opt(data, "details_url", str, docs) or run.details_url,
+            external_id=_opt(data, "external_id", str, docs) or run.external_id,
+            title=title,
+            summary=summary,
+            text=text,
+            annotations=annotations,
+        )
 
     # -- JSON documents ----------------------------------------------------------------------
 
@@ -2457,18 +3115,9 @@ class FakeGitHub:
                     "html": {"href": page},
                     "pull_request": {"href": pull_url},
                 },
-                "reactions": {
-                    "url": f"{url}/reactions",
-                    "total_count": 0,
-                    "+1": 0,
-                    "-1": 0,
-                    "laugh": 0,
-                    "hooray": 0,
-                    "confused": 0,
-                    "heart": 0,
-                    "rocket": 0,
-                    "eyes": 0,
-                },
+                "reactions": self._reaction_rollup(
+                    f"{url}/reactions", "review_comment", comment.id
+                ),
                 "start_line": comment.start_line,
                 "original_start_line": comment.original_start_line,
                 "start_side": comment.start_side,
@@ -2479,6 +3128,289 @@ class FakeGitHub:
             }
         )
         return doc
+
+    def _reaction_rollup(self, url: str, kind: ReactionTarget | None, ident: int) -> Json:
+        counts: dict[str, int] = dict.fromkeys(REACTIONS, 0)
+        for reaction in self._reactions.values():
+            if (reaction.kind, reaction.comment_id) == (kind, ident):
+                counts[reaction.content] += 1
+        return {"url": url, "total_count": sum(counts.values()), **counts}
+
+    def _reaction_json(self, reaction: Reaction) -> Json:
+        return {
+            "id": reaction.id,
+            "node_id": _node_id("Reaction", reaction.id),
+            "user": self._user_json(self.user(reaction.user)),
+            "content": reaction.content,
+            "created_at": reaction.created_at,
+        }
+
+    def _issue_id(self, pull: PullRequest) -> int:
+        key = (pull.repo, pull.number)
+        if key not in self._issue_ids:
+            self._issue_ids[key] = self._next_id("issue")
+        return self._issue_ids[key]
+
+    def _issue_json(self, pull: PullRequest, media: str) -> Json:
+        """A pull request seen as an issue (``GET /repos/{o}/{r}/issues/{n}``)."""
+        repo = self.repo(pull.repo)
+        r = f"{self.api_url}/repos/{repo.full_name}"
+        url = f"{r}/issues/{pull.number}"
+        page = f"{self.url}/{repo.full_name}/pull/{pull.number}"
+        ident = self._issue_id(pull)
+        closer = (pull.merged_by or pull.author) if pull.state == "closed" else None
+        doc: Json = {
+            "url": url,
+            "repository_url": r,
+            "labels_url": f"{url}/labels{{/name}}",
+            "comments_url": f"{url}/comments",
+            "events_url": f"{url}/events",
+            "html_url": page,
+            "id": ident,
+            "node_id": _node_id("Issue", ident),
+            "number": pull.number,
+            "title": pull.title,
+            "user": self._user_json(self.user(pull.author)),
+            "labels": [self._label_json(repo, name) for name in pull.labels],
+            "state": pull.state,
+            "locked": pull.locked,
+            "assignee": None,
+            "assignees": [],
+            "milestone": None,
+            "comments": pull.comments,
+            "created_at": pull.created_at,
+            "updated_at": pull.updated_at,
+            "closed_at": pull.closed_at,
+            "author_association": self._association(repo.full_name, pull.author),
+            "active_lock_reason": None,
+            "draft": pull.draft,
+            "pull_request": {
+                "url": f"{r}/pulls/{pull.number}",
+                "html_url": page,
+                "diff_url": f"{page}.diff",
+                "patch_url": f"{page}.patch",
+                "merged_at": pull.merged_at,
+            },
+        }
+        self._bodies(doc, pull.body, media)
+        doc.update(
+            {
+                "closed_by": self._user_json(self.user(closer)) if closer else None,
+                "reactions": self._reaction_rollup(f"{url}/reactions", None, 0),
+                "timeline_url": f"{url}/timeline",
+                "performed_via_github_app": None,
+                "state_reason": None,
+            }
+        )
+        return doc
+
+    def _issue_comment_json(self, comment: IssueComment, media: str) -> Json:
+        r = f"{self.api_url}/repos/{comment.repo}"
+        url = f"{r}/issues/comments/{comment.id}"
+        doc: Json = {
+            "url": url,
+            "html_url": f"{self.url}/{comment.repo}/pull/{comment.number}"
+            f"#issuecomment-{comment.id}",
+            "issue_url": f"{r}/issues/{comment.number}",
+            "id": comment.id,
+            "node_id": _node_id("IssueComment", comment.id),
+            "user": self._user_json(self.user(comment.user)),
+            "created_at": comment.created_at,
+            "updated_at": comment.updated_at,
+            "author_association": self._association(comment.repo, comment.user),
+        }
+        self._bodies(doc, comment.body, media)
+        doc["reactions"] = self._reaction_rollup(f"{url}/reactions", "issue_comment", comment.id)
+        doc["performed_via_github_app"] = None
+        return doc
+
+    def _status_json(self, status: CommitStatus, *, creator: bool = True) -> Json:
+        user = self.user(status.creator)
+        doc: Json = {
+            "url": f"{self.api_url}/repos/{status.repo}/statuses/{status.sha}",
+            "avatar_url": f"{self.url}/avatars/u/{user.id}?v=4",
+            "id": status.id,
+            "node_id": _node_id("StatusContext", status.id),
+            "state": status.state,
+            "description": status.description,
+            "target_url": status.target_url,
+            "context": status.context,
+            "created_at": status.created_at,
+            "updated_at": status.updated_at,
+        }
+        if creator:
+            doc["creator"] = self._user_json(user)
+        return doc
+
+    def _combined_status_json(self, repo: Repository, sha: str) -> Json:
+        latest: dict[str, CommitStatus] = {}
+        for status in self.statuses(repo.full_name, sha):
+            latest[status.context] = status  # oldest first: the newest of a context wins
+        states = {s.state for s in latest.values()}
+        if states & {"error", "failure"}:
+            state = "failure"
+        elif not states or "pending" in states:
+            state = "pending"
+        else:
+            state = "success"
+        r = f"{self.api_url}/repos/{repo.full_name}"
+        newest_first = sorted(latest.values(), key=lambda s: s.id, reverse=True)
+        return {
+            "state": state,
+            "statuses": [self._status_json(s, creator=False) for s in newest_first],
+            "sha": sha,
+            "total_count": len(latest),
+            "repository": self._repo_json(repo),
+            "commit_url": f"{r}/commits/{sha}",
+            "url": f"{r}/commits/{sha}/status",
+        }
+
+    def _commit_json(self, repo: Repository, sha: str, pull: PullRequest, role: str) -> Json:
+        """A PR's head, merge or base commit (``GET /repos/{o}/{r}/commits/{ref}``)."""
+        r = f"{self.api_url}/repos/{repo.full_name}"
+        files: tuple[FileChange, ...] = ()
+        if role == "head":
+            login, date, parents = pull.author, pull.created_at, [pull.base_sha]
+            message, files = pull.title, pull.files
+        elif role == "merge":
+            login = pull.merged_by or pull.author
+            date = pull.merged_at or pull.created_at
+            parents = [pull.base_sha, pull.head_sha]
+            owner = self._head_label(pull).partition(":")[0]
+            message = f"Merge pull request #{pull.number} from {owner}/{pull.head_ref}"
+            message += f"\n\n{pull.title}"
+            files = pull.files
+        else:
+            login, date = repo.owner, repo.created_at
+            parents, message = [_fake_sha("parent", sha)], f"Update {pull.base_ref}"
+        user = self.user(login)
+        person = {
+            "name": user.name or user.login,
+            "email": user.email or f"{user.login}@users.noreply.example.test",
+            "date": date,
+        }
+        tree = _fake_sha("tree", sha)
+        additions = sum(f.additions or 0 for f in files)
+        deletions = sum(f.deletions or 0 for f in files)
+        return {
+            "sha": sha,
+            "node_id": _node_id("Commit", int(sha[:8], 16)),
+            "commit": {
+                "author": person,
+                "committer": person,
+                "message": message,
+                "tree": {"sha": tree, "url": f"{r}/git/trees/{tree}"},
+                "url": f"{r}/git/commits/{sha}",
+                "comment_count": 0,
+                "verification": {
+                    "verified": False,
+                    "reason": "unsigned",
+                    "signature": None,
+                    "payload": None,
+                    "verified_at": None,
+                },
+            },
+            "url": f"{r}/commits/{sha}",
+            "html_url": f"{self.url}/{repo.full_name}/commit/{sha}",
+            "comments_url": f"{r}/commits/{sha}/comments",
+            "author": self._user_json(user),
+            "committer": self._user_json(user),
+            "parents": [
+                {
+                    "sha": parent,
+                    "url": f"{r}/commits/{parent}",
+                    "html_url": f"{self.url}/{repo.full_name}/commit/{parent}",
+                }
+                for parent in parents
+            ],
+            "stats": {
+                "total": additions + deletions,
+                "additions": additions,
+                "deletions": deletions,
+            },
+            "files": [self._file_json(pull, f) for f in files],
+        }
+
+    def _app_json(self) -> Json:
+        page = f"{self.url}/apps/{quote(self.app_slug, safe='')}"
+        return {
+            "id": self.app_id,
+            "slug": self.app_slug,
+            "node_id": _node_id("Integration", self.app_id),
+            "client_id": "Iv1." + _fake_sha("client", self.app_id)[:16],
+            "owner": self._user_json(self.user(self.login)),
+            "name": self.app_slug,
+            "description": "",
+            "external_url": page,
+            "html_url": page,
+            "created_at": DEFAULT_TIME,
+            "updated_at": DEFAULT_TIME,
+            "permissions": {
+                "checks": "write",
+                "contents": "read",
+                "issues": "write",
+                "metadata": "read",
+                "pull_requests": "write",
+                "statuses": "write",
+            },
+            "events": ["check_run", "check_suite", "pull_request"],
+        }
+
+    def _minimal_pull_json(self, pull: PullRequest) -> Json:
+        def end(ref: str, sha: str, repo_name: str) -> Json:
+            repo = self.repo(repo_name)
+            url = f"{self.api_url}/repos/{repo.full_name}"
+            return {"ref": ref, "sha": sha, "repo": {"id": repo.id, "url": url, "name": repo.name}}
+
+        return {
+            "url": f"{self.api_url}/repos/{pull.repo}/pulls/{pull.number}",
+            "id": pull.id,
+            "number": pull.number,
+            "head": end(pull.head_ref, pull.head_sha, pull.head_repo or pull.repo),
+            "base": end(pull.base_ref, pull.base_sha, pull.repo),
+        }
+
+    def _check_run_json(self, run: CheckRun) -> Json:
+        url = f"{self.api_url}/repos/{run.repo}/check-runs/{run.id}"
+        pulls = [p for p in self.pulls(run.repo) if p.head_sha == run.head_sha]
+        return {
+            "id": run.id,
+            "name": run.name,
+            "node_id": _node_id("CheckRun", run.id),
+            "head_sha": run.head_sha,
+            "external_id": run.external_id or "",
+            "url": url,
+            "html_url": f"{self.url}/{run.repo}/runs/{run.id}",
+            "details_url": run.details_url,
+            "status": run.status,
+            "conclusion": run.conclusion,
+            "started_at": run.started_at,
+            "completed_at": run.completed_at,
+            "output": {
+                "title": run.title,
+                "summary": run.summary,
+                "text": run.text,
+                "annotations_count": len(run.annotations),
+                "annotations_url": f"{url}/annotations",
+            },
+            "check_suite": {"id": run.check_suite_id},
+            "app": self._app_json(),
+            "pull_requests": [self._minimal_pull_json(p) for p in pulls if p.state == "open"],
+        }
+
+    def _annotation_json(self, run: CheckRun, note: CheckAnnotation) -> Json:
+        return {
+            "path": note.path,
+            "blob_href": f"{self.url}/{run.repo}/blob/{run.head_sha}/{quote(note.path)}",
+            "start_line": note.start_line,
+            "start_column": note.start_column,
+            "end_line": note.end_line,
+            "end_column": note.end_column,
+            "annotation_level": note.annotation_level,
+            "title": note.title,
+            "message": note.message,
+            "raw_details": note.raw_details,
+        }
 
 
 def _by_number(pull: PullRequest) -> int:
@@ -2499,9 +3431,14 @@ def _media_param(accept: str) -> str:
     return match.group(1) if match else ""
 
 
+_Comment = TypeVar("_Comment", ReviewComment, IssueComment)
+
+
 def _sort_comments(
-    comments: Iterable[ReviewComment], query: Mapping[str, str]
-) -> list[ReviewComment]:
+    comments: Iterable[_Comment],
+    query: Mapping[str, str],
+    resource: str = "PullRequestReviewComment",
+) -> list[_Comment]:
     since = query.get("since")
     if since:
         comments = [c for c in comments if c.updated_at >= since]
@@ -2510,7 +3447,7 @@ def _sort_comments(
         raise _HttpError(
             422,
             "Validation Failed",
-            errors=[{"resource": "PullRequestReviewComment", "field": "sort", "code": "invalid"}],
+            errors=[{"resource": resource, "field": "sort", "code": "invalid"}],
         )
     reverse = query.get("direction", "asc") == "desc"
     if sort == "updated":
