@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python benchmarks/bench_review.py [--deliveries 20] [--json] [--save FILE]
 
 Builds a repository with a 50-file, 2,000-line change (Python files, ten functions
-each; the change rewrites 40 lines in every file), then measures:
+each; the change rewrites 20 lines in every file: 1,000 added, 1,000 deleted), then measures:
 
 1. **local**: ``bot.review.review_local`` in one process with the model loaded once
    (median and 95th percentile over 20 runs, with the per-stage breakdown), and the
@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))  # tests/github_server.py and tests/gitrepo.py
 
 FILES = 50
 FUNCTIONS = 10
-LINES_CHANGED = 40
+LINES_CHANGED = 20
 KEY = "bench-key-0123456789abcdef-not-secret"
 
 
@@ -119,8 +119,8 @@ def bench_local(root: Path, repo: Path, base: str, head: str, runs: int) -> dict
     for _ in range(5):
         started = time.perf_counter()
         subprocess.run(
-            [str(Path(sys.executable).parent / "teamlens"), "review", "--base", base, "--head", head,
-             "--format", "json", "--config", str(config.path)],
+            [str(Path(sys.executable).parent / "teamlens"), "review", "--base", base,
+             "--head", head, "--format", "json", "--config", str(config.path)],
             check=True, capture_output=True, env=env,
         )  # fmt: skip
         cli.append(time.perf_counter() - started)
@@ -151,7 +151,7 @@ def bench_webhook(root: Path, repo: Path, base: str, heads: list[str]) -> dict[s
     from teamlens.config import load_config
     from tests.github_server import FakeGitHub, FileChange
 
-    token, secret = "bench-token", "bench-secret"  # noqa: S105 - local benchmark values
+    token, secret = "bench-token", "bench-secret"
     os.environ["BENCH_GH_TOKEN"] = token
     os.environ["TEAMLENS_KEY"] = KEY
     with FakeGitHub(token=token) as github:
@@ -190,8 +190,9 @@ def bench_webhook(root: Path, repo: Path, base: str, heads: list[str]) -> dict[s
                 patch_files = _patch_files(repo, base, head, FileChange)
                 if pull is None:
                     pull = github.add_pull(
-                        "acme/bench", author="octo-dev", title="Rework", created_at="2026-11-01T00:00:00Z",
-                        base_sha=base, head_sha=head, files=patch_files,
+                        "acme/bench", author="octo-dev", title="Rework",
+                        created_at="2026-11-01T00:00:00Z", base_sha=base, head_sha=head,
+                        files=patch_files,
                     )  # fmt: skip
                 else:
                     github.update_pull(
@@ -246,7 +247,9 @@ def _patch_files(repo: Path, base: str, head: str, file_change: Any) -> list[Any
         capture_output=True,
         text=True,
     ).stdout
-    files, current, lines = [], None, []
+    files: list[Any] = []
+    current: str | None = None
+    lines: list[str] = []
     for raw in out.splitlines():
         if raw.startswith("diff --git"):
             if current:
@@ -288,7 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(
         f"`teamlens review` command (start-up and imports included): median "
-        f"{local['command_median']:.3f}s; anchor `git diff --stat`: {local['git_diff_stat_median']:.3f}s"
+        f"{local['command_median']:.3f}s; anchor `git diff --stat`: "
+        f"{local['git_diff_stat_median']:.3f}s"
     )
     print(
         f"webhook delivery -> summary posted, {webhook['deliveries']} deliveries: median "
