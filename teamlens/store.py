@@ -577,7 +577,20 @@ class Store:
                 con.execute(f"CREATE VIEW _{table} AS SELECT * FROM _empty_{table}")  # noqa: S608
         for view, sql in VIEWS.items():
             con.execute(f"CREATE VIEW {view} AS {sql}")
+        self._team_period(con)
         return con
+
+    def _team_period(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The k-suppressed team aggregates (dashboard.team_period), when built."""
+        from dashboard.schema import SCHEMA, TEAM_PERIOD_FILE
+
+        path = self.root.parent / TEAM_PERIOD_FILE
+        if path.is_file():
+            quoted = "'" + str(path).replace("'", "''") + "'"
+            con.execute(f"CREATE VIEW team_period AS SELECT * FROM read_parquet({quoted})")  # noqa: S608
+        else:
+            con.register("_empty_team_period", SCHEMA.empty_table())
+            con.execute("CREATE VIEW team_period AS SELECT * FROM _empty_team_period")
 
     def query(self, sql: str, params: Sequence[object] = ()) -> QueryResult:
         """Run one SQL statement (with ``?`` parameters) over the committed facts."""

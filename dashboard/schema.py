@@ -1,0 +1,56 @@
+"""The ``team_period`` table: team-level quality figures per week or month, k-suppressed.
+
+Every reader (the HTML report, its CSV files, the served page, ``teamlens query``) reads
+this table and nothing else, so the privacy rules are applied once, when it is built
+(dashboard.team_period). A row is one team (or ``ALL_TEAMS``) and one period:
+
+* a **shown** row has at least k distinct contributors behind its changes and carries
+  figures;
+* a **suppressed** row (``suppressed = true``) carries no figures at all (every figure
+  column null) and a ``reason``; it is never shown as zero.
+
+``period`` is ``week`` or ``month``. With ``--period week``, a team-week with fewer than k
+contributors is rolled up into its month (a ``month`` row, ``rolled_up = true``) when the
+month has k; otherwise that week is suppressed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+ALL_TEAMS = "(all teams)"
+UNOWNED = "(no team)"
+TEAM_PERIOD_FILE = Path("aggregates") / "team_period.parquet"  # under data_dir
+
+SCHEMA = pa.schema(
+    [
+        ("team", pa.string()),
+        ("period", pa.string()),  # "week" or "month"
+        ("period_start", pa.date32()),  # Monday of the week, or the 1st of the month
+        ("suppressed", pa.bool_()),
+        ("reason", pa.string()),  # why suppressed; null when shown
+        ("rolled_up", pa.bool_()),  # a month row standing in for weeks below k
+        ("changes", pa.int64()),
+        ("churn", pa.int64()),  # lines added + deleted
+        ("labelled_changes", pa.int64()),  # changes with a mature label
+        ("defect_inducing", pa.int64()),
+        ("defect_rate", pa.float64()),  # defect_inducing / labelled_changes
+        ("defect_rate_low", pa.float64()),  # Wilson 95 % interval
+        ("defect_rate_high", pa.float64()),
+        ("provisional", pa.bool_()),  # some changes of the period are still unlabelled
+        ("mean_risk", pa.float64()),  # mean predicted risk (current model)
+        ("high_risk_share", pa.float64()),  # share of changes at the high risk level
+        ("review_coverage", pa.float64()),  # share of PR-merged changes that were reviewed
+        ("median_hours_to_first_review", pa.float64()),
+        ("hotspots", pa.list_(pa.string())),  # up to 3 files with the most fixes
+    ]
+)
+
+#: Columns that are figures: null in a suppressed row.
+FIGURES: tuple[str, ...] = tuple(
+    name
+    for name in SCHEMA.names
+    if name not in ("team", "period", "period_start", "suppressed", "reason", "rolled_up")
+)

@@ -1,0 +1,265 @@
+"""Build ``team_period``: team quality per week or month, with the minimum group size k.
+
+For every team (from code ownership: a change counts for each team owning a file it
+touches; ``(no team)`` for the rest) and period, from the changes, their labels, the
+current model's risk and the review facts:
+
+``changes``, ``churn``
+    non-merge changes and their lines added + deleted;
+``defect_rate`` (with a 95 % Wilson interval)
+    defect-inducing changes over changes with a mature label; ``provisional`` when some
+    changes of the period are still too young to be labelled;
+``mean_risk``, ``high_risk_share``
+    the current model's predicted risk, and the share at or above ``review.high``;
+``review_coverage``, ``median_hours_to_first_review``
+    over changes merged through a pull request (GitHub data);
+``hotspots``
+    up to three touched files with the most fix commits in the period.
+
+Privacy (applied here, once, so every reader is safe):
+
+1. A cell needs at least k distinct contributors (pseudonyms, counted, never stored).
+   With weekly periods a week below k is rolled up into its month when the month
+   reaches k; otherwise it is suppressed. A suppressed row has no figures at all.
+2. Differencing: when exactly one team is hidden in a period while the all-teams row
+   and every other team are shown, the all-teams total minus the visible teams would
+   reveal it; the smallest visible team is suppressed too (or the total, when there is
+   no other team).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA, TEAM_PERIOD_FILE, UNOWNED
+from model.dataset import load_store
+from model.registry import ModelError, Registry
+from model.training import score_saved
+from teamlens.config import Config
+from teamlens.store import Store
+
+Z95 = 1.959963984540054
+HOTSPOTS = 3
+
+
+class TeamPeriodError(ValueError):
+    """The store has nothing to aggregate."""
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    path: Path
+    rows: int
+    suppressed: int
+    rolled_up: int
+    seconds: float
+
+
+def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (Wilson 1927)."""
+    if trials == 0:
+        return math.nan, math.nan
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _period_start(times: pd.Series, period: str) -> pd.Series:
+    days = pd.to_datetime(times, unit="s", utc=True).dt.tz_localize(None).dt.normalize()
+    if period == "week":
+        return (days - pd.to_timedelta(days.dt.weekday, unit="D")).dt.date
+    return days.dt.to_period("M").dt.start_time.dt.date
+
+
+def _changes(config: Config) -> pd.DataFrame:
+    """One row per change: time, team list, label, churn, risk, author, review facts."""
+    names = [r.name for r in config.repositories]
+    store = Store(config.data_dir)
+    data = load_store(store, names)
+    frame = data.frame
+    try:
+        model = Registry.for_data_dir(config.data_dir).current()
+        frame = frame.assign(risk=score_saved(model, data))
+    except ModelError:
+        frame = frame.assign(risk=np.nan)
+    reviews = store.query(
+        "SELECT repo, sha AS id, reviewed, hours_to_first_review FROM change_reviews"
+    )
+    review_frame = pd.DataFrame(reviews.rows, columns=list(reviews.columns))
+    frame = frame.merge(review_frame, on=["repo", "id"], how="left")
+    frame["churn"] = frame["effort"].astype(np.int64)
+    frame["team"] = [list(t) if len(t) else [UNOWNED] for t in frame["team"]]
+    return frame
+
+
+def _fix_files(config: Config) -> pd.DataFrame:
+    store = Store(config.data_dir)
+    result = store.query(
+        "SELECT f.repo, f.sha AS id, f.path FROM file_changes f JOIN commits c"
+        " USING (repo, sha) WHERE c.is_fix AND NOT c.is_merge"
+    )
+    return pd.DataFrame(result.rows, columns=list(result.columns))
+
+
+def _figures(part: pd.DataFrame, fixes: pd.DataFrame, high: float) -> dict[str, Any]:
+    labelled = part[part["label"].notna()]
+    bad = int((labelled["label"] == 1).sum())
+    low, top = wilson(bad, len(labelled))
+    merged = part[part["reviewed"].notna()]
+    hours = merged.loc[merged["reviewed"] == True, "hours_to_first_review"].dropna()  # noqa: E712
+    risk = part["risk"].dropna()
+    hot = fixes[fixes["id"].isin(set(part["id"]))]
+    hotspots = hot["path"].value_counts().sort_index().sort_values(ascending=False, kind="stable")
+    return {
+        "changes": len(part),
+        "churn": int(part["churn"].sum()),
+        "labelled_changes": len(labelled),
+        "defect_inducing": bad,
+        "defect_rate": bad / len(labelled) if len(labelled) else None,
+        "defect_rate_low": None if math.isnan(low) else low,
+        "defect_rate_high": None if math.isnan(top) else top,
+        "provisional": bool(part["label"].isna().any()),
+        "mean_risk": float(risk.mean()) if len(risk) else None,
+        "high_risk_share": float((risk >= high).mean()) if len(risk) else None,
+        "review_coverage": float((merged["reviewed"] == True).mean()) if len(merged) else None,  # noqa: E712
+        "median_hours_to_first_review": float(hours.median()) if len(hours) else None,
+        "hotspots": list(hotspots.index[:HOTSPOTS]),
+    }
+
+
+def _row(team: str, period: str, start: dt.date, **values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {name: None for name in SCHEMA.names}
+    row.update(
+        team=team, period=period, period_start=start, suppressed=False, reason=None,
+        rolled_up=False,
+    )  # fmt: skip
+    row.update(values)
+    return row
+
+
+def _hidden(team: str, period: str, start: dt.date, reason: str) -> dict[str, Any]:
+    return _row(team, period, start, suppressed=True, reason=reason)
+
+
+def _cells(frame: pd.DataFrame, period: str) -> Iterable[tuple[str, dt.date, pd.DataFrame]]:
+    exploded = frame.explode("team")
+    for key, part in exploded.groupby(["team", f"{period}_start"], sort=True):
+        team, start = key
+        yield str(team), _as_date(start), part
+    for start, part in frame.groupby(f"{period}_start", sort=True):
+        yield ALL_TEAMS, _as_date(start), part
+
+
+def _as_date(value: object) -> dt.date:
+    if not isinstance(value, dt.date):
+        raise TypeError(f"expected a date, got {value!r}")
+    return value
+
+
+def build_rows(
+    frame: pd.DataFrame, fixes: pd.DataFrame, period: str, k: int, high: float
+) -> list[dict[str, Any]]:
+    """The table's rows from the change frame (see the module docstring)."""
+    if period not in ("week", "month"):
+        raise ValueError(f"period must be week or month, got {period!r}")
+    frame = frame.assign(
+        week_start=_period_start(frame["time"], "week"),
+        month_start=_period_start(frame["time"], "month"),
+    )
+    below_k = f"fewer than {k} contributors"
+    cells = list(_cells(frame, period))
+    months = {(team, start): part for team, start, part in _cells(frame, "month")}
+    # A week below k is rolled up into its month (when the month has k): then every week
+    # of that team and month is replaced by the month, or the month minus the weeks still
+    # shown would give the hidden week away.
+    rolled: set[tuple[str, dt.date]] = set()
+    if period == "week":
+        for team, start, part in cells:
+            month = dt.date(start.year, start.month, 1)
+            month_part = months.get((team, month))
+            if (
+                part["people"].nunique() < k
+                and month_part is not None
+                and month_part["people"].nunique() >= k
+            ):
+                rolled.add((team, month))
+    rows: list[dict[str, Any]] = []
+    for team, start, part in cells:
+        month = dt.date(start.year, start.month, 1)
+        if (team, month) in rolled:
+            rows.append(_hidden(team, period, start, "shown in its month"))
+        elif part["people"].nunique() >= k:
+            rows.append(_row(team, period, start, **_figures(part, fixes, high)))
+        else:
+            rows.append(_hidden(team, period, start, below_k))
+    for team, month in sorted(rolled):
+        figures = _figures(months[(team, month)], fixes, high)
+        rows.append(_row(team, "month", month, rolled_up=True, **figures))
+    _protect_against_differencing(rows)
+    return rows
+
+
+def _protect_against_differencing(rows: list[dict[str, Any]]) -> None:
+    by_cell: dict[tuple[str, dt.date], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_cell.setdefault((row["period"], row["period_start"]), []).append(row)
+    for cell in by_cell.values():
+        total = next((r for r in cell if r["team"] == ALL_TEAMS), None)
+        teams = [r for r in cell if r["team"] != ALL_TEAMS]
+        hidden = [r for r in teams if r["suppressed"]]
+        if total is None or total["suppressed"] or len(hidden) != 1:
+            continue
+        shown = [r for r in teams if not r["suppressed"]]
+        victim = min(shown, key=lambda r: (r["changes"], r["team"])) if shown else total
+        reason = "hidden so that totals do not reveal a smaller team"
+        victim.update({name: None for name in FIGURES})
+        victim.update(suppressed=True, reason=reason)
+
+
+def build_team_period(config: Config, period: str = "week") -> BuildReport:
+    """Build the table from the store and write it to ``<data_dir>/aggregates``."""
+    import time
+
+    started = time.perf_counter()
+    try:
+        frame = _changes(config)
+    except Exception as exc:  # the store has no features yet
+        from model.dataset import DatasetError
+
+        if isinstance(exc, DatasetError):
+            raise TeamPeriodError(str(exc)) from exc
+        raise
+    rows = build_rows(frame, _fix_files(config), period, config.privacy.k, config.review.high)
+    table = pa.Table.from_pylist(rows, schema=SCHEMA)
+    path = config.data_dir / TEAM_PERIOD_FILE
+    write_atomically(table, path)
+    suppressed = sum(1 for r in rows if r["suppressed"])
+    rolled = sum(1 for r in rows if r["rolled_up"])
+    return BuildReport(path, len(rows), suppressed, rolled, time.perf_counter() - started)
+
+
+def write_atomically(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def read_team_period(data_dir: Path) -> pa.Table:
+    path = data_dir / TEAM_PERIOD_FILE
+    if not path.is_file():
+        raise TeamPeriodError(f"{path} does not exist yet; run `teamlens report` first")
+    return pq.read_table(path).cast(SCHEMA)
