@@ -23,8 +23,9 @@ Privacy (applied here, once, so every reader is safe):
    reaches k; otherwise it is suppressed. A suppressed row has no figures at all.
 2. Differencing: when exactly one team is hidden in a period while the all-teams row
    and every other team are shown, the all-teams total minus the visible teams would
-   reveal it; the smallest visible team is suppressed too (or the total, when there is
-   no other team).
+   reveal it; the all-teams row of that period is suppressed then (the teams stay
+   visible). Weekly tables get the same check per month, since shown weeks can be
+   summed into months.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
 def _period_start(times: pd.Series, period: str) -> pd.Series:
     days = pd.to_datetime(times, unit="s", utc=True).dt.tz_localize(None).dt.normalize()
     if period == "week":
-        return (days - pd.to_timedelta(days.dt.weekday, unit="D")).dt.date
+        return (days - pd.to_timedelta(days.dt.day_of_week, unit="D")).dt.date
     return days.dt.to_period("M").dt.start_time.dt.date
 
 
@@ -209,7 +210,46 @@ def build_rows(
         figures = _figures(months[(team, month)], fixes, high)
         rows.append(_row(team, "month", month, rolled_up=True, **figures))
     _protect_against_differencing(rows)
+    if period == "week":
+        _protect_months(rows)
     return rows
+
+
+def _hide(row: dict[str, Any], reason: str) -> None:
+    row.update({name: None for name in FIGURES})
+    row.update(suppressed=True, reason=reason)
+
+
+_DIFFERENCING = "hidden so that the total does not reveal a hidden team"
+
+
+def _protect_months(rows: list[dict[str, Any]]) -> None:
+    """The same rule over a month, for weekly tables: sums of shown weeks are known too.
+
+    A team is known for a month when all its weeks in it are shown, or its month row is;
+    the total is known when all its weeks are. If exactly one team is unknown while the
+    total is known, the total's weeks of that month are hidden.
+    """
+    by_month: dict[dt.date, dict[str, list[dict[str, Any]]]] = {}
+    for row in rows:
+        start = row["period_start"]
+        month = dt.date(start.year, start.month, 1)
+        by_month.setdefault(month, {}).setdefault(row["team"], []).append(row)
+    for teams in by_month.values():
+
+        def known(team_rows: list[dict[str, Any]]) -> bool:
+            months = [r for r in team_rows if r["period"] == "month"]
+            if months:
+                return not months[0]["suppressed"]
+            return all(not r["suppressed"] for r in team_rows)
+
+        total = teams.get(ALL_TEAMS)
+        others = {t: r for t, r in teams.items() if t != ALL_TEAMS}
+        unknown = [t for t, r in others.items() if not known(r)]
+        if total is None or not known(total) or len(unknown) != 1:
+            continue
+        for row in total:
+            _hide(row, _DIFFERENCING)
 
 
 def _protect_against_differencing(rows: list[dict[str, Any]]) -> None:
@@ -222,11 +262,7 @@ def _protect_against_differencing(rows: list[dict[str, Any]]) -> None:
         hidden = [r for r in teams if r["suppressed"]]
         if total is None or total["suppressed"] or len(hidden) != 1:
             continue
-        shown = [r for r in teams if not r["suppressed"]]
-        victim = min(shown, key=lambda r: (r["changes"], r["team"])) if shown else total
-        reason = "hidden so that totals do not reveal a smaller team"
-        victim.update({name: None for name in FIGURES})
-        victim.update(suppressed=True, reason=reason)
+        _hide(total, _DIFFERENCING)
 
 
 def build_team_period(config: Config, period: str = "week") -> BuildReport:

@@ -535,7 +535,9 @@ def bot() -> None:
 @bot.command()
 @config_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="Port."
+)
 @click.pass_context
 def serve(ctx: click.Context, config_path: Path | None, host: str, port: int) -> None:
     """Serve GitHub pull_request webhooks; review and comment on each push.
@@ -566,7 +568,10 @@ def serve(ctx: click.Context, config_path: Path | None, host: str, port: int) ->
               help="Most recently updated pull requests to read.")  # fmt: skip
 @click.pass_context
 def stats(ctx: click.Context, config_path: Path | None, repo_name: str | None, pulls: int) -> None:
-    """Per rule: the bot's inline comments and how many were marked not useful (thumbs down)."""
+    """Per rule: the bot's inline comments and how many were marked not useful.
+
+    Counts the thumbs-up and thumbs-down reactions; a rule above 10 % is flagged.
+    """
     from bot.stats import FLAG_RATE, rule_stats
 
     config = _config(ctx, config_path)
@@ -581,6 +586,111 @@ def stats(ctx: click.Context, config_path: Path | None, repo_name: str | None, p
             f"{row.rule:<12} {row.comments:>8} {row.useful:>6} {row.not_useful:>10} "
             f"{row.not_useful_rate:>6.0%}{flag}"
         )
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The HTML file to write (default <data_dir>/reports/report.html).",
+)
+@click.option("--csv", "csv_dir", type=click.Path(path_type=Path), default=None,
+              help="Also write the numbers as CSV files into this folder.")  # fmt: skip
+@click.option(
+    "--period",
+    type=click.Choice(["week", "month"]),
+    default="week",
+    show_default=True,
+    help="Period of the trends.",
+)
+@click.pass_context
+def report(
+    ctx: click.Context,
+    config_path: Path | None,
+    out: Path | None,
+    csv_dir: Path | None,
+    period: str,
+) -> None:
+    """Team quality trends as one offline HTML file (k-suppressed; never per person)."""
+    out = _write_report(_config(ctx, config_path), out, csv_dir, period)
+    click.echo(f"wrote {out}")
+
+
+def _write_report(config: Config, out: Path | None, csv_dir: Path | None, period: str) -> Path:
+    import datetime as dt
+
+    from dashboard.report import write_report
+
+    from dashboard.team_period import build_team_period, read_team_period
+
+    build_team_period(config, period)
+    table = read_team_period(config.data_dir)
+    target = out or config.data_dir / "reports" / "report.html"
+    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    write_report(table, target, csv_dir, period=period, k=config.privacy.k, generated=generated)
+    return target
+
+
+@cli.command("serve")
+@config_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port."
+)
+@click.pass_context
+def serve_page(ctx: click.Context, config_path: Path | None, host: str, port: int) -> None:
+    """Serve the team trends page (reads only the k-suppressed team_period table).
+
+    Outside 127.0.0.1 a bearer token is required: $TEAMLENS_SERVE_TOKEN.
+    """
+    import os
+
+    from dashboard.serve import serve as serve_dashboard
+
+    config = _config(ctx, config_path)
+    token = os.environ.get("TEAMLENS_SERVE_TOKEN") or None
+    serve_dashboard(config.data_dir, k=config.privacy.k, host=host, port=port, token=token)
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--output",
+    "outputs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Also audit this report, CSV or export (file or folder; repeatable).",
+)
+@click.pass_context
+def privacy(ctx: click.Context, config_path: Path | None, outputs: tuple[Path, ...]) -> None:
+    """Print the data inventory, then audit the store and outputs against the privacy rules.
+
+    Exits 1 on any violation.
+    """
+    from teamlens.audit import audit, inventory
+
+    config = _config(ctx, config_path)
+    click.echo(inventory(config))
+    result = audit(config, outputs)
+    if result.ok:
+        click.echo("audit: no violation found")
+        return
+    for v in result.violations:
+        click.echo(f"VIOLATION {v.rule}: {v.where}: {v.detail}")
+    ctx.exit(1)
+
+
+@cli.command()
+@config_option
+@click.pass_context
+def purge(ctx: click.Context, config_path: Path | None) -> None:
+    """Apply the retention window now: drop comment text older than retention_days."""
+    from teamlens.audit import purge as purge_store
+
+    report = purge_store(_config(ctx, config_path))
+    click.echo(str(report))
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,135 @@
+"""team_period on a real repository with three teams, one of only three contributors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from dashboard.schema import ALL_TEAMS, FIGURES
+from dashboard.team_period import build_rows, build_team_period, read_team_period, wilson
+from features.changes import features_for
+from mining.szz import label_repository
+from mining.tasks import mine_all
+from teamlens.config import Config, load_config
+from tests.gitrepo import Person, RepoBuilder
+
+DAY = 86_400
+ALPHA = tuple(Person(f"Alpha Person{i}", f"alpha{i}@example.test") for i in range(6))
+BETA = tuple(Person(f"Beta Person{i}", f"beta{i}@example.test") for i in range(6))
+GAMMA = tuple(Person(f"Gamma Person{i}", f"gamma{i}@example.test") for i in range(3))
+START = 1_704_067_200  # Monday 2024-01-01 00:00 UTC
+
+
+def _history(repo: RepoBuilder) -> None:
+    """Four weeks of January 2024. alpha: six people every week. beta: six people over the
+    month, three a week. gamma: three people, ever."""
+    counter = 0
+    for week in range(4):
+        for slot, person in enumerate(ALPHA):
+            repo.clock = START + week * 7 * DAY + slot * 3600
+            repo.write(f"alpha/a{slot}.py", f"VALUE = {week}\n")
+            counter += 1
+            repo.commit(f"Alpha change {counter}", person)
+        for slot in range(3):
+            person = BETA[(week * 3 + slot) % 6]
+            repo.clock = START + week * 7 * DAY + DAY + slot * 3600
+            repo.write(f"beta/b{slot}.py", f"VALUE = {week}\n")
+            counter += 1
+            repo.commit(f"Beta change {counter}", person)
+        for slot, person in enumerate(GAMMA):
+            repo.clock = START + week * 7 * DAY + 2 * DAY + slot * 3600
+            repo.write(f"gamma/g{slot}.py", f"VALUE = {week * 10 + slot}\n")
+            counter += 1
+            repo.commit(f"Fix gamma bug {counter}", person)
+
+
+@pytest.fixture
+def config(repo_builder: RepoBuilder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
+    monkeypatch.setenv("TEAMLENS_KEY", "team-period-test-key-0123456789")
+    _history(repo_builder)
+    work = tmp_path / "work"
+    work.mkdir()
+    doc: dict[str, Any] = {
+        "repositories": [{"name": "teams", "path": str(repo_builder.path)}],
+        "teams": {"alpha": ["alpha/**"], "beta": ["beta/**"], "gamma": ["gamma/**"]},
+        "labels": {"maturity_days": 0},
+    }
+    (work / "repos.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    loaded = load_config(work / "repos.yaml")
+    mine_all(loaded)
+    label_repository(loaded, loaded.repositories[0])
+    features_for(loaded)
+    return loaded
+
+
+def _table(config: Config, period: str) -> pd.DataFrame:
+    build_team_period(config, period)
+    frame: pd.DataFrame = read_team_period(config.data_dir).to_pandas()
+    return frame
+
+
+def test_the_small_team_appears_nowhere_and_totals_do_not_reveal_it(config: Config) -> None:
+    for period in ("week", "month"):
+        table = _table(config, period)
+        gamma = table[table["team"] == "gamma"]
+        assert len(gamma) > 0 and gamma["suppressed"].all()
+        assert gamma[list(FIGURES)].isna().all().all()  # no figure, not even zero
+        # No period lets "all teams minus the shown teams" stand for gamma alone.
+        for (_, start), cell in table.groupby(["period", "period_start"]):
+            total = cell[cell["team"] == ALL_TEAMS]
+            teams = cell[cell["team"] != ALL_TEAMS]
+            if len(total) and not total["suppressed"].iloc[0]:
+                assert teams["suppressed"].sum() != 1, (period, start)
+
+
+def test_a_team_with_k_people_a_month_but_fewer_a_week_is_shown_monthly(config: Config) -> None:
+    table = _table(config, "week")
+    beta = table[table["team"] == "beta"]
+    weeks = beta[beta["period"] == "week"]
+    months = beta[beta["period"] == "month"]
+    assert weeks["suppressed"].all()
+    assert set(weeks["reason"]) == {"shown in its month"}
+    assert len(months) == 1 and not months["suppressed"].iloc[0]
+    assert bool(months["rolled_up"].iloc[0])
+    assert months["period_start"].iloc[0] == dt.date(2024, 1, 1)
+    assert months["changes"].iloc[0] == 12
+    alpha = table[(table["team"] == "alpha") & ~table["suppressed"]]
+    assert len(alpha) >= 1 and set(alpha["period"]) == {"week"}
+
+
+def test_figures_of_a_shown_cell(config: Config) -> None:
+    table = _table(config, "month")
+    alpha = table[(table["team"] == "alpha") & (table["period"] == "month")].iloc[0]
+    assert alpha["changes"] == 24
+    assert alpha["churn"] == 24 + 18  # first write adds 1 line; later ones change 1 (1 + 1)
+    total = table[table["team"] == ALL_TEAMS]
+    assert total["suppressed"].all()  # gamma hidden, alpha and beta shown: the total goes
+
+
+def test_wilson_interval() -> None:
+    low, high = wilson(3, 10)
+    assert (round(low, 4), round(high, 4)) == (0.1078, 0.6032)
+    assert all(math.isnan(x) for x in wilson(0, 0))  # no interval without trials
+
+
+def test_one_hidden_team_hides_the_total() -> None:
+    rows = []
+    frame_rows = []
+    for team, people in (("big", 6), ("mid", 5), ("tiny", 2)):
+        for i in range(people):
+            frame_rows.append(
+                {"id": f"{team}{i}", "time": START + i * 60, "team": [team], "label": 0,
+                 "churn": 1, "risk": 0.1, "people": f"{team}-{i}", "reviewed": None,
+                 "hours_to_first_review": None}
+            )  # fmt: skip
+    frame = pd.DataFrame(frame_rows)
+    rows = build_rows(frame, pd.DataFrame(columns=["id", "path"]), "month", 5, 0.6)
+    shown = {r["team"] for r in rows if not r["suppressed"]}
+    assert "tiny" not in shown
+    assert shown == {"big", "mid"}  # the total minus big and mid would be tiny
