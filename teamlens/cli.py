@@ -160,11 +160,11 @@ def mine(
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 @click.pass_context
 def run(ctx: click.Context, config_path: Path | None, quiet: bool) -> None:
-    """The main job: mine, label, compute features, train, then print a summary.
+    """The main job: mine, label, features, train, report; then print a summary.
 
     Training is skipped, with the reason, while there are too few mature labels; the
-    shipped default model stays current then. The report joins this command when it
-    lands.
+    shipped default model stays current then. The team report goes to
+    <data_dir>/reports/report.html.
     """
     from features.changes import features_for
     from mining.szz import label_repository
@@ -181,6 +181,14 @@ def run(ctx: click.Context, config_path: Path | None, quiet: bool) -> None:
     click.echo(
         format_summary(summarise(Store(config.data_dir), config.privacy.k), config.privacy.k)
     )
+    from dashboard.team_period import TeamPeriodError
+
+    try:
+        report_path = _write_report(config, None, config.data_dir / "reports", "week")
+    except TeamPeriodError as exc:
+        click.echo(f"report: not written ({exc})")
+    else:
+        click.echo(f"report: {report_path}")
 
 
 def _train_in_run(config: Config, quiet: bool) -> None:
@@ -622,7 +630,6 @@ def _write_report(config: Config, out: Path | None, csv_dir: Path | None, period
     import datetime as dt
 
     from dashboard.report import write_report
-
     from dashboard.team_period import build_team_period, read_team_period
 
     build_team_period(config, period)
