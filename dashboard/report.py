@@ -115,6 +115,11 @@ def _month_end(day: dt.date) -> dt.date:
     return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
+def period_end(period: str, start: dt.date) -> dt.date:
+    """The day after the week or month that starts on ``start``."""
+    return start + dt.timedelta(days=7) if period == "week" else _month_end(start)
+
+
 def period_label(period: str, start: dt.date) -> str:
     """``2024-W05`` for an ISO week, ``2024-02`` for a month."""
     if period == "week":
@@ -138,9 +143,7 @@ class Row:
     @property
     def end(self) -> dt.date:
         """The day after the period."""
-        if self.period == "week":
-            return self.start + dt.timedelta(days=7)
-        return _month_end(self.start)
+        return period_end(self.period, self.start)
 
     @property
     def label(self) -> str:
@@ -936,17 +939,15 @@ def _hotspots_section(by_team: Mapping[str, Sequence[Row]], period: str) -> str:
 
 
 def _ranges(periods: Iterable[tuple[str, dt.date]]) -> list[str]:
-    """Consecutive periods of one kind as ``first to last`` ranges."""
-    items = sorted(set(periods), key=lambda p: (p[1], PERIODS.index(p[0])))
+    """Consecutive periods as ``first to last`` ranges: weeks first, then months."""
+    items = sorted(set(periods), key=lambda p: (PERIODS.index(p[0]), p[1]))
     runs: list[list[tuple[str, dt.date]]] = []
     for kind, start in items:
         previous = runs[-1][-1] if runs else None
-        if previous is not None and previous[0] == kind:
-            probe = Row("", kind, previous[1], False, None, False, MappingProxyType({}))
-            if probe.end == start:
-                runs[-1].append((kind, start))
-                continue
-        runs.append([(kind, start)])
+        if previous is not None and previous[0] == kind and period_end(*previous) == start:
+            runs[-1].append((kind, start))
+        else:
+            runs.append([(kind, start)])
     out = []
     for run in runs:
         first, last = period_label(*run[0]), period_label(*run[-1])

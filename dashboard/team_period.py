@@ -33,7 +33,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,29 +116,37 @@ def _fix_files(config: Config) -> pd.DataFrame:
     return pd.DataFrame(result.rows, columns=list(result.columns))
 
 
-def _figures(part: pd.DataFrame, fixes: pd.DataFrame, high: float) -> dict[str, Any]:
-    labelled = part[part["label"].notna()]
-    bad = int((labelled["label"] == 1).sum())
-    low, top = wilson(bad, len(labelled))
-    merged = part[part["reviewed"].notna()]
-    hours = merged.loc[merged["reviewed"] == True, "hours_to_first_review"].dropna()  # noqa: E712
-    risk = part["risk"].dropna()
-    hot = fixes[fixes["id"].isin(set(part["id"]))]
-    hotspots = hot["path"].value_counts().sort_index().sort_values(ascending=False, kind="stable")
+def _figures(part: pd.DataFrame, fix_paths: Mapping[str, list[str]], high: float) -> dict[str, Any]:
+    labels = part["label"].to_numpy(dtype=np.float64)
+    known = ~np.isnan(labels)
+    n_labelled = int(known.sum())
+    bad = int((labels[known] == 1).sum())
+    low, top = wilson(bad, n_labelled)
+    reviewed = part["reviewed"].to_numpy(dtype=object)
+    merged = np.array([r is not None and r == r for r in reviewed], dtype=bool)
+    yes = np.array([bool(r) if m else False for r, m in zip(reviewed, merged, strict=True)])
+    hours = part["hours_to_first_review"].to_numpy(dtype=np.float64)[yes]
+    hours = hours[~np.isnan(hours)]
+    risk = part["risk"].to_numpy(dtype=np.float64)
+    risk = risk[~np.isnan(risk)]
+    hot: Counter[str] = Counter()
+    for change in part["id"]:
+        hot.update(fix_paths.get(change, ()))
+    ranked = sorted(hot.items(), key=lambda item: (-item[1], item[0]))
     return {
         "changes": len(part),
         "churn": int(part["churn"].sum()),
-        "labelled_changes": len(labelled),
+        "labelled_changes": n_labelled,
         "defect_inducing": bad,
-        "defect_rate": bad / len(labelled) if len(labelled) else None,
+        "defect_rate": bad / n_labelled if n_labelled else None,
         "defect_rate_low": None if math.isnan(low) else low,
         "defect_rate_high": None if math.isnan(top) else top,
-        "provisional": bool(part["label"].isna().any()),
+        "provisional": bool((~known).any()),
         "mean_risk": float(risk.mean()) if len(risk) else None,
         "high_risk_share": float((risk >= high).mean()) if len(risk) else None,
-        "review_coverage": float((merged["reviewed"] == True).mean()) if len(merged) else None,  # noqa: E712
-        "median_hours_to_first_review": float(hours.median()) if len(hours) else None,
-        "hotspots": list(hotspots.index[:HOTSPOTS]),
+        "review_coverage": float(yes.sum() / merged.sum()) if merged.any() else None,
+        "median_hours_to_first_review": float(np.median(hours)) if len(hours) else None,
+        "hotspots": [path for path, _ in ranked[:HOTSPOTS]],
     }
 
 
@@ -197,17 +206,20 @@ def build_rows(
                 and month_part["people"].nunique() >= k
             ):
                 rolled.add((team, month))
+    fix_paths: dict[str, list[str]] = {}
+    for change, path in zip(fixes["id"], fixes["path"], strict=True):
+        fix_paths.setdefault(str(change), []).append(str(path))
     rows: list[dict[str, Any]] = []
     for team, start, part in cells:
         month = dt.date(start.year, start.month, 1)
         if (team, month) in rolled:
             rows.append(_hidden(team, period, start, "shown in its month"))
         elif part["people"].nunique() >= k:
-            rows.append(_row(team, period, start, **_figures(part, fixes, high)))
+            rows.append(_row(team, period, start, **_figures(part, fix_paths, high)))
         else:
             rows.append(_hidden(team, period, start, below_k))
     for team, month in sorted(rolled):
-        figures = _figures(months[(team, month)], fixes, high)
+        figures = _figures(months[(team, month)], fix_paths, high)
         rows.append(_row(team, "month", month, rolled_up=True, **figures))
     _protect_against_differencing(rows)
     if period == "week":

@@ -385,12 +385,17 @@ class _Finder:
                     found.add((RAW_IDENTITY, "a contributor's e-mail address"))
                 elif _is_address(m.group()):
                     found.add((RAW_IDENTITY, "an e-mail address"))
+                else:
+                    continue
+                # One finding per address: its local part is not reported again below.
+                low = low[: m.start()] + " " * (m.end() - m.start()) + low[m.end() :]
         for m in _HEX_RUN.finditer(low):
             run = m.group()
-            for candidate in {run, *(run[:n] for n in (16, 32, 40, 64) if n < len(run))}:
+            for candidate in (run, *(run[:n] for n in (64, 40, 32, 16) if n < len(run))):
                 hit = self.digests.get(candidate)
-                if hit is not None:
+                if hit is not None:  # the longest match only: one finding per hash
                     found.add((PLAIN_HASH, hit))
+                    break
             if outside_store and run in self.pseudonyms:
                 found.add((PSEUDONYM_OUTSIDE, "a pseudonym from the store"))
         if self.by_first:
@@ -458,6 +463,25 @@ def _leaf_strings(array: Any) -> Iterator[str]:
         yield from (b.decode("utf-8", "replace") for b in pc.unique(array).to_pylist() if b)
 
 
+_SEPARATOR = "\n_\n"  # no name, address or hash can run across it
+_BLOCK = 4096
+
+
+def _screen(
+    finder: _Finder, texts: Sequence[str], outside: bool
+) -> Iterator[tuple[int, set[tuple[str, str]]]]:
+    """(index, findings) of each text with a finding. Texts are searched a block at a
+    time (one regex pass over the joined block), and one by one only in a block with a
+    finding: most blocks have none."""
+    for start in range(0, len(texts), _BLOCK):
+        block = texts[start : start + _BLOCK]
+        if finder.find(_SEPARATOR.join(block), outside):
+            for i, text in enumerate(block, start=start):
+                found = finder.find(text, outside)
+                if found:
+                    yield i, found
+
+
 def _scan_parquet(path: Path, place: str, finder: _Finder, outside: bool) -> list[Violation]:
     """Every decoded value, and the footer's column names and key-value metadata.
 
@@ -469,20 +493,24 @@ def _scan_parquet(path: Path, place: str, finder: _Finder, outside: bool) -> lis
     footer = [*schema.names]
     for k, v in (schema.metadata or {}).items():
         footer += [k.decode("utf-8", "replace"), v.decode("utf-8", "replace")]
-    for text in footer:
-        hits.add(finder.find(text, outside), place, "file metadata")
+    for _, found in _screen(finder, footer, outside):
+        hits.add(found, place, "file metadata")
     for batch in parquet.iter_batches(batch_size=65_536):
         for name, column in zip(batch.schema.names, batch.columns, strict=True):
-            for text in _leaf_strings(column):
-                hits.add(finder.find(text, outside), f"{place} column {name}")
+            for _, found in _screen(finder, list(_leaf_strings(column)), outside):
+                hits.add(found, f"{place} column {name}")
     return hits.violations("value")
 
 
 def _scan_text(path: Path, place: str, finder: _Finder, outside: bool) -> list[Violation]:
     hits = _Hits()
+    first = 1
     with open(path, "rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            hits.add(finder.find(line.decode("utf-8", "replace"), outside), place, f"line {number}")
+        while lines := fh.readlines(_CHUNK):
+            texts = [line.decode("utf-8", "replace") for line in lines]
+            for i, found in _screen(finder, texts, outside):
+                hits.add(found, place, f"line {first + i}")
+            first += len(lines)
     return hits.violations("line")
 
 
@@ -494,9 +522,10 @@ def _scan_binary(path: Path, place: str, finder: _Finder, outside: bool) -> list
     with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
             data = tail + chunk
-            for m in _PRINTABLE_RUN.finditer(data):
-                found = finder.find(m.group().decode("utf-8", "replace"), outside)
-                hits.add(found, place, f"byte {offset - len(tail) + m.start()}")
+            runs = list(_PRINTABLE_RUN.finditer(data))
+            texts = [m.group().decode("utf-8", "replace") for m in runs]
+            for i, found in _screen(finder, texts, outside):
+                hits.add(found, place, f"byte {offset - len(tail) + runs[i].start()}")
             tail = data[-_OVERLAP:]
             offset += len(chunk)
     return hits.violations("place")
@@ -892,7 +921,7 @@ def audit(
             violations += _check_opt_out(store, _opted_out_pseudonyms(opt_out, key), matching)
     usable_gone = _opted_out_pseudonyms(opt_out, key) if key is not None else {}
     violations += _check_leftovers(store, usable_gone)
-    if opt_out.emails:
+    if opt_out.emails and any(r.github for r in config.repositories):
         unchecked.append(
             "opt-out by e-mail for GitHub rows: a login's profile e-mail is not in the store "
             "(only `teamlens mine` can match it, from GitHub)"

@@ -367,7 +367,7 @@ def test_an_opt_out_after_aggregation_leaves_a_cell_under_k(
     )
     assert _rules(audit(config)) == {OPT_OUT}
     done = purge(config)
-    assert done.repos[0].git_rows_removed == 6  # A's three commits and their file changes
+    assert done.repos[0].git_rows_removed == 7  # A's three commits and their four files
     assert done.repos[0].derived_rows_removed > 0  # their features and labels
     report = audit(config)
     assert _rules(report) == {SMALL_GROUP}  # core now has 4 people behind it: rebuild
@@ -395,9 +395,28 @@ def test_opted_out_people_still_stored_are_found_and_purged(
     _assert_silent(report, entry, person.email, person.name)
 
     done = purge(config)
-    assert done.rows_changed == done.repos[0].git_rows_removed > 0
+    [repo] = done.repos
+    assert repo.git_rows_removed == (4 if person is DAVE else 7)  # commits, file changes
+    assert repo.derived_rows_removed == (4 if person is DAVE else 6)  # features, labels
+    assert done.rows_changed == repo.git_rows_removed + repo.derived_rows_removed
     assert audit(config).ok
     assert purge(config).rows_changed == 0
+
+
+def test_features_of_commits_purged_by_mine_are_found_and_purged(
+    mined: Config, tricky_repo: Path, make_config: ConfigFactory, tmp_path: Path
+) -> None:
+    opt_out = tmp_path / "optout.txt"
+    opt_out.write_text(f"{DAVE.email}\n", encoding="utf-8")
+    config = load_config(make_config({"tricky": tricky_repo}, privacy={"opt_out": str(opt_out)}))
+    assert mine_all(config)[0].rows_purged == 4  # the miner removes commits and files only
+    report = audit(config)
+    assert {(v.rule, v.where) for v in report.violations} == {
+        (OPT_OUT, "store/tricky, table change_features"),
+        (OPT_OUT, "store/tricky, table change_labels"),
+    }
+    assert purge(config).repos[0].derived_rows_removed == 4
+    assert audit(config).ok
 
 
 TOKEN = "gh-test-token"
