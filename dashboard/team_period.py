@@ -21,11 +21,10 @@ Privacy (applied here, once, so every reader is safe):
 1. A cell needs at least k distinct contributors (pseudonyms, counted, never stored).
    With weekly periods a week below k is rolled up into its month when the month
    reaches k; otherwise it is suppressed. A suppressed row has no figures at all.
-2. Differencing: when exactly one team is hidden in a period while the all-teams row
-   and every other team are shown, the all-teams total minus the visible teams would
-   reveal it; the all-teams row of that period is suppressed then (the teams stay
-   visible). Weekly tables get the same check per month, since shown weeks can be
-   summed into months.
+2. Differencing: the all-teams total minus the visible teams leaves the hidden teams
+   together; when fewer than k people stand behind all of them, the all-teams row of
+   that period is suppressed (the teams stay visible). Weekly tables get the same check
+   per month, since shown weeks can be summed into months.
 """
 
 from __future__ import annotations
@@ -221,9 +220,11 @@ def build_rows(
     for team, month in sorted(rolled):
         figures = _figures(months[(team, month)], fix_paths, high)
         rows.append(_row(team, "month", month, rolled_up=True, **figures))
-    _protect_against_differencing(rows)
+    people = {(team, start): set(part["people"]) for team, start, part in cells}
+    _protect_against_differencing(rows, people, k)
     if period == "week":
-        _protect_months(rows)
+        month_people = {key: set(part["people"]) for key, part in months.items()}
+        _protect_months(rows, month_people, k)
     return rows
 
 
@@ -232,22 +233,45 @@ def _hide(row: dict[str, Any], reason: str) -> None:
     row.update(suppressed=True, reason=reason)
 
 
-_DIFFERENCING = "hidden so that the total does not reveal a hidden team"
+_DIFFERENCING = "hidden so that the total does not reveal hidden teams"
 
 
-def _protect_months(rows: list[dict[str, Any]]) -> None:
-    """The same rule over a month, for weekly tables: sums of shown weeks are known too.
+def _protect_against_differencing(
+    rows: list[dict[str, Any]], people: Mapping[tuple[str, dt.date], set[str]], k: int
+) -> None:
+    """Hide a period's all-teams row when it minus the shown teams is about < k people.
+
+    The total minus every shown team leaves the hidden teams together; if fewer than k
+    people stand behind them all, the total would reveal them.
+    """
+    by_cell: dict[tuple[str, dt.date], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_cell.setdefault((row["period"], row["period_start"]), []).append(row)
+    for (_, start), cell in by_cell.items():
+        total = next((r for r in cell if r["team"] == ALL_TEAMS), None)
+        hidden = [r["team"] for r in cell if r["team"] != ALL_TEAMS and r["suppressed"]]
+        if total is None or total["suppressed"] or not hidden:
+            continue
+        behind = set().union(*(people.get((team, start), set()) for team in hidden))
+        if 0 < len(behind) < k:
+            _hide(total, _DIFFERENCING)
+
+
+def _protect_months(
+    rows: list[dict[str, Any]], people: Mapping[tuple[str, dt.date], set[str]], k: int
+) -> None:
+    """The same rule over a month, for weekly tables: shown weeks can be summed.
 
     A team is known for a month when all its weeks in it are shown, or its month row is;
-    the total is known when all its weeks are. If exactly one team is unknown while the
-    total is known, the total's weeks of that month are hidden.
+    the total is known when all its weeks are. If the teams not known for the month
+    have fewer than k people together, the total's weeks of that month are hidden.
     """
     by_month: dict[dt.date, dict[str, list[dict[str, Any]]]] = {}
     for row in rows:
         start = row["period_start"]
         month = dt.date(start.year, start.month, 1)
         by_month.setdefault(month, {}).setdefault(row["team"], []).append(row)
-    for teams in by_month.values():
+    for month, teams in by_month.items():
 
         def known(team_rows: list[dict[str, Any]]) -> bool:
             months = [r for r in team_rows if r["period"] == "month"]
@@ -256,25 +280,13 @@ def _protect_months(rows: list[dict[str, Any]]) -> None:
             return all(not r["suppressed"] for r in team_rows)
 
         total = teams.get(ALL_TEAMS)
-        others = {t: r for t, r in teams.items() if t != ALL_TEAMS}
-        unknown = [t for t, r in others.items() if not known(r)]
-        if total is None or not known(total) or len(unknown) != 1:
+        if total is None or not known(total):
             continue
-        for row in total:
-            _hide(row, _DIFFERENCING)
-
-
-def _protect_against_differencing(rows: list[dict[str, Any]]) -> None:
-    by_cell: dict[tuple[str, dt.date], list[dict[str, Any]]] = {}
-    for row in rows:
-        by_cell.setdefault((row["period"], row["period_start"]), []).append(row)
-    for cell in by_cell.values():
-        total = next((r for r in cell if r["team"] == ALL_TEAMS), None)
-        teams = [r for r in cell if r["team"] != ALL_TEAMS]
-        hidden = [r for r in teams if r["suppressed"]]
-        if total is None or total["suppressed"] or len(hidden) != 1:
-            continue
-        _hide(total, _DIFFERENCING)
+        unknown = [t for t, r in teams.items() if t != ALL_TEAMS and not known(r)]
+        behind = set().union(*(people.get((team, month), set()) for team in unknown))
+        if 0 < len(behind) < k:
+            for row in total:
+                _hide(row, _DIFFERENCING)
 
 
 def build_team_period(config: Config, period: str = "week") -> BuildReport:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pygit2
 
 from features.code_metrics import FileCodeMetrics, file_code_metrics
@@ -154,6 +155,10 @@ def build_features(
             empty = {t: SCHEMAS[t].empty_table() for t in ("change_features", "changed_functions")}
             writer.replace(empty, state)  # older rows lack or define columns differently
         done = set(writer.read("change_features", ["sha"])["sha"].to_pylist())
+        gone = done - set(writer.read("commits", ["sha"])["sha"].to_pylist())
+        if gone:  # commits purged since (people who opted out): their features go too
+            _drop_changes(writer, gone)
+            done -= gone
         stage("load")
         kamei = replay(changes, teams)
         stage("history")
@@ -193,6 +198,15 @@ def build_features(
     inducing = sum(1 for v in labels["is_inducing"].to_pylist() if v)
     labelled = sum(1 for v in labels["is_inducing"].to_pylist() if v is not None)
     return FeaturesReport(repo_config.name, added, labelled, inducing, stages)
+
+
+def _drop_changes(writer: RepoWriter, shas: set[str]) -> None:
+    value_set = pa.array(sorted(shas))
+    tables = {}
+    for table in ("change_features", "changed_functions", "change_labels", "change_reviews"):
+        data = writer.read(table)
+        tables[table] = data.filter(pc.invert(pc.is_in(data["sha"], value_set=value_set)))
+    writer.replace(tables, writer.manifest.state, purge=True)
 
 
 @dataclass

@@ -424,6 +424,12 @@ def _purge(writer: RepoWriter, actors: _Actors, retention_days: int) -> int:
     time_column = {"reviews": "submitted_at", "review_comments": "created_at"}
     replaced: dict[str, pa.Table] = {}
     removed = 0
+    # A pull request an opted-out person opened goes with everything attached to it.
+    gone_pulls: list[int] = []
+    if gone and writer.has_rows("pull_requests"):
+        pulls = writer.read("pull_requests", ["number", "author_id"])
+        mask = pc.fill_null(pc.is_in(pulls["author_id"], value_set=pa.array(sorted(gone))), False)
+        gone_pulls = sorted(set(pulls.filter(mask)["number"].to_pylist()))
     for table in GITHUB_TABLES:
         if not writer.has_rows(table):
             continue
@@ -435,6 +441,12 @@ def _purge(writer: RepoWriter, actors: _Actors, retention_days: int) -> int:
             kept = data.filter(pc.fill_null(keep, True))
             removed += data.num_rows - kept.num_rows
             changed = kept.num_rows != data.num_rows
+            data = kept
+        if gone_pulls:
+            keep = pc.invert(pc.is_in(data["number"], value_set=pa.array(gone_pulls, pa.int64())))
+            kept = data.filter(keep)
+            removed += data.num_rows - kept.num_rows
+            changed = changed or kept.num_rows != data.num_rows
             data = kept
         if table in time_column and data.num_rows:
             old = pc.fill_null(pc.less(data[time_column[table]], cutoff), True)

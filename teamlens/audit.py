@@ -309,8 +309,13 @@ def _words(text: str) -> tuple[str, ...]:
 
 
 def _not_a_person(name: str, email: str) -> bool:
+    """Bots and no-reply service identities (GitHub's web-flow committer, say)."""
     local = email.split("@", 1)[0].lower()
-    return name.lower().endswith("[bot]") or local.endswith("[bot]") or local in _ROLE_WORDS
+    return (
+        name.lower().endswith("[bot]")
+        or local.endswith("[bot]")
+        or _words(local) in {("noreply",), *_ROLE_SEQUENCES}
+    )
 
 
 class _Finder:
@@ -405,6 +410,8 @@ class _Finder:
     def _word_sequences(self, low: str) -> set[tuple[str, str]]:
         found: set[tuple[str, str]] = set()
         words = _WORD_RE.findall(low)
+        if self.by_first.keys().isdisjoint(words):  # the common case, decided in C
+            return found
         for i, word in enumerate(words):
             for n in self.by_first.get(word, ()):
                 kind = self.sequences.get(tuple(words[i : i + n]))
@@ -562,14 +569,18 @@ def _files(root: Path) -> Iterator[Path]:
 # --- reading the store ---------------------------------------------------------------------
 
 
+def _read_part(path: Path, columns: Sequence[str]) -> pa.Table:
+    try:
+        return pq.read_table(path, columns=list(columns))
+    except (pa.ArrowException, OSError) as exc:
+        raise StoreError(f"{path}: cannot be read ({exc})") from None
+
+
 def _listed(store: Store, table: str, columns: Sequence[str]) -> Iterator[tuple[str, pa.Table]]:
     """(repo, rows) of each part file the manifests list for `table`, only `columns`."""
     for repo in store.repos():
         for part in store.manifest(repo).parts.get(table, ()):
-            try:
-                yield repo, pq.read_table(store.root / repo / part, columns=list(columns))
-            except (pa.ArrowException, OSError) as exc:
-                raise StoreError(f"{store.root / repo / part}: cannot be read ({exc})") from None
+            yield repo, _read_part(store.root / repo / part, columns)
 
 
 def _check_pseudonym_columns(store: Store) -> tuple[list[Violation], set[str]]:
@@ -709,7 +720,7 @@ def _check_leftovers(store: Store, gone: Mapping[str, str]) -> list[Violation]:
         parts = store.manifest(repo).parts
 
         def read(table: str, columns: list[str], root: Path = root, parts: Any = parts) -> Any:
-            files = [pq.read_table(root / p, columns=columns) for p in parts.get(table, ())]
+            files = [_read_part(root / p, columns) for p in parts.get(table, ())]
             return (
                 pa.concat_tables(files) if files else SCHEMAS[table].empty_table().select(columns)
             )
@@ -768,15 +779,22 @@ def _month(day: dt.date) -> tuple[dt.date, dt.date]:
 
 
 class _Contributors:
-    """Distinct authors per team and day, from the store's changes (lost commits hidden)."""
+    """Distinct authors per team and day, from the configured repositories' changes.
 
-    def __init__(self, store: Store) -> None:
+    As ``dashboard.team_period`` counts them: ``change_features`` joined to ``commits``
+    (lost commits hidden), the UTC day of ``commit_time``, ``owning_teams`` (or
+    ``(no team)``), the author's pseudonym.
+    """
+
+    def __init__(self, store: Store, repos: Sequence[str]) -> None:
         self.by_team: dict[str, dict[dt.date, set[str]]] = {}
-        if not store.repos():
+        if not store.repos() or not repos:
             return
         rows = store.query(
             "SELECT f.owning_teams, CAST(epoch(f.commit_time) AS BIGINT), c.author_id"
             " FROM change_features f JOIN commits c USING (repo, sha)"
+            " WHERE list_contains(?::VARCHAR[], f.repo)",
+            [list(repos)],
         ).rows
         for teams, seconds, author in rows:
             if author is None or seconds is None:
@@ -797,6 +815,34 @@ class _Contributors:
         return [t for t in self.by_team if t != ALL_TEAMS]
 
 
+def _differencing(
+    known: Mapping[str, bool], people: _Contributors, begin: dt.date, end: dt.date, k: int
+) -> str | None:
+    """Why the total minus the shown teams reveals hidden ones, or None if it does not.
+
+    `known` maps each team with a row to whether it is shown. Hidden are the teams shown
+    as suppressed, and those with changes in the store but no row at all.
+    """
+    if known.get(ALL_TEAMS) is not True:
+        return None
+    active = {t for t in people.teams() if people.within(t, begin, end)}
+    hidden = {t for t in active | set(known) if t != ALL_TEAMS and not known.get(t, False)}
+    if not hidden:
+        return None
+    behind: set[str] = set()
+    for team in hidden:
+        behind |= people.within(team, begin, end)
+    one_suppressed = len(hidden) == 1 and next(iter(hidden)) in known
+    if not one_suppressed and len(behind) >= k:
+        return None
+    names = ", ".join(repr(t) for t in sorted(hidden))
+    return (
+        f"{ALL_TEAMS} is shown and only {names} hidden ({len(behind)} "
+        f"contributor{'s' if len(behind) != 1 else ''}): the total minus the shown teams "
+        "reveals it"
+    )
+
+
 def _check_team_period(config: Config, store: Store) -> tuple[list[Violation], list[str]]:
     path = config.data_dir / TEAM_PERIOD_FILE
     if not path.exists():
@@ -811,15 +857,14 @@ def _check_team_period(config: Config, store: Store) -> tuple[list[Violation], l
         return [], [f"{place}: no column {', '.join(sorted(missing))}; rule 3 not checked"]
     k = config.privacy.k
     figures = [c for c in FIGURES if c in table.column_names]
-    people = _Contributors(store)
+    people = _Contributors(store, [r.name for r in config.repositories])
     violations = []
+    notes = []
     cells: dict[tuple[str, dt.date], dict[str, bool]] = {}  # (period, start) -> team -> shown
     for row in table.to_pylist():
         team, period, start = row["team"], row["period"], row["period_start"]
         if period not in ("week", "month") or not isinstance(start, dt.date):
-            violations.append(
-                Violation(SMALL_GROUP, f"{place}, team {team!r}", f"unknown period {period!r}")
-            )
+            notes.append(f"{place}, team {team!r}: period {period!r} of {start!r} is unknown")
             continue
         begin, end = _week(start) if period == "week" else _month(start)
         where = f"{place}, team {team!r}, {period} of {begin.isoformat()}"
@@ -845,29 +890,28 @@ def _check_team_period(config: Config, store: Store) -> tuple[list[Violation], l
                 )
             )
     for (period, begin), teams in sorted(cells.items()):
-        if teams.get(ALL_TEAMS) is not True:
-            continue
         end = _week(begin)[1] if period == "week" else _month(begin)[1]
-        active = {t for t in people.teams() if people.within(t, begin, end)}
-        hidden = {t for t in active | set(teams) if t != ALL_TEAMS and not teams.get(t, False)}
-        if not hidden:
-            continue
-        suppressed = [t for t in hidden if t in teams]
-        behind: set[str] = set()
-        for team in hidden:
-            behind |= people.within(team, begin, end)
-        if (len(hidden) == 1 and suppressed) or len(behind) < k:
-            names = ", ".join(repr(t) for t in sorted(hidden))
-            violations.append(
-                Violation(
-                    DIFFERENCING,
-                    f"{place}, {period} of {begin.isoformat()}",
-                    f"{ALL_TEAMS} is shown and only {names} hidden "
-                    f"({len(behind)} contributor{'s' if len(behind) != 1 else ''}): the total "
-                    "minus the shown teams reveals it",
-                )
-            )
-    return violations, []
+        found = _differencing(teams, people, begin, end, k)
+        if found:
+            violations.append(Violation(DIFFERENCING, f"{place}, {period} of {begin}", found))
+    # Shown weeks add up to months: the same question per month, for weekly rows. A team
+    # is known for a month when its month row is shown, or else all its weeks are.
+    by_month: dict[dt.date, dict[str, list[bool]]] = {}
+    for (period, begin), teams in cells.items():
+        if period == "week":
+            for team, shown in teams.items():
+                by_month.setdefault(_month(begin)[0], {}).setdefault(team, []).append(shown)
+    for month, weeks in sorted(by_month.items()):
+        known = {
+            team: cells.get(("month", month), {}).get(team, all(shown))
+            for team, shown in weeks.items()
+        }
+        starts = [b for (p, b) in cells if p == "week" and _month(b)[0] == month]
+        found = _differencing(known, people, min(starts), max(starts) + dt.timedelta(7), k)
+        if found:
+            where = f"{place}, month of {month} (its weeks added up)"
+            violations.append(Violation(DIFFERENCING, where, found))
+    return violations, notes
 
 
 # --- the audit ----------------------------------------------------------------------------
@@ -1167,6 +1211,8 @@ def inventory(config: Config) -> str:
         f"`{data_dir}` ({_mode(data_dir)}); `teamlens query` reads every table |",
         f"| team aggregate | `{data_dir / TEAM_PERIOD_FILE}` | the data folder's readers; the "
         "served page and the HTML report show only this table |",
+        f"| reports | `{data_dir / 'reports'}/` by default (the HTML report and its CSV files) "
+        "| whoever receives them; built from `team_period` only |",
         f"| models | `{data_dir / 'models'}/<id>/` (model.txt, meta.json, card.md) | the data "
         "folder's readers; no pseudonym, no commit id |",
         "| exports | the folder given to `teamlens export --out` (changes.csv, datasheet.md) "

@@ -670,8 +670,17 @@ def serve_page(ctx: click.Context, config_path: Path | None, host: str, port: in
     type=click.Path(path_type=Path),
     help="Also audit this report, CSV or export (file or folder; repeatable).",
 )
+@click.option(
+    "--allow",
+    multiple=True,
+    metavar="WORD",
+    help="A word that is also someone's name or e-mail local part but not about them here "
+    "(repeatable).",
+)
 @click.pass_context
-def privacy(ctx: click.Context, config_path: Path | None, outputs: tuple[Path, ...]) -> None:
+def privacy(
+    ctx: click.Context, config_path: Path | None, outputs: tuple[Path, ...], allow: tuple[str, ...]
+) -> None:
     """Print the data inventory, then audit the store and outputs against the privacy rules.
 
     Exits 1 on any violation.
@@ -680,13 +689,10 @@ def privacy(ctx: click.Context, config_path: Path | None, outputs: tuple[Path, .
 
     config = _config(ctx, config_path)
     click.echo(inventory(config))
-    result = audit(config, outputs)
-    if result.ok:
-        click.echo("audit: no violation found")
-        return
-    for v in result.violations:
-        click.echo(f"VIOLATION {v.rule}: {v.where}: {v.detail}")
-    ctx.exit(1)
+    result = audit(config, list(outputs), allow=allow)
+    click.echo(result.render())
+    if not result.ok:
+        ctx.exit(1)
 
 
 @cli.command()
@@ -697,7 +703,7 @@ def purge(ctx: click.Context, config_path: Path | None) -> None:
     from teamlens.audit import purge as purge_store
 
     report = purge_store(_config(ctx, config_path))
-    click.echo(str(report))
+    click.echo(report.render(), nl=False)
 
 
 def _plain(value: Any) -> Any:

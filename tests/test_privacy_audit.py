@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,6 +200,29 @@ def test_words_that_look_like_people_can_be_allowed(mined: Config, tmp_path: Pat
     assert audit(mined, outputs=[note], allow=["Carol"]).ok
 
 
+def test_role_accounts_are_not_people_but_their_users_are(
+    repo_builder: RepoBuilder, make_config: ConfigFactory, key_env: str, tmp_path: Path
+) -> None:
+    jane = Person("Jane Doe", "dev@jane.test")  # a person behind a role-like address
+    web = Person("GitHub", "noreply@github.com")  # GitHub's web-flow committer
+    repo_builder.write(".github/workflows/ci.yml", "on: push\n")
+    repo_builder.write("dev/setup.sh", "echo dev\n")
+    repo_builder.commit("Add CI for dev builds", jane)
+    repo_builder.write("docs/github.md", "# GitHub\n")
+    repo_builder.commit("Merge pull request #1 from branch", web)
+    config = load_config(make_config({"roles": repo_builder.path}))
+    mine_all(config)
+    features_for(config)
+    assert audit(config).ok  # ".github", "dev", "GitHub" in paths are not identities
+
+    note = tmp_path / "review.md"
+    note.write_text("Reviewed by jane doe for the dev team on GitHub\n", encoding="utf-8")
+    report = audit(config, outputs=[note])
+    assert [(v.rule, v.detail) for v in report.violations] == [
+        (RAW_IDENTITY, "a contributor's name (1 line)")
+    ]
+
+
 def test_a_missing_output_is_an_error(mined: Config, tmp_path: Path) -> None:
     with pytest.raises(AuditError, match="no such file or folder"):
         audit(mined, outputs=[tmp_path / "nowhere.csv"])
@@ -347,6 +370,27 @@ def test_hidden_teams_that_together_are_under_k_are_differencing(teams: Config) 
     assert "3 contributors" in report.violations[0].detail
 
 
+def test_weeks_added_up_to_a_month_can_reveal_hidden_teams(teams: Config) -> None:
+    # Each week is safe (ops, docs and web are hidden together: 7 people), but ops is
+    # shown for the month (rolled up), so the month's total minus core and ops leaves
+    # docs and web: 3 people.
+    rolled = _row("ops", "month", MONTH, True, rolled_up=True)
+    rows = [
+        _row(ALL_TEAMS, "week", WEEK1, True),
+        _row("core", "week", WEEK1, True),
+        _row("ops", "week", WEEK1, False, reason="shown in its month"),
+        _row("docs", "week", WEEK1, False),
+        _row("web", "week", WEEK1, False),
+        rolled,
+    ]
+    _write_team_period(teams, rows)
+    report = audit(teams)
+    assert [(v.rule, v.where) for v in report.violations] == [
+        (DIFFERENCING, f"aggregates/team_period.parquet, month of {MONTH} (its weeks added up)")
+    ]
+    assert "'docs', 'web'" in report.violations[0].detail
+
+
 def test_a_team_left_out_of_a_period_counts_as_hidden(teams: Config) -> None:
     rows = [r for r in _clean_rows() if r["period"] == "month"]
     rows += [_row(ALL_TEAMS, "week", WEEK2, True), _row("core", "week", WEEK2, True)]
@@ -427,7 +471,7 @@ PATCH = "@@ -1,2 +1,2 @@\n line one\n-line two\n+line 2"
 @dataclass(frozen=True)
 class GithubSetup:
     server: FakeGitHub
-    write_config: Any  # (retention_days, opt_out lines) -> Config
+    write_config: Callable[..., Config]  # (retention_days, opt-out file text) -> Config
 
 
 @pytest.fixture

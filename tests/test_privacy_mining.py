@@ -145,3 +145,29 @@ def test_opt_out_after_mining_purges_existing_rows(
     assert store.query("SELECT count(*) FROM commits").rows == [(17,)]
     # Not even the pseudonym survives in a file on disk.
     assert not any(gone in s for f in data_dir.rglob("*.parquet") for s in _strings_in_parquet(f))
+
+
+def test_opt_out_after_features_removes_their_changes_everywhere(
+    tricky_repo: Path, make_config: ConfigFactory, key_env: str, data_dir: Path, tmp_path: Path
+) -> None:
+    from features.changes import features_for
+
+    config = load_config(make_config({"tricky": tricky_repo}))
+    mine_all(config)
+    features_for(config)
+    store = Store(data_dir)
+    dave = {
+        sha
+        for (sha,) in store.query(
+            "SELECT sha FROM commits WHERE author_id = ? AND NOT is_merge", [_pseudonym(DAVE.email)]
+        ).rows
+    }
+    assert dave and store.query("SELECT count(*) FROM change_features").rows[0][0] > len(dave)
+    opt_out = tmp_path / "optout.txt"
+    opt_out.write_text(DAVE.email + "\n")
+    config = load_config(make_config({"tricky": tricky_repo}, privacy={"opt_out": str(opt_out)}))
+    mine_all(config)
+    features_for(config)
+    for table in ("change_features", "change_labels", "changed_functions"):
+        left = {sha for (sha,) in store.query(f"SELECT sha FROM {table}").rows}  # noqa: S608
+        assert not left & dave, table

@@ -133,3 +133,19 @@ def test_one_hidden_team_hides_the_total() -> None:
     shown = {r["team"] for r in rows if not r["suppressed"]}
     assert "tiny" not in shown
     assert shown == {"big", "mid"}  # the total minus big and mid would be tiny
+
+
+def test_hidden_teams_with_fewer_than_k_people_together_hide_the_total() -> None:
+    frame_rows = []
+    for team, people in (("core", 5), ("ops", 5), ("docs", 2), ("web", 1)):
+        for i in range(people):
+            frame_rows.append(
+                {"id": f"{team}{i}", "time": START + i * 60, "team": [team], "label": 0,
+                 "churn": 1, "risk": 0.1, "people": f"{team}-{i}", "reviewed": None,
+                 "hours_to_first_review": None}
+            )  # fmt: skip
+    frame = pd.DataFrame(frame_rows)
+    for period in ("week", "month"):
+        rows = build_rows(frame, pd.DataFrame(columns=["id", "path"]), period, 5, 0.6)
+        shown = {r["team"] for r in rows if not r["suppressed"]}
+        assert shown == {"core", "ops"}, period  # total - core - ops = docs + web: 3 people

@@ -289,6 +289,13 @@ def test_opting_out_later_purges_stored_rows(setup: Setup, github: FakeGitHub) -
         " + (SELECT count(*) FROM review_comments WHERE author_id = $1)",
         [bob],
     ).rows == [(0,)]
+    orphans = store.query(
+        "SELECT (SELECT count(*) FROM reviews WHERE number NOT IN"
+        " (SELECT number FROM pull_requests))"
+        " + (SELECT count(*) FROM pull_request_files WHERE number NOT IN"
+        " (SELECT number FROM pull_requests))"
+    ).rows
+    assert orphans == [(0,)]  # nothing attached to bob's pull requests stays behind
     alice = Pseudonymizer(TEST_KEY.encode()).pseudonym("github:octo-alice")
     assert store.query("SELECT count(*) FROM reviews WHERE reviewer_id = ?", [alice]).rows != [
         (0,)
