@@ -681,9 +681,9 @@ def serve_page(ctx: click.Context, config_path: Path | None, host: str, port: in
 def privacy(
     ctx: click.Context, config_path: Path | None, outputs: tuple[Path, ...], allow: tuple[str, ...]
 ) -> None:
-    """Print the data inventory, then audit the store and outputs against the privacy rules.
+    """Print the data inventory, then audit the store and outputs.
 
-    Exits 1 on any violation.
+    Checks the privacy rules; exits 1 on any violation.
     """
     from teamlens.audit import audit, inventory
 
