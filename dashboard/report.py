@@ -474,7 +474,7 @@ def _axes(
     out.insert(0, f'<path class="grid" d="{" ".join(grid)}"/>')
     for day, label in x_ticks:
         x = scale.x(day.toordinal())
-        anchor = "end" if x > scale.width - 24 else "middle"
+        anchor = "end" if x > scale.width - 48 else "middle"  # keep the last label inside
         out.append(f'<path class="grid" d="{_path([(x, scale.bottom), (x, scale.bottom + 4)])}"/>')
         out.append(
             f'<text class="tick" x="{_f(x)}" y="{_f(scale.bottom + 14)}" text-anchor="{anchor}">'
