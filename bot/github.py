@@ -65,11 +65,13 @@ def parse_ref(ref: str) -> tuple[str, str, int]:
 def added_lines(patch: str | None) -> set[int]:
     """Line numbers (new side) that a patch adds."""
     found: set[int] = set()
-    line = 0
-    for raw in (patch or "").splitlines():
+    line = 0  # 0 until the first hunk header: lines before it are file headers
+    for raw in (patch or "").split("\n"):  # only \n ends a line (not \f, \u2028, ...)
         hunk = _HUNK_RE.match(raw)
         if hunk is not None:
             line = int(hunk.group(1))
+            continue
+        if line == 0:
             continue
         if raw.startswith("+"):
             found.add(line)

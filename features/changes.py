@@ -19,6 +19,7 @@ The ``changes`` view joins features and labels.
 from __future__ import annotations
 
 import multiprocessing
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -68,6 +69,9 @@ def is_test_path(path: str) -> bool:
     )
 
 
+_TEAM_HANDLE = re.compile(r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
 def read_codeowners(repo: GitRepository) -> dict[str, list[str]]:
     """Team handles (``@org/team``) -> the globs they own, from the HEAD CODEOWNERS.
 
@@ -88,8 +92,8 @@ def read_codeowners(repo: GitRepository) -> dict[str, list[str]]:
             pattern = words[0].lstrip("/")
             pattern = pattern + "**" if pattern.endswith("/") else pattern
             for owner in words[1:]:
-                if owner.startswith("@") and "/" in owner:
-                    teams.setdefault(owner.lstrip("@"), []).append(pattern)
+                if _TEAM_HANDLE.fullmatch(owner):  # @org/team; never a person or an e-mail
+                    teams.setdefault(owner[1:], []).append(pattern)
         return teams
     return {}
 

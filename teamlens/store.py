@@ -562,10 +562,12 @@ class Store:
         con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")
         manifests = {r: self.manifest(r) for r in self.repos()}
+        readable: list[str] = []
         for table, schema in SCHEMAS.items():
             files = [
                 str(self.root / r / p) for r, m in manifests.items() for p in m.parts.get(table, ())
             ]
+            readable += files
             if files:
                 listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
                 con.execute(
@@ -577,28 +579,40 @@ class Store:
                 con.execute(f"CREATE VIEW _{table} AS SELECT * FROM _empty_{table}")  # noqa: S608
         for view, sql in VIEWS.items():
             con.execute(f"CREATE VIEW {view} AS {sql}")
-        self._team_period(con)
+        readable += self._team_period(con)
+        _read_only(con, readable)
         return con
 
-    def _team_period(self, con: duckdb.DuckDBPyConnection) -> None:
-        """The k-suppressed team aggregates (dashboard.team_period), when built."""
+    def _team_period(self, con: duckdb.DuckDBPyConnection) -> list[str]:
+        """The k-suppressed team aggregates (dashboard.team_period), when built.
+
+        Returns the file the view reads (none when the aggregates are not built).
+        """
         from dashboard.schema import SCHEMA, TEAM_PERIOD_FILE
 
         path = self.root.parent / TEAM_PERIOD_FILE
         if path.is_file():
             quoted = "'" + str(path).replace("'", "''") + "'"
             con.execute(f"CREATE VIEW team_period AS SELECT * FROM read_parquet({quoted})")  # noqa: S608
-        else:
-            con.register("_empty_team_period", SCHEMA.empty_table())
-            con.execute("CREATE VIEW team_period AS SELECT * FROM _empty_team_period")
+            return [str(path)]
+        con.register("_empty_team_period", SCHEMA.empty_table())
+        con.execute("CREATE VIEW team_period AS SELECT * FROM _empty_team_period")
+        return []
 
     def query(self, sql: str, params: Sequence[object] = ()) -> QueryResult:
-        """Run one SQL statement (with ``?`` parameters) over the committed facts."""
+        """Run one read-only SQL statement (with ``?`` parameters) over the committed facts.
+
+        Only a single SELECT (``WITH ... SELECT``, ``VALUES``, ``FROM ...``, ``DESCRIBE``
+        and ``SHOW`` parse as SELECT too) is accepted; anything else is a
+        :class:`QueryError` before it runs. The connection can read the store's listed
+        files and nothing else (see :func:`_read_only`).
+        """
         import duckdb
 
         for attempt in range(3):
             con = self.connect()
             try:
+                _check_single_select(con, sql)
                 cursor = con.execute(sql, list(params))
                 columns = tuple(d[0] for d in cursor.description or ())
                 return QueryResult(columns, cursor.fetchall() if columns else [])
@@ -614,3 +628,53 @@ class Store:
             finally:
                 con.close()
         raise AssertionError("unreachable")
+
+
+_REFUSED_SQL_PREVIEW = 60
+
+
+def _read_only(con: duckdb.DuckDBPyConnection, files: Sequence[str]) -> None:
+    """Let `con` read exactly `files` and nothing else on this machine, from now on.
+
+    The views are created first; then DuckDB's external access is switched off with the
+    view's files as the only exception (``allowed_paths``), and the configuration is
+    locked so a statement cannot switch it back on. User SQL can then not read other
+    files (``read_csv('/etc/passwd')``, ``read_text``, ``glob``, a quoted path as a
+    table), write files (``COPY``, ``EXPORT``, ``ATTACH``), reach the network or load
+    extensions, even if it got past :func:`_check_single_select`.
+    """
+    import duckdb
+
+    if files:
+        listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        try:
+            con.execute(f"SET allowed_paths = [{listing}]")
+        except duckdb.CatalogException:  # a DuckDB without the setting: fail closed
+            con.close()
+            raise QueryError(
+                f"DuckDB {duckdb.__version__} cannot limit queries to the store's files "
+                "(no `allowed_paths` setting); upgrade DuckDB"
+            ) from None
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def _check_single_select(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Refuse anything but exactly one SELECT statement (DuckDB's own parser decides)."""
+    import duckdb
+
+    statements = con.extract_statements(sql)
+    if len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT:
+        return
+    if not statements:
+        found = "no statement"
+    elif len(statements) > 1:
+        found = f"{len(statements)} statements"
+    else:
+        found = f"a {statements[0].type.name} statement"
+    preview = " ".join(sql.split())
+    if len(preview) > _REFUSED_SQL_PREVIEW:
+        preview = preview[: _REFUSED_SQL_PREVIEW - 1] + "…"
+    raise QueryError(
+        f"only a single SELECT (or WITH ... SELECT) is allowed: got {found} ({preview!r})"
+    )
