@@ -610,7 +610,13 @@ class Store:
         import duckdb
 
         for attempt in range(3):
-            con = self.connect()
+            try:
+                con = self.connect()
+            except duckdb.IOException as exc:
+                # A purge deleted a listed file between the manifest read and the views.
+                if attempt == 2:
+                    raise QueryError(f"the store changed during the query 3 times: {exc}") from None
+                continue
             try:
                 _check_single_select(con, sql)
                 cursor = con.execute(sql, list(params))
