@@ -1,19 +1,33 @@
 """The scale seam: mining is one independent task per repository.
 
 A runner takes tasks and returns one report per task. :class:`SerialRunner` runs them
-in this process; a distributed runner (Dask) only has to implement :class:`TaskRunner`
-— each task writes its own repository's part of the store and shares nothing.
+in this process; :class:`mining.dask_runner.DaskRunner` runs them on a Dask cluster (a
+local one, or an existing one). Each task writes its own repository's part of the store
+and shares nothing, so any runner gives the same store.
+
+The later per-repository stages (SZZ labels, change features) run the same way through
+:func:`run_per_repository`: a runner that also implements :class:`RepositoryRunner`
+calls ``fn(config, repository, progress)`` once per repository and returns the results
+in order. docs/scale.md describes running on a cluster.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from types import TracebackType
+from typing import Protocol, TypeVar
 
 from mining.miner import MiningReport, MiningTask, ProgressCallback, mine_repository
 from mining.repository import GitRepository
-from teamlens.config import Config
+from teamlens.config import Config, RepositoryConfig
+from teamlens.errors import TeamlensError
 from teamlens.privacy import load_key
+
+R = TypeVar("R")
+
+#: A per-repository stage: ``label_repository``, ``build_features``, ...
+RepositoryFunction = Callable[[Config, RepositoryConfig, ProgressCallback | None], R]
 
 
 class TaskRunner(Protocol):
@@ -22,17 +36,81 @@ class TaskRunner(Protocol):
     ) -> list[MiningReport]: ...
 
 
+class RepositoryRunner(Protocol):
+    def per_repository(
+        self,
+        fn: RepositoryFunction[R],
+        config: Config,
+        repos: Sequence[RepositoryConfig],
+        progress: ProgressCallback | None,
+    ) -> list[R]: ...
+
+
+class Runner(TaskRunner, RepositoryRunner, Protocol):
+    """What the CLI needs: mining tasks and the per-repository stages."""
+
+
 class SerialRunner:
     """Runs the tasks one after another in this process."""
+
+    def __enter__(self) -> SerialRunner:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
 
     def run(
         self, tasks: Sequence[MiningTask], progress: ProgressCallback | None
     ) -> list[MiningReport]:
         return [mine_repository(task, progress) for task in tasks]
 
+    def per_repository(
+        self,
+        fn: RepositoryFunction[R],
+        config: Config,
+        repos: Sequence[RepositoryConfig],
+        progress: ProgressCallback | None,
+    ) -> list[R]:
+        return [fn(config, repo, progress) for repo in repos]
+
+
+@contextlib.contextmanager
+def runner_for(workers: int = 1, scheduler: str | None = None) -> Iterator[Runner]:
+    """The runner for ``teamlens ... --workers N --scheduler URL``.
+
+    One worker and no scheduler: :class:`SerialRunner` (Dask is not even imported).
+    ``workers`` > 1: a local Dask cluster of that many processes, closed on exit.
+    ``scheduler`` ("tcp://host:8786", "tls://host:8786"): an existing Dask cluster.
+
+    Raises
+    ------
+    TeamlensError
+        Both were given, or Dask is not installed.
+    """
+    if scheduler is None and workers <= 1:
+        yield SerialRunner()
+        return
+    if scheduler is not None and workers > 1:
+        raise TeamlensError(
+            "--workers and --scheduler exclude each other: an existing cluster has its own workers"
+        )
+    try:
+        from mining.dask_runner import DaskRunner
+    except ImportError as exc:
+        raise TeamlensError(
+            f"--workers/--scheduler need Dask ({exc.name} is not installed): "
+            "pip install 'teamlens[dask]'"
+        ) from None
+    with DaskRunner(workers=None if scheduler else workers, scheduler=scheduler) as runner:
+        yield runner
+
 
 def tasks_for(config: Config, only: Sequence[str] = ()) -> list[MiningTask]:
-    repos = [config.repository(n) for n in only] if only else list(config.repositories)
     return [
         MiningTask(
             repository=r,
@@ -41,8 +119,13 @@ def tasks_for(config: Config, only: Sequence[str] = ()) -> list[MiningTask]:
             privacy=config.privacy,
             mining=config.mining,
         )
-        for r in repos
+        for r in repositories(config, only)
     ]
+
+
+def repositories(config: Config, only: Sequence[str] = ()) -> list[RepositoryConfig]:
+    """The repositories named in `only` (in that order), or every configured one."""
+    return [config.repository(n) for n in only] if only else list(config.repositories)
 
 
 def mine_all(
@@ -62,3 +145,22 @@ def mine_all(
         if task.repository.url is None:
             GitRepository.open(task.repository, config.clones_dir)
     return (runner or SerialRunner()).run(tasks, progress)
+
+
+def run_per_repository(
+    runner: RepositoryRunner | None,
+    fn: RepositoryFunction[R],
+    config: Config,
+    repos: Sequence[str] = (),
+    progress: ProgressCallback | None = None,
+) -> list[R]:
+    """``fn(config, repository, progress)`` for each repository named (default: all).
+
+    For the stages after mining, e.g. ``run_per_repository(runner, label_repository,
+    config)`` or ``run_per_repository(runner, build_features, config)``. Each call reads
+    and writes only its own repository's part of the store. On a Dask runner ``fn`` must
+    be a module-level function (it is pickled by name) and runs in a worker process.
+    """
+    return (runner or SerialRunner()).per_repository(
+        fn, config, repositories(config, repos), progress
+    )

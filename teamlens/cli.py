@@ -70,11 +70,19 @@ def init(force: bool) -> None:
     click.echo(f"wrote {path}")
 
 
-def _mine(config: Config, repos: tuple[str, ...], quiet: bool) -> None:
-    from mining.tasks import mine_all
+def _mine(
+    config: Config,
+    repos: tuple[str, ...],
+    quiet: bool,
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> None:
+    from mining.tasks import mine_all, runner_for
 
     progress = None if quiet else Progress()
-    for report in mine_all(config, only=repos, progress=progress):
+    with runner_for(workers, scheduler) as runner:
+        reports = mine_all(config, only=repos, progress=progress, runner=runner)
+    for report in reports:
         for ref in report.rewritten:
             click.echo(
                 f"{report.repo}: {ref.ref} was rewritten ({ref.old_tip[:12]} is no longer "
@@ -137,6 +145,19 @@ def _mine_github(config: Config, repos: tuple[str, ...], quiet: bool) -> None:
 @click.option(
     "--no-github", is_flag=True, help="Skip pull requests and reviews (git history only)."
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="Mine repositories in parallel on a local Dask cluster of N processes.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="URL",
+    help="Mine on an existing Dask cluster (tcp://HOST:8786); see docs/scale.md.",
+)
 @click.pass_context
 def mine(
     ctx: click.Context,
@@ -144,13 +165,15 @@ def mine(
     repos: tuple[str, ...],
     quiet: bool,
     no_github: bool,
+    workers: int,
+    scheduler: str | None,
 ) -> None:
     """Mine commits and file changes, and pull requests where a repository names one.
 
     Incremental: a second run reads only what is new.
     """
     config = _config(ctx, config_path)
-    _mine(config, repos, quiet)
+    _mine(config, repos, quiet, workers, scheduler)
     if not no_github:
         _mine_github(config, repos, quiet)
 
