@@ -71,6 +71,9 @@ LOCAL_CLUSTER_CONFIG: dict[str, object] = {
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "2s",
     "distributed.worker.memory.monitor-interval": "1s",
+    # No HTTP endpoints (health, metrics, task names) for other users of the machine.
+    "distributed.scheduler.http.routes": [],
+    "distributed.worker.http.routes": [],
 }
 
 logger = logging.getLogger(__name__)
@@ -328,6 +331,9 @@ class DaskRunner:
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
+                    # Without a dashboard the scheduler still opens an HTTP server, by
+                    # default on port 8787 (taken if another cluster runs): a free one.
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                     security=self.security if self.security is not None else _local_security(),
                 )
                 return Client(self._cluster)
@@ -374,8 +380,10 @@ class DaskRunner:
             if self.security is None:
                 return Client(address)
             return Client(address, security=self.security)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        except Exception as exc:  # refused, timed out, TLS refused, not a Dask scheduler
+            raise ClusterError(
+                f"cannot connect to the Dask scheduler at {address} ({type(exc).__name__}: {exc})"
+            ) from None
 
     def _close(self) -> None:
         client, cluster = self._client, self._cluster
@@ -455,7 +463,7 @@ class DaskRunner:
                     i = index.pop(future)
                     try:
                         results[i] = future.result()
-                    except (Exception, CancelledError) as exc:
+                    except Exception as exc:  # the task's error, re-raised here by Dask
                         failures[i] = exc
                     else:
                         if relay is not None:

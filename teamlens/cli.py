@@ -156,7 +156,7 @@ def _mine_github(config: Config, repos: tuple[str, ...], quiet: bool) -> None:
     "--scheduler",
     default=None,
     metavar="URL",
-    help="Mine on an existing Dask cluster (tcp://HOST:8786); see docs/scale.md.",
+    help="Mine on an existing Dask cluster (tls://HOST:8786); see docs/scale.md.",
 )
 @click.pass_context
 def mine(
