@@ -31,9 +31,9 @@ DEFAULT_FIX_PATTERNS: tuple[str, ...] = (
     r"(?i)\b(close[sd]?|resolve[sd]?)\s+#\d+",
 )
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_GITHUB_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$")
-_ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
+_GITHUB_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+\Z")
+_ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 @dataclass(frozen=True)
@@ -244,7 +244,7 @@ def _teams(file: Path, where: str, value: object) -> TeamsConfig:
         if name != "codeowners"
     }
     for name in globs:
-        if not _NAME_RE.match(name):
+        if not _NAME_RE.fullmatch(name):
             raise ConfigError(
                 f"{file}: {section.key(name)}: expected a team name of letters, "
                 "digits, '.', '_' or '-'"

@@ -494,7 +494,7 @@ def _read_parts(
     )
 
 
-_REPO_DIR_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_REPO_DIR_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 
 
 class Store:
@@ -522,7 +522,7 @@ class Store:
     @contextlib.contextmanager
     def writer(self, repo: str) -> Iterator[RepoWriter]:
         """Hold the repository's write lock; roll back to the start on an exception."""
-        if not _REPO_DIR_RE.match(repo):
+        if not _REPO_DIR_RE.fullmatch(repo):
             raise StoreError(f"invalid repository name for the store: {repo!r}")
         root = self.root / repo
         try:

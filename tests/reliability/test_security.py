@@ -331,18 +331,11 @@ def test_every_accepted_repository_name_stays_inside_store_and_clones(
     assert not accepted.startswith(".")  # never the .graphs folder nor a .partial clone
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the name patterns end in `$`, which also matches before a trailing "
-    "newline, so load_config and Store.writer accept 'app\\n' (a folder name with a "
-    "newline); use re.fullmatch or \\Z",
-)
 def test_a_name_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         load_config(_config_with_name(tmp_path, "app\n"))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the same `$` in Store.writer's name check")
 def test_the_store_refuses_a_name_with_a_trailing_newline(tmp_path: Path) -> None:
     with pytest.raises(StoreError), Store(tmp_path / "data").writer("app\n"):
         pass
