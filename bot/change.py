@@ -33,7 +33,7 @@ from pygit2.enums import DeltaStatus, DiffFind, DiffOption
 from bot.domain import ChangedFile, ChangedFunction, ChangeUnderReview
 from features.changes import is_test_path, read_codeowners
 from features.code_metrics import file_code_metrics
-from features.kamei import TeamMap, entropy
+from features.kamei import TeamMap, entropy, subsystem_and_directory
 from mining.repository import GitRepository
 from mining.syntax import parser_for
 from teamlens.config import Config, RepositoryConfig
@@ -122,9 +122,30 @@ def _hunk_text(hunk: pygit2.DiffHunk) -> str:
     return "\n".join(lines)
 
 
-def _subsystem_and_directory(path: str) -> tuple[str, str]:
-    parts = path.split("/")
-    return ("root", "root") if len(parts) == 1 else (parts[0], "/".join(parts[:-1]))
+def diffusion_features(files: Sequence[ChangedFile]) -> dict[str, float]:
+    """Size and diffusion of a change, and the benchmark-compatible ``jit_*`` versions.
+
+    Only what the file list shows (no history, no line counts): shared by the local
+    review and by a review built from GitHub's patches.
+    """
+    places = [subsystem_and_directory(f.path) for f in files]
+    kept = [f for f in files if f.old_path and f.added + f.deleted > 0 and not f.is_binary]
+    kept_places = [subsystem_and_directory(f.path) for f in kept]
+    features = {
+        "ns": len({s for s, _ in places}),
+        "nd": len({d for _, d in places}),
+        "nf": len(files),
+        "entropy": entropy([f.added + f.deleted for f in files]),
+        "la": sum(f.added for f in files),
+        "ld": sum(f.deleted for f in files),
+        "tests_touched": any(f.is_test for f in files),
+        "jit_ns": len({s for s, _ in kept_places}),
+        "jit_nd": len({d for _, d in kept_places}),
+        "jit_nf": len({f.path.rsplit("/", 1)[-1] for f in kept}),
+        "jit_entropy": entropy([f.added + f.deleted for f in kept]),
+        "jit_la": sum(f.added for f in kept),
+    }
+    return {k: float(v) for k, v in features.items()}
 
 
 def compute_change(
@@ -256,7 +277,6 @@ def _features(
     now: int,
     is_fix: bool,
 ) -> dict[str, float]:
-    places = [_subsystem_and_directory(f.path) for f in files]
     lt_by_file = {f.old_path: _lines_at(repo, base, f.old_path) for f in files if f.old_path}
     authors: set[str] = set()
     commits: set[str] = set()
@@ -272,7 +292,6 @@ def _features(
         recent |= hist.fixes_recent
         ages.append(max(now - hist.last_time, 0) / DAY if hist.last_time else 0.0)
     kept = [f for f in files if f.old_path and f.added + f.deleted > 0 and not f.is_binary]
-    kept_places = [_subsystem_and_directory(f.path) for f in kept]
     owners = {team for f in files for team in f.owners}
     grown = [
         (fn.complexity_after or 0) - (fn.complexity_before or 0)
@@ -280,12 +299,7 @@ def _features(
         if fn.complexity_before is not None and fn.complexity_after is not None
     ]
     features: dict[str, float] = {
-        "ns": len({s for s, _ in places}),
-        "nd": len({d for _, d in places}),
-        "nf": len(files),
-        "entropy": entropy([f.added + f.deleted for f in files]),
-        "la": sum(f.added for f in files),
-        "ld": sum(f.deleted for f in files),
+        **diffusion_features(files),
         "lt": sum(lt_by_file.values()),
         "fix": float(is_fix),
         "ndev": len(authors),
@@ -294,7 +308,6 @@ def _features(
         "n_teams": len(owners),
         "owner_share": float("nan"),  # needs the store's replay of every earlier change
         "recent_fixes": len(recent),
-        "tests_touched": float(any(f.is_test for f in files)),
         "code_metrics_files": code["files"],
         "functions_changed": len(functions),
         "complexity_before": sum(fn.complexity_before or 0 for fn in functions),
@@ -303,11 +316,6 @@ def _features(
         "largest_function_complexity": max([0, *(fn.complexity_after or 0 for fn in functions)]),
         "comment_lines_added": code["comment"],
         "whitespace_lines_added": code["blank"],
-        "jit_ns": len({s for s, _ in kept_places}),
-        "jit_nd": len({d for _, d in kept_places}),
-        "jit_nf": len({f.path.rsplit("/", 1)[-1] for f in kept}),
-        "jit_entropy": entropy([f.added + f.deleted for f in kept]),
-        "jit_la": sum(f.added for f in kept),
         "jit_lt": sum(lt_by_file.get(f.old_path, 0) for f in kept if f.old_path),
     }
     return {k: float(v) for k, v in features.items()}

@@ -28,12 +28,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.change import compute_change
+from bot.change import compute_change, diffusion_features
 from bot.domain import ChangedFile, ChangeUnderReview, Level, ReviewResult
 from bot.render import inline_body, parse_fingerprint, to_markdown
 from bot.review import assess
 from features.changes import is_test_path
-from features.kamei import entropy
 from mining.backoff import WaitBudget
 from mining.github import connect
 from model.registry import SavedModel
@@ -81,11 +80,6 @@ def added_lines(patch: str | None) -> set[int]:
     return found
 
 
-def _subsystem_and_directory(path: str) -> tuple[str, str]:
-    parts = path.split("/")
-    return ("root", "root") if len(parts) == 1 else (parts[0], "/".join(parts[:-1]))
-
-
 def change_from_patches(
     repo_name: str, base: str, head: str, files: Sequence[Any]
 ) -> ChangeUnderReview:
@@ -109,29 +103,8 @@ def change_from_patches(
                 hunks=tuple(_split_hunks(patch)),
             )
         )
-    places = [_subsystem_and_directory(f.path) for f in changed]
-    kept = [f for f in changed if f.old_path and f.added + f.deleted > 0 and not f.is_binary]
-    kept_places = [_subsystem_and_directory(f.path) for f in kept]
-    nan = math.nan
-    features = {
-        "ns": len({s for s, _ in places}),
-        "nd": len({d for _, d in places}),
-        "nf": len(changed),
-        "entropy": entropy([f.added + f.deleted for f in changed]),
-        "la": sum(f.added for f in changed),
-        "ld": sum(f.deleted for f in changed),
-        "tests_touched": float(any(f.is_test for f in changed)),
-        "jit_ns": len({s for s, _ in kept_places}),
-        "jit_nd": len({d for _, d in kept_places}),
-        "jit_nf": len({f.path.rsplit("/", 1)[-1] for f in kept}),
-        "jit_entropy": entropy([f.added + f.deleted for f in kept]),
-        "jit_la": sum(f.added for f in kept),
-        "lt": nan,
-        "jit_lt": nan,
-    }
-    return ChangeUnderReview(
-        repo_name, base, head, tuple(changed), (), {k: float(v) for k, v in features.items()}
-    )
+    features = {**diffusion_features(changed), "lt": math.nan, "jit_lt": math.nan}
+    return ChangeUnderReview(repo_name, base, head, tuple(changed), (), features)
 
 
 def _split_hunks(patch: str | None) -> Iterable[str]:

@@ -88,7 +88,8 @@ class _FileState:
     fix_times: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _subsystem_and_directory(path: str) -> tuple[str, str]:
+def subsystem_and_directory(path: str) -> tuple[str, str]:
+    """(subsystem, directory) of a path: its first component and its folder; ``root`` at top."""
     parts = path.split("/")
     if len(parts) == 1:
         return "root", "root"
@@ -160,7 +161,7 @@ def replay(changes: Iterable[Change], teams: TeamMap) -> dict[str, KameiFeatures
         owners: set[str] = set()
         kept: list[tuple[FileTouch, int]] = []  # (touch, lines before) for the benchmark
         for touch in change.files:
-            sub, directory = _subsystem_and_directory(touch.path)
+            sub, directory = subsystem_and_directory(touch.path)
             subsystems.add(sub)
             directories.add(directory)
             la += touch.added
@@ -213,7 +214,7 @@ def replay(changes: Iterable[Change], teams: TeamMap) -> dict[str, KameiFeatures
 
 
 def _jit_compatible(kept: Sequence[tuple[FileTouch, int]]) -> JitCompatible:
-    places = [_subsystem_and_directory(t.path) for t, _ in kept]
+    places = [subsystem_and_directory(t.path) for t, _ in kept]
     return JitCompatible(
         ns=len({sub for sub, _ in places}),
         nd=len({directory for _, directory in places}),

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import os
 import re
 import stat
@@ -612,8 +611,10 @@ def _check_pseudonym_columns(store: Store) -> tuple[list[Violation], set[str]]:
 
 
 def _key_fingerprint(key: bytes) -> str:
-    """docs/schema.md, manifest.json `state.key_check`."""
-    return hmac.new(key, b"teamlens key check v1", hashlib.sha256).hexdigest()[:16]
+    """docs/schema.md, manifest.json `state.key_check`: the miner's own check."""
+    from mining.miner import _key_check
+
+    return _key_check(key)
 
 
 def _available_key(config: Config) -> bytes | None:
