@@ -23,6 +23,7 @@ from teamlens.errors import TeamlensError
 from teamlens.progress import Progress
 
 if TYPE_CHECKING:  # the store pulls in pyarrow and DuckDB: load them only when needed
+    from mining.tasks import Runner
     from teamlens.store import QueryResult
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,18 +71,28 @@ def init(force: bool) -> None:
     click.echo(f"wrote {path}")
 
 
-def _mine(
-    config: Config,
-    repos: tuple[str, ...],
-    quiet: bool,
-    workers: int = 1,
-    scheduler: str | None = None,
-) -> None:
-    from mining.tasks import mine_all, runner_for
+def scale_options(func: F) -> F:
+    """``--workers N`` (a local Dask cluster) and ``--scheduler URL`` (an existing one)."""
+    func = click.option(
+        "--scheduler",
+        default=None,
+        metavar="URL",
+        help="Run on an existing Dask cluster (tls://HOST:8786); see docs/scale.md.",
+    )(func)
+    return click.option(
+        "--workers",
+        type=click.IntRange(1, 256),
+        default=1,
+        show_default=True,
+        help="Run repositories in parallel on a local Dask cluster of N processes.",
+    )(func)
+
+
+def _mine(config: Config, repos: tuple[str, ...], quiet: bool, runner: Runner) -> None:
+    from mining.tasks import mine_all
 
     progress = None if quiet else Progress()
-    with runner_for(workers, scheduler) as runner:
-        reports = mine_all(config, only=repos, progress=progress, runner=runner)
+    reports = mine_all(config, only=repos, progress=progress, runner=runner)
     for report in reports:
         for ref in report.rewritten:
             click.echo(
@@ -145,19 +156,7 @@ def _mine_github(config: Config, repos: tuple[str, ...], quiet: bool) -> None:
 @click.option(
     "--no-github", is_flag=True, help="Skip pull requests and reviews (git history only)."
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 256),
-    default=1,
-    show_default=True,
-    help="Mine repositories in parallel on a local Dask cluster of N processes.",
-)
-@click.option(
-    "--scheduler",
-    default=None,
-    metavar="URL",
-    help="Mine on an existing Dask cluster (tls://HOST:8786); see docs/scale.md.",
-)
+@scale_options
 @click.pass_context
 def mine(
     ctx: click.Context,
@@ -172,8 +171,11 @@ def mine(
 
     Incremental: a second run reads only what is new.
     """
+    from mining.tasks import runner_for
+
     config = _config(ctx, config_path)
-    _mine(config, repos, quiet, workers, scheduler)
+    with runner_for(workers, scheduler) as runner:
+        _mine(config, repos, quiet, runner)
     if not no_github:
         _mine_github(config, repos, quiet)
 
@@ -181,25 +183,44 @@ def mine(
 @cli.command()
 @config_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
+@scale_options
 @click.pass_context
-def run(ctx: click.Context, config_path: Path | None, quiet: bool) -> None:
+def run(
+    ctx: click.Context,
+    config_path: Path | None,
+    quiet: bool,
+    workers: int,
+    scheduler: str | None,
+) -> None:
     """The main job: mine, label, features, train, report; then print a summary.
 
     Training is skipped, with the reason, while there are too few mature labels; the
     shipped default model stays current then. The team report goes to
-    <data_dir>/reports/report.html.
+    <data_dir>/reports/report.html. With --workers or --scheduler, mining, labels and
+    features run one task per repository on one Dask cluster (GitHub stays serial).
     """
-    from features.changes import features_for
+    from features.changes import build_features
     from mining.szz import label_repository
+    from mining.tasks import run_per_repository, runner_for
     from teamlens.store import Store
     from teamlens.summary import format_summary, summarise
 
     config = _config(ctx, config_path)
-    _mine(config, (), quiet)
-    _mine_github(config, (), quiet)
-    for repo in config.repositories:
-        label_repository(config, repo, None if quiet else Progress(unit="fixes", verb="label"))
-    features_for(config, (), None if quiet else Progress(unit="changes", verb="features"))
+    with runner_for(workers, scheduler) as runner:
+        _mine(config, (), quiet, runner)
+        _mine_github(config, (), quiet)
+        run_per_repository(
+            runner,
+            label_repository,
+            config,
+            progress=None if quiet else Progress(unit="fixes", verb="label"),
+        )
+        run_per_repository(
+            runner,
+            build_features,
+            config,
+            progress=None if quiet else Progress(unit="changes", verb="features"),
+        )
     _train_in_run(config, quiet)
     click.echo(
         format_summary(summarise(Store(config.data_dir), config.privacy.k), config.privacy.k)
@@ -236,17 +257,25 @@ def _train_in_run(config: Config, quiet: bool) -> None:
 @config_option
 @click.option("--repo", "repos", multiple=True, help="Label only this repository (repeatable).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@scale_options
 @click.pass_context
 def label(
-    ctx: click.Context, config_path: Path | None, repos: tuple[str, ...], quiet: bool
+    ctx: click.Context,
+    config_path: Path | None,
+    repos: tuple[str, ...],
+    quiet: bool,
+    workers: int,
+    scheduler: str | None,
 ) -> None:
     """Link fix commits to the commits that induced them (SZZ; incremental)."""
     from mining.szz import label_repository
+    from mining.tasks import run_per_repository, runner_for
 
     config = _config(ctx, config_path)
     progress = None if quiet else Progress(unit="fixes", verb="label")
-    for repo in [config.repository(n) for n in repos] or config.repositories:
-        report = label_repository(config, repo, progress)
+    with runner_for(workers, scheduler) as runner:
+        reports = run_per_repository(runner, label_repository, config, repos, progress)
+    for report in reports:
         if not quiet:
             click.echo(
                 f"{report.repo}: {report.fixes_labelled} fix commits labelled, "
@@ -261,10 +290,17 @@ def label(
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option(
     "--workers",
-    type=click.IntRange(1, 64),
+    type=click.IntRange(1, 256),
     default=1,
     show_default=True,
-    help="Processes for the tree-sitter code metrics.",
+    help="N processes: repositories in parallel on a local Dask cluster, or, for a "
+    "single repository, its tree-sitter code metrics.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="URL",
+    help="Run on an existing Dask cluster (tls://HOST:8786); see docs/scale.md.",
 )
 @click.pass_context
 def features(
@@ -273,13 +309,21 @@ def features(
     repos: tuple[str, ...],
     quiet: bool,
     workers: int,
+    scheduler: str | None,
 ) -> None:
     """Compute per-change features (new changes only) and refresh the labels."""
-    from features.changes import features_for
+    from features.changes import build_features, features_for
+    from mining.tasks import repositories, run_per_repository, runner_for
 
     config = _config(ctx, config_path)
     progress = None if quiet else Progress(unit="changes", verb="features")
-    for report in features_for(config, repos, progress, workers):
+    if scheduler is None and len(repositories(config, repos)) == 1:
+        # One repository: a cluster would run one task; its code metrics use the processes.
+        reports = features_for(config, repos, progress, workers)
+    else:
+        with runner_for(workers, scheduler) as runner:
+            reports = run_per_repository(runner, build_features, config, repos, progress)
+    for report in reports:
         if not quiet:
             stages = ", ".join(f"{k} {v:.1f}s" for k, v in report.stage_seconds.items())
             click.echo(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +33,7 @@ from mining.tasks import (
 from teamlens.config import Config, load_config
 from teamlens.errors import RepositoryError, TeamlensError
 from teamlens.store import Store
+from tests.conftest import teamlens_command
 from tests.gitrepo import ALICE, BOB, CAROL, CAROL_OLD, DAVE, ERIN, ZOE, RepoBuilder, lines
 
 DAY = 86_400
@@ -280,3 +282,38 @@ def test_runner_for() -> None:
         runner_for(2, "tls://127.0.0.1:8786"),
     ):
         pass
+
+
+def _teamlens(config: Config, *args: str) -> str:
+    result = subprocess.run(
+        [*teamlens_command(), "--config", str(config.path), *args],
+        env={**os.environ},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_commands_with_two_workers_build_the_serial_store(
+    repos_template: dict[str, Path], tmp_path: Path, key_env: str
+) -> None:
+    """`label`/`features --workers 2` and `run --workers 2`, each on its own local cluster."""
+    serial = _config(tmp_path, repos_template, "serial")
+    stages = _config(tmp_path, repos_template, "stages")
+    whole = _config(tmp_path, repos_template, "run")
+
+    for config, workers in ((serial, "1"), (stages, "2")):
+        _teamlens(config, "mine", "--no-github", "-q")
+        labelled = _teamlens(config, "label", "--workers", workers)
+        computed = _teamlens(config, "features", "--workers", workers)
+    assert all(f"{name}: " in labelled and f"{name}: " in computed for name in BUILDERS)
+    summary = _teamlens(whole, "run", "--workers", "2", "-q")
+    assert "report:" in summary
+
+    expected = _snapshot(serial)
+    assert expected["views"]["szz_links"] and expected["views"]["change_features"]
+    assert _snapshot(stages) == expected
+    assert _snapshot(whole) == expected
