@@ -421,7 +421,7 @@ class DaskRunner:
             shipped = dataclasses.replace(
                 task, privacy=dataclasses.replace(task.privacy, key_env=name)
             )
-            calls.append(_Call(task.repository.name, _mine_on_worker, (shipped, keys[where])))
+            calls.append(_Call(task.label, _mine_on_worker, (shipped, keys[where])))
         return self._execute("mine", calls, progress)
 
     def per_repository(

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -41,6 +41,9 @@ from teamlens.privacy import (
 )
 from teamlens.store import SCHEMAS, RepoWriter, Store
 
+if TYPE_CHECKING:
+    from mining.ranges import CommitRange
+
 #: Called with (repository name, commits done, commits to do).
 ProgressCallback = Callable[[str, int, int], None]
 PROGRESS_EVERY = 250
@@ -56,6 +59,14 @@ class MiningTask:
     clones_dir: Path
     privacy: PrivacyConfig
     mining: MiningConfig
+    commit_range: CommitRange | None = None  # one part of a split history (mining.ranges)
+
+    @property
+    def label(self) -> str:
+        """What progress and errors call this task: the repository, and the part."""
+        r = self.commit_range
+        name = self.repository.name
+        return name if r is None else f"{name} [{r.index + 1}/{r.count}]"
 
 
 @dataclass(frozen=True)
@@ -243,6 +254,10 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
     RepositoryError, KeyFileError, StoreError
         Before anything is written, or after rolling the store back to where it was.
     """
+    if task.commit_range is not None:
+        from mining.ranges import mine_range
+
+        return mine_range(task, progress)
     started = time.monotonic()
     _warm_up_arrow()
     config = task.repository

@@ -113,6 +113,19 @@ class GitRepository:
         args = ["rev-list", "--count", *revisions, *(["--not", *exclude] if exclude else []), "--"]
         return int(_git(self.path, *args, what="git rev-list").strip() or 0)
 
+    def first_parents(self, tip: str) -> list[str]:
+        """The first-parent line from the root to ``tip``, oldest first."""
+        out = _git(
+            self.path, "rev-list", "--first-parent", "--reverse", tip, "--", what="git rev-list"
+        )
+        return out.split()
+
+    def main_line_tip(self, revisions: Sequence[str]) -> str:
+        """Of several tips, the one HEAD points at, else the one with the most commits."""
+        if not self.handle.head_is_unborn and str(self.handle.head.target) in revisions:
+            return str(self.handle.head.target)
+        return max(revisions, key=lambda r: (self.count([r], []), r))
+
     def reachable(self, revisions: Sequence[str]) -> set[str]:
         if not revisions:
             return set()

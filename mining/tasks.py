@@ -14,6 +14,8 @@ in order. docs/scale.md describes running on a cluster.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import time
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Protocol, TypeVar
@@ -139,12 +141,26 @@ def mine_all(
     Local repositories and the key are checked before any task starts, so a bad path
     or an unreadable key file stops the run with nothing written.
     """
+    from mining.ranges import adopt, plan
+
     tasks = tasks_for(config, only)
     load_key(config.privacy, config.data_dir)
     for task in tasks:
         if task.repository.url is None:
             GitRepository.open(task.repository, config.clones_dir)
-    return (runner or SerialRunner()).run(tasks, progress)
+    started = time.monotonic()
+    # A very large first mining becomes several range tasks (mining.split_commits).
+    planned = [plan(task) or [task] for task in tasks]
+    reports = (runner or SerialRunner()).run([t for group in planned for t in group], progress)
+    merged: list[MiningReport] = []
+    for group in planned:
+        done, reports = reports[: len(group)], reports[len(group) :]
+        if group[0].commit_range is None:
+            merged.extend(done)
+        else:
+            report = adopt(group, done)
+            merged.append(dataclasses.replace(report, seconds=time.monotonic() - started))
+    return merged
 
 
 def run_per_repository(

@@ -89,6 +89,7 @@ class MiningConfig:
     fix_patterns: tuple[str, ...] = DEFAULT_FIX_PATTERNS
     detect_copies: bool = False
     batch_size: int = 2000
+    split_commits: int = 200_000  # a first mining of more commits runs as several tasks
 
 
 SZZ_VARIANTS = ("b-szz", "ag-szz", "r-szz")
@@ -333,7 +334,7 @@ def _github(file: Path, value: object) -> GithubConfig:
 
 def _mining(file: Path, value: object) -> MiningConfig:
     section = _Section(file, "mining", value if value is not None else {})
-    section.check_keys({"fix_patterns", "detect_copies", "batch_size"})
+    section.check_keys({"fix_patterns", "detect_copies", "batch_size", "split_commits"})
     patterns = section.data.get("fix_patterns", list(DEFAULT_FIX_PATTERNS))
     if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
         raise section.fail("fix_patterns", "a list of regular expressions", patterns)
@@ -348,6 +349,9 @@ def _mining(file: Path, value: object) -> MiningConfig:
         fix_patterns=tuple(patterns),
         detect_copies=section.boolean("detect_copies", False),
         batch_size=section.integer("batch_size", 2000, 1, "a positive number of commits"),
+        split_commits=section.integer(
+            "split_commits", 200_000, 0, "a number of commits (0: never split)"
+        ),
     )
 
 

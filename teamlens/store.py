@@ -407,6 +407,22 @@ class RepoWriter:
             Manifest({t: tuple(p) for t, p in parts.items()}, dict(state), self.manifest.garbage)
         )
 
+    def adopt(self, parts: Mapping[str, Sequence[str]], state: Mapping[str, Any]) -> None:
+        """Append files already written into this repository's folder, atomically.
+
+        ``parts`` are paths relative to the folder (``<table>/<name>.parquet``), e.g.
+        hard links of another store's files; a kill before the publish leaves them
+        unlisted, and the next writer deletes them.
+        """
+        listed = {t: list(p) for t, p in self.manifest.parts.items()}
+        for table, rels in parts.items():
+            listed.setdefault(table, []).extend(rels)
+            if rels:
+                _fsync_dir(self.root / table)
+        self._publish(
+            Manifest({t: tuple(p) for t, p in listed.items()}, dict(state), self.manifest.garbage)
+        )
+
     def replace(
         self, tables: Mapping[str, pa.Table], state: Mapping[str, Any], purge: bool = False
     ) -> None:

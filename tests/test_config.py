@@ -348,7 +348,8 @@ def _repo(extra: dict[str, Any] | None = None) -> dict[str, Any]:
         ),
         (
             {"repositories": [_repo()], "privacy": None, "mining": {"colour": 1}},
-            "mining.colour: unknown key (known: batch_size, detect_copies, fix_patterns)",
+            "mining.colour: unknown key "
+            "(known: batch_size, detect_copies, fix_patterns, split_commits)",
         ),
         (
             {"repositories": [_repo({"paht": "x"})]},

@@ -140,3 +140,43 @@ def test_sigkill_at_random_points_then_resume(
     # The kills must really have landed mid-run for this test to mean anything.
     assert kills >= 10
     assert partial_states >= 5
+
+
+@pytest.mark.slow
+def test_sigkill_while_a_split_history_is_mined_then_resume(
+    tmp_path: Path, make_config: ConfigFactory, key_env: str
+) -> None:
+    """`mining.split_commits`: kills between and inside the ranges, and while adopting."""
+    repo = tmp_path / "history"
+    _fast_import(repo, COMMITS)
+    reference_dir = tmp_path / "reference"
+    whole = make_config({"history": repo}, data_dir=str(reference_dir))
+    subprocess.run([*teamlens_command(), "mine", "-q", "--config", str(whole)], check=True)
+    reference = _snapshot(reference_dir)
+
+    config = make_config({"history": repo}, mining={"batch_size": 40, "split_commits": 300})
+    data_dir = config.parent / ".teamlens"
+    cmd = [*teamlens_command(), "mine", "--quiet", "--config", str(config)]
+    staging = data_dir / "staging" / "history"
+    started = time.monotonic()
+    subprocess.run(cmd, check=True)
+    full_run = time.monotonic() - started
+    assert _snapshot(data_dir) == reference
+    assert not staging.exists()
+
+    rng = random.Random(20261130)
+    kept_ranges = kills = 0
+    for _ in range(6):
+        shutil.rmtree(data_dir)
+        proc = subprocess.Popen(cmd)
+        time.sleep(rng.uniform(0.2, 1.0) * full_run)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+        kept_ranges += sum(1 for m in staging.glob("*/store/history/manifest.json"))
+        subprocess.run(cmd, check=True)
+        assert _snapshot(data_dir) == reference
+        assert not staging.exists()
+    assert kills >= 4
+    assert kept_ranges > 0  # some reruns started from finished ranges

@@ -22,6 +22,7 @@ from distributed.protocol import pickle as dask_pickle
 from features.changes import build_features
 from mining.dask_runner import DaskRunner, _Secret
 from mining.miner import MiningReport
+from mining.ranges import plan
 from mining.szz import label_repository
 from mining.tasks import (
     SerialRunner,
@@ -162,11 +163,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         runner.__exit__(None, None, None)
 
 
-def _config(root: Path, repos: dict[str, Path], name: str) -> Config:
+def _config(root: Path, repos: dict[str, Path], name: str, split_commits: int = 0) -> Config:
     doc: dict[str, Any] = {
         "data_dir": f"data-{name}",
         "clones_dir": f"clones-{name}",
         "labels": {"maturity_days": 30},
+        "mining": {"split_commits": split_commits},
         "teams": {"core": ["src/**", "lib/**"], "app": ["app/**"]},
         "repositories": [{"name": n, "path": str(p)} for n, p in repos.items()],
     }
@@ -317,3 +319,21 @@ def test_the_commands_with_two_workers_build_the_serial_store(
     assert expected["views"]["szz_links"] and expected["views"]["change_features"]
     assert _snapshot(stages) == expected
     assert _snapshot(whole) == expected
+
+
+def test_a_split_history_on_two_workers_equals_one_serial_task(
+    cluster: Cluster, repos_template: dict[str, Path], tmp_path: Path, key_env: str
+) -> None:
+    """`mining.split_commits`: the ranges of one history run on both workers at once."""
+    serial = _config(tmp_path, repos_template, "whole")
+    split = _config(tmp_path, repos_template, "split", split_commits=3)
+    plans = [plan(t) for t in tasks_for(split)]
+    assert sum(len(p) for p in plans if p) >= 4  # some repositories are split
+    mined = mine_all(serial)
+    progress = Recorder()
+    mined_split = mine_all(split, runner=cluster.runner, progress=progress)
+    assert [(r.repo, r.commits_added) for r in mined_split] == [
+        (r.repo, r.commits_added) for r in mined
+    ]
+    assert _snapshot(split) == _snapshot(serial)
+    assert any(label.endswith("]") for label, _, _ in progress.calls)  # "delta [2/3]"
