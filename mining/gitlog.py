@@ -8,7 +8,7 @@ that is what makes resuming after a kill exact (see :mod:`mining.miner`).
 
 Output layout per commit, with ``-z``::
 
-    \\x1e<header fields separated by \\x1f>\\0
+    \\x1e<sha>\\0<parents>\\0<author name>\\0 ... <committer date>\\0<message>\\0
     \\n:<mode> <mode> <sha> <sha> <status>\\0<path>\\0[<new path>\\0]     (--raw, per file)
     <added>\\t<deleted>\\t<path>\\0  or  <added>\\t<deleted>\\t\\0<old>\\0<new>\\0  (--numstat)
 """
@@ -16,6 +16,7 @@ Output layout per commit, with ``-z``::
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -27,7 +28,11 @@ from teamlens.errors import RepositoryError
 
 _HEADER = b"\x1e"
 _FIELDS = ("%H", "%P", "%aN", "%aE", "%ae", "%ad", "%cN", "%cE", "%ce", "%cd", "%B")
-FORMAT = "%x1e" + "%x1f".join(_FIELDS)
+# The header fields are NUL-separated tokens, like the rest of the -z stream: NUL is the
+# one byte git cannot print inside any of them. Names and e-mails (from the commit or a
+# .mailmap) may hold any other byte, \x1f and \x1e included; a message is cut at a NUL.
+FORMAT = "%x1e" + "%x00".join(_FIELDS)
+_RAW_DATE = re.compile(rb"([0-9]+) ([+-])([0-9]{2})([0-9]{2,})")
 SUBMODULE_MODE = "160000"
 CHUNK = 1 << 20
 
@@ -78,11 +83,18 @@ def decode_path(raw: bytes) -> str:
     return raw.decode("utf-8", errors="backslashreplace")
 
 
-def _date(raw: bytes) -> tuple[int, int]:
-    seconds, _, zone = raw.decode("ascii").partition(" ")
-    sign = -1 if zone.startswith("-") else 1
-    digits = zone.lstrip("+-").rjust(4, "0")
-    return int(seconds), sign * (int(digits[:2]) * 60 + int(digits[2:]))
+def _date(raw: bytes, sha: bytes) -> tuple[int, int]:
+    """``--date=raw`` (seconds, then the zone as ``%+05d``): seconds, minutes east of UTC.
+
+    git prints nothing for a date it cannot parse (a hand-made, corrupt commit object):
+    that is a RepositoryError naming the commit, not a ValueError.
+    """
+    match = _RAW_DATE.fullmatch(raw)
+    if match is None:
+        raise RepositoryError(f"commit {_text(sha)}: git log gave an unreadable date {raw!r}")
+    seconds, sign, hours, minutes = match.groups()
+    offset = int(hours) * 60 + int(minutes)
+    return int(seconds), -offset if sign == b"-" else offset
 
 
 class _Tokens:
@@ -131,7 +143,7 @@ def parse_log(stream: object) -> Iterator[Commit]:
         tokens.next()
         if not token.startswith(_HEADER):
             raise RepositoryError(f"unexpected git log output: {token[:60]!r}")
-        fields = token[1:].split(b"\x1f", len(_FIELDS) - 1)
+        fields = [token[1:]] + [tokens.next() for _ in _FIELDS[1:]]
         sha, parents, a_name, a_email, a_raw, a_date, c_name, c_email, c_raw, c_date, body = fields
         raw_entries: list[tuple[str, str, str, bytes, bytes | None]] = []
         while (head := tokens.peek()) is not None and head.lstrip(b"\n").startswith(b":"):
@@ -163,8 +175,8 @@ def parse_log(stream: object) -> Iterator[Commit]:
                     else None,
                 )
             )
-        a_time, a_tz = _date(a_date)
-        c_time, c_tz = _date(c_date)
+        a_time, a_tz = _date(a_date, sha)
+        c_time, c_tz = _date(c_date, sha)
         yield Commit(
             sha=sha.decode("ascii"),
             parent_shas=tuple(parents.decode("ascii").split()),

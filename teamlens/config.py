@@ -2,22 +2,30 @@
 
 The file is parsed into frozen dataclasses. Every problem raises :class:`ConfigError`
 with one line naming the file, the key (as a path such as ``repositories[1].path``)
-and what was expected, before anything is written anywhere.
+and what was expected, before anything is written anywhere. Text from the file (keys,
+paths) that would not print on one line is shown as a Python literal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import stat
 import subprocess
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
+from yaml.error import Mark
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from teamlens.errors import ConfigError
 
@@ -34,6 +42,10 @@ DEFAULT_FIX_PATTERNS: tuple[str, ...] = (
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
 _GITHUB_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+\Z")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+
+#: Deepest nesting (of collections, or of `<<` merge keys) a repos.yaml may have; the
+#: real file nests 5 levels. Deeper input would exhaust PyYAML's recursion.
+MAX_YAML_DEPTH = 50
 
 
 @dataclass(frozen=True)
@@ -154,7 +166,97 @@ class Config:
         for repo in self.repositories:
             if repo.name == name:
                 return repo
-        raise ConfigError(f"{self.path}: repositories: no repository named {name!r}")
+        raise ConfigError(f"{_shown(self.path)}: repositories: no repository named {name!r}")
+
+
+def _shown(text: object) -> str:
+    """`text` as it is when it prints on one line; as a Python literal otherwise."""
+    text = str(text)
+    return text if text.isprintable() else repr(text)
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader whose every failure is a ``yaml.YAMLError`` with a line.
+
+    Plain ``SafeLoader`` lets a tag its constructor cannot build escape as
+    AttributeError (``!!timestamp``), IndexError (``!!int``), KeyError (``!!bool x``)
+    or ValueError (``!!timestamp 2020-13-45``), and deep nesting as RecursionError.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    @contextlib.contextmanager
+    def _nested(self, what: str, mark: Mark | None) -> Iterator[None]:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise ComposerError(None, None, f"{what} deeper than {MAX_YAML_DEPTH} levels", mark)
+            yield
+        finally:
+            self._depth -= 1
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        mark: Mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        with self._nested("nested", mark):
+            return super().compose_node(parent, index)
+
+    def flatten_mapping(self, node: MappingNode) -> None:
+        # Recursive, and an alias can make a chain of merges as long as the document.
+        with self._nested("merge keys (<<) nested", node.start_mark):
+            super().flatten_mapping(node)
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (AttributeError, LookupError, ValueError):
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            text = f" from {node.value!r}" if isinstance(node, ScalarNode) else ""
+            raise ConstructorError(
+                None, None, f"cannot build a {tag}{text}", node.start_mark
+            ) from None
+
+
+def _load_yaml(path: Path, text: str) -> object:
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "somewhere"
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{_shown(path)}: {where}: not valid YAML ({_shown(problem)})") from None
+
+
+class _Unusable(Exception):
+    """A path string that names no usable path; the message says why."""
+
+
+def _resolve(value: str | Path, base: Path | None) -> Path:
+    """`value` with ``~`` expanded, against `base` (or the working folder), symlinks
+    resolved."""
+    if "\0" in str(value):
+        raise _Unusable("it holds a NUL character")
+    try:
+        expanded = Path(value).expanduser()
+    except RuntimeError:  # ~user names no user here, or there is no home directory
+        raise _Unusable("its ~ names no home directory on this machine") from None
+    try:
+        return (expanded if base is None else base / expanded).resolve()
+    except RuntimeError:
+        raise _Unusable("a symlink loop") from None
+    except OSError as exc:
+        raise _Unusable(exc.strerror or type(exc).__name__) from None
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    """The path's status; None when nothing is there."""
+    try:
+        return path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:  # a name too long, no permission to look, ...
+        raise _Unusable(exc.strerror or type(exc).__name__) from None
 
 
 class _Section:
@@ -163,27 +265,26 @@ class _Section:
     def __init__(self, file: Path, where: str, value: object) -> None:
         if not isinstance(value, dict):
             raise ConfigError(
-                f"{file}: {where or 'top level'}: expected a mapping, got {_kind(value)}"
+                f"{_shown(file)}: {where or 'top level'}: expected a mapping, got {_kind(value)}"
             )
         self.file = file
         self.where = where
         self.data: dict[str, Any] = value
 
     def key(self, name: str) -> str:
-        return f"{self.where}.{name}" if self.where else name
+        return f"{self.where}.{_shown(name)}" if self.where else _shown(name)
+
+    def error(self, name: str, problem: str) -> ConfigError:
+        return ConfigError(f"{_shown(self.file)}: {self.key(name)}: {problem}")
 
     def fail(self, name: str, expected: str, value: object) -> ConfigError:
-        return ConfigError(
-            f"{self.file}: {self.key(name)}: expected {expected}, got {_kind(value)}"
-        )
+        return self.error(name, f"expected {expected}, got {_kind(value)}")
 
     def check_keys(self, allowed: set[str]) -> None:
         for name in self.data:
             if name not in allowed:
                 known = ", ".join(sorted(allowed))
-                raise ConfigError(
-                    f"{self.file}: {self.key(str(name))}: unknown key (known: {known})"
-                )
+                raise self.error(str(name), f"unknown key (known: {known})")
 
     def string(
         self,
@@ -215,7 +316,19 @@ class _Section:
 
     def path(self, name: str, base: Path) -> Path | None:
         value = self.string(name, expected="a path")
-        return None if value is None else (base / Path(value).expanduser()).resolve()
+        if value is None:
+            return None
+        try:
+            return _resolve(value, base)
+        except _Unusable as exc:
+            raise self.error(name, f"{value!r} cannot be used as a path ({exc})") from None
+
+    def stat(self, name: str, path: Path) -> os.stat_result | None:
+        """The status of the path under key `name`; None when nothing is there."""
+        try:
+            return _stat(path)
+        except _Unusable as exc:
+            raise self.error(name, f"{_shown(path)} cannot be used ({exc})") from None
 
 
 def _kind(value: object) -> str:
@@ -232,7 +345,9 @@ def _globs(file: Path, where: str, value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value or not all(isinstance(g, str) and g for g in value):
-        raise ConfigError(f"{file}: {where}: expected a list of path globs, got {_kind(value)}")
+        raise ConfigError(
+            f"{_shown(file)}: {where}: expected a list of path globs, got {_kind(value)}"
+        )
     return tuple(value)
 
 
@@ -246,10 +361,7 @@ def _teams(file: Path, where: str, value: object) -> TeamsConfig:
     }
     for name in globs:
         if not _NAME_RE.fullmatch(name):
-            raise ConfigError(
-                f"{file}: {section.key(name)}: expected a team name of letters, "
-                "digits, '.', '_' or '-'"
-            )
+            raise section.error(name, "expected a team name of letters, digits, '.', '_' or '-'")
     return TeamsConfig(globs=MappingProxyType(globs), codeowners=codeowners)
 
 
@@ -260,17 +372,21 @@ def _repository(file: Path, index: int, value: object, base: Path) -> Repository
         "name", pattern=_NAME_RE, expected="a name of letters, digits, '.', '_' or '-'"
     )
     if name is None:
-        raise ConfigError(f"{file}: {section.key('name')}: expected a repository name, got nothing")
+        raise section.error("name", "expected a repository name, got nothing")
     path = section.path("path", base)
     url = section.string("url", expected="a clone URL")
     if (path is None) == (url is None):
-        raise ConfigError(f"{file}: {section.where}: expected exactly one of `path` or `url`")
-    if path is not None and not path.exists():
-        raise ConfigError(f"{file}: {section.key('path')}: {path} does not exist")
+        raise ConfigError(
+            f"{_shown(file)}: {section.where}: expected exactly one of `path` or `url`"
+        )
+    if path is not None and section.stat("path", path) is None:
+        raise section.error("path", f"{_shown(path)} does not exist")
     branch = section.string("branch", expected="a branch name")
     all_branches = section.boolean("all_branches", False)
     if branch is not None and all_branches:
-        raise ConfigError(f"{file}: {section.where}: expected `branch` or `all_branches`, not both")
+        raise ConfigError(
+            f"{_shown(file)}: {section.where}: expected `branch` or `all_branches`, not both"
+        )
     github = section.string("github", pattern=_GITHUB_RE, expected="owner/repo")
     teams = None
     if "teams" in section.data:
@@ -295,13 +411,16 @@ def _privacy(file: Path, value: object, base: Path, data_dir: Path) -> PrivacyCo
     key_env = section.string("key_env", "TEAMLENS_KEY", _ENV_RE, "an environment variable name")
     key_file = section.path("key_file", base)
     if key_file is not None and key_file.is_relative_to(data_dir):
-        raise ConfigError(
-            f"{file}: privacy.key_file: expected a path outside data_dir "
-            f"({data_dir}); the key must never travel with the data"
+        raise section.error(
+            "key_file",
+            f"expected a path outside data_dir ({_shown(data_dir)}); "
+            "the key must never travel with the data",
         )
     opt_out = section.path("opt_out", base)
-    if opt_out is not None and not opt_out.is_file():
-        raise ConfigError(f"{file}: privacy.opt_out: {opt_out} is not a file")
+    if opt_out is not None:
+        found = section.stat("opt_out", opt_out)
+        if found is None or not stat.S_ISREG(found.st_mode):
+            raise section.error("opt_out", f"{_shown(opt_out)} is not a file")
     retention = section.integer("retention_days", 365, 1, "a positive number of days")
     assert key_env is not None
     return PrivacyConfig(
@@ -339,12 +458,11 @@ def _mining(file: Path, value: object) -> MiningConfig:
     if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
         raise section.fail("fix_patterns", "a list of regular expressions", patterns)
     for i, pattern in enumerate(patterns):
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ConfigError(
-                f"{file}: mining.fix_patterns[{i}]: expected a regular expression ({exc})"
-            ) from None
+        problem = _regex_problem(pattern)
+        if problem is not None:
+            raise section.error(
+                f"fix_patterns[{i}]", f"expected a regular expression ({_shown(problem)})"
+            )
     return MiningConfig(
         fix_patterns=tuple(patterns),
         detect_copies=section.boolean("detect_copies", False),
@@ -353,6 +471,25 @@ def _mining(file: Path, value: object) -> MiningConfig:
             "split_commits", 200_000, 0, "a number of commits (0: never split)"
         ),
     )
+
+
+def _regex_problem(pattern: str) -> str | None:
+    """Why `pattern` is no usable regular expression, or None when it compiles cleanly."""
+    with warnings.catch_warnings():
+        # A "possible nested set" (`[[`, `&&`, `--`, ...) is a regex whose meaning will
+        # change in a later Python: refused, not printed on stderr.
+        warnings.simplefilter("error", FutureWarning)
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            return str(exc)
+        except FutureWarning as exc:
+            return f"ambiguous: {exc}; escape the character if it is meant literally"
+        except OverflowError as exc:  # a{99999999999}
+            return str(exc)
+        except RecursionError:  # thousands of nested groups
+            return "nested too deeply"
+    return None
 
 
 def _labels(file: Path, value: object) -> LabelConfig:
@@ -403,19 +540,22 @@ def _review(file: Path, value: object) -> ReviewConfig:
         raise section.fail("rules", "a mapping of rule -> thresholds", raw_rules)
     rules = {name: dict(limits) for name, limits in DEFAULT_RULE_THRESHOLDS.items()}
     for name, limits in raw_rules.items():
+        where = f"rules.{_shown(name)}"
         if name not in rules:
-            raise section.fail(f"rules.{name}", f"one of {', '.join(rules)}", name)
+            raise section.fail(where, f"one of {', '.join(rules)}", name)
         if not isinstance(limits, dict):
-            raise section.fail(f"rules.{name}", "a mapping of threshold -> number", limits)
+            raise section.fail(where, "a mapping of threshold -> number", limits)
         for key, number in limits.items():
             if key not in rules[name]:
                 known = ", ".join(rules[name])
-                raise section.fail(f"rules.{name}.{key}", f"one of {known}", key)
+                raise section.fail(f"{where}.{_shown(key)}", f"one of {known}", key)
             if isinstance(number, bool) or not isinstance(number, (int, float)) or number < 0:
-                raise section.fail(f"rules.{name}.{key}", "a number (0 or more)", number)
+                raise section.fail(f"{where}.{_shown(key)}", "a number (0 or more)", number)
             rules[name][key] = float(number)
     disabled = section.data.get("disabled_rules", [])
-    if not isinstance(disabled, list) or not all(d in rules for d in disabled):
+    if not isinstance(disabled, list) or not all(
+        isinstance(d, str) and d in rules for d in disabled
+    ):
         raise section.fail("disabled_rules", f"a list of {', '.join(rules)}", disabled)
     flags = {}
     for name, default in (("quiet", True), ("review_drafts", False)):
@@ -442,20 +582,17 @@ def load_config(path: Path) -> Config:
     ConfigError
         With one line naming the file, the key and what was expected.
     """
-    path = path.expanduser().resolve()
+    try:
+        path = _resolve(path, None)
+    except _Unusable as exc:
+        raise ConfigError(f"{str(path)!r}: cannot be used as a path ({exc})") from None
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: not found (run `teamlens init` to write one)") from None
+        raise ConfigError(f"{_shown(path)}: not found (run `teamlens init` to write one)") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "somewhere"
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}: {where}: not valid YAML ({problem})") from None
+        raise ConfigError(f"{_shown(path)}: cannot be read ({_shown(exc)})") from None
+    raw = _load_yaml(path, text)
     base = path.parent
     top = _Section(path, "", raw if raw is not None else {})
     top.check_keys(
@@ -474,9 +611,10 @@ def load_config(path: Path) -> Config:
     data_dir = top.path("data_dir", base) or (base / ".teamlens").resolve()
     clones_dir = top.path("clones_dir", base) or (base / ".teamlens-clones").resolve()
     if clones_dir.is_relative_to(data_dir):
-        raise ConfigError(
-            f"{path}: clones_dir: expected a folder outside data_dir; clones hold "
-            "raw identities and the data folder must not"
+        raise top.error(
+            "clones_dir",
+            "expected a folder outside data_dir; clones hold raw identities and the "
+            "data folder must not",
         )
     repos_raw = top.data.get("repositories")
     if not isinstance(repos_raw, list) or not repos_raw:
@@ -485,9 +623,8 @@ def load_config(path: Path) -> Config:
     seen: set[str] = set()
     for i, repo in enumerate(repositories):
         if repo.name in seen:
-            raise ConfigError(
-                f"{path}: repositories[{i}].name: {repo.name!r} is used twice; "
-                "expected unique names"
+            raise top.error(
+                f"repositories[{i}].name", f"{repo.name!r} is used twice; expected unique names"
             )
         seen.add(repo.name)
     return Config(

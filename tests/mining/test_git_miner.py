@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import subprocess
 from collections import Counter
@@ -12,8 +14,12 @@ from pydriller import Repository
 
 from mining.tasks import mine_all
 from teamlens.config import load_config
+from teamlens.errors import RepositoryError
+from teamlens.privacy import normalise_identity
 from teamlens.store import Store
-from tests.conftest import ConfigFactory
+from tests.conftest import TEST_KEY, ConfigFactory
+from tests.gitrepo import ALICE, BOB, Person, RepoBuilder
+from tests.test_privacy_mining import scan_for_identities
 
 FileFacts = Counter[tuple[str, int, int]]
 
@@ -204,3 +210,62 @@ def test_non_utf8_path_kept_reversibly(mined_tricky: Store) -> None:
         ).rows
     }
     assert paths == {"docs/caf\\xe9.txt", "docs/utf8-\u00e9t\u00e9.txt"}
+
+
+#: git log's old field separator (\x1f) and its record marker (\x1e) inside identities.
+MALLORY = Person("Mal\x1fory \x1eUnit", "mallory\x1f@sep.test", "+0200")
+EVIL = Person("Evil\x1fName", "evil\x1f\x1e@example.com", "-0300")
+
+
+def _pseudonym(email: str) -> str:
+    identity = normalise_identity("", email)
+    return hmac.new(TEST_KEY.encode(), identity.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def test_separator_bytes_in_names_and_mailmap_are_mined_as_pseudonyms(
+    repo_builder: RepoBuilder, make_config: ConfigFactory, key_env: str, data_dir: Path
+) -> None:
+    """Regression (reliability suite, `mailmap-unit-separator`): \x1f in a name or e-mail
+    shifted the fields of the git log parser, and mining died with ValueError."""
+    r = repo_builder
+    r.write(".mailmap", f"{EVIL.name} <{EVIL.email}> <{ALICE.email}>\n")
+    for i, person in enumerate((ALICE, MALLORY, BOB, EVIL)):
+        r.write(f"src/f{i}.py", f"x = {i}\n")
+        r.commit(f"Change number {i}", person)
+    mine_all(load_config(make_config({"sep": r.path})))
+    rows = (
+        Store(data_dir)
+        .query(
+            "SELECT message_subject, author_id, committer_id, epoch(author_time)::BIGINT,"
+            " author_tz, n_files FROM commits ORDER BY author_time"
+        )
+        .rows
+    )
+    evil, mallory, bob = _pseudonym(EVIL.email), _pseudonym(MALLORY.email), _pseudonym(BOB.email)
+    # Alice's commit is mapped to the .mailmap identity, as EVIL's own commit is.
+    assert rows == [
+        ("Change number 0", evil, evil, 1_600_003_600, 60, 2),
+        ("Change number 1", mallory, mallory, 1_600_007_200, 120, 1),
+        ("Change number 2", bob, bob, 1_600_010_800, 330, 1),
+        ("Change number 3", evil, evil, 1_600_014_400, -180, 1),
+    ]
+    assert scan_for_identities(data_dir, (ALICE, BOB, MALLORY, EVIL)) == []
+
+
+def test_a_commit_with_an_unreadable_date_is_a_repository_error(
+    repo_builder: RepoBuilder, make_config: ConfigFactory, key_env: str
+) -> None:
+    """git prints an empty %ad for a hand-made commit object whose date it cannot parse."""
+    r = repo_builder
+    r.write("a.txt", "a\n")
+    r.commit("Good commit")
+    tree = r.git("rev-parse", "HEAD^{tree}").strip()
+    raw = r.path.parent / "corrupt-commit"
+    raw.write_text(
+        f"tree {tree}\nparent {r.head()}\nauthor A <a@example.com> soon +0000\n"
+        "committer A <a@example.com> 1600000000 +0000\n\nBad date\n"
+    )
+    sha = r.git("hash-object", "-t", "commit", "-w", "--literally", str(raw)).strip()
+    r.git("update-ref", "refs/heads/main", sha)
+    with pytest.raises(RepositoryError, match=rf"^commit {sha}: git log gave an unreadable date"):
+        mine_all(load_config(make_config({"bad": r.path})))

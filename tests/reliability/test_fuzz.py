@@ -7,19 +7,20 @@ deliveries (over real HTTP to a real uvicorn server) and ``teamlens query`` SQL.
 Every run is deterministic (``derandomize=True``, no example database), has no deadline
 and a bounded number of examples: the file runs in under a minute on a 2-core machine.
 
-Bugs these tests found are listed in :data:`KNOWN_BUGS`. A known bug that *raises* is
-recognised by :func:`known_bug` (by exception type and the frame that raised it), counted
-and tolerated by the fuzz tests, so they keep guarding against every *other* failure;
-each known bug also has a minimal reproduction in :func:`test_known_bug_is_fixed`,
-marked ``xfail(strict=True)``: when a fix lands it passes, the strict marker turns that
-into a failure, and the entry must be deleted here (which re-arms the fuzz tests). A
-known bug that returns a *wrong value* cannot be tolerated that way: its property test
-is the xfail one. docs/reliability.md has the counts and what each test found.
+Bugs these tests find and that are not fixed yet are listed in :data:`KNOWN_BUGS`
+(empty at the moment). A known bug that *raises* is recognised by :func:`known_bug` (by
+exception type and the frame that raised it), counted and tolerated by the fuzz tests,
+so they keep guarding against every *other* failure; each known bug also gets a minimal
+reproduction marked ``xfail(strict=True)``: when a fix lands it passes, the strict
+marker turns that into a failure, and the entry must be deleted here (which re-arms the
+fuzz tests) and the reproduction turned into a plain regression test, like those at the
+end of this file. A known bug that returns a *wrong value* cannot be tolerated that way:
+its property test is the xfail one. docs/reliability.md has the counts and what each
+test found.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import os
@@ -28,6 +29,7 @@ import shutil
 import socket
 import tempfile
 import traceback
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -94,7 +96,7 @@ NEWLINES = "\n\r"
 
 @dataclass(frozen=True)
 class KnownBug:
-    """A bug found by these tests, not fixed yet (the code is other people's files)."""
+    """A bug found by these tests and not fixed yet."""
 
     what: str
     matches: Callable[[BaseException], bool]
@@ -107,56 +109,9 @@ def _raised_in(exc: BaseException, *names: str) -> bool:
     return any(name in f for f in files for name in names)
 
 
-def _multi_line_config_error(exc: BaseException) -> bool:
-    return isinstance(exc, ConfigError) and any(c in str(exc) for c in NEWLINES)
-
-
-KNOWN_BUGS: dict[str, KnownBug] = {
-    "config-yaml-recursion": KnownBug(
-        "deeply nested YAML (about 500 levels) raises RecursionError out of yaml.safe_load",
-        lambda e: isinstance(e, RecursionError) and _raised_in(e, "/yaml/"),
-    ),
-    "config-yaml-constructor": KnownBug(
-        "a tagged YAML value its constructor cannot build raises an exception that is not "
-        "a yaml.YAMLError: a bare `!!timestamp` AttributeError, `!!int` IndexError, "
-        "`? !!timestamp 2020-13-45` ValueError",
-        lambda e: (
-            not isinstance(e, (yaml.YAMLError, RecursionError))
-            and _raised_in(e, "/yaml/constructor.py")
-        ),
-    ),
-    "config-path-nul": KnownBug(
-        'a path with a NUL character (`path: "a\\0b"`) raises ValueError (embedded null byte)',
-        lambda e: isinstance(e, ValueError) and "null" in str(e),
-    ),
-    "config-path-too-long": KnownBug(
-        "a path with a component over 255 bytes raises OSError (File name too long)",
-        lambda e: isinstance(e, OSError) and e.errno == 36,
-    ),
-    "config-path-unknown-user": KnownBug(
-        "a path `~nosuchuser/x` raises RuntimeError from Path.expanduser",
-        lambda e: isinstance(e, RuntimeError) and "home directory" in str(e),
-    ),
-    "config-unhashable": KnownBug(
-        "review.disabled_rules holding a list or mapping (`[[1]]`) raises TypeError (unhashable)",
-        lambda e: isinstance(e, TypeError) and "unhashable" in str(e),
-    ),
-    "config-regex-limits": KnownBug(
-        "a fix_patterns regex beyond re's limits (`a{99999999999}`, 2,000 nested groups) "
-        "raises OverflowError or RecursionError instead of re.error",
-        lambda e: isinstance(e, (OverflowError, RecursionError)) and _raised_in(e, "/re/"),
-    ),
-    "config-multi-line-message": KnownBug(
-        "a ConfigError echoes user text with its line breaks (an unknown key, a path, a "
-        "review rule name), so the one-line error is several lines",
-        _multi_line_config_error,
-    ),
-    "mailmap-unit-separator": KnownBug(
-        "a .mailmap name or e-mail holding \\x1f (git log's field separator) shifts the "
-        "fields of mining/gitlog.py's parser: `teamlens mine` dies with ValueError",
-        lambda e: isinstance(e, ValueError) and _raised_in(e, "mining/gitlog.py"),
-    ),
-}
+#: None open: the nine found so far are fixed, and each has a regression test at the end
+#: of this file (see docs/reliability.md for what they were).
+KNOWN_BUGS: dict[str, KnownBug] = {}
 
 #: How often each known bug was hit in this run (shown by test_zz_known_bug_counts).
 KNOWN_HITS: Counter[str] = Counter()
@@ -1213,46 +1168,121 @@ def test_the_store_still_answers_after_the_fuzzing(query_store: QueryStore) -> N
 
 
 # ---------------------------------------------------------------------------------------
-# The known bugs, one minimal reproduction each
+# Fixed bugs: the minimal reproductions, kept as regression tests
 # ---------------------------------------------------------------------------------------
 
 _BASE_YAML = "repositories:\n  - name: a\n    path: repo\n"
-CONFIG_REPRODUCTIONS: dict[str, str] = {
-    "config-yaml-recursion": "a: " + "[" * 600 + "]" * 600 + "\n",
-    "config-yaml-constructor": "!!timestamp\n",
-    "config-path-nul": 'repositories:\n  - name: a\n    path: "re\\0po"\n',
-    "config-path-too-long": f"repositories:\n  - name: a\n    path: {'x' * 300}\n",
-    "config-path-unknown-user": "repositories:\n  - name: a\n    path: ~nosuchuser-teamlens/x\n",
-    "config-unhashable": _BASE_YAML + "review:\n  disabled_rules: [[1]]\n",
-    "config-regex-limits": _BASE_YAML + "mining:\n  fix_patterns: ['a{99999999999}']\n",
-    "config-multi-line-message": _BASE_YAML + '"bad\\nkey": 1\n',
+#: Per fixed bug (the KNOWN_BUGS names it had): a repos.yaml and what its one-line
+#: ConfigError must say.
+CONFIG_REGRESSIONS: dict[str, tuple[str, str]] = {
+    "config-yaml-recursion": (
+        "a: " + "[" * 600 + "]" * 600 + "\n",
+        "line 1: not valid YAML (nested deeper than 50 levels)",
+    ),
+    "config-yaml-recursion-merge-chain": (
+        "defs: [&a0 {x: 1}"
+        + "".join(f", &a{i} {{<<: *a{i - 1}}}" for i in range(1, 2000))
+        + "]\nuse: {<<: *a1999}\n",
+        "not valid YAML (merge keys (<<) nested deeper than 50 levels)",
+    ),
+    "config-yaml-constructor": ("!!timestamp\n", "line 1: not valid YAML (cannot build"),
+    "config-yaml-constructor-int": ("!!int\n", "not valid YAML (cannot build a !!int from '')"),
+    "config-yaml-constructor-key": (
+        "? !!timestamp 2020-13-45\n: 1\n",
+        "not valid YAML (cannot build a !!timestamp from '2020-13-45')",
+    ),
+    "config-yaml-constructor-bool": ("a: !!bool maybe\n", "cannot build a !!bool from 'maybe'"),
+    "config-path-nul": (
+        'repositories:\n  - name: a\n    path: "re\\0po"\n',
+        "repositories[0].path: 're\\x00po' cannot be used as a path (it holds a NUL character)",
+    ),
+    "config-path-too-long": (
+        f"repositories:\n  - name: a\n    path: {'x' * 300}\n",
+        "x cannot be used (File name too long)",
+    ),
+    "config-path-unknown-user": (
+        "repositories:\n  - name: a\n    path: ~nosuchuser-teamlens/x\n",
+        "'~nosuchuser-teamlens/x' cannot be used as a path (its ~ names no home directory",
+    ),
+    "config-unhashable": (
+        _BASE_YAML + "review:\n  disabled_rules: [[1]]\n",
+        "review.disabled_rules: expected a list of split, ",
+    ),
+    "config-regex-limits": (
+        _BASE_YAML + "mining:\n  fix_patterns: ['a{99999999999}']\n",
+        "mining.fix_patterns[0]: expected a regular expression (the repetition number is too",
+    ),
+    "config-regex-limits-nesting": (
+        _BASE_YAML + "mining:\n  fix_patterns: ['" + "(" * 2000 + ")" * 2000 + "']\n",
+        "mining.fix_patterns[0]: expected a regular expression (nested too deeply)",
+    ),
+    "config-regex-future-warning": (
+        _BASE_YAML + "mining:\n  fix_patterns: ['[[a]']\n",
+        "expected a regular expression (ambiguous: Possible nested set at position 1;",
+    ),
+    "config-multi-line-message": (
+        _BASE_YAML + '"bad\\nkey": 1\n',
+        ": 'bad\\nkey': unknown key (known: ",
+    ),
+    "config-multi-line-message-rule": (
+        _BASE_YAML + 'review:\n  rules:\n    "x\\u2028y": {}\n',
+        "review.rules.'x\\u2028y': expected one of split, ",
+    ),
+    "config-multi-line-message-path": (
+        'repositories:\n  - name: a\n    path: "no\\rthere"\n',
+        "no\\rthere' does not exist",
+    ),
 }
 
 
-@pytest.mark.xfail(strict=True, reason="a known bug (KNOWN_BUGS); delete the entry once fixed")
-@pytest.mark.parametrize("bug", sorted(CONFIG_REPRODUCTIONS))
-def test_known_bug_is_fixed(config_dir: Path, bug: str) -> None:
-    outcome = load_outcome(config_dir, CONFIG_REPRODUCTIONS[bug])
-    assert isinstance(outcome, (Config, ConfigError)), KNOWN_BUGS[bug].what
-    assert not any(c in str(outcome) for c in NEWLINES), KNOWN_BUGS[bug].what
+@pytest.mark.parametrize("bug", sorted(CONFIG_REGRESSIONS))
+def test_fixed_config_bug_is_a_one_line_config_error(config_dir: Path, bug: str) -> None:
+    text, message = CONFIG_REGRESSIONS[bug]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outcome = load_outcome(config_dir, text)
+    assert isinstance(outcome, ConfigError), repr(outcome)
+    assert not any(c in str(outcome) for c in NEWLINES), str(outcome)
+    assert message in str(outcome)
+    assert not caught, [str(w.message) for w in caught]  # nothing printed on stderr either
 
 
-@pytest.mark.xfail(strict=True, reason="a known bug (KNOWN_BUGS['mailmap-unit-separator'])")
-def test_known_bug_is_fixed_mailmap_unit_separator(mailmap_repo: MailmapRepo, key_env: str) -> None:
+def test_a_symlink_loop_in_a_path_is_a_one_line_config_error(tmp_path: Path) -> None:
+    """Found while fixing the path bugs: Path.resolve() raises RuntimeError on a loop."""
+    (tmp_path / "loop").symlink_to("loop")
+    outcome = load_outcome(tmp_path, "repositories:\n  - name: a\n    path: loop/x\n")
+    assert isinstance(outcome, ConfigError), repr(outcome)
+    assert str(outcome).endswith(
+        "repositories[0].path: 'loop/x' cannot be used as a path (a symlink loop)"
+    )
+
+
+def test_a_mailmap_holding_the_old_field_separator_mines(
+    mailmap_repo: MailmapRepo, key_env: str
+) -> None:
+    """`mailmap-unit-separator`: \\x1f in a .mailmap name or e-mail shifted the fields of
+    mining/gitlog.py's parser and `teamlens mine` died with ValueError."""
+    evil = "evil\x1f@example.com"
     (mailmap_repo.path / ".mailmap").write_text(
-        f"Evil\x1fName <evil@example.com> <{ALICE.email}>\n", encoding="utf-8"
+        f"Evil\x1fName <{evil}> <{ALICE.email}>\n", encoding="utf-8"
     )
     data_dir = Path(tempfile.mkdtemp(dir=mailmap_repo.path.parent))
-    config = load_config(_mailmap_config(mailmap_repo.path, data_dir))
-    task = MiningTask(
-        config.repositories[0], config.data_dir, config.clones_dir, config.privacy, config.mining
-    )
-    with contextlib.suppress(TeamlensError):  # a clean refusal would do too
-        mine_repository(task)
-
-
-def test_every_known_bug_has_a_reproduction() -> None:
-    assert set(KNOWN_BUGS) == {*CONFIG_REPRODUCTIONS, "mailmap-unit-separator"}
+    try:
+        config = load_config(_mailmap_config(mailmap_repo.path, data_dir))
+        task = MiningTask(
+            config.repositories[0],
+            config.data_dir,
+            config.clones_dir,
+            config.privacy,
+            config.mining,
+        )
+        assert mine_repository(task).commits_added == len(MAILMAP_PEOPLE) + 1
+        stored = "\n".join(_parquet_strings(data_dir)).lower()
+        assert stored and "evil" not in stored and ALICE.email not in stored
+        ids = Store(config.data_dir).query("SELECT author_id, committer_id FROM commits").rows
+        assert all(_PSEUDONYM.fullmatch(i) for row in ids for i in row if i is not None)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def test_zz_known_bug_counts() -> None:
