@@ -86,7 +86,7 @@ def _history(
         return {}
     result = subprocess.run(
         ["git", "-c", "core.quotepath=off", "log", "--no-merges", "--no-renames",
-         "--format=%x1e%H%x1f%at%x1f%aE%x1f%B%x1f", "--name-only", base, "--", *paths],
+         "--format=%x00%H%x00%at%x00%aE%x00%B%x00", "--name-only", base, "--", *paths],
         cwd=path, capture_output=True, check=False, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     if result.returncode != 0:
@@ -96,8 +96,12 @@ def _history(
     commits: dict[str, set[str]] = {p: set() for p in paths}
     last: dict[str, int] = {}
     fixes: dict[str, set[str]] = {p: set() for p in paths}
-    for record in result.stdout.decode("utf-8", "replace").split("\x1e")[1:]:
-        sha, when_s, email, message, names = record.split("\x1f", 4)
+    # NUL separates the fields: git keeps every other control character in names,
+    # e-mails and messages, and cuts a message at a NUL. Each commit is five fields
+    # (the file names follow its last NUL).
+    fields = result.stdout.decode("utf-8", "replace").split("\0")[1:]
+    for i in range(0, len(fields) - 4, 5):
+        sha, when_s, email, message, names = fields[i : i + 5]
         when = int(when_s)
         is_fix = any(r.search(message) for r in fix_res)
         for name in names.strip().splitlines():

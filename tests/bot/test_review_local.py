@@ -4,6 +4,7 @@ and stays silent on a clean one; outputs name no author."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,11 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.change import compute_change
+from bot.change import _history, compute_change
 from bot.review import review_local
 from teamlens.config import Config, load_config
 from tests.conftest import TEST_KEY, teamlens_command
-from tests.gitrepo import ALICE, BOB, CAROL, ERIN, ZOE, RepoBuilder
+from tests.gitrepo import ALICE, BOB, CAROL, ERIN, ZOE, Person, RepoBuilder
 
 SIMPLE = "def area(w, h):\n    return w * h\n"
 BRANCHY = """def area(w, h):
@@ -221,3 +222,23 @@ def test_bad_refs_are_one_clear_line(repo_builder: RepoBuilder, tmp_path: Path) 
     )  # fmt: skip
     assert result.returncode == 1
     assert result.stderr.startswith("teamlens: error: 'nope' is not a commit")
+
+
+def test_file_history_survives_control_characters_in_identities_and_messages(
+    repo_builder: RepoBuilder,
+) -> None:
+    """git keeps \x1e and \x1f in e-mails and messages; they must not shift the fields."""
+    odd = Person("Odd\x1f Name", "odd\x1e@x\x1f.test")
+    repo_builder.write("a.py", "A = 1\n")
+    repo_builder.write("b.py", "B = 1\n")
+    repo_builder.commit("Add a and b", ALICE)
+    repo_builder.write("a.py", "A = 2\n")
+    repo_builder.commit("fix:\x1e the \x1f value\n\nbody\x1e\x1f", odd)
+    repo_builder.write("b.py", "B = 2\n")
+    base = repo_builder.commit("Change b\n\nb.py\n", BOB)
+    fixes = [re.compile(r"(?i)\bfix")]
+    found = _history(repo_builder.path, base, ["a.py", "b.py"], fixes, now=repo_builder.clock)
+    assert found["a.py"].authors == {ALICE.email, odd.email.lower()}
+    assert len(found["a.py"].commits) == 2 and len(found["b.py"].commits) == 2
+    assert found["b.py"].authors == {ALICE.email, BOB.email}
+    assert len(found["a.py"].fixes_recent) == 1 and not found["b.py"].fixes_recent
