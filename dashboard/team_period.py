@@ -22,8 +22,8 @@ Privacy (applied here, once, so every reader is safe):
    With weekly periods a week below k is rolled up into its month when the month
    reaches k; otherwise it is suppressed. A suppressed row has no figures at all.
 2. Differencing: the all-teams total minus the visible teams leaves the hidden teams
-   together; when fewer than k people stand behind all of them, the all-teams row of
-   that period is suppressed (the teams stay visible). Weekly tables get the same check
+   together; when exactly one team is hidden, or fewer than k people stand behind all of
+   them, the all-teams row of that period is suppressed (the teams stay visible). Weekly tables get the same check
    per month, since shown weeks can be summed into months.
 """
 
@@ -239,10 +239,13 @@ _DIFFERENCING = "hidden so that the total does not reveal hidden teams"
 def _protect_against_differencing(
     rows: list[dict[str, Any]], people: Mapping[tuple[str, dt.date], set[str]], k: int
 ) -> None:
-    """Hide a period's all-teams row when it minus the shown teams is about < k people.
+    """Hide a period's all-teams row when it minus the shown teams is about < k people,
+    or about exactly one hidden team.
 
     The total minus every shown team leaves the hidden teams together; if fewer than k
-    people stand behind them all, the total would reveal them.
+    people stand behind them all, the total would reveal them. One hidden team is given
+    away whatever its size: a week rolled into its month has k people, but its figures
+    taken from the month leave the week that was below k.
     """
     by_cell: dict[tuple[str, dt.date], list[dict[str, Any]]] = {}
     for row in rows:
@@ -253,7 +256,7 @@ def _protect_against_differencing(
         if total is None or total["suppressed"] or not hidden:
             continue
         behind = set().union(*(people.get((team, start), set()) for team in hidden))
-        if 0 < len(behind) < k:
+        if len(hidden) == 1 or 0 < len(behind) < k:
             _hide(total, _DIFFERENCING)
 
 

@@ -14,8 +14,10 @@ Privacy: authors, reviewers and commenters become keyed pseudonyms of
 of type Bot, ``github.bots``) are flagged. People on the opt-out list, by login or by
 the e-mail of their profile, have no rows: their pull requests, reviews and comments are
 left out, and rows stored before they opted out are purged. Texts (titles, review
-bodies, comments, patches) are scrubbed of the logins, names and e-mail addresses
-known for the pull request and of every @mention; comment and review text older than
+bodies, comments, patches) are scrubbed of the logins, profile names and e-mail
+addresses of the pull request's people, of every name and e-mail address in the
+repository's git history (all refs, as recorded and after .mailmap), of any e-mail
+address and of every @mention; comment and review text older than
 ``privacy.retention_days`` is dropped, at mining time and on every later run.
 """
 
@@ -23,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ import pyarrow.compute as pc
 from github3 import exceptions as gh_errors
 
 from mining.backoff import BackoffAdapter, RateLimitStop, WaitBudget
+from mining.repository import history_identities
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import TeamlensError
 from teamlens.privacy import Pseudonymizer, Scrubber, load_key, read_opt_out
@@ -42,7 +44,6 @@ from teamlens.store import SCHEMAS, RepoWriter, Store
 ProgressCallback = Callable[[str, int, int], None]
 GITHUB_TABLES = ("pull_requests", "pull_request_files", "reviews", "review_comments")
 MAX_PATCH_CHARS = 200_000
-_MENTION_RE = re.compile(r"(?<![\w@])@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[\w.-]+)?")
 _STATE = "github"
 
 
@@ -71,6 +72,8 @@ class _Actors:
     profile: Callable[[str], tuple[str | None, str | None]]  # login -> (name, e-mail)
     _excluded: dict[str, bool] = field(default_factory=dict)
     names: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    #: (name, e-mail) of everyone in the repository's git history: texts name them too.
+    known: tuple[tuple[str, str], ...] = ()
 
     def pseudonym(self, login: str) -> str:
         return self.pseudonyms.pseudonym(f"github:{login.lower()}")
@@ -84,11 +87,17 @@ class _Actors:
         if low not in self._excluded:
             out = low in self.opt_out_logins
             if not out and self.opt_out_emails:
-                name, email = self.profile(login)
-                self.names[low] = (name, email)
+                email = self.profile_of(login)[1]
                 out = email is not None and email.lower() in self.opt_out_emails
             self._excluded[low] = out
         return self._excluded[low]
+
+    def profile_of(self, login: str) -> tuple[str | None, str | None]:
+        """(name, e-mail) of the login's profile: one request per login and run."""
+        low = login.lower()
+        if low not in self.names:
+            self.names[low] = self.profile(login)
+        return self.names[low]
 
 
 def _token(config: Config) -> str:
@@ -157,7 +166,10 @@ def mine_github(
     opt_out = read_opt_out(config.privacy.opt_out)
 
     def profile(login: str) -> tuple[str | None, str | None]:
-        user = gh.user(login)
+        try:
+            user = gh.user(login)
+        except gh_errors.NotFoundError:  # a deleted account ("ghost"): nothing to scrub
+            return None, None
         return (getattr(user, "name", None), getattr(user, "email", None))
 
     actors = _Actors(
@@ -166,6 +178,7 @@ def mine_github(
         frozenset(e for e in opt_out if "@" not in e),
         frozenset(e for e in opt_out if "@" in e),
         profile,
+        known=_history_people(config, repo_config),
     )
     store = Store(config.data_dir)
     fetched = 0
@@ -248,19 +261,28 @@ def _updated_since(
     return found, pulls.etag
 
 
+def _history_people(config: Config, repo_config: RepositoryConfig) -> tuple[tuple[str, str], ...]:
+    """(name, e-mail) of every author and committer on every ref of the repository, as
+    recorded and after .mailmap; none for a `url:` repository not cloned yet."""
+    path = repo_config.path or config.clones_dir / repo_config.name
+    if not path.is_dir():
+        return ()
+    aliases = history_identities(path, ["--all"])
+    pairs = {(a.raw_name, a.raw_email) for a in aliases} | {(a.name, a.email) for a in aliases}
+    return tuple(sorted(pairs))
+
+
 def _scrubber(logins: Iterable[str], actors: _Actors) -> Callable[[str | None], str | None]:
-    identities: list[tuple[str, str]] = []
+    identities: list[tuple[str, str]] = list(actors.known)
     for login in logins:
         identities.append((login, ""))
-        name, email = actors.names.get(login.lower(), (None, None))
-        if name or email:
+        if not login.lower().endswith("[bot]"):
+            name, email = actors.profile_of(login)
             identities.append((name or "", email or ""))
     scrub = Scrubber(identities)
 
     def clean(text: str | None) -> str | None:
-        if text is None:
-            return None
-        return scrub(_MENTION_RE.sub("@<person>", text))
+        return None if text is None else scrub(text)
 
     return clean
 

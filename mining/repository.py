@@ -137,18 +137,23 @@ class GitRepository:
         Used to scrub names from stored text and to match opt-outs given by any address a
         person has used. Read in one `git log` pass; held in memory only.
         """
-        if not revisions:
-            return set()
-        out = _git(
-            self.path,
-            "log",
-            "--format=%an%x00%ae%x00%aN%x00%aE%x00%cn%x00%ce%x00%cN%x00%cE%x00",
-            *revisions,
-            "--",
-            what="git log (identities)",
-        )
-        fields = out.replace("\n", "").split("\0")
-        return {Alias(*fields[i : i + 4]) for i in range(0, len(fields) - 3, 4)}
+        return history_identities(self.path, revisions)
+
+
+def history_identities(path: Path, revisions: Sequence[str]) -> set[Alias]:
+    """The identities of the repository at `path` in `revisions` (``["--all"]``: every ref)."""
+    if not revisions:
+        return set()
+    out = _git(
+        path,
+        "log",
+        "--format=%an%x00%ae%x00%aN%x00%aE%x00%cn%x00%ce%x00%cN%x00%cE%x00",
+        *revisions,
+        "--",
+        what="git log (identities)",
+    )
+    fields = out.replace("\n", "").split("\0")
+    return {Alias(*fields[i : i + 4]) for i in range(0, len(fields) - 3, 4)}
 
 
 @dataclass(frozen=True)

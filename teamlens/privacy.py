@@ -140,6 +140,12 @@ def read_opt_out(path: Path | None) -> tuple[str, ...]:
 
 
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+#: A GitHub @mention of a login or an @org/team (not the host part of an e-mail address).
+_MENTION_RE = re.compile(r"(?<![\w@])@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[\w.-]+)?")
+#: GitHub's merge subject names the login that owns the merged branch's repository.
+_GITHUB_MERGE_RE = re.compile(
+    r"(\bMerge pull request #\d+ from )[A-Za-z0-9][A-Za-z0-9-]{0,38}(?=/)"
+)
 _WORD_RE = re.compile(r"\w+")
 MIN_SCRUB_LEN = 3
 PERSON_PLACEHOLDER = "<person>"
@@ -149,7 +155,9 @@ class Scrubber:
     """Removes known names, e-mails and e-mail local parts (often logins) from text.
 
     Commit subjects such as "Merge branch 'alice/fix'" or "Revert work by Alice Liddell"
-    would otherwise carry identities into the store. Any e-mail address is replaced too.
+    would otherwise carry identities into the store. Any e-mail address is replaced too,
+    and so are logins that need no list to be found: every @mention, and the branch owner
+    in GitHub's "Merge pull request #N from <login>/<branch>".
     Matching is on word sequences (case-insensitive, any punctuation between words), so
     a history with thousands of people costs a few set look-ups per subject.
     """
@@ -171,6 +179,9 @@ class Scrubber:
     def __call__(self, text: str) -> str:
         if "@" in text:
             text = _EMAIL_RE.sub(PERSON_PLACEHOLDER, text)
+            text = _MENTION_RE.sub("@" + PERSON_PLACEHOLDER, text)
+        if "Merge pull request" in text:
+            text = _GITHUB_MERGE_RE.sub(r"\g<1>" + PERSON_PLACEHOLDER, text)
         if not self._sequences:
             return text
         words = [(m.start(), m.end(), m.group().lower()) for m in _WORD_RE.finditer(text)]

@@ -24,6 +24,11 @@ PEOPLE = [
         ("Bo is too short to scrub; bob stays", "Bo is too short to scrub; bob stays"),
         ("malice is not alice", "malice is not <person>"),
         ("nothing to see", "nothing to see"),
+        ("thanks @octo-dan and @acme/core", "thanks @<person> and @<person>"),
+        (
+            "Merge pull request #12 from octo-dan/fix-parser",
+            "Merge pull request #12 from <person>/fix-parser",
+        ),
     ],
 )
 def test_scrubber(subject: str, expected: str) -> None:

@@ -9,6 +9,7 @@ mined, labelled and featurised by teamlens itself.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,10 @@ def _file(values: list[str]) -> str:
     return f"def compute():\n{body}    return 0\n"
 
 
-def build_history(path: Path, changes: int = 320, seed: int = 7) -> RepoBuilder:
+def build_history(
+    path: Path, changes: int = 320, seed: int = 7, authors: Sequence[Person] = AUTHORS
+) -> RepoBuilder:
+    """`changes` commits by `authors` (the first also makes the initial import)."""
     rng = random.Random(seed)
     repo = RepoBuilder(path)
     files = {
@@ -45,7 +49,7 @@ def build_history(path: Path, changes: int = 320, seed: int = 7) -> RepoBuilder:
     }
     for name, values in files.items():
         repo.write(name, _file(values))
-    repo.commit("Initial import", ALICE)
+    repo.commit("Initial import", authors[0])
     pending: list[tuple[int, str, int]] = []  # (due change number, file, line) of planted bugs
     for n in range(1, changes + 1):
         due = [p for p in pending if p[0] <= n]
@@ -54,7 +58,7 @@ def build_history(path: Path, changes: int = 320, seed: int = 7) -> RepoBuilder:
             pending.remove(due[0])
             files[name][line] = f"{n}  # corrected"
             repo.write(name, _file(files[name]))
-            repo.commit(f"Fix wrong value in {name.rsplit('/', 1)[-1]}", rng.choice(AUTHORS))
+            repo.commit(f"Fix wrong value in {name.rsplit('/', 1)[-1]}", rng.choice(authors))
             continue
         big = rng.random() < 0.35
         touched = rng.sample(sorted(files), rng.randint(4, 7) if big else 1)
@@ -66,7 +70,7 @@ def build_history(path: Path, changes: int = 320, seed: int = 7) -> RepoBuilder:
             name = touched[0]
             line = next(i for i, v in enumerate(files[name]) if v == str(n))
             pending.append((n + rng.randint(2, 6), name, line))
-        repo.commit(f"Change {n}", rng.choice(AUTHORS))
+        repo.commit(f"Change {n}", rng.choice(authors))
     return repo
 
 
