@@ -304,7 +304,9 @@ class World:
     ran: dict[str, Ran] = field(default_factory=dict)
 
     def scan_roots(self) -> list[Path]:
-        return [self.data_dir, self.outputs, self.logs]
+        """Everything teamlens wrote: repos.yaml's folder (the data folder, and clones_dir
+        with its commit-graphs), the outputs, and the logs."""
+        return [self.work, self.outputs, self.logs]
 
 
 def _environment(root: Path) -> dict[str, str]:
