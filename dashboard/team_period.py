@@ -23,8 +23,9 @@ Privacy (applied here, once, so every reader is safe):
    reaches k; otherwise it is suppressed. A suppressed row has no figures at all.
 2. Differencing: the all-teams total minus the visible teams leaves the hidden teams
    together; when exactly one team is hidden, or fewer than k people stand behind all of
-   them, the all-teams row of that period is suppressed (the teams stay visible). Weekly tables get the same check
-   per month, since shown weeks can be summed into months.
+   them, the all-teams row of that period is suppressed (the teams stay visible).
+   Weekly tables get the same check per month, since shown weeks can be summed into
+   months.
 """
 
 from __future__ import annotations

@@ -149,3 +149,23 @@ def test_hidden_teams_with_fewer_than_k_people_together_hide_the_total() -> None
         rows = build_rows(frame, pd.DataFrame(columns=["id", "path"]), period, 5, 0.6)
         shown = {r["team"] for r in rows if not r["suppressed"]}
         assert shown == {"core", "ops"}, period  # total - core - ops = docs + web: 3 people
+
+
+def test_a_team_rolled_into_its_month_hides_the_weekly_totals() -> None:
+    # "rolled": 2 people in the first week, 5 others in the second: its weeks are shown
+    # only as the month. Were a weekly total shown beside "big", total - big would give
+    # that week of "rolled", and the month minus it the two-person week (found by the
+    # leak scan, tests/reliability/test_leak_scan.py).
+    frame_rows = []
+    for team, week, people in (("big", 0, 6), ("big", 1, 6), ("rolled", 0, 2), ("rolled", 1, 5)):
+        for i in range(people):
+            frame_rows.append(
+                {"id": f"{team}{week}{i}", "time": START + week * 7 * DAY + i * 60,
+                 "team": [team], "label": 0, "churn": 1, "risk": 0.1,
+                 "people": f"{team}-{week}-{i}", "reviewed": None,
+                 "hours_to_first_review": None}
+            )  # fmt: skip
+    frame = pd.DataFrame(frame_rows)
+    rows = build_rows(frame, pd.DataFrame(columns=["id", "path"]), "week", 5, 0.6)
+    shown = {(r["team"], r["period"]) for r in rows if not r["suppressed"]}
+    assert shown == {("big", "week"), ("rolled", "month")}
