@@ -11,7 +11,9 @@ A model is a folder::
 ``<data_dir>/models/CURRENT`` names the model ``teamlens review`` uses; without it,
 the default model shipped in the package (``model/default/``) is used. A folder is
 written under a temporary name and renamed into place, so a crash never leaves half
-a model; ids are never reused.
+a model; ids are never reused. A write that fails (a full disk) removes what it
+wrote and raises :class:`ModelError`; temporary folders of killed runs are removed by
+the next save.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from model.estimator import RiskClassifier
-from teamlens.errors import TeamlensError
+from teamlens.errors import TeamlensError, write_failure
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 DEFAULT_ID = "default"
@@ -106,24 +108,74 @@ class SavedModel:
         return self.meta.model_id
 
 
+def _write_text(path: Path, text: str) -> None:
+    """Write `path` and force it to disk."""
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+_PARTIAL_RE = re.compile(r"^\..+\.(\d+)\.partial$|^\.CURRENT\.(\d+)$")
+
+
+def _remove_leftovers(root: Path) -> None:
+    """Delete temporary folders and files of saves killed before their rename.
+
+    Only those of processes that no longer run on this machine: another save may be
+    under way.
+    """
+    if not root.is_dir():
+        return
+    for path in root.iterdir():
+        match = _PARTIAL_RE.match(path.name)
+        if match is None or _running(int(match.group(1) or match.group(2))):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process is not saving anything at the moment
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
 def save_model(folder: Path, meta: ModelMeta, classifier: RiskClassifier, card: str) -> SavedModel:
-    """Write a model folder atomically (temporary folder, then rename)."""
+    """Write a model folder atomically (temporary folder, then rename).
+
+    Raises
+    ------
+    ModelError
+        The id is taken, or the folder could not be written (nothing is left behind).
+    """
     if folder.exists():
         raise ModelError(f"{folder} exists already; model ids are never reused")
-    folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = folder.parent / f".{folder.name}.{os.getpid()}.partial"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    for name, text in (
-        ("model.txt", classifier.model_text()),
-        ("meta.json", json.dumps(meta.to_json(), indent=2, sort_keys=True) + "\n"),
-        ("card.md", card),
-    ):
-        with open(tmp / name, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, folder)
+    writing = tmp
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(folder.parent)
+        tmp.mkdir()
+        for name, text in (
+            ("model.txt", classifier.model_text()),
+            ("meta.json", json.dumps(meta.to_json(), indent=2, sort_keys=True) + "\n"),
+            ("card.md", card),
+        ):
+            writing = tmp / name
+            _write_text(writing, text)
+        os.replace(tmp, folder)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)  # frees what the failed save took
+        raise ModelError(f"model {folder.name} not saved: {write_failure(exc, writing)}") from exc
     return SavedModel(folder, meta, classifier)
 
 
@@ -205,10 +257,14 @@ class Registry:
     def set_current(self, model_id: str) -> None:
         if model_id != DEFAULT_ID and model_id not in self.ids():
             raise ModelError(f"no model {model_id!r} to mark current")
-        self.root.mkdir(parents=True, exist_ok=True)
         tmp = self.root / f".{CURRENT}.{os.getpid()}"
-        tmp.write_text(model_id + "\n", encoding="utf-8")
-        os.replace(tmp, self.root / CURRENT)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            _write_text(tmp, model_id + "\n")
+            os.replace(tmp, self.root / CURRENT)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise ModelError(f"{model_id} not marked current: {write_failure(exc, tmp)}") from exc
 
     def current(self) -> SavedModel:
         return self.load(self.current_id())

@@ -10,6 +10,7 @@ with the higher ROC-AUC on that window becomes current; the card says which and 
 from __future__ import annotations
 
 import math
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -124,7 +125,13 @@ def train(
     )
     saved = save_model(registry.folder(model_id), meta, _as_classifier(fitted.model), card)
     if become_current:
-        registry.set_current(model_id)
+        try:
+            registry.set_current(model_id)
+        except ModelError:
+            # All or nothing: a model whose card says it became current, and did not,
+            # would mislead; the next run trains it again.
+            shutil.rmtree(saved.path, ignore_errors=True)
+            raise
     return TrainReport(saved, result, registry.current_id(), challenger_auc, tuple(reasons))
 
 

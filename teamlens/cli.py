@@ -1,7 +1,8 @@
 """The `teamlens` command: a thin layer over the library.
 
 Each command calls one library function and turns a :class:`TeamlensError` into one
-line on stderr and a non-zero exit. Everything else is a bug and keeps its traceback.
+line on stderr and a non-zero exit, as it does a full disk wherever it strikes.
+Everything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import click
 
 from teamlens import __version__
 from teamlens.config import DEFAULT_CONFIG_NAME, Config, load_config, write_starter
-from teamlens.errors import TeamlensError
+from teamlens.errors import DISK_FULL, TeamlensError, write_failure
 from teamlens.progress import Progress
 
 if TYPE_CHECKING:  # the store pulls in pyarrow and DuckDB: load them only when needed
@@ -35,6 +36,12 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except TeamlensError as exc:
             click.echo(f"teamlens: error: {exc}", err=True)
+            ctx.exit(1)
+        except OSError as exc:
+            if exc.errno not in DISK_FULL:
+                raise
+            where = exc.filename or "a file"
+            click.echo(f"teamlens: error: {write_failure(exc, where)}", err=True)
             ctx.exit(1)
 
 

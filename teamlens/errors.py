@@ -4,6 +4,14 @@ Every error a user can cause derives from :class:`TeamlensError`, so the CLI cat
 exactly one family at its edge and lets real bugs surface with a traceback.
 """
 
+from __future__ import annotations
+
+import errno
+import os
+
+#: errno values that mean "the disk is full": the remedy is to free space, then rerun.
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
 
 class TeamlensError(Exception):
     "Base class for errors caused by input, configuration or repository state"
@@ -27,3 +35,16 @@ class StoreError(TeamlensError):
 
 class QueryError(TeamlensError):
     "A `teamlens query` statement failed"
+
+
+def write_failure(exc: OSError, path: object) -> str:
+    """One line for a file that could not be written: why, where, and what to do.
+
+    ``no space left on device while writing /data/store/app/manifest.json.tmp; free
+    some space and run the command again``. Arrow's own errors carry the errno but a
+    longer text, so the reason comes from the errno when there is one.
+    """
+    reason = os.strerror(exc.errno) if exc.errno else (exc.strerror or str(exc))
+    reason = reason[:1].lower() + reason[1:]
+    hint = "; free some space and run the command again" if exc.errno in DISK_FULL else ""
+    return f"{reason} while writing {path}{hint}"

@@ -35,12 +35,15 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from teamlens.errors import QueryError, StoreError
+from teamlens.errors import QueryError, StoreError, write_failure
 
 if TYPE_CHECKING:  # DuckDB loads only for queries: mining never needs it
     import duckdb
 
 MANIFEST = "manifest.json"
+#: A copy of the manifest a writer started from: rolling back is then one rename, which
+#: needs no free space (an error caused by a full disk can still be undone).
+ROLLBACK_POINT = "manifest.rollback.json"
 MANIFEST_VERSION = 1
 GARBAGE_GRACE_SECONDS = 600
 COMPACT_AT_PARTS = 32
@@ -343,6 +346,23 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Turn an OSError (a full disk, a quota, a read-only folder) into a one-line StoreError."""
+    try:
+        yield
+    except OSError as exc:
+        raise StoreError(write_failure(exc, path)) from exc
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write `path` and force it to disk (manifests and the rollback point)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def _write_parquet(table: pa.Table, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     pq.write_table(table, tmp, compression="zstd")
@@ -378,21 +398,53 @@ class RepoWriter:
             garbage = tuple(g for g in self.manifest.garbage if g[0] not in expired)
             self._publish(Manifest(self.manifest.parts, self.manifest.state, garbage))
 
-    def _publish(self, manifest: Manifest) -> None:
+    def _publish(self, manifest: Manifest, rollback_point: bool = False) -> None:
+        """Make `manifest` the committed state (and, if asked, the one a rollback returns to).
+
+        The new rollback point is written before the manifest is replaced, so a failure
+        at any step leaves the old state and the old point, which still agree.
+        """
+        text = manifest.to_json()
         tmp = self.root / (MANIFEST + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(manifest.to_json())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.root / MANIFEST)
-        _fsync_dir(self.root)
+        point = self.root / (ROLLBACK_POINT + ".tmp")
+        with _writing(tmp):
+            if rollback_point:
+                _write_text(point, text)
+            _write_text(tmp, text)
+            os.replace(tmp, self.root / MANIFEST)
+            if rollback_point:
+                os.replace(point, self.root / ROLLBACK_POINT)
+            _fsync_dir(self.root)
         self.manifest = manifest
+        if rollback_point:
+            self.initial = manifest
+
+    def _keep_rollback_point(self) -> None:
+        """Copy the manifest this writer starts from; a rollback renames it back into place.
+
+        Without a manifest (a first run), there is nothing to copy: a rollback removes
+        the run's manifest instead.
+        """
+        self.initial = self.manifest
+        point = self.root / ROLLBACK_POINT
+        if not (self.root / MANIFEST).exists():
+            point.unlink(missing_ok=True)
+            return
+        tmp = self.root / (ROLLBACK_POINT + ".tmp")
+        with _writing(tmp):
+            _write_text(tmp, self.manifest.to_json())
+            os.replace(tmp, point)
+
+    def _drop_rollback_point(self) -> None:
+        for name in (ROLLBACK_POINT, ROLLBACK_POINT + ".tmp"):
+            (self.root / name).unlink(missing_ok=True)
 
     def _new_part(self, table: str, data: pa.Table) -> str:
         folder = self.root / table
-        folder.mkdir(exist_ok=True)
         rel = f"{table}/{uuid.uuid4().hex}.parquet"
-        _write_parquet(data.cast(SCHEMAS[table]), self.root / rel)
+        with _writing(self.root / rel):
+            folder.mkdir(exist_ok=True)
+            _write_parquet(data.cast(SCHEMAS[table]), self.root / rel)
         return rel
 
     def commit(self, tables: Mapping[str, pa.Table], state: Mapping[str, Any]) -> None:
@@ -443,16 +495,26 @@ class RepoWriter:
         garbage = list(self.manifest.garbage)
         if not purge:
             garbage.extend((p, now) for p in replaced)
-        self._publish(Manifest(parts, dict(state), tuple(garbage)))
+        self._publish(Manifest(parts, dict(state), tuple(garbage)), rollback_point=purge)
         if purge:
             for rel in replaced:
                 (self.root / rel).unlink(missing_ok=True)
-            self.initial = self.manifest
 
     def rollback(self) -> None:
-        """Return to the manifest this writer started from (after an error, not a kill)."""
+        """Return to the manifest this writer started from (after an error, not a kill).
+
+        One rename of the rollback point, so this works on a full disk too; then the
+        run's new files are deleted.
+        """
         if self.manifest != self.initial:
-            self._publish(Manifest(self.initial.parts, self.initial.state, self.manifest.garbage))
+            point = self.root / ROLLBACK_POINT
+            with _writing(self.root / MANIFEST):
+                if point.exists():
+                    os.replace(point, self.root / MANIFEST)
+                else:
+                    (self.root / MANIFEST).unlink(missing_ok=True)
+                _fsync_dir(self.root)
+            self.manifest = self.initial
         self._cleanup()
 
     def has_rows(self, table: str) -> bool:
@@ -470,13 +532,14 @@ class RepoWriter:
                 continue
             rel = f"{table}/{uuid.uuid4().hex}.parquet"
             tmp = self.root / (rel + ".tmp")
-            with pq.ParquetWriter(tmp, SCHEMAS[table], compression="zstd") as out:
-                for part in parts:
-                    out.write_table(pq.read_table(self.root / part).cast(SCHEMAS[table]))
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.root / rel)
-            _fsync_dir(tmp.parent)
+            with _writing(tmp):
+                with pq.ParquetWriter(tmp, SCHEMAS[table], compression="zstd") as out:
+                    for part in parts:
+                        out.write_table(pq.read_table(self.root / part).cast(SCHEMAS[table]))
+                with open(tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self.root / rel)
+                _fsync_dir(tmp.parent)
             merged[table] = rel
         if not merged:
             return
@@ -556,6 +619,7 @@ class Store:
                 ) from None
             writer = RepoWriter(root, repo)
             writer._cleanup()
+            writer._keep_rollback_point()
             try:
                 yield writer
             except BaseException as exc:
@@ -563,6 +627,8 @@ class Store:
                 if not isinstance(exc, KeyboardInterrupt):
                     writer.rollback()
                 raise
+            finally:
+                writer._drop_rollback_point()
 
     def read(self, table: str, repo: str | None = None) -> pa.Table:
         repos = [repo] if repo is not None else self.repos()
