@@ -7,11 +7,14 @@ each change deleted (in the parent) and added (in the commit).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from teamlens.errors import RepositoryError
 
@@ -58,13 +61,28 @@ def iter_diffs(repo: Path, shas: Sequence[str]) -> Iterator[tuple[str, list[File
         "--ignore-submodules=all",
         "--format=%x00%H",
     ]
-    with subprocess.Popen(
-        cmd, cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-    ) as proc:
+    # git's complaints go to a file (a pipe nobody reads could stall git); its first
+    # error line names the problem when git fails (a corrupt pack, a missing object).
+    with tempfile.TemporaryFile() as errors:
+        yield from _diffs(repo, cmd, shas, errors)
+
+
+def _diffs(
+    repo: Path, cmd: Sequence[str], shas: Sequence[str], errors: IO[bytes]
+) -> Iterator[tuple[str, list[FileDiff]]]:
+    try:
+        proc = subprocess.Popen(
+            cmd, cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors
+        )
+    except OSError as exc:  # the folder was removed while the features ran
+        gone = "the repository folder is gone" if not repo.is_dir() else "cannot run git"
+        raise RepositoryError(f"{repo}: git log -p failed: {gone} ({exc.strerror})") from None
+    with proc:
         assert proc.stdin is not None and proc.stdout is not None
         # git reads all of stdin before it writes: no deadlock in writing everything first.
-        proc.stdin.write(("\n".join(shas) + "\n").encode("ascii"))
-        proc.stdin.close()
+        with contextlib.suppress(BrokenPipeError):  # git died at once: its exit code says why
+            proc.stdin.write(("\n".join(shas) + "\n").encode("ascii"))
+            proc.stdin.close()
         sha: str | None = None
         files: list[FileDiff] = []
         current: FileDiff | None = None
@@ -107,4 +125,9 @@ def iter_diffs(repo: Path, shas: Sequence[str]) -> Iterator[tuple[str, list[File
         if sha is not None:
             yield sha, files
     if proc.returncode not in (0, None):
-        raise RepositoryError(f"{repo}: git log -p failed (exit {proc.returncode})")
+        errors.seek(0)
+        lines = errors.read().decode("utf-8", "replace").splitlines()
+        reason = next((x for x in lines if x.startswith(("fatal:", "error:"))), None)
+        raise RepositoryError(
+            f"{repo}: git log -p failed: {reason or f'exit code {proc.returncode}'}"
+        )

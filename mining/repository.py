@@ -22,9 +22,13 @@ from teamlens.errors import RepositoryError
 
 
 def _git(cwd: Path, *args: str, what: str) -> str:
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, check=False, stdin=subprocess.DEVNULL
-    )
+    try:
+        result = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, check=False, stdin=subprocess.DEVNULL
+        )
+    except OSError as exc:  # the folder was removed while mining ran (or git is missing)
+        gone = "the repository folder is gone" if not cwd.is_dir() else "cannot run git"
+        raise RepositoryError(f"{cwd}: {what} failed: {gone} ({exc.strerror})") from None
     if result.returncode != 0:
         err = result.stderr.decode("utf-8", "replace").strip().splitlines()
         lines = [x for x in err if x.startswith(("fatal:", "error:"))] or err

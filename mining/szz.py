@@ -53,6 +53,8 @@ ProgressCallback = Callable[[str, int, int], None]
 #: (blame waits on git, not Python, so threads suffice).
 BLAME_JOBS = min(2, os.cpu_count() or 1)
 MAX_SOURCE_BYTES = 1_000_000  # larger files are not parsed: blank-line filtering only
+#: Fixes labelled between two publishes of links: a killed run keeps what it published.
+LABEL_BATCH = 200
 _BLAME_HEADER_RE = re.compile(rb"^([0-9a-f]{40}) \d+ (\d+)")
 
 
@@ -106,14 +108,18 @@ class FixLinks:
 
 
 def _git(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> bytes:
-    result = subprocess.run(
-        ["git", "-c", "core.quotepath=off", *args],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    try:
+        result = subprocess.run(
+            ["git", "-c", "core.quotepath=off", *args],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except OSError as exc:  # the folder was removed while labelling ran (or git is missing)
+        gone = "the repository folder is gone" if not repo.is_dir() else "cannot run git"
+        raise RepositoryError(f"{repo}: git {args[0]} failed: {gone} ({exc.strerror})") from None
     if result.returncode != 0:
         err = result.stderr.decode("utf-8", "replace").strip().splitlines()
         raise RepositoryError(f"{repo}: git {args[0]} failed: {err[0] if err else '?'}")
@@ -427,23 +433,30 @@ def label_repository(
             git_env = commitgraph.refresh(
                 repo.path, commitgraph.graph_folder(config.clones_dir, repo.name)
             )
-            session = SzzSession(repo.path, git_env)
+            # pygit2 reads in-process: an object gone bad or missing while labelling runs
+            # (a corrupted pack, a removed folder) is a GitError.
             try:
-                links_added = _label_all(
-                    writer,
-                    repo.name,
-                    session,
-                    todo,
-                    done,
-                    variants,
-                    names,
-                    commits,
-                    config.labels.bulk_files,
-                    filters,
-                    progress,
-                )
-            finally:
-                session.close()
+                session = SzzSession(repo.path, git_env)
+                try:
+                    links_added = _label_all(
+                        writer,
+                        repo.name,
+                        session,
+                        todo,
+                        done,
+                        variants,
+                        names,
+                        commits,
+                        config.labels.bulk_files,
+                        filters,
+                        progress,
+                    )
+                finally:
+                    session.close()
+            except pygit2.GitError as exc:
+                raise RepositoryError(
+                    f"repository {repo.name!r}: {repo.path} cannot be read ({exc})"
+                ) from None
         # Record that these variants ran, even with no fix to label: then a change with
         # no link is known clean (once mature), not merely unlabelled.
         ran = sorted({*writer.manifest.state.get("szz_variants", []), *names.values()})
@@ -465,7 +478,7 @@ def _label_all(
     filters: frozenset[AgFilter],
     progress: ProgressCallback | None,
 ) -> int:
-    """Label `todo` fixes, publishing links every 200 fixes; returns the links added."""
+    """Label `todo` fixes, publishing links every LABEL_BATCH fixes; returns the links added."""
     if progress is not None and todo:
         progress(repo_name, 0, len(todo))
     link_rows: dict[str, list[object]] = {n: [] for n in SCHEMAS["szz_links"].names}
@@ -497,7 +510,7 @@ def _label_all(
             ):
                 fix_rows[column].append(value)
             links_added += n
-        if i % 200 == 0 or i == len(todo):
+        if i % LABEL_BATCH == 0 or i == len(todo):
             writer.commit(
                 {
                     "szz_links": pa.Table.from_pydict(link_rows, schema=SCHEMAS["szz_links"]),
