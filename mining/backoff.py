@@ -9,9 +9,12 @@ transport adapter, so :class:`BackoffAdapter`, mounted there, sees them all:
 * **server errors** (500, 502, 503, 504) and **dropped connections**: wait 1, 2, 4, …
   seconds, at most :data:`MAX_ATTEMPTS` tries.
 
-All waits of a run draw on one :class:`WaitBudget`. When the next wait would exceed what
-is left, :class:`RateLimitStop` is raised instead of sleeping: the caller stops cleanly
-with what it has, and the next run resumes.
+All waits of a run draw on one :class:`WaitBudget`. When GitHub asks for a wait (a rate
+limit) that would exceed what is left, :class:`RateLimitStop` is raised instead of
+sleeping: the caller stops cleanly with what it has, and the next run resumes. When
+GitHub is failing or unreachable, retries stop as soon as the next one would exceed the
+budget (or after :data:`MAX_ATTEMPTS`): the last 5xx answer stands, or
+:class:`ConnectionGaveUp` is raised, and the caller reports an error.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -50,6 +54,10 @@ class WaitBudget:
     waited: float = 0.0
     waits: list[tuple[float, str]] = field(default_factory=list)
 
+    def allows(self, seconds: float) -> bool:
+        """Whether a wait of `seconds` still fits in the budget."""
+        return self.waited + max(seconds, 0.0) <= self.seconds
+
     def wait(self, seconds: float, reason: str) -> None:
         seconds = max(seconds, 0.0)
         if self.waited + seconds > self.seconds:
@@ -57,6 +65,37 @@ class WaitBudget:
         self.waits.append((seconds, reason))
         self.waited += seconds
         self.sleep(seconds)
+
+
+class ConnectionGaveUp(requests.ConnectionError):
+    """Connections to GitHub kept failing; no more retries (attempts, or the wait budget)."""
+
+    def __init__(
+        self, problem: str, attempts: int, request: requests.PreparedRequest | None = None
+    ) -> None:
+        super().__init__(f"{problem} ({attempts} attempts)", request=request)
+        self.problem = problem
+        self.attempts = attempts
+        self.host = urlsplit(request.url or "").netloc if request is not None else ""
+
+
+def connection_problem(exc: BaseException) -> str:
+    """What went wrong with a connection, in a few words (not urllib3's nested repr)."""
+    if isinstance(exc, requests.Timeout):
+        return "no answer within the timeout"
+    text = str(exc)
+    for needle, problem in (
+        ("Connection refused", "connection refused"),
+        ("RemoteDisconnected", "connection closed without an answer"),
+        ("Connection aborted", "connection closed without an answer"),
+        ("Connection reset", "connection reset"),
+        ("NameResolution", "the host name does not resolve"),
+        ("Name or service not known", "the host name does not resolve"),
+        ("Network is unreachable", "network unreachable"),
+    ):
+        if needle in text:
+            return problem
+    return type(exc).__name__
 
 
 def _retry_after(headers: Mapping[str, str], now: float) -> float | None:
@@ -106,18 +145,19 @@ class BackoffAdapter(HTTPAdapter):
                 response = super().send(request, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 failures += 1
-                if failures >= MAX_ATTEMPTS:
-                    raise
-                self.budget.wait(2.0 ** (failures - 1), f"connection failed ({type(exc).__name__})")
+                pause = 2.0 ** (failures - 1)
+                if failures >= MAX_ATTEMPTS or not self.budget.allows(pause):
+                    raise ConnectionGaveUp(connection_problem(exc), failures, request) from exc
+                self.budget.wait(pause, f"connection failed ({type(exc).__name__})")
                 continue
             decision = wait_for(response, self.budget.now())
             if decision is None:
                 return response
             seconds, reason = decision
             failures += 1
-            if seconds < 0:  # server error: exponential backoff, bounded attempts
-                if failures >= MAX_ATTEMPTS:
-                    return response
+            if seconds < 0:  # server error: exponential backoff, bounded attempts and waits
                 seconds = 2.0 ** (failures - 1)
+                if failures >= MAX_ATTEMPTS or not self.budget.allows(seconds):
+                    return response
             response.close()
             self.budget.wait(seconds, reason)

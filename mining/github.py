@@ -7,7 +7,8 @@ costs one request). The pull requests updated since are fetched oldest first, ea
 its files, reviews and review comments, and committed one by one with the new
 watermark: a run stopped by a rate limit, a fault or a kill resumes where it stopped,
 and a pull request fetched twice shows only its latest fetch (``fetch_id``) in the
-views.
+views. A run that fails part way (GitHub unreachable, an answer teamlens cannot read)
+keeps the pull requests it stored before the failure, and then reports the error.
 
 Privacy: authors, reviewers and commenters become keyed pseudonyms of
 ``github:<login>`` (the same key as git identities); bots (``[bot]`` accounts, accounts
@@ -34,7 +35,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from github3 import exceptions as gh_errors
 
-from mining.backoff import BackoffAdapter, RateLimitStop, WaitBudget
+from mining.backoff import (
+    BackoffAdapter,
+    ConnectionGaveUp,
+    RateLimitStop,
+    WaitBudget,
+    connection_problem,
+)
 from mining.repository import history_identities
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import TeamlensError
@@ -143,7 +150,14 @@ def _translate(exc: Exception, what: str) -> GithubError:
     if isinstance(exc, gh_errors.ServerError):
         return GithubError(f"{what}: GitHub kept failing ({exc.code}) after retries")
     if isinstance(exc, gh_errors.TransportError):
-        return GithubError(f"{what}: could not reach GitHub after retries ({exc})")
+        cause = exc.exception
+        if isinstance(cause, ConnectionGaveUp):
+            at = f" at {cause.host}" if cause.host else ""
+            tries = "1 attempt" if cause.attempts == 1 else f"{cause.attempts} attempts"
+            return GithubError(
+                f"{what}: could not reach GitHub{at} ({cause.problem}; gave up after {tries})"
+            )
+        return GithubError(f"{what}: could not reach GitHub ({connection_problem(cause)})")
     if isinstance(exc, (gh_errors.UnexpectedResponse, gh_errors.IncompleteResponse)):
         return GithubError(f"{what}: GitHub sent a response teamlens cannot read")
     if isinstance(exc, (ValueError, KeyError, TypeError)):
@@ -183,6 +197,7 @@ def mine_github(
     store = Store(config.data_dir)
     fetched = 0
     stopped: str | None = None
+    failed: GithubError | None = None
     with store.writer(repo_config.name) as writer:
         purged = 0
         state = dict(writer.manifest.state.get(_STATE, {}))
@@ -212,6 +227,17 @@ def mine_github(
                 writer.commit({}, {**writer.manifest.state, _STATE: state})
         except RateLimitStop as exc:
             stopped = str(exc)
+        except GithubError as exc:
+            # Leave the block normally: each stored pull request was committed with its
+            # watermark, so keeping them is consistent (nothing else of the run is kept).
+            failed = exc
+    if failed is not None:
+        if fetched:
+            kept = "1 pull request" if fetched == 1 else f"{fetched} pull requests"
+            raise GithubError(
+                f"{failed}; kept {kept} fetched before the failure (the next run resumes there)"
+            ) from failed
+        raise failed
     return GithubReport(repo_config.name, fetched, adapter.attempts, stopped, purged, budget.waited)
 
 
