@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python benchmarks/bench_scale.py                  # 8 synthetic repositories
     .venv/bin/python benchmarks/bench_scale.py REPO [REPO ...]   # these repositories
         [--repos 8] [--commits 3000] [--workers 2] [--repeat 3] [--keep DIR]
-        [--json] [--save FILE]
+        [--split N] [--json] [--save FILE]
 
 Without repository paths it first builds ``--repos`` synthetic repositories of
 ``--commits`` commits each with ``git fast-import`` (a few seconds): seven authors,
@@ -32,6 +32,10 @@ modes alternate, ``--repeat`` runs each, and medians are reported, of
   *c* / (serial cores);
 * **peak MB**: the largest resident memory of the miner's process (serial) or of a Dask
   worker process (``ru_maxrss``); the JSON also has the largest ``git`` child's.
+
+With ``--split N`` the Dask runs set ``mining.split_commits: N``: a repository of more
+than N commits is mined as range tasks (docs/scale.md), so even one very large
+repository uses every worker; the serial runs always mine each repository as one task.
 
 After the first run of each mode the store is checked: ``commits_all`` and
 ``file_changes_all`` must hold the same numbers of rows in both modes, and as many
@@ -211,9 +215,10 @@ class Mode:
         return statistics.median(values)
 
 
-def write_config(folder: Path, repos: Sequence[Path]) -> Path:
+def write_config(folder: Path, repos: Sequence[Path], split: int) -> Path:
     folder.mkdir(parents=True)
-    lines = ["data_dir: data", "clones_dir: clones", "repositories:"]
+    lines = ["data_dir: data", "clones_dir: clones", "mining:", f"  split_commits: {split}"]
+    lines.append("repositories:")
     for i, repo in enumerate(repos):
         lines += [f"  - name: r{i:02d}-{repo.name}"[:100], f"    path: {json.dumps(str(repo))}"]
     path = folder / "repos.yaml"
@@ -221,10 +226,10 @@ def write_config(folder: Path, repos: Sequence[Path]) -> Path:
     return path
 
 
-def measure(mode: Mode, scratch: Path, repos: Sequence[Path], run: int) -> Path:
+def measure(mode: Mode, scratch: Path, repos: Sequence[Path], run: int, split: int) -> Path:
     """One run of `mode` in a fresh child process and data folder; returns the folder."""
     folder = scratch / f"{mode.name}-{run}"
-    config = write_config(folder, repos)
+    config = write_config(folder, repos, split if mode.workers > 1 else 0)
     env = {
         **os.environ,
         "TEAMLENS_KEY": secrets.token_hex(32),  # the same for all runs would not matter
@@ -285,7 +290,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for i in range(args.repeat):
             for mode in (serial, dask) if i % 2 == 0 else (dask, serial):
                 log(f"run {i + 1}/{args.repeat}: {mode.name} ...")
-                folder = measure(mode, scratch, repos, i)
+                folder = measure(mode, scratch, repos, i, args.split)
                 if mode.name not in counts:
                     counts[mode.name] = store_counts(folder)
                 log(
@@ -304,6 +309,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "file_changes": counts[serial.name][1],
         "cpus": os.cpu_count(),
         "workers": args.workers,
+        "split_commits": args.split,
         "repeat": args.repeat,
         "load_average_before": load_before,
         "load_average_after": load_after,
@@ -373,6 +379,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="Dask worker processes (2)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each mode (3)")
     parser.add_argument("--keep", type=Path, help="build (or reuse) synthetic ones here")
+    parser.add_argument(
+        "--split",
+        type=int,
+        default=0,
+        help="mining.split_commits of the Dask runs (0: one task per repository; "
+        "the serial runs never split)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--save", type=Path, help="also write the JSON object to this file")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)

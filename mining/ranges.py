@@ -24,6 +24,7 @@ import math
 import os
 import re
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -42,7 +43,7 @@ from mining.miner import (
     _key_check,
     _opted_out_pseudonyms,
 )
-from mining.repository import GitRepository
+from mining.repository import Alias, GitRepository
 from teamlens.errors import StoreError
 from teamlens.privacy import Pseudonymizer, Scrubber, load_key, read_opt_out
 from teamlens.store import SCHEMAS, Store
@@ -145,7 +146,7 @@ def mine_range(task: MiningTask, progress: ProgressCallback | None = None) -> Mi
             writer.replace({t: SCHEMAS[t].empty_table() for t in _RANGE_TABLES}, {}, purge=True)
         # The whole repository's identities, as the unsplit miner sees them: the subject
         # scrubber and the opt-outs must know every person, not only this range's.
-        aliases = repo.identities(revisions)
+        aliases = _identities(repo, revisions)
         identities = _Identities(
             pseudonymizer, _opted_out_pseudonyms(aliases, opt_out_entries, pseudonymizer)
         )
@@ -181,6 +182,24 @@ def mine_range(task: MiningTask, progress: ProgressCallback | None = None) -> Mi
         commits_opted_out=opted,
         seconds=time.monotonic() - started,
     )
+
+
+#: The last repository's identities in this process: a worker that runs several ranges
+#: of one repository reads them once. Raw identities, held in memory only, like the
+#: miner's own; one entry, replaced by the next repository's.
+_IDENTITIES: dict[tuple[Path, tuple[str, ...]], set[Alias]] = {}
+_IDENTITIES_LOCK = threading.Lock()
+
+
+def _identities(repo: GitRepository, revisions: Sequence[str]) -> set[Alias]:
+    key = (repo.path, tuple(revisions))
+    with _IDENTITIES_LOCK:
+        found = _IDENTITIES.get(key)
+        if found is None:
+            found = repo.identities(revisions)
+            _IDENTITIES.clear()
+            _IDENTITIES[key] = found
+        return found
 
 
 def adopt(tasks: Sequence[MiningTask], reports: Sequence[MiningReport]) -> MiningReport:

@@ -151,10 +151,14 @@ def mine_all(
     started = time.monotonic()
     # A very large first mining becomes several range tasks (mining.split_commits).
     planned = [plan(task) or [task] for task in tasks]
-    reports = (runner or SerialRunner()).run([t for group in planned for t in group], progress)
+    # Newest range first: later stretches of a history are larger (more files, bigger
+    # diffs), and workers take tasks roughly in submission order.
+    reports = (runner or SerialRunner()).run(
+        [t for group in planned for t in reversed(group)], progress
+    )
     merged: list[MiningReport] = []
     for group in planned:
-        done, reports = reports[: len(group)], reports[len(group) :]
+        done, reports = reports[: len(group)][::-1], reports[len(group) :]
         if group[0].commit_range is None:
             merged.extend(done)
         else:
