@@ -205,17 +205,26 @@ def run(
     shipped default model stays current then. The team report goes to
     <data_dir>/reports/report.html. With --workers or --scheduler, mining, labels and
     features run one task per repository on one Dask cluster (GitHub stays serial).
+    When GitHub cannot be read, the run goes on from the git history and exits with 1.
     """
     from features.changes import build_features
+    from mining.github import GithubError
     from mining.szz import label_repository
     from mining.tasks import run_per_repository, runner_for
     from teamlens.store import Store
     from teamlens.summary import format_summary, summarise
 
     config = _config(ctx, config_path)
+    github_failed = False
     with runner_for(workers, scheduler) as runner:
         _mine(config, (), quiet, runner)
-        _mine_github(config, (), quiet)
+        try:
+            _mine_github(config, (), quiet)
+        except GithubError as exc:
+            # GitHub being down must not stop the job: the git history is enough for
+            # everything after this; the run still ends with exit code 1.
+            click.echo(f"teamlens: error: {exc}; continuing without it", err=True)
+            github_failed = True
         run_per_repository(
             runner,
             label_repository,
@@ -240,6 +249,8 @@ def run(
         click.echo(f"report: not written ({exc})")
     else:
         click.echo(f"report: {report_path}")
+    if github_failed:
+        ctx.exit(1)
 
 
 def _train_in_run(config: Config, quiet: bool) -> None:

@@ -966,3 +966,20 @@ def test_github_down_for_the_whole_run(github_setup: GithubSetup) -> None:
     rerun = invoke("mine", "--quiet", "--config", str(setup.config))
     assert rerun.exit_code == 0, rerun.output
     assert_same_store(data_dir, setup.reference.data_dir)
+
+
+def test_run_goes_on_from_git_when_github_is_down(github_setup: GithubSetup) -> None:
+    """`teamlens run`: labels, features and the report still come; the exit code says 1."""
+    setup = github_setup
+    setup.server.stop()
+    result = run_teamlens(teamlens_with("", "run", "--quiet", "--config", str(setup.config)))
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [x for x in result.stderr.splitlines() if x.startswith("teamlens: error: ")]
+    assert len(errors) == 1, result.stderr
+    assert f"repository {REPO}: could not reach GitHub" in errors[0]
+    assert errors[0].endswith("; continuing without it")
+    mined = facts(setup.work / "data")
+    assert mined["commits"] == reference_facts(setup.reference.data_dir)["commits"]
+    assert mined["change_features"] and mined["pull_requests"] == []
+    assert "report: " in result.stdout
