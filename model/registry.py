@@ -34,7 +34,7 @@ from teamlens.errors import TeamlensError, write_failure
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 DEFAULT_ID = "default"
 CURRENT = "CURRENT"
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 class ModelError(TeamlensError):
@@ -227,7 +227,7 @@ class Registry:
     def folder(self, model_id: str) -> Path:
         if model_id == DEFAULT_ID:
             return DEFAULT_MODEL_DIR
-        if not _ID_RE.match(model_id):
+        if not _ID_RE.fullmatch(model_id):
             raise ModelError(f"{model_id!r} is not a model id")
         return self.root / model_id
 

@@ -28,6 +28,7 @@ from dashboard.serve import LOOPBACK_HOSTS, ServeConfigError, serve
 from mining.backoff import WaitBudget
 from mining.commitgraph import graph_folder
 from mining.github import GithubError, mine_github
+from model.registry import ModelError, Registry
 from teamlens.config import load_config
 from teamlens.errors import ConfigError, StoreError
 from teamlens.store import Store
@@ -339,3 +340,13 @@ def test_a_name_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
 def test_the_store_refuses_a_name_with_a_trailing_newline(tmp_path: Path) -> None:
     with pytest.raises(StoreError), Store(tmp_path / "data").writer("app\n"):
         pass
+
+
+@pytest.mark.parametrize("model_id", [*HOSTILE_NAMES, "m\n", "a" * 101])
+def test_model_ids_that_would_leave_the_registry_are_refused(tmp_path: Path, model_id: str) -> None:
+    """`teamlens models --current ID` and every registry lookup take an id, never a path."""
+    registry = Registry.for_data_dir(tmp_path / "data")
+    for call in (registry.folder, registry.load, registry.set_current):
+        with pytest.raises(ModelError):
+            call(model_id)
+    assert not (tmp_path / "data").exists()
