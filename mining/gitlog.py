@@ -212,12 +212,7 @@ def git_log(
     cmd = git_log_command(revisions, exclude, detect_copies)
     # stderr goes to a file, not a pipe: git may warn once per commit (rename limits),
     # and a full stderr pipe nobody reads would stall git and this reader with it.
-    with (
-        tempfile.TemporaryFile() as errors,
-        subprocess.Popen(
-            cmd, cwd=repo_dir, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL
-        ) as proc,
-    ):
+    with tempfile.TemporaryFile() as errors, _started(cmd, repo_dir, errors) as proc:
         assert proc.stdout is not None
 
         def commits() -> Iterator[Commit]:
@@ -235,6 +230,16 @@ def git_log(
             if proc.poll() is None:
                 proc.kill()
             proc.stdout.close()
+
+
+def _started(cmd: list[str], repo_dir: Path, errors: IO[bytes]) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            cmd, cwd=repo_dir, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL
+        )
+    except OSError as exc:  # the folder was removed after the repository was opened
+        gone = "the repository folder is gone" if not repo_dir.is_dir() else "cannot run git"
+        raise RepositoryError(f"{repo_dir}: git log failed: {gone} ({exc.strerror})") from None
 
 
 def _raise_git_error(repo_dir: Path, proc: subprocess.Popen[bytes], errors: IO[bytes]) -> None:

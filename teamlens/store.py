@@ -681,6 +681,23 @@ class Store:
         con.execute("CREATE VIEW team_period AS SELECT * FROM _empty_team_period")
         return []
 
+    def _query_io_error(self, exc: Exception) -> QueryError:
+        """Why a file could not be read three times: files gone for good, or a busy store."""
+        missing = [
+            f"{repo}/{part}"
+            for repo in self.repos()
+            for parts in self.manifest(repo).parts.values()
+            for part in parts
+            if not (self.root / repo / part).is_file()
+        ]
+        if missing:
+            return QueryError(
+                f"the store is damaged: {len(missing)} files its manifests list are missing "
+                f"(first: {missing[0]}); restore the data folder from a backup, or delete "
+                "that repository's folder under store/ and mine it again"
+            )
+        return QueryError(f"the store changed during the query 3 times: {exc}")
+
     def query(self, sql: str, params: Sequence[object] = ()) -> QueryResult:
         """Run one read-only SQL statement (with ``?`` parameters) over the committed facts.
 
@@ -697,8 +714,11 @@ class Store:
             except duckdb.IOException as exc:
                 # A purge deleted a listed file between the manifest read and the views.
                 if attempt == 2:
-                    raise QueryError(f"the store changed during the query 3 times: {exc}") from None
+                    raise self._query_io_error(exc) from None
                 continue
+            except duckdb.Error as exc:  # a listed part that is not Parquet (cut short, ...)
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                raise QueryError(f"the store is damaged: {first}") from None
             try:
                 _check_single_select(con, sql)
                 cursor = con.execute(sql, list(params))
@@ -707,7 +727,7 @@ class Store:
             except duckdb.IOException as exc:
                 # A rewrite replaced files between reading the manifest and the files.
                 if attempt == 2:
-                    raise QueryError(f"the store changed during the query 3 times: {exc}") from None
+                    raise self._query_io_error(exc) from None
             except duckdb.Error as exc:
                 message = (
                     str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -416,3 +416,24 @@ def test_a_different_key_is_refused(
     line = _one_line_error(result, "repository 'app': the pseudonymisation key differs")
     assert other not in line
     assert _snapshot(data_dir) == before
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_a_damaged_store_is_one_line_for_a_query(
+    mined: tuple[Path, Path, Snapshot], tmp_path: Path, data_dir: Path, damage: str
+) -> None:
+    """A part the manifest lists is gone, or cut short: `teamlens query` names the damage."""
+    config, _, _ = mined
+    part = next((data_dir / "store" / "app" / "commits").glob("*.parquet"))
+    if damage == "missing":
+        part.unlink()
+    else:
+        part.write_bytes(part.read_bytes()[:100])
+
+    result = _run("--config", str(config), "query", "SELECT count(*) FROM commits", cwd=tmp_path)
+
+    if damage == "missing":
+        line = _one_line_error(result, "the store is damaged: 1 files its manifests list")
+        assert f"app/commits/{part.name}" in line and "mine it again" in line
+    else:
+        _one_line_error(result, part.name)
