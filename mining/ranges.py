@@ -123,7 +123,7 @@ def mine_range(task: MiningTask, progress: ProgressCallback | None = None) -> Mi
     started = time.monotonic()
     config = task.repository
     label = task.label
-    repo = GitRepository.open(config, task.clones_dir)
+    repo = GitRepository.open(config, task.clones_dir, sync=False)  # plan() synced it
     key = load_key(task.privacy, task.data_dir)
     pseudonymizer = Pseudonymizer(key)
     fix_res = [re.compile(p) for p in task.mining.fix_patterns]

@@ -45,8 +45,12 @@ class GitRepository:
     handle: pygit2.Repository
 
     @classmethod
-    def open(cls, config: RepositoryConfig, clones_dir: Path) -> GitRepository:
+    def open(cls, config: RepositoryConfig, clones_dir: Path, sync: bool = True) -> GitRepository:
         """Open a configured repository, cloning or updating a `url:` one first.
+
+        With ``sync=False`` a `url:` repository's clone is opened as it is (the range
+        tasks of a split mining: the client synced it once, and concurrent fetches into
+        one clone would fight over its locks).
 
         Raises
         ------
@@ -54,7 +58,11 @@ class GitRepository:
             The path is missing or is not the top of a git repository.
         """
         if config.url is not None:
-            path = _sync_clone(config.name, config.url, clones_dir)
+            path = (
+                _sync_clone(config.name, config.url, clones_dir)
+                if sync
+                else clones_dir / config.name
+            )
         else:
             assert config.path is not None
             path = config.path

@@ -131,3 +131,28 @@ def test_a_range_of_a_repository_mined_meanwhile_is_refused(
     with pytest.raises(StoreError, match="was mined by another run"):
         adopt(parts, [])
     assert Store(split.data_dir).query("SELECT count(*) FROM commits").rows == [(COMMITS,)]
+
+
+def test_a_cloned_repository_is_split_without_fetching_once_per_range(
+    history_template: Path, make_config: ConfigFactory, key_env: str
+) -> None:
+    """A `url:` repository: the plan clones it; its range tasks use that clone as it is."""
+    whole = _config(make_config, history_template, 0, "whole")
+    path = make_config(
+        {"history": history_template},
+        data_dir="from-url",
+        clones_dir="../clones",
+        mining={"split_commits": 150},
+    )
+    path.write_text(path.read_text().replace("path:", "url:"), encoding="utf-8")
+    split = load_config(path)
+    assert split.repositories[0].url is not None
+    mine_all(whole)
+    (report,) = mine_all(split)
+    assert report.commits_added == COMMITS
+    views = _snapshot(split)["views"]
+    assert views == _snapshot(whole)["views"]
+    # The one clone is where the plan put it, and no range fetched into it (a fetch
+    # writes FETCH_HEAD; the clone itself does not).
+    assert [p.name for p in split.clones_dir.iterdir() if not p.name.startswith(".")] == ["history"]
+    assert not (split.clones_dir / "history" / "FETCH_HEAD").exists()
