@@ -1,7 +1,7 @@
 """A very large history mined as several tasks: split by commit ranges, then adopted.
 
-A repository mined for the first time whose history has more than
-``mining.split_commits`` commits is cut along its first-parent line at commits
+On a runner with several workers, a repository mined for the first time whose
+history has more than ``mining.split_commits`` commits is cut along its first-parent line at commits
 ``c1, c2, ..., ck`` into ranges ``c1``, ``c2 --not c1``, ..., ``<tips> --not ck``. The
 ranges are disjoint and together are exactly the history (a commit merged between two
 cuts is reachable from the later cut only), so each can be mined by its own task, on
@@ -73,18 +73,20 @@ def staging_dir(data_dir: Path, repo: str) -> Path:
     return data_dir / STAGING / repo
 
 
-def plan(task: MiningTask) -> list[MiningTask] | None:
+def plan(task: MiningTask, enabled: bool = True) -> list[MiningTask] | None:
     """The range tasks for ``task``, or None when it is mined as one task.
 
     Only a repository with nothing mined yet is split (later runs mine only what is
     new), and only when its history has more than ``mining.split_commits`` commits.
+    Staged ranges that no longer belong to anything are removed, also when not
+    ``enabled``.
     """
     limit = task.mining.split_commits
     if Store(task.data_dir).manifest(task.repository.name).state:
         # Mined already: staged ranges left behind by a kill after the adoption go.
         shutil.rmtree(staging_dir(task.data_dir, task.repository.name), ignore_errors=True)
         return None
-    if limit <= 0:
+    if not enabled or limit <= 0:
         return None
     repo = GitRepository.open(task.repository, task.clones_dir)
     tips = repo.tips(task.repository.branch, task.repository.all_branches)

@@ -135,11 +135,14 @@ def mine_all(
     only: Sequence[str] = (),
     runner: TaskRunner | None = None,
     progress: ProgressCallback | None = None,
+    split: bool | None = None,
 ) -> list[MiningReport]:
     """Mine every configured repository (or those named in `only`).
 
     Local repositories and the key are checked before any task starts, so a bad path
-    or an unreadable key file stops the run with nothing written.
+    or an unreadable key file stops the run with nothing written. ``split``: whether a
+    large first mining runs as range tasks (``mining.split_commits``); by default only
+    on a runner with several workers: in one process ranges only add work.
     """
     from mining.ranges import adopt, plan
 
@@ -150,7 +153,9 @@ def mine_all(
             GitRepository.open(task.repository, config.clones_dir)
     started = time.monotonic()
     # A very large first mining becomes several range tasks (mining.split_commits).
-    planned = [plan(task) or [task] for task in tasks]
+    if split is None:
+        split = not isinstance(runner or SerialRunner(), SerialRunner)
+    planned = [plan(task, split) or [task] for task in tasks]
     # Newest range first: later stretches of a history are larger (more files, bigger
     # diffs), and workers take tasks roughly in submission order.
     reports = (runner or SerialRunner()).run(

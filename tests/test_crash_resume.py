@@ -9,6 +9,7 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,14 @@ def test_sigkill_while_a_split_history_is_mined_then_resume(
 
     config = make_config({"history": repo}, mining={"batch_size": 40, "split_commits": 300})
     data_dir = config.parent / ".teamlens"
-    cmd = [*teamlens_command(), "mine", "--quiet", "--config", str(config)]
+    # What `teamlens mine --workers N` does, in one process (a cluster's worker processes
+    # would outlive a SIGKILL of the client); serial `teamlens mine` does not split.
+    script = (
+        "import sys; from pathlib import Path; from mining.tasks import mine_all; "
+        "from teamlens.config import load_config; "
+        "mine_all(load_config(Path(sys.argv[1])), split=True)"
+    )
+    cmd = [sys.executable, "-c", script, str(config)]
     staging = data_dir / "staging" / "history"
     started = time.monotonic()
     subprocess.run(cmd, check=True)

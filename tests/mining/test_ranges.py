@@ -76,21 +76,25 @@ def test_a_split_mining_equals_one_task_and_stays_incremental(
     whole = _config(make_config, history_template, 0, "whole")
     split = _config(make_config, history_template, 120, "split")
     (report_whole,) = mine_all(whole)
-    (report_split,) = mine_all(split)
+    (report_split,) = mine_all(split, split=True)
     assert report_split.commits_added == report_whole.commits_added == COMMITS
     assert report_split.file_changes_added == report_whole.file_changes_added
     assert _snapshot(split) == _snapshot(whole)
     assert not staging_dir(split.data_dir, "history").exists()
+    # In one process (the default for a serial run) ranges would only add work.
+    serial = _config(make_config, history_template, 120, "serial")
+    assert mine_all(serial)[0].commits_added == COMMITS
+    assert len(Store(serial.data_dir).manifest("history").parts["commits"]) == 1
 
     # Later runs are the ordinary incremental miner: nothing new, then only what is new.
     assert plan(tasks_for(split)[0]) is None
-    assert mine_all(split)[0].commits_added == 0
+    assert mine_all(split, split=True)[0].commits_added == 0
     repo = tmp_path / "grown"
     subprocess.run(["git", "clone", "-q", str(history_template), str(repo)], check=True)
     grown_split = _config(make_config, repo, 120, "grown-split")
-    mine_all(grown_split)
+    mine_all(grown_split, split=True)
     subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "one more"], cwd=repo, check=True)
-    assert mine_all(grown_split)[0].commits_added == 1
+    assert mine_all(grown_split, split=True)[0].commits_added == 1
     grown_whole = _config(make_config, repo, 0, "grown-whole")
     mine_all(grown_whole)
     assert _snapshot(grown_split) == _snapshot(grown_whole)
@@ -110,7 +114,7 @@ def test_finished_ranges_are_kept_when_a_run_stops_and_not_mined_again(
     assert sum(r.commits_added for r in staged) > 0
     assert Store(split.data_dir).repos() == []
     calls: list[tuple[str, int, int]] = []
-    (report,) = mine_all(split, progress=lambda *call: calls.append(call))
+    (report,) = mine_all(split, progress=lambda *call: calls.append(call), split=True)
     assert report.commits_added == COMMITS
     assert _snapshot(split) == _snapshot(whole)
     # The finished ranges reported nothing to do; the others were mined.
@@ -148,7 +152,7 @@ def test_a_cloned_repository_is_split_without_fetching_once_per_range(
     split = load_config(path)
     assert split.repositories[0].url is not None
     mine_all(whole)
-    (report,) = mine_all(split)
+    (report,) = mine_all(split, split=True)
     assert report.commits_added == COMMITS
     views = _snapshot(split)["views"]
     assert views == _snapshot(whole)["views"]
