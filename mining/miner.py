@@ -29,7 +29,7 @@ import pyarrow as pa
 from mining.domain import Commit
 from mining.gitlog import git_log
 from mining.languages import language_of
-from mining.repository import Alias, GitRepository
+from mining.repository import EVERY_REF, Alias, GitRepository
 from teamlens.config import MiningConfig, PrivacyConfig, RepositoryConfig
 from teamlens.errors import StoreError
 from teamlens.privacy import (
@@ -269,8 +269,9 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
     revisions = sorted(set(tips.values()))
     opt_out_entries = read_opt_out(task.privacy.opt_out)
     # One `git log` pass over every identity; skipped when nothing needs it (no opt-outs
-    # to link through .mailmap, nothing new to scrub).
-    aliases: set[Alias] | None = repo.identities(revisions) if opt_out_entries else None
+    # to link through .mailmap, nothing new to scrub). Every ref, not only the mined
+    # ones: "thanks <name>" may name someone who only worked on another branch.
+    aliases: set[Alias] | None = repo.identities(EVERY_REF) if opt_out_entries else None
     opted_out = _opted_out_pseudonyms(aliases or set(), opt_out_entries, pseudonymizer)
     identities = _Identities(pseudonymizer, opted_out)
 
@@ -300,7 +301,7 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
                 else set()
             )
             if aliases is None and total:
-                aliases = repo.identities(revisions)
+                aliases = repo.identities(EVERY_REF)
             scrub = Scrubber(
                 [(a.raw_name, a.raw_email) for a in aliases or ()]
                 + [(a.name, a.email) for a in aliases or ()]

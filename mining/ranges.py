@@ -43,7 +43,7 @@ from mining.miner import (
     _key_check,
     _opted_out_pseudonyms,
 )
-from mining.repository import Alias, GitRepository
+from mining.repository import EVERY_REF, Alias, GitRepository
 from teamlens.errors import StoreError
 from teamlens.privacy import Pseudonymizer, Scrubber, load_key, read_opt_out
 from teamlens.store import SCHEMAS, Store
@@ -129,7 +129,6 @@ def mine_range(task: MiningTask, progress: ProgressCallback | None = None) -> Mi
     key = load_key(task.privacy, task.data_dir)
     pseudonymizer = Pseudonymizer(key)
     fix_res = [re.compile(p) for p in task.mining.fix_patterns]
-    revisions = sorted({sha for _, sha in rng.tips})
     opt_out_entries = read_opt_out(task.privacy.opt_out)
     staged = Store(staging_dir(task.data_dir, config.name) / rng.key)
     with staged.writer(config.name) as writer:
@@ -148,7 +147,7 @@ def mine_range(task: MiningTask, progress: ProgressCallback | None = None) -> Mi
             writer.replace({t: SCHEMAS[t].empty_table() for t in _RANGE_TABLES}, {}, purge=True)
         # The whole repository's identities, as the unsplit miner sees them: the subject
         # scrubber and the opt-outs must know every person, not only this range's.
-        aliases = _identities(repo, revisions)
+        aliases = _identities(repo, EVERY_REF)
         identities = _Identities(
             pseudonymizer, _opted_out_pseudonyms(aliases, opt_out_entries, pseudonymizer)
         )

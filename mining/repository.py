@@ -20,6 +20,9 @@ from pygit2.enums import RepositoryOpenFlag
 from teamlens.config import RepositoryConfig
 from teamlens.errors import RepositoryError
 
+#: Revisions for :meth:`GitRepository.identities`: every ref of the repository.
+EVERY_REF = ("--all",)
+
 
 def _git(cwd: Path, *args: str, what: str) -> str:
     try:

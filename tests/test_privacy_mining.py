@@ -13,7 +13,7 @@ from mining.tasks import mine_all
 from teamlens.config import load_config
 from teamlens.store import Store
 from tests.conftest import TEST_KEY, ConfigFactory
-from tests.gitrepo import ALICE, CAROL, CAROL_OLD, DAVE, EVERYONE, Person
+from tests.gitrepo import ALICE, CAROL, CAROL_OLD, DAVE, EVERYONE, Person, RepoBuilder
 
 
 def _forbidden(people: tuple[Person, ...]) -> set[str]:
@@ -171,3 +171,26 @@ def test_opt_out_after_features_removes_their_changes_everywhere(
     for table in ("change_features", "change_labels", "changed_functions"):
         left = {sha for (sha,) in store.query(f"SELECT sha FROM {table}").rows}  # noqa: S608
         assert not left & dave, table
+
+
+def test_names_of_people_on_unmined_branches_are_scrubbed_too(
+    repo_builder: RepoBuilder, make_config: ConfigFactory, key_env: str, data_dir: Path
+) -> None:
+    """Only `main` is mined; a thank-you to someone who only worked on a branch is scrubbed."""
+    side = Person("Sidney Branchworth", "sidney@branches.test")
+    repo_builder.write("a.py", "A = 1\n")
+    repo_builder.commit("Initial import", ALICE)
+    repo_builder.git("checkout", "-q", "-b", "experiment")
+    repo_builder.write("b.py", "B = 1\n")
+    repo_builder.commit("Try something", side)
+    repo_builder.git("checkout", "-q", "main")
+    repo_builder.write("a.py", "A = 2\n")
+    repo_builder.commit("Fix the value, thanks Sidney Branchworth (sidney)", ALICE)
+    config = make_config(
+        {"app": repo_builder.path},
+        repositories=[{"name": "app", "path": str(repo_builder.path), "branch": "main"}],
+    )
+    mine_all(load_config(config))
+    subjects = {s for (s,) in Store(data_dir).query("SELECT message_subject FROM commits").rows}
+    assert subjects == {"Initial import", "Fix the value, thanks <person> (<person>)"}
+    assert scan_for_identities(data_dir, (ALICE, side)) == []
