@@ -42,7 +42,7 @@ from mining.backoff import (
     WaitBudget,
     connection_problem,
 )
-from mining.repository import history_identities
+from mining.repository import EVERY_REF, history_identities, name_email_pairs
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import TeamlensError
 from teamlens.privacy import Pseudonymizer, Scrubber, load_key, read_opt_out
@@ -293,9 +293,7 @@ def _history_people(config: Config, repo_config: RepositoryConfig) -> tuple[tupl
     path = repo_config.path or config.clones_dir / repo_config.name
     if not path.is_dir():
         return ()
-    aliases = history_identities(path, ["--all"])
-    pairs = {(a.raw_name, a.raw_email) for a in aliases} | {(a.name, a.email) for a in aliases}
-    return tuple(sorted(pairs))
+    return tuple(sorted(name_email_pairs(history_identities(path, EVERY_REF))))
 
 
 def _scrubber(logins: Iterable[str], actors: _Actors) -> Callable[[str | None], str | None]:

@@ -29,7 +29,7 @@ import pyarrow as pa
 from mining.domain import Commit
 from mining.gitlog import git_log
 from mining.languages import language_of
-from mining.repository import EVERY_REF, Alias, GitRepository
+from mining.repository import EVERY_REF, Alias, GitRepository, name_email_pairs
 from teamlens.config import MiningConfig, PrivacyConfig, RepositoryConfig
 from teamlens.errors import StoreError
 from teamlens.privacy import (
@@ -302,10 +302,7 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
             )
             if aliases is None and total:
                 aliases = repo.identities(EVERY_REF)
-            scrub = Scrubber(
-                [(a.raw_name, a.raw_email) for a in aliases or ()]
-                + [(a.name, a.email) for a in aliases or ()]
-            )
+            scrub = Scrubber(name_email_pairs(aliases or ()))
             if progress is not None and total:
                 progress(config.name, 0, total)
             # Keys other stages keep in the state (e.g. which SZZ variants ran) survive.

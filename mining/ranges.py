@@ -43,7 +43,7 @@ from mining.miner import (
     _key_check,
     _opted_out_pseudonyms,
 )
-from mining.repository import EVERY_REF, Alias, GitRepository
+from mining.repository import EVERY_REF, Alias, GitRepository, name_email_pairs
 from teamlens.errors import StoreError
 from teamlens.privacy import Pseudonymizer, Scrubber, load_key, read_opt_out
 from teamlens.store import SCHEMAS, Store
@@ -151,12 +151,10 @@ def mine_range(task: MiningTask, progress: ProgressCallback | None = None) -> Mi
         identities = _Identities(
             pseudonymizer, _opted_out_pseudonyms(aliases, opt_out_entries, pseudonymizer)
         )
-        scrub = Scrubber(
-            [(a.raw_name, a.raw_email) for a in aliases] + [(a.name, a.email) for a in aliases]
-        )
+        scrub = Scrubber(name_email_pairs(aliases))
         batch = _Batch()
         total = repo.count(rng.include, rng.exclude)
-        added = changes = opted = done = 0
+        added = changes = opted = 0
         if progress is not None:
             progress(label, 0, total)
         with git_log(repo.path, rng.include, rng.exclude, task.mining.detect_copies) as commits:
@@ -174,8 +172,6 @@ def mine_range(task: MiningTask, progress: ProgressCallback | None = None) -> Mi
         changes += batch.n_file_changes
         counts = {"commits": added, "file_changes": changes, "opted_out": opted}
         writer.commit(batch.tables(), {"range_done": True, **counts})
-    if progress is not None and total == 0:
-        progress(label, 0, 0)
     return MiningReport(
         repo=config.name,
         commits_added=added,
@@ -241,8 +237,7 @@ def adopt(tasks: Sequence[MiningTask], reports: Sequence[MiningReport]) -> Minin
         commits_added=sum(r.commits_added for r in reports),
         file_changes_added=sum(r.file_changes_added for r in reports),
         commits_opted_out=sum(r.commits_opted_out for r in reports),
-        seconds=max((r.seconds for r in reports), default=0.0),
-    )
+    )  # the seconds are the caller's: it knows when the repository's ranges started
 
 
 def _link(source: Path, root: Path, table: str) -> str:

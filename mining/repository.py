@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,6 +179,15 @@ class Alias:
     raw_email: str
     name: str
     email: str
+
+
+def name_email_pairs(aliases: Iterable[Alias]) -> set[tuple[str, str]]:
+    """Every (name, e-mail) the aliases hold, as recorded and after .mailmap: what a
+    :class:`teamlens.privacy.Scrubber` needs."""
+    pairs: set[tuple[str, str]] = set()
+    for a in aliases:
+        pairs |= {(a.raw_name, a.raw_email), (a.name, a.email)}
+    return pairs
 
 
 def _sync_clone(name: str, url: str, clones_dir: Path) -> Path:

@@ -78,8 +78,7 @@ def init(force: bool) -> None:
     click.echo(f"wrote {path}")
 
 
-def scale_options(func: F) -> F:
-    """``--workers N`` (a local Dask cluster) and ``--scheduler URL`` (an existing one)."""
+def _scale_options(func: F, workers_help: str) -> F:
     func = click.option(
         "--scheduler",
         default=None,
@@ -91,8 +90,23 @@ def scale_options(func: F) -> F:
         type=click.IntRange(1, 256),
         default=1,
         show_default=True,
-        help="Run repositories in parallel on a local Dask cluster of N processes.",
+        help=workers_help,
     )(func)
+
+
+def scale_options(func: F) -> F:
+    """``--workers N`` (a local Dask cluster) and ``--scheduler URL`` (an existing one)."""
+    return _scale_options(
+        func, "Run repositories in parallel on a local Dask cluster of N processes."
+    )
+
+
+def _features_scale_options(func: F) -> F:
+    return _scale_options(
+        func,
+        "N processes: repositories in parallel on a local Dask cluster, or, for a "
+        "single repository, its tree-sitter code metrics.",
+    )
 
 
 def _mine(config: Config, repos: tuple[str, ...], quiet: bool, runner: Runner) -> None:
@@ -306,20 +320,7 @@ def label(
 @config_option
 @click.option("--repo", "repos", multiple=True, help="Only this repository (repeatable).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 256),
-    default=1,
-    show_default=True,
-    help="N processes: repositories in parallel on a local Dask cluster, or, for a "
-    "single repository, its tree-sitter code metrics.",
-)
-@click.option(
-    "--scheduler",
-    default=None,
-    metavar="URL",
-    help="Run on an existing Dask cluster (tls://HOST:8786); see docs/scale.md.",
-)
+@_features_scale_options
 @click.pass_context
 def features(
     ctx: click.Context,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import random
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -122,20 +124,11 @@ def test_sigkill_at_random_points_then_resume(
             before = manifest.read_bytes() if manifest.exists() else b""
             proc = subprocess.Popen(cmd, env=env)
             if wait_for_progress:
-                deadline = time.monotonic() + 10 * full_run
-                while (
-                    proc.poll() is None
-                    and time.monotonic() < deadline
-                    and (not manifest.exists() or manifest.read_bytes() == before)
-                ):
-                    time.sleep(0.01)
+                _wait_for(proc, functools.partial(_changed, manifest, before), 10 * full_run)
                 time.sleep(rng.uniform(0.0, 0.2) * full_run)
             else:
                 time.sleep(rng.uniform(0.05, 1.0) * full_run)
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                kills += 1
-            proc.wait()
+            kills += _kill(proc)
             mined = Store(data_dir).query("SELECT count(*) FROM commits").rows[0][0]
             partial_states += 0 < mined < COMMITS
         subprocess.run(cmd, env=env, check=True)
@@ -182,16 +175,11 @@ def test_sigkill_while_a_split_history_is_mined_then_resume(
         if i % 2:
             # Once a range has finished (its staged manifest says so), a moment later:
             # this kill lands mid-run however fast or slow the machine is.
-            deadline = time.monotonic() + 10 * full_run
-            while proc.poll() is None and time.monotonic() < deadline and not _range_done(staging):
-                time.sleep(0.01)
+            _wait_for(proc, lambda: _range_done(staging) > 0, 10 * full_run)
             time.sleep(rng.uniform(0.0, 0.1) * full_run)
         else:
             time.sleep(rng.uniform(0.1, 0.9) * full_run)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait()
+        kills += _kill(proc)
         kept_ranges += _range_done(staging)
         subprocess.run(cmd, check=True)
         assert _snapshot(data_dir) == reference
@@ -207,3 +195,24 @@ def _range_done(staging: Path) -> int:
         with contextlib.suppress(OSError, ValueError):
             done += bool(json.loads(manifest.read_text())["state"].get("range_done"))
     return done
+
+
+def _wait_for(proc: subprocess.Popen[bytes], ready: Callable[[], bool], timeout: float) -> None:
+    """Until `ready()`, the process ends, or `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline and not ready():
+        time.sleep(0.01)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> bool:
+    """SIGKILL `proc` if it still runs, and reap it; whether the kill landed mid-run."""
+    running = proc.poll() is None
+    if running:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return running
+
+
+def _changed(path: Path, before: bytes) -> bool:
+    """Whether the file at `path` exists and no longer holds `before`."""
+    return path.exists() and path.read_bytes() != before
