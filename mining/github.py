@@ -15,10 +15,12 @@ Privacy: authors, reviewers and commenters become keyed pseudonyms of
 of type Bot, ``github.bots``) are flagged. People on the opt-out list, by login or by
 the e-mail of their profile, have no rows: their pull requests, reviews and comments are
 left out, and rows stored before they opted out are purged. Texts (titles, review
-bodies, comments, patches) are scrubbed of the logins, profile names and e-mail
-addresses of the pull request's people, of every name and e-mail address in the
-repository's git history (all refs, as recorded and after .mailmap), of any e-mail
-address and of every @mention; comment and review text older than
+bodies, comments, patches, branch names) are scrubbed of every login the pull
+request's data holds (author, reviewers, commenters, requested reviewers, assignees,
+branch owners) as a whole word, in prose, branch names and URLs alike, of those people's
+profile names, first names and e-mail addresses, of every name, first name and e-mail
+address in the repository's git history (all refs, as recorded and after .mailmap), of
+any e-mail address and of every @mention; comment and review text older than
 ``privacy.retention_days`` is dropped, at mining time and on every later run.
 """
 
@@ -296,14 +298,32 @@ def _history_people(config: Config, repo_config: RepositoryConfig) -> tuple[tupl
     return tuple(sorted(name_email_pairs(history_identities(path, EVERY_REF))))
 
 
+def _logins(*documents: Any) -> set[str]:
+    """Every account login in GitHub's JSON, organisations aside: authors, reviewers,
+    commenters, requested reviewers, assignees, whoever merged, the owners of the head
+    and base repositories and branches."""
+    found: set[str] = set()
+    stack: list[Any] = list(documents)
+    while stack:
+        doc = stack.pop()
+        if isinstance(doc, dict):
+            login = doc.get("login")
+            if isinstance(login, str) and login and doc.get("type") != "Organization":
+                found.add(login)
+            stack.extend(doc.values())
+        elif isinstance(doc, list):
+            stack.extend(doc)
+    return found
+
+
 def _scrubber(logins: Iterable[str], actors: _Actors) -> Callable[[str | None], str | None]:
     identities: list[tuple[str, str]] = list(actors.known)
+    logins = sorted(set(logins))
     for login in logins:
-        identities.append((login, ""))
         if not login.lower().endswith("[bot]"):
             name, email = actors.profile_of(login)
             identities.append((name or "", email or ""))
-    scrub = Scrubber(identities)
+    scrub = Scrubber(identities, logins)
 
     def clean(text: str | None) -> str | None:
         return None if text is None else scrub(text)
@@ -322,6 +342,7 @@ def _fetch(
     comments = list(pull.review_comments())
     files = list(pull.files())
     logins = {author, *(r.user.login for r in reviews), *(c.user.login for c in comments)}
+    logins |= _logins(raw, *(r.as_dict() for r in reviews), *(c.as_dict() for c in comments))
     clean = _scrubber(logins, actors)
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=config.privacy.retention_days)
     tables: dict[str, pa.Table] = {t: SCHEMAS[t].empty_table() for t in GITHUB_TABLES}
@@ -345,9 +366,9 @@ def _fetch(
                 "closed_at": _utc(pull.closed_at),
                 "merged_at": _utc(pull.merged_at),
                 "merge_commit_sha": pull.merge_commit_sha,
-                "base_ref": raw["base"]["ref"],
+                "base_ref": clean(raw["base"]["ref"]),
                 "base_sha": raw["base"]["sha"],
-                "head_ref": raw["head"]["ref"],
+                "head_ref": clean(raw["head"]["ref"]),
                 "head_sha": raw["head"]["sha"],
                 "additions": raw.get("additions"),
                 "deletions": raw.get("deletions"),

@@ -35,6 +35,59 @@ def test_scrubber(subject: str, expected: str) -> None:
     assert Scrubber(PEOPLE)(subject) == expected
 
 
+FIRST_NAMES = [
+    ("Judy Hopps", "jhopps@zootopia.test"),
+    ("Jean-Luc Picard", "jl@e.test"),
+    ("Al Capone", "scarface@e.test"),
+    ("The G.I.O.I", "gioi@e.test"),
+    ("Deleted user", "ghost@github.com"),
+    ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com"),
+]
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [
+        ("Thanks Judy for the review", "Thanks <person> for the review"),
+        ("thanks JUDY, and judy's cat", "thanks <person>, and <person>'s cat"),
+        ("judyism and Judy2 stay", "judyism and Judy2 stay"),
+        ("Jean-Luc fixed it; jean luc too", "<person> fixed it; <person> too"),
+        ("Jean alone is not a first name here", "Jean alone is not a first name here"),
+        (
+            "Al is too short; Capone is not a first name",
+            "Al is too short; Capone is not a first name",
+        ),
+        (
+            "Read the docs; deleted the user; bump dependabot",
+            "Read the docs; deleted the user; bump dependabot",
+        ),
+    ],
+)
+def test_first_names_are_scrubbed(subject: str, expected: str) -> None:
+    assert Scrubber(FIRST_NAMES)(subject) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "See https://github.com/Stranger6667/pytest/pull/3",
+            "See https://github.com/<person>/pytest/pull/3",
+        ),
+        ("Merge main into jonozzz/features", "Merge main into <person>/features"),
+        ("branch octo-dan-fix by OCTO-DAN", "branch <person>-fix by <person>"),
+        (
+            "stranger66670 and xjonozzz are other words",
+            "stranger66670 and xjonozzz are other words",
+        ),
+        ("no logins here", "no logins here"),
+    ],
+)
+def test_logins_are_scrubbed_as_whole_words(text: str, expected: str) -> None:
+    scrub = Scrubber([], logins=["Stranger6667", "jonozzz", "octo-dan", "ab"])
+    assert scrub(text) == expected
+
+
 def test_empty_scrubber_still_removes_addresses() -> None:
     assert Scrubber([])("by a@b.co") == "by <person>"
 
