@@ -14,8 +14,6 @@ listed in ``lost_commits``; the ``commits`` view hides them.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import threading
 import time
@@ -38,6 +36,8 @@ from teamlens.privacy import (
     load_key,
     normalise_identity,
     read_opt_out,
+    upgraded_key_check,
+    verify_key_check,
 )
 from teamlens.store import SCHEMAS, RepoWriter, Store
 
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 #: Called with (repository name, commits done, commits to do).
 ProgressCallback = Callable[[str, int, int], None]
 PROGRESS_EVERY = 250
-_KEY_CHECK_LABEL = b"teamlens key check v1"
 
 
 @dataclass(frozen=True)
@@ -135,10 +134,6 @@ def _warm_up_arrow() -> None:
     overlaps with git's work instead of delaying the first batch.
     """
     threading.Thread(target=pa.array, args=([0],), daemon=True).start()
-
-
-def _key_check(key: bytes) -> str:
-    return hmac.new(key, _KEY_CHECK_LABEL, hashlib.sha256).hexdigest()[:16]
 
 
 def _opted_out_pseudonyms(
@@ -277,13 +272,14 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
 
     with Store(task.data_dir).writer(config.name) as writer:
         state = dict(writer.manifest.state)
-        check = _key_check(key)
-        if state.get("key_check", check) != check:
+        recorded = state.get("key_check")
+        if recorded is not None and not verify_key_check(key, recorded):
             raise StoreError(
                 f"repository {config.name!r}: the pseudonymisation key differs from "
                 "the one this store was written with; pseudonyms would not link. "
                 "Restore the old key or use a new data_dir"
             )
+        check = upgraded_key_check(key, recorded)  # a legacy check is rewritten as scrypt
         purged = _purge_opted_out(writer, opted_out)
         old_tips: dict[str, str] = dict(state.get("tips", {}))
         lost, rewritten, restored = _lost_rows(writer, repo, tips, old_tips)

@@ -40,12 +40,11 @@ from mining.miner import (
     _add_commit,
     _Batch,
     _Identities,
-    _key_check,
     _opted_out_pseudonyms,
 )
 from mining.repository import EVERY_REF, Alias, GitRepository, name_email_pairs
 from teamlens.errors import StoreError
-from teamlens.privacy import Pseudonymizer, Scrubber, load_key, read_opt_out
+from teamlens.privacy import Pseudonymizer, Scrubber, key_check, load_key, read_opt_out
 from teamlens.store import SCHEMAS, Store
 
 STAGING = "staging"
@@ -220,7 +219,7 @@ def adopt(tasks: Sequence[MiningTask], reports: Sequence[MiningReport]) -> Minin
             raise StoreError(f"repository {name!r}: range {rng.index + 1} is not mined yet")
         for table in _RANGE_TABLES:
             parts[table] += [staged.root / name / p for p in manifest.parts.get(table, ())]
-    check = _key_check(load_key(first.privacy, first.data_dir))
+    check = key_check(load_key(first.privacy, first.data_dir))
     tips = dict(ranges[0].tips) if ranges[0] is not None else {}
     with Store(first.data_dir).writer(name) as writer:
         if writer.manifest.state:

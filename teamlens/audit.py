@@ -44,6 +44,7 @@ from teamlens.privacy import (
     load_key,
     normalise_identity,
     read_opt_out,
+    verify_key_check,
 )
 from teamlens.store import MANIFEST, SCHEMAS, RepoWriter, Store
 
@@ -610,13 +611,6 @@ def _check_pseudonym_columns(store: Store) -> tuple[list[Violation], set[str]]:
     return violations, {v for v in seen if _PSEUDONYM_RE.match(v)}
 
 
-def _key_fingerprint(key: bytes) -> str:
-    """docs/schema.md, manifest.json `state.key_check`: the miner's own check."""
-    from mining.miner import _key_check
-
-    return _key_check(key)
-
-
 def _available_key(config: Config) -> bytes | None:
     """The key, if one exists. Unlike load_key, never creates a key file."""
     privacy = config.privacy
@@ -627,7 +621,7 @@ def _available_key(config: Config) -> bytes | None:
 
 def _key_matches(store: Store, repo: str, key: bytes) -> bool:
     recorded = store.manifest(repo).state.get("key_check")
-    return recorded is None or recorded == _key_fingerprint(key)
+    return recorded is None or verify_key_check(key, recorded)
 
 
 @dataclass(frozen=True)

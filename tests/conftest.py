@@ -9,7 +9,8 @@ import yaml
 
 from tests.gitrepo import RepoBuilder, build_tricky_repo
 
-TEST_KEY = "test-key-0123456789abcdef-not-secret"
+#: 32 random bytes as hex, as `teamlens` creates a key (not secret: it is in the tests).
+TEST_KEY = "9f3a1c7e52b84d06e1f2a9c3b7d54e8a0c6f13b29d7e4a5c8b1f06d2e93a7c41"
 
 
 def teamlens_command() -> list[str]:

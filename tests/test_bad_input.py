@@ -388,15 +388,17 @@ def test_key_from_environment_too_short(
     mined: tuple[Path, Path, Snapshot], tmp_path: Path, data_dir: Path
 ) -> None:
     config, _, before = mined
-    short = "tiny-key-15char"
-    assert len(short) == 15
+    short = "tiny-key-31-characters-long-abc"
+    assert len(short) == 31
 
     result = _run(
         "--config", str(config), "mine", cwd=tmp_path, env={**os.environ, "TEAMLENS_KEY": short}
     )
 
     line = _one_line_error(
-        result, "environment variable TEAMLENS_KEY: the key must be at least 16 bytes long"
+        result,
+        "environment variable TEAMLENS_KEY: the key must be at least 32 bytes long, got 31; "
+        "use 32 random bytes",
     )
     assert short not in line  # the key itself is never printed
     assert _snapshot(data_dir) == before
@@ -407,7 +409,7 @@ def test_a_different_key_is_refused(
 ) -> None:
     """A valid key that is not the store's would write unlinkable pseudonyms."""
     config, _, before = mined
-    other = "another-key-0123456789abcdef"
+    other = "0b7e2d94c1a5f83e6d20b9c4a7f1e5d38c62a0f4b9e17d5c3a8f2b06e4d91c7a"
 
     result = _run(
         "--config", str(config), "mine", cwd=tmp_path, env={**os.environ, "TEAMLENS_KEY": other}

@@ -51,7 +51,7 @@ def _history(repo: RepoBuilder) -> None:
 
 @pytest.fixture
 def config(repo_builder: RepoBuilder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
-    monkeypatch.setenv("TEAMLENS_KEY", "team-period-test-key-0123456789")
+    monkeypatch.setenv("TEAMLENS_KEY", "team-period-test-key-0123456789-f3a9c1e7b5d2")
     _history(repo_builder)
     work = tmp_path / "work"
     work.mkdir()
