@@ -840,12 +840,20 @@ def _print_result(result: QueryResult, fmt: str) -> None:
 )
 @click.pass_context
 def query(ctx: click.Context, config_path: Path | None, sql: str, fmt: str) -> None:
-    """Run SQL over the store (tables: commits, file_changes, lost_commits, ...)."""
+    """Run SQL over the published zone of the store.
+
+    Tables: commits, commits_all, file_changes, file_changes_all, lost_commits,
+    lost_commit_events, team_period. No person pseudonym, commit message or change-level
+    outcome is here: those stay in the private zone (use export, train or evaluate).
+    """
     config = _config(ctx, config_path)
     from teamlens.store import Store
 
-    _print_result(Store(config.data_dir).query(sql), fmt)
+    _print_result(Store(config.data_dir).query_published(sql), fmt)
 
 
 def main() -> None:
+    import os
+
+    os.umask(PRIVATE_UMASK)  # everything teamlens writes is readable by its user only
     cli(prog_name="teamlens")

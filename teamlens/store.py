@@ -27,7 +27,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -295,6 +295,111 @@ VIEWS: Mapping[str, str] = {
         for table in ("pull_requests", "pull_request_files", "reviews", "review_comments")
     },
 }
+
+#: The published zone (DESIGN.md privacy rule 2): the stored columns `teamlens query` can
+#: read, as an allow-list. Git's own facts only: no person pseudonym, no message text, no
+#: teamlens outcome. A column added to SCHEMAS stays private until it is listed here.
+PUBLISHED_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "commits": (
+        "repo",
+        "sha",
+        "parent_shas",
+        "is_merge",
+        "author_time",
+        "author_tz",
+        "commit_time",
+        "committer_tz",
+        "is_fix",
+        "n_files",
+        "added",
+        "deleted",
+    ),
+    "file_changes": tuple(SCHEMAS["file_changes"].names),
+    "lost_commits": tuple(SCHEMAS["lost_commits"].names),
+}
+#: Stored table -> the published relation that holds all its rows (loaded into memory).
+_PUBLISHED_TABLES: Mapping[str, str] = {
+    "commits": "commits_all",
+    "file_changes": "file_changes_all",
+    "lost_commits": "lost_commit_events",
+}
+_PUBLISHED_LOST_NOW = (
+    "SELECT repo, sha FROM lost_commit_events GROUP BY repo, sha"
+    " HAVING sum(CASE event WHEN 'lost' THEN 1 ELSE -1 END) > 0"
+)
+#: The views of the published zone, over the loaded tables (the same rows as VIEWS).
+_PUBLISHED_VIEWS: Mapping[str, str] = {
+    "lost_commits": "SELECT * EXCLUDE (event) FROM lost_commit_events"  # noqa: S608 - constants
+    f" WHERE event = 'lost' AND (repo, sha) IN ({_PUBLISHED_LOST_NOW})"
+    " QUALIFY row_number() OVER (PARTITION BY repo, sha ORDER BY detected_at DESC) = 1",
+    "commits": f"SELECT * FROM commits_all WHERE (repo, sha) NOT IN ({_PUBLISHED_LOST_NOW})",  # noqa: S608
+    "file_changes": "SELECT * FROM file_changes_all"  # noqa: S608 - constants
+    f" WHERE (repo, sha) NOT IN ({_PUBLISHED_LOST_NOW})",
+}
+#: Every relation `teamlens query` has: nothing else exists on its connection.
+PUBLISHED_RELATIONS: tuple[str, ...] = (
+    "commits",
+    "commits_all",
+    "file_changes",
+    "file_changes_all",
+    "lost_commits",
+    "lost_commit_events",
+    "team_period",
+)
+
+_OUTCOMES = "change-level outcomes"
+_FEATURES = "change-level features"
+_GITHUB = "pull requests and reviews, with person pseudonyms"
+#: Why a relation of the private zone is private (in the one-line refusal).
+_PRIVATE_RELATIONS: Mapping[str, str] = {
+    "changes": _OUTCOMES,
+    "change_labels": _OUTCOMES,
+    "szz_links": _OUTCOMES,
+    "szz_fixes": _OUTCOMES,
+    "change_features": _FEATURES,
+    "changed_functions": _FEATURES,
+    "change_reviews": _GITHUB,
+    "pull_requests": _GITHUB,
+    "pull_request_files": _GITHUB,
+    "reviews": _GITHUB,
+    "review_comments": _GITHUB,
+}
+_PRIVATE_COLUMNS: Mapping[str, str] = {
+    "author_id": "person pseudonyms",
+    "committer_id": "person pseudonyms",
+    "reviewer_id": "person pseudonyms",
+    "message_subject": "commit messages",
+}
+_RESEARCH_ROUTE = (
+    "`teamlens query` reads the published zone only; researchers use "
+    "`teamlens export` (k-anonymous) or `train`/`evaluate`"
+)
+_MISSING_TABLE_RE = re.compile(r"^Catalog Error: Table with name (.+?) does not exist!")
+_MISSING_COLUMN_RE = re.compile(
+    r'^Binder Error: (?:Referenced column "([^"]+)" not found|.* does not have a column named'
+    r' "([^"]+)")'
+)
+
+
+def _private_zone_refusal(message: str) -> str | None:
+    """The refusal for an error caused by naming something of the private zone, if it was."""
+    if found := _MISSING_TABLE_RE.match(message):
+        name = found.group(1).lower()
+        if name in _PRIVATE_RELATIONS:
+            why = _PRIVATE_RELATIONS[name]
+        elif name.startswith("_") or name in SCHEMAS or name in VIEWS:
+            why = "teamlens's internal tables"
+        else:
+            return None
+        return f"{found.group(1)!r} is in teamlens's private zone ({why}); {_RESEARCH_ROUTE}"
+    if found := _MISSING_COLUMN_RE.match(message):
+        name = (found.group(1) or found.group(2)).lower()
+        if name in _PRIVATE_COLUMNS:
+            return (
+                f"{name!r} is in teamlens's private zone ({_PRIVATE_COLUMNS[name]}); "
+                f"{_RESEARCH_ROUTE}"
+            )
+    return None
 
 
 @dataclass(frozen=True)
@@ -665,6 +770,46 @@ class Store:
         _read_only(con, readable)
         return con
 
+    def connect_published(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection holding the published zone and nothing else.
+
+        The published columns (:data:`PUBLISHED_COLUMNS`) of the committed files and the
+        team aggregates are copied into in-memory tables; then external access is
+        switched off with no file allowed and the configuration is locked. A statement
+        on this connection can read those tables and nothing on disk: no part file
+        (``read_parquet``, a quoted path), no other file, no private column. The
+        relations are exactly :data:`PUBLISHED_RELATIONS`.
+        """
+        import duckdb
+
+        from dashboard.schema import SCHEMA, TEAM_PERIOD_FILE
+
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            manifests = {r: self.manifest(r) for r in self.repos()}
+            for table, relation in _PUBLISHED_TABLES.items():
+                columns = PUBLISHED_COLUMNS[table]
+                files = [
+                    str(self.root / r / p)
+                    for r, m in manifests.items()
+                    for p in m.parts.get(table, ())
+                ]
+                empty = pa.schema([SCHEMAS[table].field(c) for c in columns]).empty_table()
+                _load(con, relation, files, columns, empty)
+            for view, sql in _PUBLISHED_VIEWS.items():
+                con.execute(f"CREATE VIEW {view} AS {sql}")
+            aggregates = self.root.parent / TEAM_PERIOD_FILE
+            files = [str(aggregates)] if aggregates.is_file() else []
+            _load(con, "team_period", files, None, SCHEMA.empty_table())  # all published
+            # A name that is no relation must not reach a Python object of the caller.
+            con.execute("SET python_enable_replacements = false")
+            _read_only(con, ())
+        except BaseException:
+            con.close()
+            raise
+        return con
+
     def _team_period(self, con: duckdb.DuckDBPyConnection) -> list[str]:
         """The k-suppressed team aggregates (dashboard.team_period), when built.
 
@@ -701,16 +846,36 @@ class Store:
     def query(self, sql: str, params: Sequence[object] = ()) -> QueryResult:
         """Run one read-only SQL statement (with ``?`` parameters) over the committed facts.
 
+        This reads the private zone (every table, person pseudonyms, outcomes): it is for
+        teamlens's own stages only. ``teamlens query`` uses :meth:`query_published`.
+
         Only a single SELECT (``WITH ... SELECT``, ``VALUES``, ``FROM ...``, ``DESCRIBE``
         and ``SHOW`` parse as SELECT too) is accepted; anything else is a
         :class:`QueryError` before it runs. The connection can read the store's listed
         files and nothing else (see :func:`_read_only`).
         """
+        return self._query(self.connect, sql, params, published=False)
+
+    def query_published(self, sql: str, params: Sequence[object] = ()) -> QueryResult:
+        """Run one read-only SQL statement over the published zone (``teamlens query``).
+
+        The same rules as :meth:`query`, on :meth:`connect_published`. Naming a relation
+        or a column of the private zone is a :class:`QueryError` that says so.
+        """
+        return self._query(self.connect_published, sql, params, published=True)
+
+    def _query(
+        self,
+        connect: Callable[[], duckdb.DuckDBPyConnection],
+        sql: str,
+        params: Sequence[object],
+        published: bool,
+    ) -> QueryResult:
         import duckdb
 
         for attempt in range(3):
             try:
-                con = self.connect()
+                con = connect()
             except duckdb.IOException as exc:
                 # A purge deleted a listed file between the manifest read and the views.
                 if attempt == 2:
@@ -732,10 +897,33 @@ class Store:
                 message = (
                     str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 )
-                raise QueryError(message) from None
+                refusal = _private_zone_refusal(message) if published else None
+                raise QueryError(refusal or message) from None
             finally:
                 con.close()
         raise AssertionError("unreachable")
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    files: Sequence[str],
+    columns: Sequence[str] | None,
+    empty: pa.Table,
+) -> None:
+    """Copy `columns` (None: all) of the Parquet `files` (or `empty`) into a table in memory."""
+    select = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)  # constants
+    if files:
+        listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        source = f"read_parquet([{listing}], union_by_name = true)"
+    else:
+        con.register("_empty", empty)
+        source = "_empty"
+    try:
+        con.execute(f"CREATE TABLE {relation} AS SELECT {select} FROM {source}")  # noqa: S608
+    finally:
+        if not files:
+            con.unregister("_empty")
 
 
 _REFUSED_SQL_PREVIEW = 60
