@@ -17,6 +17,7 @@ the kind of identity, not the identity itself, and never the key.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import hashlib
 import os
@@ -25,6 +26,7 @@ import stat
 import subprocess
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -378,22 +380,32 @@ class _Finder:
                     hexed[:n], f"a truncated plain {label} of a contributor's {what}"
                 )
 
-    def find(self, text: str, outside_store: bool) -> set[tuple[str, str]]:
-        """(rule, kind) of everything found in `text`; the matches themselves are not kept."""
+    def find(
+        self, text: str, outside_store: bool, names: bool = True, others: bool = True
+    ) -> set[tuple[str, str]]:
+        """(rule, kind) of everything found in `text`; the matches themselves are not kept.
+
+        `names`: look for names and e-mail local parts (word sequences); `others`: for
+        everything else (the key, e-mail addresses, plain hashes, pseudonyms).
+        """
         found: set[tuple[str, str]] = set()
-        if self.key is not None and self.key in text:
+        if others and self.key is not None and self.key in text:
             found.add((KEY_EXPOSED, "the pseudonymisation key"))
         low = text.lower()
         if "@" in low:
             for m in _EMAIL_CANDIDATE.finditer(low):
                 if m.group() in self.emails:
-                    found.add((RAW_IDENTITY, "a contributor's e-mail address"))
+                    kind = "a contributor's e-mail address"
                 elif _is_address(m.group()):
-                    found.add((RAW_IDENTITY, "an e-mail address"))
+                    kind = "an e-mail address"
                 else:
                     continue
+                if others:
+                    found.add((RAW_IDENTITY, kind))
                 # One finding per address: its local part is not reported again below.
                 low = low[: m.start()] + " " * (m.end() - m.start()) + low[m.end() :]
+        if not others:
+            return self._word_sequences(low) if names and self.by_first else found
         for m in _HEX_RUN.finditer(low):
             run = m.group()
             for candidate in (run, *(run[:n] for n in (64, 40, 32, 16) if n < len(run))):
@@ -403,7 +415,7 @@ class _Finder:
                     break
             if outside_store and run in self.pseudonyms:
                 found.add((PSEUDONYM_OUTSIDE, "a pseudonym from the store"))
-        if self.by_first:
+        if names and self.by_first:
             found |= self._word_sequences(low)
         return found
 
@@ -475,16 +487,16 @@ _BLOCK = 4096
 
 
 def _screen(
-    finder: _Finder, texts: Sequence[str], outside: bool
+    finder: _Finder, texts: Sequence[str], outside: bool, names: bool = True, others: bool = True
 ) -> Iterator[tuple[int, set[tuple[str, str]]]]:
     """(index, findings) of each text with a finding. Texts are searched a block at a
     time (one regex pass over the joined block), and one by one only in a block with a
     finding: most blocks have none."""
     for start in range(0, len(texts), _BLOCK):
         block = texts[start : start + _BLOCK]
-        if finder.find(_SEPARATOR.join(block), outside):
+        if finder.find(_SEPARATOR.join(block), outside, names, others):
             for i, text in enumerate(block, start=start):
-                found = finder.find(text, outside)
+                found = finder.find(text, outside, names, others)
                 if found:
                     yield i, found
 
@@ -509,16 +521,106 @@ def _scan_parquet(path: Path, place: str, finder: _Finder, outside: bool) -> lis
     return hits.violations("value")
 
 
-def _scan_text(path: Path, place: str, finder: _Finder, outside: bool) -> list[Violation]:
+def _scan_text(
+    path: Path, place: str, finder: _Finder, outside: bool, names: bool = True
+) -> list[Violation]:
     hits = _Hits()
     first = 1
     with open(path, "rb") as fh:
         while lines := fh.readlines(_CHUNK):
             texts = [line.decode("utf-8", "replace") for line in lines]
-            for i, found in _screen(finder, texts, outside):
+            for i, found in _screen(finder, texts, outside, names):
                 hits.add(found, place, f"line {first + i}")
             first += len(lines)
     return hits.violations("line")
+
+
+#: Markup and code by file name: their names are searched for in human-readable text only.
+_MARKUP_SUFFIXES = {
+    ".html": "markup",
+    ".htm": "markup",
+    ".xhtml": "markup",
+    ".svg": "markup",
+    ".xml": "markup",
+    ".css": "code",
+    ".js": "code",
+    ".mjs": "code",
+    ".cjs": "code",
+}
+#: ... and by content, for markup written under another name.
+_MARKUP_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<(?:!doctype\s+html|html|\?xml|svg)\b", re.I)
+#: Attributes a reader sees (tooltips, alternative text, labels): their values are text.
+_SHOWN_ATTRIBUTES = frozenset(
+    {"title", "alt", "aria-label", "aria-description", "placeholder", "label", "summary"}
+)
+
+
+class _ReadableText(HTMLParser):
+    """What a person reads in an HTML, SVG or XML document, with its line: text between
+    tags (entities decoded), comments, the values of shown attributes and of ``<meta
+    content>``, and JSON data in scripts. Not tag or attribute names, other attribute
+    values (classes, ids, styles, links), ``<style>`` or ``<script>`` code: those are
+    where `max-width`, `main` and `nav` live."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.texts: list[tuple[int, str]] = []
+        self._code: str | None = None  # inside <style> or a <script> that is code
+
+    def _add(self, text: str | None) -> None:
+        if text and not text.isspace():
+            self.texts.append((self.getpos()[0], text))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "style" or (tag == "script" and "json" not in (values.get("type") or "")):
+            self._code = tag
+        for name, value in attrs:
+            if name in _SHOWN_ATTRIBUTES or (tag == "meta" and name == "content"):
+                self._add(value)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._code:
+            self._code = None
+
+    def handle_data(self, data: str) -> None:
+        if self._code is None:
+            self._add(data)
+
+    def handle_comment(self, data: str) -> None:
+        self._add(data)
+
+    def unknown_decl(self, data: str) -> None:  # <![CDATA[...]]>
+        if self._code is None and data.startswith("CDATA["):
+            self._add(data[6:])
+
+
+def _readable_texts(path: Path) -> list[tuple[int, str]]:
+    parser = _ReadableText()
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            parser.feed(decoder.decode(chunk))
+    parser.feed(decoder.decode(b"", final=True))
+    parser.close()
+    return parser.texts
+
+
+def _scan_markup(
+    path: Path, place: str, finder: _Finder, outside: bool, kind: str
+) -> list[Violation]:
+    """HTML, SVG, XML, CSS and JavaScript: e-mail addresses, hashes, the key and
+    pseudonyms anywhere, attributes and code included; names and e-mail local parts only
+    in the text a person reads (none in CSS or JavaScript), so that a contributor called
+    Max is not found in `max-width`."""
+    violations = _scan_text(path, place, finder, outside, names=False)
+    if kind != "markup":
+        return violations
+    hits = _Hits()
+    readable = _readable_texts(path)
+    for i, found in _screen(finder, [t for _, t in readable], outside, others=False):
+        hits.add(found, place, f"line {readable[i][0]}")
+    return violations + hits.violations("text")
 
 
 def _scan_binary(path: Path, place: str, finder: _Finder, outside: bool) -> list[Violation]:
@@ -549,6 +651,11 @@ def _scan_file(path: Path, place: str, finder: _Finder, outside: bool) -> list[V
                 pass  # not readable as Parquet (a torn .tmp file): scan its bytes instead
         if b"\0" in head:
             return _scan_binary(path, place, finder, outside)
+        kind = _MARKUP_SUFFIXES.get(path.suffix.lower())
+        if kind is None and _MARKUP_START.match(head):
+            kind = "markup"
+        if kind is not None:
+            return _scan_markup(path, place, finder, outside, kind)
         return _scan_text(path, place, finder, outside)
     except OSError as exc:
         raise AuditError(f"{path}: cannot be read ({exc.strerror})") from None
