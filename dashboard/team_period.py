@@ -1,4 +1,4 @@
-"""Build ``team_period``: team quality per week or month, with the minimum group size k.
+"""Build ``team_period``: team quality per week, month or quarter, disclosure-controlled.
 
 For every team (from code ownership: a change counts for each team owning a file it
 touches; ``(no team)`` for the rest) and period, from the changes, their labels, the
@@ -16,23 +16,40 @@ current model's risk and the review facts:
 ``hotspots``
     up to three touched files with the most fix commits in the period.
 
-Privacy (applied here, once, so every reader is safe):
+Periods nest: a week runs Monday to Sunday, and a month (a quarter) is the weeks whose
+Monday falls in it, so weeks add up to months exactly and no month minus its weeks
+leaves a day or two of someone's work.
 
-1. A cell needs at least k distinct contributors (pseudonyms, counted, never stored).
-   With weekly periods a week below k is rolled up into its month when the month
-   reaches k; otherwise it is suppressed. A suppressed row has no figures at all.
-2. Differencing: the all-teams total minus the visible teams leaves the hidden teams
-   together; when exactly one team is hidden, or fewer than k people stand behind all of
-   them, the all-teams row of that period is suppressed (the teams stay visible).
-   Weekly tables get the same check per month, since shown weeks can be summed into
-   months.
+Privacy (applied here, once, so every reader is safe; teamlens.disclosure does the sums):
+
+1. **Figure groups.** A row publishes four groups of figures, each a sum over its own
+   set of changes: volume (changes, churn, hotspots), labels (over the changes with a
+   mature label), risk (over the scored changes) and review (over the changes merged
+   through a pull request).
+2. **Primary.** A group needs at least k distinct people behind its changes and no one
+   person making more than ``privacy.dominance`` of them; a risk group also needs 0 or
+   at least k people behind its high-risk changes. A row whose volume fails is
+   suppressed (no figures at all); with weekly periods it is rolled up into its month
+   when the month passes. Other failing groups are left empty, with the reason.
+3. **Republication.** Every published group is recorded in a ledger in the private zone
+   (``<data_dir>/ledger/publications.parquet``: keyed change tokens, never shas). A
+   group published before moves only when the changes behind the move (added, removed
+   or with a changed label or risk) come from at least k people and no dominant one;
+   otherwise the earlier figures are published again ("late data waits"), or the group
+   is hidden when changes behind them are gone (an opt-out).
+4. **Secondary.** No set of changes derivable from the shown groups and everything
+   published before (other teams, overlapping teams, the all-teams row, weeks against
+   months, earlier reports) may fail the primary rule; the largest group that makes one
+   derivable is held back (teamlens.disclosure.protect).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import math
 import os
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -44,11 +61,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dashboard.ledger import CellKey, Ledger, change_tokens
 from dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA, TEAM_PERIOD_FILE, UNOWNED
-from model.dataset import load_store
+from model.dataset import DatasetError, load_store
 from model.registry import ModelError, Registry
 from model.training import score_saved
 from teamlens.config import Config
+from teamlens.disclosure import (
+    DEFAULT_DOMINANCE,
+    Statistic,
+    dominated,
+    protect,
+    too_few,
+    unsafe,
+)
+from teamlens.privacy import load_key
 from teamlens.store import Store
 
 Z95 = 1.959963984540054
@@ -79,11 +106,42 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+PERIODS = ("week", "month", "quarter")
+
+
+class Group(enum.Enum):
+    """A group of figures that sum over one set of changes."""
+
+    VOLUME = "volume"
+    LABELS = "labels"
+    RISK = "risk"
+    REVIEW = "review"
+
+
+GROUP_FIGURES: dict[Group, tuple[str, ...]] = {
+    Group.VOLUME: ("changes", "churn", "provisional", "hotspots"),
+    Group.LABELS: (
+        "labelled_changes",
+        "defect_inducing",
+        "defect_rate",
+        "defect_rate_low",
+        "defect_rate_high",
+    ),
+    Group.RISK: ("mean_risk", "high_risk_share"),
+    Group.REVIEW: ("review_coverage", "median_hours_to_first_review"),
+}
+
+
 def _period_start(times: pd.Series, period: str) -> pd.Series:
+    """The Monday of each time's week, or the first day of the month (quarter) that
+    Monday falls in: periods nest, so weeks add up to months exactly."""
     days = pd.to_datetime(times, unit="s", utc=True).dt.tz_localize(None).dt.normalize()
+    monday = days - pd.to_timedelta(days.dt.day_of_week, unit="D")
     if period == "week":
-        return (days - pd.to_timedelta(days.dt.day_of_week, unit="D")).dt.date
-    return days.dt.to_period("M").dt.start_time.dt.date
+        return monday.dt.date
+    if period == "month":
+        return monday.dt.to_period("M").dt.start_time.dt.date
+    return monday.dt.to_period("Q").dt.start_time.dt.date
 
 
 def _changes(config: Config) -> pd.DataFrame:
@@ -116,38 +174,96 @@ def _fix_files(config: Config) -> pd.DataFrame:
     return pd.DataFrame(result.rows, columns=list(result.columns))
 
 
-def _figures(part: pd.DataFrame, fix_paths: Mapping[str, list[str]], high: float) -> dict[str, Any]:
-    labels = part["label"].to_numpy(dtype=np.float64)
-    known = ~np.isnan(labels)
-    n_labelled = int(known.sum())
-    bad = int((labels[known] == 1).sum())
-    low, top = wilson(bad, n_labelled)
-    reviewed = part["reviewed"].to_numpy(dtype=object)
-    merged = np.array([r is not None and r == r for r in reviewed], dtype=bool)
-    yes = np.array([bool(r) if m else False for r, m in zip(reviewed, merged, strict=True)])
-    hours = part["hours_to_first_review"].to_numpy(dtype=np.float64)[yes]
+@dataclass(frozen=True)
+class Policy:
+    """The disclosure rules a table is built under."""
+
+    k: int
+    dominance: float = DEFAULT_DOMINANCE
+    high: float = 0.6
+
+
+def _members(part: pd.DataFrame, group: Group, high: float) -> pd.DataFrame:
+    """The rows of ``part`` behind a group's figures."""
+    if group is Group.VOLUME:
+        return part
+    if group is Group.LABELS:
+        return part[part["label"].notna()]
+    if group is Group.RISK:
+        return part[part["risk"].notna()]
+    merged = [r is not None and r == r for r in part["reviewed"]]
+    return part[np.array(merged, dtype=bool)]
+
+
+def _values(members: pd.DataFrame, group: Group) -> list[float]:
+    """Each change's contribution to the group's figures (a changed one moves them)."""
+    if group is Group.VOLUME:
+        return [float(v) for v in members["churn"]]
+    if group is Group.LABELS:
+        return [float(v) for v in members["label"]]
+    if group is Group.RISK:
+        return [round(float(v), 6) for v in members["risk"]]
+    out = []
+    for reviewed, hours in zip(members["reviewed"], members["hours_to_first_review"], strict=True):
+        out.append(-1.0 if not reviewed else (-2.0 if hours != hours else float(hours)))
+    return out
+
+
+def _figures(
+    part: pd.DataFrame, group: Group, fix_paths: Mapping[str, list[str]], high: float
+) -> dict[str, Any]:
+    if group is Group.VOLUME:
+        hot: Counter[str] = Counter()
+        for change in part["member"]:
+            hot.update(fix_paths.get(change, ()))
+        ranked = sorted(hot.items(), key=lambda item: (-item[1], item[0]))
+        return {
+            "changes": len(part),
+            "churn": int(part["churn"].sum()),
+            "provisional": bool(part["label"].isna().any()),
+            "hotspots": [path for path, _ in ranked[:HOTSPOTS]],
+        }
+    if group is Group.LABELS:
+        labels = part["label"].to_numpy(dtype=np.float64)
+        bad = int((labels == 1).sum())
+        low, top = wilson(bad, len(labels))
+        return {
+            "labelled_changes": len(labels),
+            "defect_inducing": bad,
+            "defect_rate": bad / len(labels) if len(labels) else None,
+            "defect_rate_low": None if math.isnan(low) else low,
+            "defect_rate_high": None if math.isnan(top) else top,
+        }
+    if group is Group.RISK:
+        risk = part["risk"].to_numpy(dtype=np.float64)
+        return {
+            "mean_risk": float(risk.mean()) if len(risk) else None,
+            "high_risk_share": float((risk >= high).mean()) if len(risk) else None,
+        }
+    reviewed = [bool(r) for r in part["reviewed"]]
+    hours = part["hours_to_first_review"].to_numpy(dtype=np.float64)[np.array(reviewed, bool)]
     hours = hours[~np.isnan(hours)]
-    risk = part["risk"].to_numpy(dtype=np.float64)
-    risk = risk[~np.isnan(risk)]
-    hot: Counter[str] = Counter()
-    for change in part["id"]:
-        hot.update(fix_paths.get(change, ()))
-    ranked = sorted(hot.items(), key=lambda item: (-item[1], item[0]))
     return {
-        "changes": len(part),
-        "churn": int(part["churn"].sum()),
-        "labelled_changes": n_labelled,
-        "defect_inducing": bad,
-        "defect_rate": bad / n_labelled if n_labelled else None,
-        "defect_rate_low": None if math.isnan(low) else low,
-        "defect_rate_high": None if math.isnan(top) else top,
-        "provisional": bool((~known).any()),
-        "mean_risk": float(risk.mean()) if len(risk) else None,
-        "high_risk_share": float((risk >= high).mean()) if len(risk) else None,
-        "review_coverage": float(yes.sum() / merged.sum()) if merged.any() else None,
+        "review_coverage": sum(reviewed) / len(reviewed) if reviewed else None,
         "median_hours_to_first_review": float(np.median(hours)) if len(hours) else None,
-        "hotspots": [path for path, _ in ranked[:HOTSPOTS]],
     }
+
+
+def _primary(members: pd.DataFrame, group: Group, policy: Policy) -> str | None:
+    """Why a group's figures cannot be shown, or None."""
+    people = dict(zip(members["member"], members["people"], strict=True))
+    ids = list(people)
+    if not ids:
+        return None if group is not Group.VOLUME else f"fewer than {policy.k} contributors"
+    if too_few(ids, people, policy.k):
+        return f"fewer than {policy.k} contributors"
+    if dominated(ids, people, policy.dominance):
+        return f"one person made more than {policy.dominance:.0%} of the changes"
+    if group is Group.RISK:
+        high = members[members["risk"] >= policy.high]
+        if too_few(high["member"], people, policy.k):
+            return f"fewer than {policy.k} contributors behind the high-risk changes"
+    return None
 
 
 def _row(team: str, period: str, start: dt.date, **values: Any) -> dict[str, Any]:
@@ -160,8 +276,9 @@ def _row(team: str, period: str, start: dt.date, **values: Any) -> dict[str, Any
     return row
 
 
-def _hidden(team: str, period: str, start: dt.date, reason: str) -> dict[str, Any]:
-    return _row(team, period, start, suppressed=True, reason=reason)
+def _hide(row: dict[str, Any], reason: str) -> None:
+    row.update({name: None for name in FIGURES})
+    row.update(suppressed=True, reason=reason)
 
 
 def _cells(frame: pd.DataFrame, period: str) -> Iterable[tuple[str, dt.date, pd.DataFrame]]:
@@ -179,135 +296,198 @@ def _as_date(value: object) -> dt.date:
     return value
 
 
+@dataclass
+class _Cell:
+    """A row under construction, with the changes behind each of its groups."""
+
+    row: dict[str, Any]
+    part: pd.DataFrame
+    groups: dict[Group, pd.DataFrame]
+    notes: list[str]
+
+
+_HELD = "hidden so that other figures do not reveal fewer than k people"
+_WAITING = "as published before: the change since then has fewer than k people behind it"
+
+
 def build_rows(
-    frame: pd.DataFrame, fixes: pd.DataFrame, period: str, k: int, high: float
+    frame: pd.DataFrame,
+    fixes: pd.DataFrame,
+    period: str,
+    k: int,
+    high: float,
+    dominance: float = DEFAULT_DOMINANCE,
+    ledger: Ledger | None = None,
 ) -> list[dict[str, Any]]:
-    """The table's rows from the change frame (see the module docstring)."""
-    if period not in ("week", "month"):
-        raise ValueError(f"period must be week or month, got {period!r}")
+    """The table's rows from the change frame (see the module docstring).
+
+    ``ledger`` holds what was published before; the groups published now are appended
+    to it (the caller saves it).
+    """
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {', '.join(PERIODS)}, got {period!r}")
+    policy = Policy(k, dominance, high)
+    ledger = ledger if ledger is not None else Ledger.empty()
+    if "repo" not in frame.columns:
+        frame = frame.assign(repo="")
+    members = [f"{r}\0{i}" for r, i in zip(frame["repo"], frame["id"], strict=True)]
     frame = frame.assign(
+        member=members,
         week_start=_period_start(frame["time"], "week"),
         month_start=_period_start(frame["time"], "month"),
+        quarter_start=_period_start(frame["time"], "quarter"),
     )
-    below_k = f"fewer than {k} contributors"
-    cells = list(_cells(frame, period))
-    months = {(team, start): part for team, start, part in _cells(frame, "month")}
-    # A week below k is rolled up into its month (when the month has k): then every week
-    # of that team and month is replaced by the month, or the month minus the weeks still
-    # shown would give the hidden week away.
-    rolled: set[tuple[str, dt.date]] = set()
-    if period == "week":
-        for team, start, part in cells:
-            month = dt.date(start.year, start.month, 1)
-            month_part = months.get((team, month))
-            if (
-                part["people"].nunique() < k
-                and month_part is not None
-                and month_part["people"].nunique() >= k
-            ):
-                rolled.add((team, month))
+    person_of = dict(zip(frame["member"], frame["people"], strict=True))
+    cells = _primary_cells(frame, period, policy)
+    known_members = set(members)
     fix_paths: dict[str, list[str]] = {}
-    for change, path in zip(fixes["id"], fixes["path"], strict=True):
-        fix_paths.setdefault(str(change), []).append(str(path))
-    rows: list[dict[str, Any]] = []
-    for team, start, part in cells:
-        month = dt.date(start.year, start.month, 1)
-        if (team, month) in rolled:
-            rows.append(_hidden(team, period, start, "shown in its month"))
-        elif part["people"].nunique() >= k:
-            rows.append(_row(team, period, start, **_figures(part, fix_paths, high)))
-        else:
-            rows.append(_hidden(team, period, start, below_k))
-    for team, month in sorted(rolled):
-        figures = _figures(months[(team, month)], fix_paths, high)
-        rows.append(_row(team, "month", month, rolled_up=True, **figures))
-    people = {(team, start): set(part["people"]) for team, start, part in cells}
-    _protect_against_differencing(rows, people, k)
-    if period == "week":
-        month_people = {key: set(part["people"]) for key, part in months.items()}
-        _protect_months(rows, month_people, k)
+    repos = fixes["repo"] if "repo" in fixes.columns else [""] * len(fixes)
+    for repo, change, path in zip(repos, fixes["id"], fixes["path"], strict=True):
+        member = f"{repo}\0{change}"
+        if member in known_members:
+            fix_paths.setdefault(member, []).append(str(path))
+    ledger.forget_except(set(person_of))
+    for group in Group:
+        _publish_group(cells, group, policy, ledger, person_of, fix_paths)
+    rows = []
+    for cell in cells:
+        if not cell.row["suppressed"] and cell.notes:
+            cell.row["reason"] = "; ".join(cell.notes)
+        rows.append(cell.row)
     return rows
 
 
-def _hide(row: dict[str, Any], reason: str) -> None:
-    row.update({name: None for name in FIGURES})
-    row.update(suppressed=True, reason=reason)
-
-
-_DIFFERENCING = "hidden so that the total does not reveal hidden teams"
-
-
-def _protect_against_differencing(
-    rows: list[dict[str, Any]], people: Mapping[tuple[str, dt.date], set[str]], k: int
-) -> None:
-    """Hide a period's all-teams row when it minus the shown teams is about < k people,
-    or about exactly one hidden team.
-
-    The total minus every shown team leaves the hidden teams together; if fewer than k
-    people stand behind them all, the total would reveal them. One hidden team is given
-    away whatever its size: a week rolled into its month has k people, but its figures
-    taken from the month leave the week that was below k.
-    """
-    by_cell: dict[tuple[str, dt.date], list[dict[str, Any]]] = {}
-    for row in rows:
-        by_cell.setdefault((row["period"], row["period_start"]), []).append(row)
-    for (_, start), cell in by_cell.items():
-        total = next((r for r in cell if r["team"] == ALL_TEAMS), None)
-        hidden = [r["team"] for r in cell if r["team"] != ALL_TEAMS and r["suppressed"]]
-        if total is None or total["suppressed"] or not hidden:
+def _primary_cells(frame: pd.DataFrame, period: str, policy: Policy) -> list[_Cell]:
+    """Rows with primary suppression applied; weeks below k rolled into their month."""
+    cells = list(_cells(frame, period))
+    months = {(team, start): part for team, start, part in _cells(frame, "month")}
+    failing = {(team, start): _primary(part, Group.VOLUME, policy) for team, start, part in cells}
+    # A week that fails is rolled up into its month (when the month passes): then every
+    # week of that team and month is replaced by the month.
+    rolled: set[tuple[str, dt.date]] = set()
+    if period == "week":
+        for team, start, _ in cells:
+            month_part = months.get((team, _month_of(start)))
+            if (
+                failing[(team, start)]
+                and month_part is not None
+                and _primary(month_part, Group.VOLUME, policy) is None
+            ):
+                rolled.add((team, _month_of(start)))
+    out: list[_Cell] = []
+    for team, start, part in cells:
+        if (team, _month_of(start)) in rolled:
+            row = _row(team, period, start, suppressed=True, reason="shown in its month")
+            out.append(_Cell(row, part.iloc[0:0], {}, []))
+        elif failing[(team, start)]:
+            row = _row(team, period, start, suppressed=True, reason=failing[(team, start)])
+            out.append(_Cell(row, part.iloc[0:0], {}, []))
+        else:
+            out.append(_Cell(_row(team, period, start), part, {}, []))
+    for team, month in sorted(rolled):
+        part = months[(team, month)]
+        out.append(_Cell(_row(team, "month", month, rolled_up=True), part, {}, []))
+    for cell in out:
+        if cell.row["suppressed"]:
             continue
-        behind = set().union(*(people.get((team, start), set()) for team in hidden))
-        if len(hidden) == 1 or 0 < len(behind) < k:
-            _hide(total, _DIFFERENCING)
+        for group in Group:
+            members = _members(cell.part, group, policy.high)
+            why = _primary(members, group, policy) if group is not Group.VOLUME else None
+            if why is None:
+                cell.groups[group] = members
+            elif len(members):
+                cell.notes.append(f"{group.value} figures hidden: {why}")
+    return out
 
 
-def _protect_months(
-    rows: list[dict[str, Any]], people: Mapping[tuple[str, dt.date], set[str]], k: int
+def _month_of(start: dt.date) -> dt.date:
+    """The month a week belongs to: the month of its Monday."""
+    return dt.date(start.year, start.month, 1)
+
+
+def _publish_group(
+    cells: list[_Cell],
+    group: Group,
+    policy: Policy,
+    ledger: Ledger,
+    person_of: Mapping[str, str],
+    fix_paths: Mapping[str, list[str]],
 ) -> None:
-    """The same rule over a month, for weekly tables: shown weeks can be summed.
-
-    A team is known for a month when all its weeks in it are shown, or its month row is;
-    the total is known when all its weeks are. If the teams not known for the month
-    have fewer than k people together, the total's weeks of that month are hidden.
-    """
-    by_month: dict[dt.date, dict[str, list[dict[str, Any]]]] = {}
-    for row in rows:
-        start = row["period_start"]
-        month = dt.date(start.year, start.month, 1)
-        by_month.setdefault(month, {}).setdefault(row["team"], []).append(row)
-    for month, teams in by_month.items():
-
-        def known(team_rows: list[dict[str, Any]]) -> bool:
-            months = [r for r in team_rows if r["period"] == "month"]
-            if months:
-                return not months[0]["suppressed"]
-            return all(not r["suppressed"] for r in team_rows)
-
-        total = teams.get(ALL_TEAMS)
-        if total is None or not known(total):
+    """Republication and secondary suppression of one group; fills the rows' figures."""
+    known = ledger.statistics(group.value)
+    candidates: dict[CellKey, tuple[_Cell, frozenset[str], dict[str, float]]] = {}
+    decided: dict[CellKey, str] = {}  # key -> "same" | "wait" | "hide"
+    for cell in cells:
+        members = cell.groups.get(group)
+        if members is None:
             continue
-        unknown = [t for t, r in teams.items() if t != ALL_TEAMS and not known(r)]
-        behind = set().union(*(people.get((team, month), set()) for team in unknown))
-        if 0 < len(behind) < k:
-            for row in total:
-                _hide(row, _DIFFERENCING)
+        key: CellKey = (cell.row["team"], cell.row["period"], cell.row["period_start"])
+        ids = frozenset(members["member"])
+        values = dict(zip(members["member"], _values(members, group), strict=True))
+        before = ledger.latest(group.value, key)
+        if before is not None:
+            moved = ids ^ before.members | {
+                m for m in ids & before.members if abs(values[m] - before.values[m]) > 1e-9
+            }
+            if not moved:
+                decided[key] = "same"
+            elif unsafe(moved, person_of, policy.k, policy.dominance):
+                decided[key] = "wait" if before.members <= set(person_of) else "hide"
+        candidates[key] = (cell, ids, values)
+    fresh = [
+        Statistic(("new", *key), ids, family=key[0])
+        for key, (_, ids, _) in candidates.items()
+        if key not in decided
+    ]
+    held = protect([*known, *fresh], person_of, policy.k, policy.dominance)
+    for key, (cell, ids, values) in candidates.items():
+        before = ledger.latest(group.value, key)
+        verdict = decided.get(key)
+        if verdict is None and ("new", *key) in held:
+            can_wait = before is not None and before.members <= set(person_of)
+            verdict = "wait" if can_wait else "hide"
+        if verdict == "hide" or (verdict == "wait" and before is None):
+            if group is Group.VOLUME:
+                _hide(cell.row, _HELD)
+                cell.groups.clear()
+            else:
+                cell.notes.append(f"{group.value} figures {_HELD}")
+            continue
+        if verdict == "wait" and before is not None:
+            cell.row.update(before.figures)
+            cell.notes.append(f"{group.value} figures {_WAITING}")
+            continue
+        members = cell.groups[group]
+        figures = _figures(members, group, fix_paths, policy.high)
+        cell.row.update(figures)
+        if verdict is None:
+            ledger.record(group.value, key, ids, values, figures)
 
 
 def build_team_period(config: Config, period: str = "week") -> BuildReport:
-    """Build the table from the store and write it to ``<data_dir>/aggregates``."""
-    import time
+    """Build the table from the store and write it to ``<data_dir>/aggregates``.
 
+    The ledger of earlier publications is read first and saved (with this build's new
+    publications) before the table is replaced, so a crash in between leaves the ledger
+    knowing at least what was published.
+    """
     started = time.perf_counter()
     try:
         frame = _changes(config)
-    except Exception as exc:  # the store has no features yet
-        from model.dataset import DatasetError
-
-        if isinstance(exc, DatasetError):
-            raise TeamPeriodError(str(exc)) from exc
-        raise
-    rows = build_rows(frame, _fix_files(config), period, config.privacy.k, config.review.high)
+    except DatasetError as exc:  # the store has no features yet
+        raise TeamPeriodError(str(exc)) from exc
+    ledger = Ledger.load(config.data_dir, change_tokens(load_key(config.privacy, config.data_dir)))
+    rows = build_rows(
+        frame,
+        _fix_files(config),
+        period,
+        config.privacy.k,
+        config.review.high,
+        config.privacy.dominance,
+        ledger,
+    )
     table = pa.Table.from_pylist(rows, schema=SCHEMA)
+    ledger.save(config.data_dir)
     path = config.data_dir / TEAM_PERIOD_FILE
     write_atomically(table, path)
     suppressed = sum(1 for r in rows if r["suppressed"])

@@ -78,6 +78,7 @@ class PrivacyConfig:
     key_file: Path | None = None
     opt_out: Path | None = None
     retention_days: int = 365
+    dominance: float = 0.5  # no one person may make more than this share of a figure's changes
 
 
 DEFAULT_BOTS = ("dependabot", "renovate", "renovate-bot", "github-actions", "codecov")
@@ -404,7 +405,7 @@ def _repository(file: Path, index: int, value: object, base: Path) -> Repository
 
 def _privacy(file: Path, value: object, base: Path, data_dir: Path) -> PrivacyConfig:
     section = _Section(file, "privacy", value if value is not None else {})
-    section.check_keys({"k", "key_env", "key_file", "opt_out", "retention_days"})
+    section.check_keys({"k", "key_env", "key_file", "opt_out", "retention_days", "dominance"})
     k = section.integer(
         "k", MIN_K, MIN_K, f"an integer of at least {MIN_K} (smaller groups can identify people)"
     )
@@ -422,9 +423,23 @@ def _privacy(file: Path, value: object, base: Path, data_dir: Path) -> PrivacyCo
         if found is None or not stat.S_ISREG(found.st_mode):
             raise section.error("opt_out", f"{_shown(opt_out)} is not a file")
     retention = section.integer("retention_days", 365, 1, "a positive number of days")
+    dominance = section.integer(
+        "dominance", 50, 1, "a percentage from 1 to 50 (one person above half of a figure is it)"
+    )
+    if dominance > 50:
+        raise section.error(
+            "dominance",
+            f"expected a percentage from 1 to 50 (one person above half of a figure is it), "
+            f"got {dominance}",
+        )
     assert key_env is not None
     return PrivacyConfig(
-        k=k, key_env=key_env, key_file=key_file, opt_out=opt_out, retention_days=retention
+        k=k,
+        key_env=key_env,
+        key_file=key_file,
+        opt_out=opt_out,
+        retention_days=retention,
+        dominance=dominance / 100,
     )
 
 
@@ -665,6 +680,7 @@ privacy:
   # key_file: ~/.config/teamlens/key  # used when the variable is unset (created 0600)
   # opt_out: optout.txt             # one e-mail per line (logins: with GitHub mining)
   retention_days: 365               # raw text older than this will be purged (`purge`)
+  # dominance: 50                   # % of a figure's changes one person may make at most
 
 # mining:
 #   detect_copies: false            # also detect copies (git -C); renames are always detected
