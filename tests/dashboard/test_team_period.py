@@ -174,9 +174,12 @@ def test_a_team_rolled_into_its_month_hides_the_weekly_totals() -> None:
     # total - big in the first week is the two-person week of "rolled" ...
     assert not {(ALL_TEAMS, "week", first), ("big", "week", first)} <= shown
     # ... and so is its month minus (total - big) of the second week.
-    assert not {
-        ("rolled", "month", 1),
-        (ALL_TEAMS, "week", second),
-        ("big", "week", second),
-    } <= shown
+    assert (
+        not {
+            ("rolled", "month", 1),
+            (ALL_TEAMS, "week", second),
+            ("big", "week", second),
+        }
+        <= shown
+    )
     assert ("big", "week", first) in shown and ("big", "week", second) in shown
