@@ -151,13 +151,13 @@ class _Component:
         for i, stat in enumerate(self.stats):
             families.setdefault(stat.family, set()).update(self.atoms_of[i])
             members.setdefault(stat.family, []).append(i)
-        for name, outer in families.items():
-            inner = [g for g, atoms in families.items() if g != name and atoms < outer]
-            for g in inner:
-                yield outer - families[g], self._via(members, name, g), True
-            if len(inner) > 1:
-                covered = set().union(*(families[g] for g in inner))
-                yield outer - covered, self._via(members, name, *inner), True
+        for name, union in families.items():
+            nested = [g for g, atoms in families.items() if g != name and atoms < union]
+            for g in nested:
+                yield union - families[g], self._via(members, name, g), True
+            if len(nested) > 1:
+                covered = set().union(*(families[g] for g in nested))
+                yield union - covered, self._via(members, name, *nested), True
 
     def _via(self, members: Mapping[str, list[int]], *names: str) -> tuple[Hashable, ...]:
         return tuple(self.stats[i].key for name in names for i in members[name])
