@@ -1390,7 +1390,8 @@ def inventory(config: Config) -> str:
         "## Exports",
         "",
         f"`teamlens export`: `changes.csv` with {_codes(EXPORT_COLUMNS)}, and "
-        "`datasheet.md`. No pseudonym, commit id, team or text; dates to the day.",
+        "`datasheet.md`. No pseudonym, commit id, team or text; every other column is a "
+        "range shared by at least k changes of at least k people (k-anonymous).",
         "",
         "## Manifests",
         "",

@@ -552,15 +552,21 @@ def models(ctx: click.Context, config_path: Path | None, make_current: str | Non
 def export(ctx: click.Context, config_path: Path | None, out: Path, repos: tuple[str, ...]) -> None:
     """Write the labelled feature table and a datasheet, for researchers.
 
-    No pseudonyms, no commit ids, no team names; dates to the day.
+    No pseudonyms, commit ids or team names; k-anonymous on what git shows (every column
+    but the label is a range shared by at least k changes of at least k people).
     """
     from model.export import export as export_changes
 
     config = _config(ctx, config_path)
     report = export_changes(config, out, [config.repository(n).name for n in repos])
+    exact, written = report.exact, report.published
     click.echo(
         f"wrote {report.rows} changes ({report.labelled} labelled, {report.defect_inducing} "
-        f"defect-inducing) to {report.folder / 'changes.csv'} with datasheet.md"
+        f"defect-inducing) to {report.folder / 'changes.csv'} with datasheet.md; "
+        f"{report.suppressed} suppressed; matched to exactly one commit by git log: "
+        f"{100 * exact.share(exact.unique):.1f} % with exact values, "
+        f"{100 * written.share(written.unique):.1f} % as written "
+        f"({100 * written.share(written.under_k):.1f} % to fewer than {config.privacy.k})"
     )
 
 
