@@ -87,10 +87,14 @@ class ReviewResult:
     suggestions: tuple[Suggestion, ...]
     model_id: str
 
-    def as_json(self) -> dict[str, object]:
-        """The interface contract: ``{"risk", "level", "reasons", "suggestions"}`` and more."""
+    def as_json(self, numeric: bool = True) -> dict[str, object]:
+        """The interface contract: ``{"risk", "level", "reasons", "suggestions"}`` and more.
+
+        Without ``numeric`` there is no ``risk``: the level only, for what others see.
+        """
+        risk: dict[str, object] = {"risk": round(self.risk, 4)} if numeric else {}
         return {
-            "risk": round(self.risk, 4),
+            **risk,
             "level": self.level.value,
             "reasons": list(self.reasons),
             "suggestions": [

@@ -15,6 +15,10 @@ Posting (``--post``), built to stay quiet and never repeat itself:
   so a rebase or a new push does not post it again;
 * **a commit status** ``teamlens/risk`` on the head commit with the level.
 
+Everything posted shows the risk *level*, never the number: one number per pull request,
+averaged over an author's pull requests, would be a per-person score (DESIGN.md, rule 6).
+The number stays in local output (``teamlens review`` without ``--post``).
+
 Quiet mode (``review.quiet``): at low risk with no suggestion nothing is posted but the
 status (an existing summary is updated, so it never shows stale advice).
 """
@@ -187,7 +191,7 @@ def post_review(
         if SUMMARY_MARKER in (comment.body or ""):
             existing = comment
             break
-    body = to_markdown(result, marker=SUMMARY_MARKER)
+    body = to_markdown(result, marker=SUMMARY_MARKER, numeric=False)
     if existing is not None:
         summary = "unchanged" if existing.body == body else "edited"
         if summary == "edited":
@@ -221,7 +225,7 @@ def post_review(
     repo.create_status(
         pull.head.sha,
         state,
-        description=f"{result.level.value} risk ({result.risk:.2f}) of this change",
+        description=f"{result.level.value} risk of this change",
         context=STATUS_CONTEXT,
     )
     return PostReport(summary, len(inline), duplicates, outside, state)

@@ -1,7 +1,10 @@
 """How a :class:`~bot.domain.ReviewResult` is shown: JSON, a Markdown comment, SARIF.
 
 Every renderer shows only what the result holds: the change (repo, commits, paths), the
-risk, level, reasons and suggestions and the model id. The domain has no person in it and
+risk, level, reasons and suggestions and the model id. With ``numeric=False`` (what is
+posted to GitHub, and ``teamlens review --level-only``) the risk number is left out and
+only its level is shown: averaged over the pull requests of one author, the number would
+be a per-person score (DESIGN.md, privacy rule 6). The domain has no person in it and
 nothing here adds one. In the Markdown texts (which GitHub renders) an ``@`` before a name
 is followed by a zero-width space, so that a rule's or reason's text can never notify
 anyone; JSON and SARIF carry the text unchanged.
@@ -41,9 +44,9 @@ _FOOTER = (
 # --- JSON ------------------------------------------------------------------------------
 
 
-def to_json(result: ReviewResult) -> str:
+def to_json(result: ReviewResult, numeric: bool = True) -> str:
     """The interface contract as a JSON text (:meth:`ReviewResult.as_json`)."""
-    return json.dumps(result.as_json())
+    return json.dumps(result.as_json(numeric))
 
 
 # --- Markdown --------------------------------------------------------------------------
@@ -91,14 +94,16 @@ def _grouped(suggestions: tuple[Suggestion, ...]) -> dict[str, list[Suggestion]]
     return groups
 
 
-def headline(result: ReviewResult) -> str:
-    """The first line: ``**teamlens: medium risk** (0.43)``."""
-    return f"**{TOOL_NAME}: {result.level.value} risk** ({result.risk:.2f})"
+def headline(result: ReviewResult, numeric: bool = True) -> str:
+    """The first line: ``**teamlens: medium risk** (0.43)``; the level alone if not
+    ``numeric``."""
+    line = f"**{TOOL_NAME}: {result.level.value} risk**"
+    return f"{line} ({result.risk:.2f})" if numeric else line
 
 
-def to_markdown(result: ReviewResult, marker: str | None = None) -> str:
+def to_markdown(result: ReviewResult, marker: str | None = None, numeric: bool = True) -> str:
     """The pull request's summary comment; ``marker`` (if any) as an HTML comment last."""
-    lines = [headline(result)]
+    lines = [headline(result, numeric)]
     if result.reasons:
         lines += ["", "**Why**", *(f"- {_item(r)}" for r in result.reasons)]
     groups = _grouped(result.suggestions)
@@ -209,8 +214,9 @@ def _sarif_result(
     return result
 
 
-def _risk_text(result: ReviewResult) -> str:
-    text = f"{TOOL_NAME}: {result.level.value} risk ({result.risk:.2f})."
+def _risk_text(result: ReviewResult, numeric: bool) -> str:
+    number = f" ({result.risk:.2f})" if numeric else ""
+    text = f"{TOOL_NAME}: {result.level.value} risk{number}."
     if result.reasons:
         text += " Why: " + " ".join(result.reasons)
     return text
@@ -223,6 +229,7 @@ def to_sarif(
     information_uri: str | None = None,
     rule_descriptions: Mapping[str, str] | None = None,
     help_uris: Mapping[str, str] | None = None,
+    numeric: bool = True,
 ) -> dict[str, object]:
     """The result as a SARIF 2.1.0 log: one result for the risk, one per suggestion.
 
@@ -238,7 +245,12 @@ def to_sarif(
     fallback = _fallback_path(result.change.files)
     results = [
         _sarif_result(
-            RISK_RULE, 0, level, _risk_text(result), _locate(None, fallback), RISK_FINGERPRINT
+            RISK_RULE,
+            0,
+            level,
+            _risk_text(result, numeric),
+            _locate(None, fallback),
+            RISK_FINGERPRINT,
         ),
         *(
             _sarif_result(
@@ -254,14 +266,15 @@ def to_sarif(
     run: dict[str, object] = {
         "tool": {"driver": driver},
         "results": results,
-        "properties": _run_properties(result),
+        "properties": _run_properties(result, numeric),
     }
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
 
-def _run_properties(result: ReviewResult) -> dict[str, object]:
+def _run_properties(result: ReviewResult, numeric: bool) -> dict[str, object]:
+    risk: dict[str, object] = {"risk": round(result.risk, 4)} if numeric else {}
     return {
-        "risk": round(result.risk, 4),
+        **risk,
         "level": result.level.value,
         "model": result.model_id,
         "repo": result.change.repo,
@@ -277,6 +290,7 @@ def to_sarif_json(
     information_uri: str | None = None,
     rule_descriptions: Mapping[str, str] | None = None,
     help_uris: Mapping[str, str] | None = None,
+    numeric: bool = True,
 ) -> str:
     """:func:`to_sarif` as an indented JSON text."""
     log = to_sarif(
@@ -285,5 +299,6 @@ def to_sarif_json(
         information_uri=information_uri,
         rule_descriptions=rule_descriptions,
         help_uris=help_uris,
+        numeric=numeric,
     )
     return json.dumps(log, indent=2, ensure_ascii=False)

@@ -49,6 +49,12 @@ Logging
     logged (action, repository) are first checked against a strict pattern, so a
     crafted value cannot forge log lines either.
 
+Transport
+    Off loopback the server speaks TLS (``settings.transport``: a certificate and key)
+    or is told that a proxy in front of it does; :func:`serve` refuses plain HTTP
+    otherwise, since a private repository's payloads would cross the network in the
+    clear.
+
 Start it with :func:`serve` (blocking, what the CLI runs), or build the app with
 :func:`create_app` and run it under any ASGI server; the app's lifespan starts and stops
 the worker.
@@ -77,6 +83,9 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
+
+from teamlens.errors import TeamlensError
+from teamlens.serving import Transport
 
 __all__ = [
     "REVIEWED_ACTIONS",
@@ -111,7 +120,7 @@ _DIGITS_RE: Final = re.compile(r"[0-9]{1,20}")
 _MAX_REF_LENGTH: Final = 1024
 
 
-class WebhookConfigError(ValueError):
+class WebhookConfigError(TeamlensError, ValueError):
     """A :class:`WebhookSettings` value is out of range."""
 
 
@@ -150,6 +159,7 @@ class WebhookSettings:
     review_drafts: bool = False
     dedupe_size: int = 10_000
     shutdown_timeout: float = 30.0  # seconds to wait for a running review on shutdown
+    transport: Transport = field(default_factory=Transport)  # TLS or a proxy, off loopback
 
     def __post_init__(self) -> None:
         if not isinstance(self.secret, str) or not self.secret:
@@ -173,6 +183,7 @@ class WebhookSettings:
         host: str = "127.0.0.1",
         port: int = 8080,
         review_drafts: bool = False,
+        transport: Transport | None = None,
     ) -> WebhookSettings:
         """Settings with the secret from ``$TEAMLENS_WEBHOOK_SECRET``."""
         env = os.environ if environ is None else environ
@@ -181,7 +192,13 @@ class WebhookSettings:
             raise MissingSecretError(
                 f"set the webhook secret in the environment variable {SECRET_ENV}"
             )
-        return cls(secret=secret, host=host, port=port, review_drafts=review_drafts)
+        return cls(
+            secret=secret,
+            host=host,
+            port=port,
+            review_drafts=review_drafts,
+            transport=transport or Transport(),
+        )
 
 
 @dataclass(frozen=True)
@@ -702,7 +719,14 @@ def serve(settings: WebhookSettings, handler: Callable[[PullRequestEvent], None]
 
     Uvicorn's log level is fixed at ``info``: its ``trace`` level would log request
     headers, the signature among them.
+
+    Raises
+    ------
+    TransportError
+        Off loopback without TLS or ``behind_proxy``, or a certificate that does not
+        load. Nothing is bound then.
     """
+    settings.transport.check(settings.host, "teamlens bot serve")
     app, _worker = create_app(settings, handler)
     config = uvicorn.Config(
         app,
@@ -714,6 +738,9 @@ def serve(settings: WebhookSettings, handler: Callable[[PullRequestEvent], None]
         timeout_keep_alive=5,
         limit_concurrency=256,
         timeout_graceful_shutdown=int(settings.shutdown_timeout) + 1,
+        **settings.transport.uvicorn_options(),  # type: ignore[arg-type]
     )
-    logger.info("webhook server on http://%s:%d/webhook", settings.host, settings.port)
+    logger.info(
+        "webhook server on %s", settings.transport.url(settings.host, settings.port, "/webhook")
+    )
     uvicorn.Server(config).run()

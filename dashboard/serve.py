@@ -21,8 +21,10 @@ Filters, on ``/`` and ``/api/team_period``: ``team`` (a team's name, or
 With a token, every endpoint but ``/health`` wants ``Authorization: Bearer <token>``
 (compared in constant time). Without one the server binds only to a loopback address
 and answers only requests whose ``Host`` is a loopback name, so a web page elsewhere
-cannot read it through DNS rebinding. The file is read again whenever its modification
-time (or size) changes, so a rebuilt table shows up without a restart.
+cannot read it through DNS rebinding. Off loopback the token must not cross the network
+in the clear: the server speaks TLS (a certificate and key) or is told that a proxy in
+front of it does (:class:`teamlens.serving.Transport`). The file is read again whenever
+its modification time (or size) changes, so a rebuilt table shows up without a restart.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ from starlette.responses import Response
 
 from dashboard.report import DEFAULT_TITLE, render_html
 from dashboard.schema import FIGURES, SCHEMA, TEAM_PERIOD_FILE
+from teamlens.errors import TeamlensError
+from teamlens.serving import LOOPBACK_HOSTS, Transport
 
 __all__ = [
     "FILTERS",
@@ -56,13 +60,12 @@ __all__ = [
     "ServeConfigError",
     "TeamPeriodUnavailableError",
     "create_app",
+    "make_server",
     "serve",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: The hosts :func:`serve` binds to without a token.
-LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 #: The query parameters ``/`` and ``/api/team_period`` take; anything else is a 400.
 FILTERS: Final = ("team", "period")
 PERIODS: Final = ("week", "month")
@@ -83,9 +86,9 @@ _MAX_FILTER_LENGTH: Final = 200
 _UNAUTHENTICATED: Final = frozenset({"/health"})
 
 
-class ServeConfigError(ValueError):
+class ServeConfigError(TeamlensError, ValueError):
     """The server was asked for something unsafe or impossible (e.g. a public bind
-    without a token, a too-short token, k below 1)."""
+    without a token or without TLS, a too-short token, k below 1)."""
 
 
 class TeamPeriodUnavailableError(RuntimeError):
@@ -366,13 +369,30 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     token: str | None,
+    transport: Transport | None = None,
 ) -> None:
     """Serve the team trends page until interrupted (SIGINT or SIGTERM); blocks.
 
     Raises:
         ServeConfigError: ``host`` is not a loopback address and there is no token, or
             the port, k or token is invalid. Nothing is bound then.
+        TransportError: off loopback without TLS or ``behind_proxy``, or a certificate
+            that does not load. Nothing is bound then.
     """
+    make_server(data_dir, k=k, host=host, port=port, token=token, transport=transport).run()
+
+
+def make_server(
+    data_dir: Path,
+    *,
+    k: int,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    token: str | None,
+    transport: Transport | None = None,
+) -> uvicorn.Server:
+    """The checked, configured (not yet started) server :func:`serve` runs."""
+    transport = transport or Transport()
     if token is None and host.strip().lower() not in LOOPBACK_HOSTS:
         raise ServeConfigError(
             f"refusing to serve on {host!r} without a token: bind to 127.0.0.1, localhost "
@@ -380,6 +400,7 @@ def serve(
         )
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ServeConfigError(f"port must be 0 to 65535, got {port!r}")
+    transport.check(host, "teamlens serve")
     app = create_app(data_dir, k=k, token=token)
     path = Path(data_dir) / TEAM_PERIOD_FILE
     if not path.is_file():
@@ -395,12 +416,11 @@ def serve(
         server_header=False,
         timeout_keep_alive=5,
         limit_concurrency=64,
+        **transport.uvicorn_options(),  # type: ignore[arg-type]
     )
-    where = f"[{host}]" if ":" in host else host
     logger.info(
-        "team trends on http://%s:%d/ (bearer token %s)",
-        where,
-        port,
+        "team trends on %s (bearer token %s)",
+        transport.url(host, port),
         "required" if token is not None else "not required, loopback only",
     )
-    uvicorn.Server(config).run()
+    return uvicorn.Server(config)

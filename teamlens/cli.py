@@ -21,6 +21,7 @@ import click
 from teamlens import __version__
 from teamlens.config import DEFAULT_CONFIG_NAME, Config, load_config, write_starter
 from teamlens.errors import DISK_FULL, TeamlensError, write_failure
+from teamlens.privacy import PRIVATE_UMASK, secure_data_dir
 from teamlens.progress import Progress
 
 if TYPE_CHECKING:  # the store pulls in pyarrow and DuckDB: load them only when needed
@@ -57,7 +58,9 @@ def config_option(func: F) -> F:
 
 def _config(ctx: click.Context, config_path: Path | None) -> Config:
     path = config_path or ctx.obj.get("config_path") or Path(DEFAULT_CONFIG_NAME)
-    return load_config(path)
+    config = load_config(path)
+    secure_data_dir(config.data_dir)  # rule 1: data folder 0700, files 0600
+    return config
 
 
 @click.group(cls=_Group)
@@ -580,6 +583,12 @@ def export(ctx: click.Context, config_path: Path | None, out: Path, repos: tuple
 )
 @click.option("--post", is_flag=True, help="With --github: post the review to the pull request.")
 @click.option(
+    "--level-only",
+    is_flag=True,
+    help="Show the risk level, not the number (for output others read, e.g. a CI log); "
+    "implied by --post.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["md", "json", "sarif"]),
@@ -596,6 +605,7 @@ def review(
     repo_name: str | None,
     github_ref: str | None,
     post: bool,
+    level_only: bool,
     fmt: str,
 ) -> None:
     """Risk, reasons and suggestions for a change (local refs or a pull request).
@@ -619,12 +629,34 @@ def review(
         from bot.review import review_local
 
         result = review_local(config, repo_name, base, head)
+    numeric = not (level_only or post)  # what is posted is shown without the number
     if fmt == "json":
-        click.echo(to_json(result))
+        click.echo(to_json(result, numeric))
     elif fmt == "sarif":
-        click.echo(to_sarif_json(result, __version__))
+        click.echo(to_sarif_json(result, __version__, numeric=numeric))
     else:
-        click.echo(to_markdown(result))
+        click.echo(to_markdown(result, numeric=numeric))
+
+
+def _tls_options(func: F) -> F:
+    """--certfile/--keyfile/--behind-proxy: how a server off loopback keeps TLS."""
+    func = click.option(
+        "--behind-proxy",
+        is_flag=True,
+        help="Off loopback without a certificate: a proxy in front terminates TLS.",
+    )(func)
+    func = click.option(
+        "--keyfile",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="The certificate's private key (PEM).",
+    )(func)
+    return click.option(
+        "--certfile",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="Serve HTTPS with this certificate (PEM); needed off loopback, or --behind-proxy.",
+    )(func)
 
 
 @cli.group()
@@ -638,21 +670,37 @@ def bot() -> None:
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="Port."
 )
+@_tls_options
 @click.pass_context
-def serve(ctx: click.Context, config_path: Path | None, host: str, port: int) -> None:
+def serve(
+    ctx: click.Context,
+    config_path: Path | None,
+    host: str,
+    port: int,
+    certfile: Path | None,
+    keyfile: Path | None,
+    behind_proxy: bool,
+) -> None:
     """Serve GitHub pull_request webhooks; review and comment on each push.
 
     The webhook secret comes from the environment variable TEAMLENS_WEBHOOK_SECRET.
+    Off loopback: --certfile/--keyfile, or --behind-proxy.
     """
     from bot.github import review_pull_request
     from bot.webhook import PullRequestEvent, WebhookSettings
     from bot.webhook import serve as serve_webhooks
     from model.registry import Registry
+    from teamlens.serving import Transport
 
     config = _config(ctx, config_path)
     settings = WebhookSettings.from_env(
-        host=host, port=port, review_drafts=config.review.review_drafts
+        host=host,
+        port=port,
+        review_drafts=config.review.review_drafts,
+        transport=Transport(certfile, keyfile, behind_proxy),
     )
+    settings.transport.check(host, "teamlens bot serve")  # before the model is loaded
+    click.echo(f"teamlens: webhooks on {settings.transport.url(host, port, '/webhook')}", err=True)
     model = Registry.for_data_dir(config.data_dir).current()  # loaded once
 
     def handle(event: PullRequestEvent) -> None:
@@ -738,19 +786,41 @@ def _write_report(config: Config, out: Path | None, csv_dir: Path | None, period
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port."
 )
+@_tls_options
 @click.pass_context
-def serve_page(ctx: click.Context, config_path: Path | None, host: str, port: int) -> None:
+def serve_page(
+    ctx: click.Context,
+    config_path: Path | None,
+    host: str,
+    port: int,
+    certfile: Path | None,
+    keyfile: Path | None,
+    behind_proxy: bool,
+) -> None:
     """Serve the team trends page (reads only the k-suppressed team_period table).
 
-    Outside 127.0.0.1 a bearer token is required: $TEAMLENS_SERVE_TOKEN.
+    Outside 127.0.0.1 a bearer token is required ($TEAMLENS_SERVE_TOKEN), and TLS:
+    --certfile/--keyfile, or --behind-proxy when a proxy in front terminates it.
     """
     import os
 
-    from dashboard.serve import serve as serve_dashboard
+    from dashboard.serve import make_server
+    from teamlens.serving import Transport
 
     config = _config(ctx, config_path)
     token = os.environ.get("TEAMLENS_SERVE_TOKEN") or None
-    serve_dashboard(config.data_dir, k=config.privacy.k, host=host, port=port, token=token)
+    transport = Transport(certfile, keyfile, behind_proxy)
+    server = make_server(
+        config.data_dir,
+        k=config.privacy.k,
+        host=host,
+        port=port,
+        token=token,
+        transport=transport,
+    )
+    needs = "bearer token required" if token is not None else "loopback only, no token"
+    click.echo(f"teamlens: team trends on {transport.url(host, port)} ({needs})", err=True)
+    server.run()
 
 
 @cli.command()

@@ -212,6 +212,42 @@ def upgraded_key_check(key: bytes, recorded: object) -> str:
     return key_check(key)
 
 
+#: What teamlens creates is readable by its user only: the CLI runs with this umask.
+PRIVATE_UMASK = 0o077
+
+
+def secure_data_dir(data_dir: Path) -> None:
+    """Make the data folder 0700 and nothing in it readable by group or others (rule 1).
+
+    Costs one stat when the folder is already private; a folder written by an older
+    teamlens (0755 with 0644 files) is tightened throughout, symbolic links left alone.
+    A missing folder is left missing (the CLI's umask makes it 0700 when it is created).
+    """
+    try:
+        mode = stat.S_IMODE(data_dir.stat().st_mode)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise KeyFileError(f"{data_dir}: cannot read the data folder ({exc.strerror})") from None
+    if mode & PRIVATE_UMASK == 0:
+        return
+    try:
+        for root, dirs, files in os.walk(data_dir):
+            for name in [*dirs, *files]:
+                path = os.path.join(root, name)
+                if os.path.islink(path):
+                    continue
+                old = stat.S_IMODE(os.lstat(path).st_mode)
+                if old & PRIVATE_UMASK:
+                    os.chmod(path, old & ~PRIVATE_UMASK)
+        data_dir.chmod(0o700)
+    except OSError as exc:
+        raise KeyFileError(
+            f"{data_dir}: cannot make the data folder private ({exc.strerror}); "
+            f"run `chmod -R go-rwx {data_dir}`"
+        ) from None
+
+
 def _create_key_file(path: Path) -> bytes:
     key = secrets.token_hex(32).encode("ascii")
     try:

@@ -31,6 +31,7 @@ from mining.github import GithubError, mine_github
 from model.registry import ModelError, Registry
 from teamlens.config import load_config
 from teamlens.errors import ConfigError, StoreError
+from teamlens.serving import Transport, TransportError
 from teamlens.store import Store
 from tests.bot.test_webhook import pr_payload, running_server, sign
 from tests.bot.test_webhook import settings as webhook_settings
@@ -248,7 +249,12 @@ def test_serve_without_a_token_binds_only_to_loopback(
 
 
 def test_serve_with_a_token_may_bind_publicly(tmp_path: Path, no_bind: type[_NoBind]) -> None:
-    serve(tmp_path, k=5, host="0.0.0.0", port=0, token="t" * 32)  # noqa: S104 (never bound)
+    """With a token and TLS (here: a proxy's), never with the token in plain HTTP."""
+    with pytest.raises(TransportError, match="refusing plain HTTP"):
+        serve(tmp_path, k=5, host="0.0.0.0", port=0, token="t" * 32)  # noqa: S104
+    assert no_bind.hosts == []
+    proxied = Transport(behind_proxy=True)
+    serve(tmp_path, k=5, host="0.0.0.0", port=0, token="t" * 32, transport=proxied)  # noqa: S104
     assert no_bind.hosts == ["0.0.0.0"]  # noqa: S104
 
 
