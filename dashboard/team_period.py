@@ -1,4 +1,4 @@
-"""Build ``team_period``: team quality per week, month or quarter, disclosure-controlled.
+"""Build ``team_period``: team quality per week or month, disclosure-controlled.
 
 For every team (from code ownership: a change counts for each team owning a file it
 touches; ``(no team)`` for the rest) and period, from the changes, their labels, the
@@ -16,7 +16,7 @@ current model's risk and the review facts:
 ``hotspots``
     up to three touched files with the most fix commits in the period.
 
-Periods nest: a week runs Monday to Sunday, and a month (a quarter) is the weeks whose
+Periods nest: a week runs Monday to Sunday, and a month is the weeks whose
 Monday falls in it, so weeks add up to months exactly and no month minus its weeks
 leaves a day or two of someone's work.
 
@@ -106,7 +106,7 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-PERIODS = ("week", "month", "quarter")
+PERIODS = ("week", "month")
 
 
 class Group(enum.Enum):
@@ -133,15 +133,13 @@ GROUP_FIGURES: dict[Group, tuple[str, ...]] = {
 
 
 def _period_start(times: pd.Series, period: str) -> pd.Series:
-    """The Monday of each time's week, or the first day of the month (quarter) that
-    Monday falls in: periods nest, so weeks add up to months exactly."""
+    """The Monday of each time's week, or the first day of the month that Monday falls
+    in: periods nest, so weeks add up to months exactly."""
     days = pd.to_datetime(times, unit="s", utc=True).dt.tz_localize(None).dt.normalize()
     monday = days - pd.to_timedelta(days.dt.day_of_week, unit="D")
     if period == "week":
         return monday.dt.date
-    if period == "month":
-        return monday.dt.to_period("M").dt.start_time.dt.date
-    return monday.dt.to_period("Q").dt.start_time.dt.date
+    return monday.dt.to_period("M").dt.start_time.dt.date
 
 
 def _changes(config: Config) -> pd.DataFrame:
@@ -335,7 +333,6 @@ def build_rows(
         member=members,
         week_start=_period_start(frame["time"], "week"),
         month_start=_period_start(frame["time"], "month"),
-        quarter_start=_period_start(frame["time"], "quarter"),
     )
     person_of = dict(zip(frame["member"], frame["people"], strict=True))
     cells = _primary_cells(frame, period, policy)
