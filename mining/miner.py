@@ -14,10 +14,12 @@ listed in ``lost_commits``; the ``commits`` view hides them.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,10 +117,47 @@ def _columns(table: str) -> dict[str, list[Any]]:
 class _Identities:
     """Pseudonyms for this run, cached per identity, and the opt-out check."""
 
-    def __init__(self, pseudonymizer: Pseudonymizer, opted_out: frozenset[str]) -> None:
+    def __init__(
+        self,
+        pseudonymizer: Pseudonymizer,
+        opted_out: frozenset[str],
+        known: set[str] | None = None,
+    ) -> None:
         self.pseudonymizer = pseudonymizer
         self.opted_out = opted_out  # pseudonyms
         self._cache: dict[str, str] = {}
+        # Which commits a parent may be named by (docs/schema.md, commits.parent_shas):
+        # those stored before this run (`known`; None: not known, as in a range task)
+        # and those stored by it. Commits left out (opt-out) -> their parents, so that a
+        # tip that is one of them can be replaced by stored ancestors.
+        self.known = known
+        self.stored: set[str] = set()
+        self.dropped: dict[str, tuple[str, ...]] = {}
+
+    def kept_ancestors(self, sha: str) -> set[str]:
+        """The nearest ancestors of a left-out commit that were not left out."""
+        found: set[str] = set()
+        todo, seen = [sha], {sha}
+        while todo:
+            for parent in self.dropped.get(todo.pop(), ()):
+                if parent in seen:
+                    continue
+                seen.add(parent)
+                if parent in self.dropped:
+                    todo.append(parent)
+                else:
+                    found.add(parent)
+        return found
+
+    def parents(self, parent_shas: Sequence[str]) -> list[str]:
+        """The parents a stored commit names: never a commit of someone who opted out."""
+        if not self.opted_out:
+            return list(parent_shas)
+        return [
+            p
+            for p in parent_shas
+            if p not in self.dropped and (self.known is None or p in self.known or p in self.stored)
+        ]
 
     def of(self, identity: str) -> str:
         found = self._cache.get(identity)
@@ -147,35 +186,180 @@ def _opted_out_pseudonyms(
     return frozenset(pseudonymizer.pseudonym(normalise_identity("", e)) for e in emails)
 
 
+#: Tables whose rows belong to one stored commit (column `sha`): gone with the commit.
+COMMIT_ROWS = (
+    "file_changes",
+    "lost_commits",
+    "change_features",
+    "changed_functions",
+    "change_labels",
+    "change_reviews",
+)
+
+
+_OPT_OUT_LABEL = b"teamlens opt-out list v1\0"
+
+
+def opt_out_fingerprint(key: bytes, entries: Sequence[str]) -> str:
+    """A keyed fingerprint of an opt-out list: HMAC-SHA256(key, its sorted pseudonyms).
+
+    E-mail entries count as the person's pseudonym, logins as ``github:<login>``'s. The
+    fingerprint names nobody and, without the key, cannot be tested against a guessed
+    list. The miner records it in the manifest (``state.opt_out``: the list its purge
+    applied) and models record the one their data was purged under (model.registry).
+    """
+    names = Pseudonymizer(key)
+    ids = sorted(
+        {
+            names.person("", e) if "@" in e else names.pseudonym(f"github:{e}")
+            for e in (x.strip().lower() for x in entries)
+            if e
+        }
+    )
+    return hmac.new(key, _OPT_OUT_LABEL + "\n".join(ids).encode(), hashlib.sha256).hexdigest()
+
+
 def _purge_opted_out(writer: RepoWriter, opted_out: frozenset[str]) -> int:
-    """Remove rows of people who opted out after they were mined. Returns rows removed."""
+    """Remove what people who opted out after they were mined left in the store.
+
+    Their commits go, and with them every row about those commits (COMMIT_ROWS, and SZZ
+    links and fixes naming them as fix or as inducing commit); `committer_id` is nulled
+    where they only committed; other commits' `parent_shas`, `lost_commits` tips and the
+    miner's tips stop naming them (:func:`_unname_unstored`). Replaced part files are
+    deleted at once. Returns the rows removed (for tests: never printed, since a count
+    would tell how much one person did).
+    """
     if not opted_out or not writer.has_rows("commits"):
         return 0
     import pyarrow.compute as pc  # only needed here; keeps start-up light
 
-    ids = pa.array(sorted(opted_out))
+    ids = pa.array(sorted(opted_out), pa.string())
     people = writer.read("commits", ["author_id", "committer_id"])
-    if (
-        not pc.any(pc.is_in(people["author_id"], value_set=ids)).as_py()
-        and not pc.any(pc.fill_null(pc.is_in(people["committer_id"], value_set=ids), False)).as_py()
-    ):
+    by_author = pc.fill_null(pc.is_in(people["author_id"], value_set=ids), False)
+    by_committer = pc.fill_null(pc.is_in(people["committer_id"], value_set=ids), False)
+    removed = 0
+    parents: dict[str, tuple[str, ...]] = {}
+    if pc.any(by_author).as_py() or pc.any(by_committer).as_py():
+        commits = writer.read("commits")
+        gone = commits.filter(by_author)
+        parents = dict(
+            zip(
+                gone["sha"].to_pylist(),
+                (tuple(p) for p in gone["parent_shas"].to_pylist()),
+                strict=True,
+            )
+        )
+        kept = commits.filter(pc.invert(by_author))
+        committer_hit = pc.fill_null(pc.is_in(kept["committer_id"], value_set=ids), False)
+        kept = kept.set_column(
+            kept.schema.get_field_index("committer_id"),
+            "committer_id",
+            pc.if_else(committer_hit, pa.scalar(None, pa.string()), kept["committer_id"]),
+        )
+        writer.replace({"commits": kept}, writer.manifest.state, purge=True)
+        removed = gone.num_rows
+    return removed + _unname_unstored(writer, parents)
+
+
+def _unname_unstored(writer: RepoWriter, parents: Mapping[str, Sequence[str]] | None = None) -> int:
+    """Make every row and the miner's state name stored commits only (opt-out in force).
+
+    Commits of people who opted out are not stored; nothing may name them: rows keyed by
+    such a sha (COMMIT_ROWS) and SZZ rows whose fix or inducing commit is one go; a
+    parent in `parent_shas` and a tip in `lost_commits` that is one is left out (null);
+    a tip in the state that is one is replaced by its nearest stored ancestors, found
+    through `parents` (removed commit -> its parents), the others joining the frontier.
+    Everything is written in one purge (replaced files deleted at once). Returns rows
+    removed.
+    """
+    import pyarrow.compute as pc
+
+    if not writer.has_rows("commits"):
         return 0
-    commits = writer.read("commits")
-    by_author = pc.is_in(commits["author_id"], value_set=ids)
-    dropped = commits.filter(by_author)["sha"]
-    kept = commits.filter(pc.invert(by_author))
-    committer_hit = pc.fill_null(pc.is_in(kept["committer_id"], value_set=ids), False)
-    kept = kept.set_column(
-        kept.schema.get_field_index("committer_id"),
-        "committer_id",
-        pc.if_else(committer_hit, pa.scalar(None, pa.string()), kept["committer_id"]),
-    )
-    changes = writer.read("file_changes")
-    changes_kept = changes.filter(pc.invert(pc.is_in(changes["sha"], value_set=dropped)))
-    writer.replace(
-        {"commits": kept, "file_changes": changes_kept}, writer.manifest.state, purge=True
-    )
-    return int(len(dropped) + changes.num_rows - changes_kept.num_rows)
+    commits = writer.read("commits", ["sha", "parent_shas"])
+    stored = set(commits["sha"].to_pylist())
+    stored_array = pa.array(sorted(stored), pa.string())
+    replaced: dict[str, pa.Table] = {}
+    removed = 0
+    listed = commits["parent_shas"].to_pylist()
+    named = [[p for p in ps if p in stored] for ps in listed]
+    if named != listed:
+        full = writer.read("commits")
+        index = full.schema.get_field_index("parent_shas")
+        replaced["commits"] = full.set_column(
+            index, "parent_shas", pa.array(named, pa.list_(pa.string()))
+        )
+    drops: dict[str, tuple[str, ...]] = {t: ("sha",) for t in COMMIT_ROWS}
+    drops["szz_links"] = ("fix_sha", "inducing_sha")
+    drops["szz_fixes"] = ("fix_sha",)
+    for table, columns in drops.items():
+        if not writer.has_rows(table):
+            continue
+        keys = writer.read(table, list(columns))
+        drop = pa.array([False] * keys.num_rows, pa.bool_())
+        for column in columns:
+            drop = pc.or_(drop, pc.invert(pc.is_in(keys[column], value_set=stored_array)))
+        if table == "lost_commits":
+            rows = writer.read(table)
+            ends = {
+                c: [t if t is None or t in stored else None for t in rows[c].to_pylist()]
+                for c in ("old_tip", "new_tip")
+            }
+            if pc.any(drop).as_py() or any(
+                ends[c] != rows[c].to_pylist() for c in ("old_tip", "new_tip")
+            ):
+                for c, values in ends.items():
+                    rows = rows.set_column(
+                        rows.schema.get_field_index(c), c, pa.array(values, pa.string())
+                    )
+                replaced[table] = rows.filter(pc.invert(drop))
+                removed += keys.num_rows - replaced[table].num_rows
+        elif pc.any(drop).as_py():
+            replaced[table] = writer.read(table).filter(pc.invert(drop))
+            removed += keys.num_rows - replaced[table].num_rows
+    state = dict(writer.manifest.state)
+    tips, extra = stored_tips(state.get("tips", {}), stored.__contains__, parents or {})
+    frontier = sorted({*(s for s in state.get("frontier", []) if s in stored), *extra})
+    if tips != state.get("tips", {}) or frontier != state.get("frontier", []):
+        state = {**state, "tips": tips, "frontier": frontier}
+    if replaced or state != writer.manifest.state:
+        writer.replace(replaced, state, purge=True)
+    return removed
+
+
+def stored_tips(
+    tips: Mapping[str, str],
+    is_stored: Callable[[str], bool],
+    parents: Mapping[str, Sequence[str]],
+) -> tuple[dict[str, str], list[str]]:
+    """Tips that name stored commits only: (ref -> tip, further commits for the frontier).
+
+    A tip that is not stored (its author opted out) becomes its nearest stored ancestor
+    along `parents` (the first one found; the others go to the frontier, so the next run
+    still starts where this one ended). A tip whose ancestors are not known is dropped:
+    the next run then walks that ref's history again, and skips what is stored.
+    """
+    result: dict[str, str] = {}
+    extra: list[str] = []
+    for ref, tip in sorted(tips.items()):
+        if is_stored(tip):
+            result[ref] = tip
+            continue
+        found: list[str] = []
+        todo, seen = [tip], {tip}
+        while todo:
+            sha = todo.pop(0)
+            if is_stored(sha):
+                found.append(sha)
+                continue
+            for parent in parents.get(sha, ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        if found:
+            result[ref] = found[0]
+            extra += found[1:]
+    return result, extra
 
 
 def currently_lost(events: pa.Table) -> set[str]:
@@ -281,6 +465,7 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
             )
         check = upgraded_key_check(key, recorded)  # a legacy check is rewritten as scrypt
         purged = _purge_opted_out(writer, opted_out)
+        state = dict(writer.manifest.state)  # the purge may have moved tips off its commits
         old_tips: dict[str, str] = dict(state.get("tips", {}))
         lost, rewritten, restored = _lost_rows(writer, repo, tips, old_tips)
         frontier = {
@@ -296,6 +481,7 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
                 if writer.has_rows("commits")
                 else set()
             )
+            identities.known = known
             if aliases is None and total:
                 aliases = repo.identities(EVERY_REF)
             scrub = Scrubber(name_email_pairs(aliases or ()))
@@ -309,11 +495,15 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
             batch = _Batch()
             done = added = changes_added = opted = 0
             for done, commit in enumerate(commits, start=1):
-                frontier.difference_update(commit.parent_shas)
-                frontier.add(commit.sha)
                 if commit.sha not in known:
                     stored = _add_commit(batch, config.name, commit, identities, scrub, fix_res)
                     opted += not stored
+                frontier.difference_update(commit.parent_shas)
+                if commit.sha in identities.dropped:
+                    # The frontier names stored commits only: the nearest kept ancestors.
+                    frontier.update(identities.kept_ancestors(commit.sha))
+                else:
+                    frontier.add(commit.sha)
                 if done % task.mining.batch_size == 0:
                     writer.commit(batch.tables(), {**base_state, "frontier": sorted(frontier)})
                     added += batch.n_commits
@@ -323,9 +513,22 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
                     progress(config.name, done, total)
         added += batch.n_commits
         changes_added += batch.n_file_changes
-        final_state = {**state, "key_check": check, "tips": tips, "frontier": []}
+        # Tips name stored commits only: a tip left out (opt-out) becomes its nearest
+        # stored ancestors, and the next run starts from them.
+        kept_tips, extra = stored_tips(
+            tips, lambda s: s not in identities.dropped, identities.dropped
+        )
+        final_state = {
+            **state,
+            "key_check": check,
+            "tips": kept_tips,
+            "frontier": sorted(set(extra)),
+            "opt_out": opt_out_fingerprint(key, opt_out_entries),
+        }
         if batch.n_commits or final_state != state:
             writer.commit(batch.tables(), final_state)
+        if lost is not None and any(t in identities.dropped for t in lost["new_tip"].to_pylist()):
+            purged += _unname_unstored(writer)  # a rewritten ref's new tip is left out
         writer.compact()
     if progress is not None and total == 0:
         progress(config.name, 0, 0)
@@ -354,6 +557,7 @@ def _add_commit(
     author_id = identities.of(normalise_identity(author.name, author.email))
     raw_author = identities.of(normalise_identity(author.name, author.raw_email))
     if author_id in identities.opted_out or raw_author in identities.opted_out:
+        identities.dropped[commit.sha] = tuple(commit.parent_shas)
         return False
     committer = commit.committer
     committer_id: str | None = identities.of(normalise_identity(committer.name, committer.email))
@@ -363,7 +567,7 @@ def _add_commit(
     c = batch.commits
     c["repo"].append(repo)
     c["sha"].append(commit.sha)
-    c["parent_shas"].append(list(commit.parent_shas))
+    c["parent_shas"].append(identities.parents(commit.parent_shas))
     c["is_merge"].append(commit.is_merge)
     c["author_time"].append(commit.author_time)
     c["author_tz"].append(commit.author_tz)
@@ -391,4 +595,6 @@ def _add_commit(
         f["language"].append(language_of(change.path))
     batch.n_commits += 1
     batch.n_file_changes += len(commit.file_changes)
+    if identities.opted_out:
+        identities.stored.add(commit.sha)
     return True

@@ -41,6 +41,8 @@ from mining.miner import (
     _Batch,
     _Identities,
     _opted_out_pseudonyms,
+    _unname_unstored,
+    opt_out_fingerprint,
 )
 from mining.repository import EVERY_REF, Alias, GitRepository, name_email_pairs
 from teamlens.errors import StoreError
@@ -130,9 +132,12 @@ def mine_range(task: MiningTask, progress: ProgressCallback | None = None) -> Mi
     fix_res = [re.compile(p) for p in task.mining.fix_patterns]
     opt_out_entries = read_opt_out(task.privacy.opt_out)
     staged = Store(staging_dir(task.data_dir, config.name) / rng.key)
+    fingerprint = opt_out_fingerprint(key, opt_out_entries)
     with staged.writer(config.name) as writer:
         done_state = writer.manifest.state
-        if done_state.get("range_done"):
+        # A range staged under another opt-out list is mined again (it may hold people
+        # who opted out since).
+        if done_state.get("range_done") and done_state.get("opt_out") == fingerprint:
             if progress is not None:
                 progress(label, 0, 0)
             return MiningReport(
@@ -170,7 +175,7 @@ def mine_range(task: MiningTask, progress: ProgressCallback | None = None) -> Mi
         added += batch.n_commits
         changes += batch.n_file_changes
         counts = {"commits": added, "file_changes": changes, "opted_out": opted}
-        writer.commit(batch.tables(), {"range_done": True, **counts})
+        writer.commit(batch.tables(), {"range_done": True, "opt_out": fingerprint, **counts})
     return MiningReport(
         repo=config.name,
         commits_added=added,
@@ -228,7 +233,13 @@ def adopt(tasks: Sequence[MiningTask], reports: Sequence[MiningReport]) -> Minin
                 "mined; run teamlens mine again"
             )
         rels = {t: [_link(p, writer.root, t) for p in files] for t, files in parts.items()}
-        writer.adopt(rels, {"key_check": check, "tips": tips, "frontier": []})
+        entries = read_opt_out(first.privacy.opt_out)
+        fingerprint = opt_out_fingerprint(load_key(first.privacy, first.data_dir), entries)
+        writer.adopt(
+            rels, {"key_check": check, "tips": tips, "frontier": [], "opt_out": fingerprint}
+        )
+        if entries:  # ranges cannot see each other's left-out commits: unname them now
+            _unname_unstored(writer)
         writer.compact()
     shutil.rmtree(staging, ignore_errors=True)
     return MiningReport(

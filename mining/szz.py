@@ -20,7 +20,9 @@ them. Three variants, each a set of filters; ``szz_links.variant`` names the var
     AG-SZZ keeping only the most recent inducing commit of each fix (Davies et al.;
     best F1 in Rosa et al., ICSE 2021). The default label.
 
-Nothing here reads or writes an identity: links are between commits.
+Nothing here reads or writes an identity: links are between commits. Links and fixes
+name stored commits only: `git blame` sees the commits of people who opted out (they
+are in git), the store does not, and no link may point at one (DESIGN.md rule 4).
 """
 
 from __future__ import annotations
@@ -417,10 +419,15 @@ def label_repository(
             commits_table["parent_shas"].to_pylist(),
             strict=True,
         )
+        orphans: set[str] = set()  # fixes that name no parent: roots, or a parent left out
         for sha, is_merge, n_files, when, is_fix, parents in rows:
             commits[sha] = CommitInfo(is_merge, n_files, when)
-            if is_fix and not is_merge and parents and sha not in lost:
+            if is_fix and not is_merge and sha not in lost:
                 fixes.append(sha)
+                if not parents:
+                    orphans.add(sha)
+        if orphans:  # a stored commit does not name a parent whose author opted out
+            fixes = [f for f in fixes if f not in orphans or _has_parent(repo.path, f)]
         done_table = writer.read("szz_fixes", ["fix_sha", "variant"])
         done = set(
             zip(done_table["fix_sha"].to_pylist(), done_table["variant"].to_pylist(), strict=True)
@@ -465,6 +472,15 @@ def label_repository(
     return LabelReport(repo.name, len(todo), links_added, time.monotonic() - started)
 
 
+def _has_parent(path: Path, sha: str) -> bool:
+    """Whether git knows a parent of commit `sha` (the store may name none)."""
+    try:
+        commit = pygit2.Repository(str(path)).get(sha)
+    except pygit2.GitError:
+        return False
+    return isinstance(commit, pygit2.Commit) and bool(commit.parents)
+
+
 def _label_all(
     writer: RepoWriter,
     repo_name: str,
@@ -491,6 +507,10 @@ def _label_all(
             n = 0
             for path, by_sha in sorted(result.links.items()):
                 for sha, lines in sorted(by_sha.items()):
+                    if sha not in commits:
+                        # Not a stored commit: its author opted out (their commits are
+                        # in git's blame, never in the store). Nothing may name it.
+                        continue
                     for column, value in (
                         ("repo", repo_name),
                         ("fix_sha", fix),

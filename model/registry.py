@@ -5,11 +5,15 @@ A model is a folder::
     <data_dir>/models/<id>/
         model.txt       the LightGBM text model
         meta.json       features (with definitions and the store column each reads),
-                        training window, data source, parameters, threshold, metrics
+                        training window (whole UTC days), data source, parameters,
+                        threshold, metrics, and the opt-out state the data was purged under
         card.md         the model card (model.card)
 
 ``<data_dir>/models/CURRENT`` names the model ``teamlens review`` uses; without it,
-the default model shipped in the package (``model/default/``) is used. A folder is
+the default model shipped in the package (``model/default/``) is used. A model trained
+on the store records the keyed fingerprint of the opt-out list its data was purged
+under (``opt_out``); :func:`retire_models` removes the models whose list is not the
+current one (DESIGN.md rule 4: nobody who opted out stays in a model). A folder is
 written under a temporary name and renamed into place, so a crash never leaves half
 a model; ids are never reused. A write that fails (a full disk) removes what it
 wrote and raises :class:`ModelError`; temporary folders of killed runs are removed by
@@ -23,13 +27,16 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from model.estimator import RiskClassifier
 from teamlens.errors import TeamlensError, write_failure
+
+if TYPE_CHECKING:
+    from teamlens.store import Store
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 DEFAULT_ID = "default"
@@ -52,11 +59,15 @@ class ModelMeta:
     columns: Mapping[str, str]  # feature name -> the changes column it reads
     definitions: Mapping[str, str]
     dropped: tuple[str, ...]  # individual features left out of the data
-    window: Mapping[str, int]  # train/test start and end (unix seconds)
+    window: Mapping[str, int]  # train/test start and end: unix seconds of UTC midnights
     params: Mapping[str, Any]
     threshold: float
     metrics: Mapping[str, Any]  # contender -> metric -> value, on the held-out window
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Keyed fingerprint of the opt-out list the training data was purged under
+    #: (mining.miner.opt_out_fingerprint); "mixed" when repositories disagree; None for
+    #: public datasets and models older than the fingerprint.
+    opt_out: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +83,7 @@ class ModelMeta:
             "threshold": self.threshold,
             "metrics": dict(self.metrics),
             "notes": list(self.notes),
+            "opt_out": self.opt_out,
         }
 
     @classmethod
@@ -90,6 +102,7 @@ class ModelMeta:
                 threshold=float(doc["threshold"]),
                 metrics=dict(doc["metrics"]),
                 notes=tuple(doc.get("notes", ())),
+                opt_out=None if doc.get("opt_out") is None else str(doc["opt_out"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"meta.json: missing or malformed field ({exc})") from exc
@@ -268,3 +281,74 @@ class Registry:
 
     def current(self) -> SavedModel:
         return self.load(self.current_id())
+
+
+DAY_SECONDS = 86_400
+MIXED = "mixed"
+
+
+def day_window(window: Mapping[str, int]) -> dict[str, int]:
+    """A training window as model folders keep it: each bound at its UTC day's midnight.
+
+    Exact seconds would name the first and last commits of the window (anyone with
+    ``git log`` finds them); days name none.
+    """
+    return {name: int(value) // DAY_SECONDS * DAY_SECONDS for name, value in window.items()}
+
+
+def applied_opt_out(store: Store, repos: Sequence[str]) -> str | None:
+    """The opt-out fingerprint the store's repositories were last purged under.
+
+    One value when all of `repos` agree, :data:`MIXED` when they differ, None when none
+    records one (mined before teamlens recorded it).
+    """
+    found = {store.manifest(r).state.get("opt_out") for r in repos}
+    if len(found) == 1:
+        value = found.pop()
+        return None if value is None else str(value)
+    return MIXED
+
+
+def stale_models(registry: Registry, fingerprint: str, nobody_opted_out: bool) -> list[str]:
+    """Ids of the models trained on store data purged under another opt-out list.
+
+    `fingerprint` is the current list's. A model that records none (older than the
+    fingerprint) is stale only when somebody is on the list. Models trained on a public
+    dataset, and the shipped default, are never stale.
+    """
+    stale = []
+    for model_id in registry.ids():
+        try:
+            doc = json.loads((registry.root / model_id / "meta.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            continue  # not readable: `teamlens models` reports it
+        if not isinstance(doc, dict) or not str(doc.get("source", "")).startswith("store:"):
+            continue
+        recorded = doc.get("opt_out")
+        if recorded == fingerprint or (recorded is None and nobody_opted_out):
+            continue
+        stale.append(model_id)
+    return stale
+
+
+def retire_models(registry: Registry, fingerprint: str, nobody_opted_out: bool) -> list[str]:
+    """Delete the models :func:`stale_models` finds; returns their ids.
+
+    When the current model is one of them, the shipped default becomes current until a
+    model is trained again (``teamlens train``, or ``teamlens run``).
+    """
+    stale = stale_models(registry, fingerprint, nobody_opted_out)
+    if not stale:
+        return []
+    current = registry.current_id()
+    if current in stale:
+        registry.set_current(DEFAULT_ID)
+    for model_id in stale:
+        folder = registry.root / model_id
+        doomed = registry.root / f".{model_id}-retired.{os.getpid()}.partial"
+        try:
+            os.replace(folder, doomed)  # gone from the registry at once, then deleted
+        except OSError as exc:
+            raise ModelError(f"model {model_id} not removed: {write_failure(exc, folder)}") from exc
+        shutil.rmtree(doomed, ignore_errors=True)
+    return stale

@@ -23,7 +23,7 @@ from model.dataset import FEATURE_DEFINITIONS, DatasetError, JitData
 from model.estimator import RiskClassifier
 from model.evaluation import Contender, SplitResult, evaluate_split
 from model.metrics import roc_auc
-from model.registry import ModelError, ModelMeta, Registry, SavedModel, save_model
+from model.registry import ModelError, ModelMeta, Registry, SavedModel, day_window, save_model
 from model.split import holdout
 
 MIN_CHANGES = 200
@@ -70,8 +70,15 @@ def train(
     seed: int = 0,
     tune: bool = True,
     log: Callable[[str], None] | None = None,
+    opt_out: str | None = None,
 ) -> TrainReport:
-    """Train on `data` (labelled rows only), save the model, and choose the current one."""
+    """Train on `data` (labelled rows only), save the model, and choose the current one.
+
+    `opt_out` is the fingerprint of the opt-out list the store's data was purged under
+    (:func:`model.registry.applied_opt_out`); the model records it, so that a longer
+    list later retires the model (:func:`model.registry.retire_models`). The training
+    window is recorded in whole UTC days.
+    """
     labelled = data.labelled
     check_enough(labelled)
     split = holdout(labelled.times(), TEST_SHARE, gap_days)
@@ -110,10 +117,11 @@ def train(
         columns={f: f for f in fitted.features},
         definitions={f: FEATURE_DEFINITIONS.get(f, "") for f in fitted.features},
         dropped=data.dropped,
-        window=result.window,
+        window=day_window(result.window),
         params={**fitted.params, "seed": seed},
         threshold=fitted.threshold,
         metrics={c.value: r.metrics.as_dict() for c, r in result.results.items()},
+        opt_out=opt_out if data.source.startswith("store:") else None,
     )
     card = render_card(
         meta,

@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import shutil
 import stat
 import subprocess
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -787,6 +788,11 @@ def _check_opt_out(
 _PULL_CHILDREN = ("pull_request_files", "reviews", "review_comments")
 #: Rows that belong to a stored commit (one change): gone with it when its author opts out.
 _CHANGE_CHILDREN = ("change_features", "changed_functions", "change_labels", "change_reviews")
+#: SZZ tables and the columns naming a commit: a row goes when one is not stored.
+_SZZ_COMMITS: Mapping[str, tuple[str, ...]] = {
+    "szz_links": ("fix_sha", "inducing_sha"),
+    "szz_fixes": ("fix_sha",),
+}
 
 
 def _pull_numbers(rows: pa.Table, gone: pa.Array) -> tuple[pa.Array, pa.Array]:
@@ -807,11 +813,21 @@ def _leftovers(
                 number = read(table, ["number"])["number"]
                 orphan = pc.invert(pc.is_in(number, value_set=stored))
                 yield table, pc.or_(orphan, pc.is_in(number, value_set=by_gone))
-    if any(has_rows(t) for t in _CHANGE_CHILDREN):
+    if any(has_rows(t) for t in (*_CHANGE_CHILDREN, *_SZZ_COMMITS)):
         shas = pc.unique(read("commits", ["sha"])["sha"])
         for table in _CHANGE_CHILDREN:
             if has_rows(table):
                 yield table, pc.invert(pc.is_in(read(table, ["sha"])["sha"], value_set=shas))
+        # SZZ rows naming a commit that is not stored (an opted-out person's: git blame
+        # still sees it) as fix or as inducing commit.
+        for table, columns in _SZZ_COMMITS.items():
+            if has_rows(table):
+                rows = read(table, list(columns))
+                masks = [pc.invert(pc.is_in(rows[c], value_set=shas)) for c in columns]
+                drop = masks[0]
+                for mask in masks[1:]:
+                    drop = pc.or_(drop, mask)
+                yield table, drop
 
 
 def _check_leftovers(store: Store, gone: Mapping[str, str]) -> list[Violation]:
@@ -1126,25 +1142,36 @@ class PurgeReport:
     repos: tuple[RepoPurge, ...]
     retention_days: int
     unchecked: tuple[str, ...] = ()
+    models_removed: bool = False  # models trained before the opt-out list changed
 
     @property
     def rows_changed(self) -> int:
         return sum(r.rows_changed for r in self.repos)
 
     def render(self) -> str:
+        # No count of opted-out people's rows: it would say how much one person did.
         lines = [
             f"{r.repo}: {r.texts_cleared} review texts older than {self.retention_days} days "
-            f"cleared; rows of opted-out people removed: {r.github_rows_removed} GitHub, "
-            f"{r.git_rows_removed} git, {r.derived_rows_removed} derived"
+            "cleared"
+            + (
+                "; opt-out applied"
+                if r.github_rows_removed or r.git_rows_removed or r.derived_rows_removed
+                else ""
+            )
             for r in self.repos
         ]
         if not self.repos:
             lines.append("nothing stored yet")
         lines += [f"not purged: {note}" for note in self.unchecked]
+        if self.models_removed:
+            lines.append(
+                "opt-out applied: models trained before it were removed; `teamlens train` "
+                "(or `teamlens run`) trains a new one"
+            )
         if self.rows_changed:
             lines.append(
-                "aggregates, models and exports built before this purge still reflect the "
-                "removed rows: rebuild them"
+                "aggregates and exports built before this purge still reflect the removed "
+                "rows: rebuild them"
             )
         return "\n".join(lines) + "\n"
 
@@ -1199,7 +1226,9 @@ def purge(config: Config) -> PurgeReport:
         The key, the opt-out file or a repository cannot be read.
     """
     from mining.github import _Actors, _purge
-    from mining.miner import _purge_opted_out
+    from mining.miner import _purge_opted_out, opt_out_fingerprint
+    from mining.ranges import staging_dir
+    from model.registry import Registry, retire_models
 
     store = Store(config.data_dir)
     key = _available_key(config)
@@ -1228,8 +1257,23 @@ def purge(config: Config) -> PurgeReport:
             git_removed = _purge_opted_out(writer, frozenset(names.person("", e) for e in emails))
             derived = _drop_leftovers(writer, gone)
             cleared = sum(1 for row, has in _texts(writer).items() if texts.get(row) and not has)
+            if usable and key is not None:
+                # The opt-out list this repository's rows are now purged under (as `mine`
+                # records it): models trained from them carry it (model.registry).
+                fingerprint = opt_out_fingerprint(key, entries)
+                if writer.manifest.state.get("opt_out") != fingerprint:
+                    writer.commit({}, {**writer.manifest.state, "opt_out": fingerprint})
+        if wanted:  # ranges of a split first mining staged before the opt-out hold rows too
+            shutil.rmtree(staging_dir(config.data_dir, repo), ignore_errors=True)
         results.append(RepoPurge(repo, cleared, github_removed, git_removed, derived))
-    return PurgeReport(tuple(results), config.privacy.retention_days, tuple(unchecked))
+    models_removed = False
+    if key is not None:
+        fingerprint = opt_out_fingerprint(key, entries)
+        registry = Registry.for_data_dir(config.data_dir)
+        models_removed = bool(retire_models(registry, fingerprint, not entries))
+    return PurgeReport(
+        tuple(results), config.privacy.retention_days, tuple(unchecked), models_removed
+    )
 
 
 # --- the inventory -------------------------------------------------------------------------

@@ -131,22 +131,36 @@ def _mine(config: Config, repos: tuple[str, ...], quiet: bool, runner: Runner) -
                 "reachable again and are back in commits",
                 err=True,
             )
+        # No count of what the opt-out removed or left out: it would say how much one
+        # person did (DESIGN.md rule 4).
         if report.rows_purged:
             click.echo(
-                f"{report.repo}: removed {report.rows_purged} rows of people who opted out",
-                err=True,
+                f"{report.repo}: opt-out applied: rows of people who opted out removed", err=True
             )
         if not quiet:
             click.echo(
                 f"{report.repo}: {report.commits_added} new commits, "
                 f"{report.file_changes_added} file changes"
-                + (
-                    f", {report.commits_opted_out} commits left out (opt-out)"
-                    if report.commits_opted_out
-                    else ""
-                )
+                + (", opt-out applied" if report.commits_opted_out else "")
                 + f" in {report.seconds:.1f}s"
             )
+    _retire_models(config)
+
+
+def _retire_models(config: Config) -> None:
+    """Remove the models trained before the opt-out list changed (one line, no counts)."""
+    from mining.miner import opt_out_fingerprint
+    from model.registry import Registry, retire_models
+    from teamlens.privacy import load_key, read_opt_out
+
+    entries = read_opt_out(config.privacy.opt_out)
+    fingerprint = opt_out_fingerprint(load_key(config.privacy, config.data_dir), entries)
+    if retire_models(Registry.for_data_dir(config.data_dir), fingerprint, not entries):
+        click.echo(
+            "opt-out applied: models trained before it were removed; `teamlens train` "
+            "(or `teamlens run`) trains a new one",
+            err=True,
+        )
 
 
 def _mine_github(config: Config, repos: tuple[str, ...], quiet: bool) -> None:
@@ -157,7 +171,7 @@ def _mine_github(config: Config, repos: tuple[str, ...], quiet: bool) -> None:
         report = mine_github(config, repo, progress)
         if report.rows_purged:
             click.echo(
-                f"{report.repo}: removed {report.rows_purged} GitHub rows of people who opted out",
+                f"{report.repo}: opt-out applied: GitHub rows of people who opted out removed",
                 err=True,
             )
         if report.stopped:
@@ -272,14 +286,20 @@ def run(
 
 def _train_in_run(config: Config, quiet: bool) -> None:
     from model.dataset import DatasetError, load_store
-    from model.registry import Registry
+    from model.registry import Registry, applied_opt_out
     from model.training import train as train_model
     from teamlens.store import Store
 
     registry = Registry.for_data_dir(config.data_dir)
     try:
         data = load_store(Store(config.data_dir), [r.name for r in config.repositories])
-        report = train_model(data, registry, config.privacy.k, float(config.labels.maturity_days))
+        report = train_model(
+            data,
+            registry,
+            config.privacy.k,
+            float(config.labels.maturity_days),
+            opt_out=applied_opt_out(Store(config.data_dir), [r.name for r in config.repositories]),
+        )
     except DatasetError as exc:
         if not quiet:
             click.echo(f"model: not trained ({exc}); current model: {registry.current_id()}")
@@ -482,8 +502,9 @@ def train(
 
     The model folder goes to <data_dir>/models/<id>/ with its model card.
     """
-    from model.registry import Registry
+    from model.registry import Registry, applied_opt_out
     from model.training import train as train_model
+    from teamlens.store import Store
 
     data, config = _model_data(ctx, config_path, dataset, repos)
     if config is None:
@@ -497,6 +518,12 @@ def train(
         seed=seed,
         tune=not no_tune,
         log=log,
+        opt_out=None
+        if dataset is not None
+        else applied_opt_out(
+            Store(config.data_dir),
+            [config.repository(n).name for n in repos] or [r.name for r in config.repositories],
+        ),
     )
     metrics = {c.value: r.metrics.as_dict() for c, r in report.evaluation.results.items()}
     if fmt == "json":

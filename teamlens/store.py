@@ -598,12 +598,21 @@ class RepoWriter:
         if tables:
             _fsync_dir(self.root)
         garbage = list(self.manifest.garbage)
-        if not purge:
+        if purge:
+            # Nothing superseded survives a purge: files waiting out their grace period
+            # (older compactions) hold the removed rows too.
+            replaced += [p for p, _ in garbage]
+            garbage = []
+        else:
             garbage.extend((p, now) for p in replaced)
         self._publish(Manifest(parts, dict(state), tuple(garbage)), rollback_point=purge)
         if purge:
             for rel in replaced:
                 (self.root / rel).unlink(missing_ok=True)
+            listed = {p for table_parts in parts.values() for p in table_parts}
+            for path in self.root.rglob("*.parquet*"):  # leftovers of killed runs
+                if path.relative_to(self.root).as_posix() not in listed:
+                    path.unlink(missing_ok=True)
 
     def rollback(self) -> None:
         """Return to the manifest this writer started from (after an error, not a kill).

@@ -411,8 +411,10 @@ def test_an_opt_out_after_aggregation_leaves_a_cell_under_k(
     )
     assert _rules(audit(config)) == {OPT_OUT}
     done = purge(config)
-    assert done.repos[0].git_rows_removed == 7  # A's three commits and their four files
-    assert done.repos[0].derived_rows_removed > 0  # their features and labels
+    # A's three commits, their four files, and their features and labels: the miner's
+    # purge removes every row about a removed commit.
+    assert done.repos[0].git_rows_removed > 7
+    assert done.repos[0].derived_rows_removed == 0
     report = audit(config)
     assert _rules(report) == {SMALL_GROUP}  # core now has 4 people behind it: rebuild
     assert {v.where.split(", ")[1] for v in report.violations} == {"team 'core'"}
@@ -440,27 +442,68 @@ def test_opted_out_people_still_stored_are_found_and_purged(
 
     done = purge(config)
     [repo] = done.repos
-    assert repo.git_rows_removed == (4 if person is DAVE else 7)  # commits, file changes
-    assert repo.derived_rows_removed == (4 if person is DAVE else 6)  # features, labels
-    assert done.rows_changed == repo.git_rows_removed + repo.derived_rows_removed
+    # Commits and file changes (4 or 7), and their features and labels (4 or 6).
+    assert repo.git_rows_removed == (4 + 4 if person is DAVE else 7 + 6)
+    assert repo.derived_rows_removed == 0
+    assert done.rows_changed == repo.git_rows_removed
+    # The output says the opt-out was applied, never how much of one person it removed.
+    assert "opt-out applied" in done.render()
+    assert str(repo.git_rows_removed) not in done.render()
     assert audit(config).ok
     assert purge(config).rows_changed == 0
 
 
-def test_features_of_commits_purged_by_mine_are_found_and_purged(
+def test_features_of_commits_purged_by_mine_go_with_them(
     mined: Config, tricky_repo: Path, make_config: ConfigFactory, tmp_path: Path
 ) -> None:
     opt_out = tmp_path / "optout.txt"
     opt_out.write_text(f"{DAVE.email}\n", encoding="utf-8")
     config = load_config(make_config({"tricky": tricky_repo}, privacy={"opt_out": str(opt_out)}))
-    assert mine_all(config)[0].rows_purged == 4  # the miner removes commits and files only
-    report = audit(config)
-    assert {(v.rule, v.where) for v in report.violations} == {
-        (OPT_OUT, "store/tricky, table change_features"),
-        (OPT_OUT, "store/tricky, table change_labels"),
-    }
-    assert purge(config).repos[0].derived_rows_removed == 4
+    # Two commits, their two files, and their features and labels (rule 4: total).
+    assert mine_all(config)[0].rows_purged == 4 + 4
     assert audit(config).ok
+    assert purge(config).repos[0].derived_rows_removed == 0
+
+
+def test_szz_rows_naming_a_commit_that_is_not_stored_are_found_and_purged(
+    mined: Config, tricky_repo: Path, make_config: ConfigFactory, tmp_path: Path
+) -> None:
+    """A link to an opted-out person's commit (git blame sees it; the store must not)."""
+    store = Store(mined.data_dir)
+    fixes = store.query("SELECT sha FROM commits WHERE NOT is_merge LIMIT 2").rows
+    (fix,), (other,) = fixes
+    unknown = "f" * 40  # a commit that is not stored
+    links = pa.Table.from_pylist(
+        [
+            {
+                "repo": "tricky",
+                "fix_sha": fix,
+                "inducing_sha": unknown,
+                "path": "a.py",
+                "variant": "r-szz",
+                "lines": 1,
+            },
+            {
+                "repo": "tricky",
+                "fix_sha": fix,
+                "inducing_sha": other,
+                "path": "a.py",
+                "variant": "r-szz",
+                "lines": 1,
+            },
+        ],
+        schema=SCHEMAS["szz_links"],
+    )
+    with store.writer("tricky") as writer:
+        writer.commit({"szz_links": links}, writer.manifest.state)
+    report = audit(mined)
+    assert {(v.rule, v.where) for v in report.violations} == {
+        (OPT_OUT, "store/tricky, table szz_links")
+    }
+    assert purge(mined).repos[0].derived_rows_removed == 1
+    kept = store.read("szz_links", "tricky")
+    assert kept["inducing_sha"].to_pylist() == [other]
+    assert audit(mined).ok
 
 
 TOKEN = "gh-test-token"
