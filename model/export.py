@@ -156,6 +156,7 @@ def export(config: Config, out: Path, repos: Sequence[str] = ()) -> ExportReport
         results.append(result)
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=EXPORT_COLUMNS)
     table = table.loc[:, list(EXPORT_COLUMNS)]
+    table["label"] = table["label"].astype("Int64")  # 0, 1 or empty (unknown)
     # Sorted by value: the commit order would tell the attacker the sequence of commits.
     table = table.sort_values(list(EXPORT_COLUMNS), kind="stable", na_position="first")
     out.mkdir(parents=True, exist_ok=True)
