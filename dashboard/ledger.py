@@ -120,6 +120,19 @@ class Ledger:
         row = self._latest.get((group, key))
         return None if row is None else self._entry(row)
 
+    def versions(self, group: str, key: CellKey) -> list[Entry]:
+        """Every publication of one cell's group, oldest first."""
+        return self.history(group).get(key, [])
+
+    def history(self, group: str) -> dict[CellKey, list[Entry]]:
+        """Every cell's publications of the group, oldest first."""
+        out: dict[CellKey, list[Entry]] = {}
+        for row in sorted(self._rows, key=lambda r: r["version"]):
+            if row["group"] == group:
+                key = (row["team"], row["period"], row["period_start"])
+                out.setdefault(key, []).append(self._entry(row))
+        return out
+
     def statistics(self, group: str) -> list[Statistic]:
         """Every earlier publication of the group, as known statistics."""
         out: list[Statistic] = []

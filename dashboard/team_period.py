@@ -142,7 +142,7 @@ def _period_start(times: pd.Series, period: str) -> pd.Series:
     return monday.dt.to_period("M").dt.start_time.dt.date
 
 
-def _changes(config: Config) -> pd.DataFrame:
+def change_frame(config: Config) -> pd.DataFrame:
     """One row per change: time, team list, label, churn, risk, author, review facts."""
     names = [r.name for r in config.repositories]
     store = Store(config.data_dir)
@@ -181,7 +181,7 @@ class Policy:
     high: float = 0.6
 
 
-def _members(part: pd.DataFrame, group: Group, high: float) -> pd.DataFrame:
+def group_members(part: pd.DataFrame, group: Group, high: float) -> pd.DataFrame:
     """The rows of ``part`` behind a group's figures."""
     if group is Group.VOLUME:
         return part
@@ -326,17 +326,10 @@ def build_rows(
         raise ValueError(f"period must be one of {', '.join(PERIODS)}, got {period!r}")
     policy = Policy(k, dominance, high)
     ledger = ledger if ledger is not None else Ledger.empty()
-    if "repo" not in frame.columns:
-        frame = frame.assign(repo="")
-    members = [f"{r}\0{i}" for r, i in zip(frame["repo"], frame["id"], strict=True)]
-    frame = frame.assign(
-        member=members,
-        week_start=_period_start(frame["time"], "week"),
-        month_start=_period_start(frame["time"], "month"),
-    )
+    frame = prepare(frame)
     person_of = dict(zip(frame["member"], frame["people"], strict=True))
     cells = _primary_cells(frame, period, policy)
-    known_members = set(members)
+    known_members = set(person_of)
     fix_paths: dict[str, list[str]] = {}
     repos = fixes["repo"] if "repo" in fixes.columns else [""] * len(fixes)
     for repo, change, path in zip(repos, fixes["id"], fixes["path"], strict=True):
@@ -352,6 +345,26 @@ def build_rows(
             cell.row["reason"] = "; ".join(cell.notes)
         rows.append(cell.row)
     return rows
+
+
+def prepare(frame: pd.DataFrame) -> pd.DataFrame:
+    """The change frame with ``member`` (a change id unique across repositories) and the
+    start of each change's week and month."""
+    if "repo" not in frame.columns:
+        frame = frame.assign(repo="")
+    return frame.assign(
+        member=[f"{r}\0{i}" for r, i in zip(frame["repo"], frame["id"], strict=True)],
+        week_start=_period_start(frame["time"], "week"),
+        month_start=_period_start(frame["time"], "month"),
+    )
+
+
+def cell_changes(frame: pd.DataFrame, team: str, period: str, start: dt.date) -> pd.DataFrame:
+    """The changes of one cell of a :func:`prepare`-d frame."""
+    in_period = frame[frame[f"{period}_start"] == start]
+    if team == ALL_TEAMS:
+        return in_period
+    return in_period[[team in teams for teams in in_period["team"]]]
 
 
 def _primary_cells(frame: pd.DataFrame, period: str, policy: Policy) -> list[_Cell]:
@@ -388,7 +401,7 @@ def _primary_cells(frame: pd.DataFrame, period: str, policy: Policy) -> list[_Ce
         if cell.row["suppressed"]:
             continue
         for group in Group:
-            members = _members(cell.part, group, policy.high)
+            members = group_members(cell.part, group, policy.high)
             why = _primary(members, group, policy) if group is not Group.VOLUME else None
             if why is None:
                 cell.groups[group] = members
@@ -470,7 +483,7 @@ def build_team_period(config: Config, period: str = "week") -> BuildReport:
     """
     started = time.perf_counter()
     try:
-        frame = _changes(config)
+        frame = change_frame(config)
     except DatasetError as exc:  # the store has no features yet
         raise TeamPeriodError(str(exc)) from exc
     ledger = Ledger.load(config.data_dir, change_tokens(load_key(config.privacy, config.data_dir)))

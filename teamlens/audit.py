@@ -35,9 +35,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dashboard.schema import ALL_TEAMS, FIGURES, TEAM_PERIOD_FILE, UNOWNED
+from dashboard.published_check import (
+    DIFFERENCING,
+    DOMINANCE,
+    REPUBLICATION,
+    SMALL_GROUP,
+    STALE,
+    UNRECORDED,
+    check_published,
+)
+from dashboard.schema import FIGURES, TEAM_PERIOD_FILE
 from dashboard.schema import SCHEMA as TEAM_PERIOD_SCHEMA
 from mining.repository import Alias
+from model.dataset import DatasetError
 from teamlens.config import Config
 from teamlens.errors import RepositoryError, StoreError, TeamlensError
 from teamlens.privacy import (
@@ -100,9 +110,7 @@ PLAIN_HASH = "plain-hash"
 NOT_A_PSEUDONYM = "not-a-pseudonym"
 KEY_EXPOSED = "key-exposed"
 PSEUDONYM_OUTSIDE = "pseudonym-outside-store"
-SMALL_GROUP = "small-group"
 SUPPRESSED_FIGURE = "suppressed-figure"
-DIFFERENCING = "differencing"
 OPT_OUT = "opt-out"
 RETENTION = "retention"
 
@@ -115,7 +123,12 @@ RULES: Mapping[str, str] = {
     PSEUDONYM_OUTSIDE: "rule 2: a pseudonym outside the store (output keyed by a person)",
     SMALL_GROUP: "rule 3: a shown team figure with fewer than k people behind it",
     SUPPRESSED_FIGURE: "rule 3: a suppressed row that still carries a figure",
-    DIFFERENCING: "rule 3: a hidden cell that the total minus the shown teams reveals",
+    DIFFERENCING: "rule 3: a set of changes with fewer than k people (or one dominant) that "
+    "published figures add up to (other teams, totals, weeks and months, earlier copies)",
+    DOMINANCE: "rule 3: a shown figure most of whose changes one person made",
+    REPUBLICATION: "rule 3: a figure republished after a change with fewer than k people behind it",
+    UNRECORDED: "rule 3: shown figures the ledger of publications does not know",
+    STALE: "rule 4: shown figures that still include changes of people who opted out",
     OPT_OUT: "rule 4: rows of a person who opted out",
     RETENTION: "retention: review text older than privacy.retention_days",
 }
@@ -886,82 +899,9 @@ def _check_retention(store: Store, days: int, now: dt.datetime) -> list[Violatio
 # --- rule 3: team_period --------------------------------------------------------------------
 
 
-def _week(day: dt.date) -> tuple[dt.date, dt.date]:
-    start = day - dt.timedelta(days=day.weekday())
-    return start, start + dt.timedelta(days=7)
-
-
-def _month(day: dt.date) -> tuple[dt.date, dt.date]:
-    start = day.replace(day=1)
-    return start, (start + dt.timedelta(days=32)).replace(day=1)
-
-
-class _Contributors:
-    """Distinct authors per team and day, from the configured repositories' changes.
-
-    As ``dashboard.team_period`` counts them: ``change_features`` joined to ``commits``
-    (lost commits hidden), the UTC day of ``commit_time``, ``owning_teams`` (or
-    ``(no team)``), the author's pseudonym.
-    """
-
-    def __init__(self, store: Store, repos: Sequence[str]) -> None:
-        self.by_team: dict[str, dict[dt.date, set[str]]] = {}
-        if not store.repos() or not repos:
-            return
-        rows = store.query(
-            "SELECT f.owning_teams, CAST(epoch(f.commit_time) AS BIGINT), c.author_id"
-            " FROM change_features f JOIN commits c USING (repo, sha)"
-            " WHERE list_contains(?::VARCHAR[], f.repo)",
-            [list(repos)],
-        ).rows
-        for teams, seconds, author in rows:
-            if author is None or seconds is None:
-                continue
-            day = dt.datetime.fromtimestamp(seconds, dt.UTC).date()
-            for team in (*(teams or (UNOWNED,)), ALL_TEAMS):
-                self.by_team.setdefault(team, {}).setdefault(day, set()).add(author)
-
-    def within(self, team: str, start: dt.date, end: dt.date) -> set[str]:
-        days = self.by_team.get(team, {})
-        found: set[str] = set()
-        for day, people in days.items():
-            if start <= day < end:
-                found |= people
-        return found
-
-    def teams(self) -> list[str]:
-        return [t for t in self.by_team if t != ALL_TEAMS]
-
-
-def _differencing(
-    known: Mapping[str, bool], people: _Contributors, begin: dt.date, end: dt.date, k: int
-) -> str | None:
-    """Why the total minus the shown teams reveals hidden ones, or None if it does not.
-
-    `known` maps each team with a row to whether it is shown. Hidden are the teams shown
-    as suppressed, and those with changes in the store but no row at all.
-    """
-    if known.get(ALL_TEAMS) is not True:
-        return None
-    active = {t for t in people.teams() if people.within(t, begin, end)}
-    hidden = {t for t in active | set(known) if t != ALL_TEAMS and not known.get(t, False)}
-    if not hidden:
-        return None
-    behind: set[str] = set()
-    for team in hidden:
-        behind |= people.within(team, begin, end)
-    one_suppressed = len(hidden) == 1 and next(iter(hidden)) in known
-    if not one_suppressed and len(behind) >= k:
-        return None
-    names = ", ".join(repr(t) for t in sorted(hidden))
-    return (
-        f"{ALL_TEAMS} is shown and only {names} hidden ({len(behind)} "
-        f"contributor{'s' if len(behind) != 1 else ''}): the total minus the shown teams "
-        "reveals it"
-    )
-
-
-def _check_team_period(config: Config, store: Store) -> tuple[list[Violation], list[str]]:
+def _check_team_period(config: Config, key: bytes | None) -> tuple[list[Violation], list[str]]:
+    """Suppressed rows carry nothing; shown ones pass the disclosure control, recomputed
+    from the store and the ledger (dashboard.published_check)."""
     path = config.data_dir / TEAM_PERIOD_FILE
     if not path.exists():
         return [], []
@@ -973,62 +913,22 @@ def _check_team_period(config: Config, store: Store) -> tuple[list[Violation], l
     missing = {"team", "period", "period_start", "suppressed"} - set(table.column_names)
     if missing:
         return [], [f"{place}: no column {', '.join(sorted(missing))}; rule 3 not checked"]
-    k = config.privacy.k
     figures = [c for c in FIGURES if c in table.column_names]
-    people = _Contributors(store, [r.name for r in config.repositories])
     violations = []
-    notes = []
-    cells: dict[tuple[str, dt.date], dict[str, bool]] = {}  # (period, start) -> team -> shown
     for row in table.to_pylist():
-        team, period, start = row["team"], row["period"], row["period_start"]
-        if period not in ("week", "month") or not isinstance(start, dt.date):
-            notes.append(f"{place}, team {team!r}: period {period!r} of {start!r} is unknown")
+        if row["suppressed"] is not True:
             continue
-        begin, end = _week(start) if period == "week" else _month(start)
-        where = f"{place}, team {team!r}, {period} of {begin.isoformat()}"
-        shown = row["suppressed"] is not True
-        cells.setdefault((period, begin), {})[team] = shown
-        if not shown:
-            carried = [c for c in figures if row[c] is not None]
-            if carried:
-                violations.append(
-                    Violation(
-                        SUPPRESSED_FIGURE, where, f"suppressed, yet carries {', '.join(carried)}"
-                    )
-                )
-            continue
-        n = len(people.within(team, begin, end))
-        if n < k:
+        carried = [c for c in figures if row[c] is not None]
+        if carried:
+            where = f"{place}, team {row['team']!r}, {row['period']} of {row['period_start']}"
             violations.append(
-                Violation(
-                    SMALL_GROUP,
-                    where,
-                    f"shown with {n} distinct contributor{'s' if n != 1 else ''} in the store "
-                    f"(k = {k})",
-                )
+                Violation(SUPPRESSED_FIGURE, where, f"suppressed, yet carries {', '.join(carried)}")
             )
-    for (period, begin), teams in sorted(cells.items()):
-        end = _week(begin)[1] if period == "week" else _month(begin)[1]
-        found = _differencing(teams, people, begin, end, k)
-        if found:
-            violations.append(Violation(DIFFERENCING, f"{place}, {period} of {begin}", found))
-    # Shown weeks add up to months: the same question per month, for weekly rows. A team
-    # is known for a month when its month row is shown, or else all its weeks are.
-    by_month: dict[dt.date, dict[str, list[bool]]] = {}
-    for (period, begin), teams in cells.items():
-        if period == "week":
-            for team, shown in teams.items():
-                by_month.setdefault(_month(begin)[0], {}).setdefault(team, []).append(shown)
-    for month, weeks in sorted(by_month.items()):
-        known = {
-            team: cells.get(("month", month), {}).get(team, all(shown))
-            for team, shown in weeks.items()
-        }
-        starts = [b for (p, b) in cells if p == "week" and _month(b)[0] == month]
-        found = _differencing(known, people, min(starts), max(starts) + dt.timedelta(7), k)
-        if found:
-            where = f"{place}, month of {month} (its weeks added up)"
-            violations.append(Violation(DIFFERENCING, where, found))
+    try:
+        problems, notes = check_published(config, key)
+    except DatasetError as exc:
+        return violations, [f"{place}: the store cannot be read for rule 3 ({exc})"]
+    violations += [Violation(p.rule, p.where, p.detail) for p in problems]
     return violations, notes
 
 
@@ -1089,7 +989,7 @@ def audit(
             "(only `teamlens mine` can match it, from GitHub)"
         )
     violations += _check_retention(store, config.privacy.retention_days, now)
-    team_violations, team_notes = _check_team_period(config, store)
+    team_violations, team_notes = _check_team_period(config, key)
     violations += team_violations
     unchecked += team_notes
 

@@ -19,19 +19,25 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from dashboard.published_check import (
+    DIFFERENCING,
+    DOMINANCE,
+    SMALL_GROUP,
+    STALE,
+    UNRECORDED,
+)
 from dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA, TEAM_PERIOD_FILE
+from dashboard.team_period import build_team_period, read_team_period
 from features.changes import features_for
 from mining.github import mine_github
 from mining.tasks import mine_all
 from teamlens.audit import (
-    DIFFERENCING,
     KEY_EXPOSED,
     OPT_OUT,
     PLAIN_HASH,
     PSEUDONYM_OUTSIDE,
     RAW_IDENTITY,
     RETENTION,
-    SMALL_GROUP,
     SUPPRESSED_FIGURE,
     AuditError,
     AuditReport,
@@ -268,61 +274,78 @@ def teams(repo_builder: RepoBuilder, make_config: ConfigFactory, key_env: str) -
     return config
 
 
-def _row(team: str, period: str, start: dt.date, shown: bool, **figures: Any) -> dict[str, Any]:
-    row: dict[str, Any] = dict.fromkeys(SCHEMA.names)
-    row.update(team=team, period=period, period_start=start, suppressed=not shown)
-    row["rolled_up"] = False
-    if shown:
-        row.update(changes=5, churn=50, labelled_changes=0, provisional=True, hotspots=[])
-    else:
-        row["reason"] = "fewer than k contributors"
-    row.update(figures)
-    return row
-
-
-def _write_team_period(config: Config, rows: list[dict[str, Any]]) -> None:
-    path = config.data_dir / TEAM_PERIOD_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), path)
-
-
-def _clean_rows() -> list[dict[str, Any]]:
-    """Honest cells: hidden teams together have at least k people behind them."""
-    rows = []
-    for period, start in (("week", WEEK1), ("month", MONTH)):
-        rows += [
-            _row(ALL_TEAMS, period, start, True),
-            _row("core", period, start, True),
-            _row("ops", period, start, False),
-            _row("docs", period, start, False),
-            _row("web", period, start, False),
-        ]
+def _built(config: Config, period: str = "week") -> list[dict[str, Any]]:
+    """Build team_period as `teamlens report` does; its rows."""
+    build_team_period(config, period)
+    rows: list[dict[str, Any]] = read_team_period(config.data_dir).to_pylist()
     return rows
 
 
+def _write_team_period(config: Config, rows: list[dict[str, Any]]) -> None:
+    """Plant a table by hand (the ledger still holds what the builder published)."""
+    path = config.data_dir / TEAM_PERIOD_FILE
+    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), path)
+
+
+def _find(rows: list[dict[str, Any]], team: str, start: dt.date) -> dict[str, Any]:
+    return next(r for r in rows if r["team"] == team and r["period_start"] == start)
+
+
+def _show(row: dict[str, Any], **figures: Any) -> None:
+    row.update(suppressed=False, reason=None, changes=5, churn=50, hotspots=[], **figures)
+
+
 def test_an_honest_team_period_passes(teams: Config) -> None:
-    _write_team_period(teams, _clean_rows())
-    report = audit(teams)
-    assert report.ok, report.render()
+    for period in ("week", "month"):
+        rows = _built(teams, period)
+        assert any(not r["suppressed"] for r in rows)
+        report = audit(teams)
+        assert report.ok, report.render()
 
 
 def test_a_shown_cell_under_k_is_found(teams: Config) -> None:
-    rows = [r for r in _clean_rows() if r["team"] != "docs" or r["period"] != "week"]
-    rows.append(_row("docs", "week", WEEK1 + dt.timedelta(days=2), True))  # any day of it
+    rows = _built(teams)
+    docs = _find(rows, "docs", WEEK1)
+    assert docs["suppressed"]
+    _show(docs)
     _write_team_period(teams, rows)
     report = audit(teams)
-    assert [(v.rule, v.where) for v in report.violations] == [
-        (SMALL_GROUP, f"aggregates/team_period.parquet, team 'docs', week of {WEEK1}")
-    ]
-    assert "3 distinct contributors" in report.violations[0].detail
+    where = f"aggregates/team_period.parquet, team 'docs', week of {WEEK1}"
+    assert (SMALL_GROUP, f"{where}, volume") in {(v.rule, v.where) for v in report.violations}
+    assert (UNRECORDED, f"{where}, volume figures") in {
+        (v.rule, v.where) for v in report.violations
+    }
+    small = next(v for v in report.violations if v.rule == SMALL_GROUP)
+    assert "3 people" in small.detail
+
+
+def test_a_dominated_cell_is_found(
+    repo_builder: RepoBuilder, make_config: ConfigFactory, key_env: str
+) -> None:
+    r = repo_builder
+    r.clock = int(dt.datetime(2020, 9, 15, tzinfo=dt.UTC).timestamp())
+    for i, person in enumerate((A, B, C, D, E)):
+        _commit(r, person, f"core/c{i}.py")
+    for i in range(6):
+        _commit(r, A, f"core/a{i}.py")  # A: 7 of 11 changes
+    config = load_config(make_config({"teams": r.path}, teams={"core": "core/**"}))
+    mine_all(config)
+    features_for(config)
+    rows = _built(config, "month")
+    core = _find(rows, "core", MONTH)
+    assert core["suppressed"] and "more than 50%" in core["reason"]
+    _show(core)
+    _write_team_period(config, rows)
+    report = audit(config)
+    assert DOMINANCE in _rules(report)
+    assert "one person made 64% of its changes" in {v.detail for v in report.violations}
 
 
 def test_a_suppressed_row_with_a_figure_is_found(teams: Config) -> None:
-    rows = _clean_rows()
-    for row in rows:
-        if row["team"] == "web" and row["period"] == "month":
-            row["changes"] = 2
-            row["hotspots"] = []
+    rows = _built(teams, "month")
+    web = _find(rows, "web", MONTH)
+    assert web["suppressed"]
+    web.update(changes=2, hotspots=[])
     _write_team_period(teams, rows)
     report = audit(teams)
     assert [(v.rule, v.detail) for v in report.violations] == [
@@ -332,76 +355,60 @@ def test_a_suppressed_row_with_a_figure_is_found(teams: Config) -> None:
 
 
 def test_a_suppressed_row_shown_as_zero_is_found(teams: Config) -> None:
-    rows = _clean_rows()
-    rows[2].update(changes=0, defect_rate=0.0)  # ops, week 1: "zero" is a figure too
+    rows = _built(teams)
+    _find(rows, "docs", WEEK1).update(changes=0, defect_rate=0.0)  # "zero" is a figure too
     _write_team_period(teams, rows)
     assert _rules(audit(teams)) == {SUPPRESSED_FIGURE}
 
 
-def test_one_suppressed_team_beside_a_shown_total_is_differencing(teams: Config) -> None:
-    rows = [
-        *_clean_rows(),
-        _row(ALL_TEAMS, "week", WEEK2, True),
-        _row("core", "week", WEEK2, True),
-        _row("docs", "week", WEEK2, False),
-    ]
+def test_a_total_shown_beside_hidden_teams_is_differencing(teams: Config) -> None:
+    # Week 1: total - core - ops = docs and web, F, G and H: three people.
+    rows = _built(teams)
+    total = _find(rows, ALL_TEAMS, WEEK1)
+    assert total["suppressed"] and not _find(rows, "ops", WEEK1)["suppressed"]
+    _show(total)
     _write_team_period(teams, rows)
     report = audit(teams)
-    assert [(v.rule, v.where) for v in report.violations] == [
-        (DIFFERENCING, f"aggregates/team_period.parquet, week of {WEEK2}")
-    ]
-    assert "'docs'" in report.violations[0].detail
+    assert {UNRECORDED, DIFFERENCING} <= _rules(report)
+    found = next(v for v in report.violations if v.rule == DIFFERENCING)
+    assert "of 3 person(s)" in found.detail
 
 
-def test_hidden_teams_that_together_are_under_k_are_differencing(teams: Config) -> None:
-    rows = [r for r in _clean_rows() if r["period"] == "month"]
-    rows += [
-        _row(ALL_TEAMS, "week", WEEK1, True),
-        _row("core", "week", WEEK1, True),
-        _row("ops", "week", WEEK1, True),  # 5 people: may be shown
-        _row("docs", "week", WEEK1, False),
-        _row("web", "week", WEEK1, False),  # docs and web: F, G, H only
-    ]
+def test_weeks_against_their_month_are_differencing(teams: Config) -> None:
+    # Published as weeks, then as months: docs (F, G, H) is hidden in both; a month
+    # total shown beside its weekly publications would give docs and web away.
+    _built(teams, "week")
+    rows = _built(teams, "month")
+    total = _find(rows, ALL_TEAMS, MONTH)
+    assert total["suppressed"]
+    _show(total)
+    _write_team_period(teams, rows)
+    assert DIFFERENCING in _rules(audit(teams))
+
+
+def test_a_republished_cell_that_moved_by_one_person_is_found(teams: Config) -> None:
+    rows = _built(teams)
+    before = _find(rows, "core", WEEK1)["changes"]
+    repo = RepoBuilder(teams.repositories[0].path)  # type: ignore[arg-type]
+    repo.clock = int(dt.datetime(2020, 9, 16, tzinfo=dt.UTC).timestamp())
+    _commit(repo, A, "core/late.py")
+    mine_all(teams)
+    features_for(teams)
+    rows = _built(teams)
+    core = _find(rows, "core", WEEK1)
+    assert core["changes"] == before  # the builder waits: one person is behind the move
+    assert audit(teams).ok
+    core["changes"] = before + 1  # what a naive rebuild would publish
     _write_team_period(teams, rows)
     report = audit(teams)
-    assert [(v.rule, v.where) for v in report.violations] == [
-        (DIFFERENCING, f"aggregates/team_period.parquet, week of {WEEK1}")
-    ]
-    assert "3 contributors" in report.violations[0].detail
+    assert DIFFERENCING in _rules(report)
+    assert any("1 person(s)" in v.detail for v in report.violations)
 
 
-def test_weeks_added_up_to_a_month_can_reveal_hidden_teams(teams: Config) -> None:
-    # Each week is safe (ops, docs and web are hidden together: 7 people), but ops is
-    # shown for the month (rolled up), so the month's total minus core and ops leaves
-    # docs and web: 3 people.
-    rolled = _row("ops", "month", MONTH, True, rolled_up=True)
-    rows = [
-        _row(ALL_TEAMS, "week", WEEK1, True),
-        _row("core", "week", WEEK1, True),
-        _row("ops", "week", WEEK1, False, reason="shown in its month"),
-        _row("docs", "week", WEEK1, False),
-        _row("web", "week", WEEK1, False),
-        rolled,
-    ]
-    _write_team_period(teams, rows)
-    report = audit(teams)
-    assert [(v.rule, v.where) for v in report.violations] == [
-        (DIFFERENCING, f"aggregates/team_period.parquet, month of {MONTH} (its weeks added up)")
-    ]
-    assert "'docs', 'web'" in report.violations[0].detail
-
-
-def test_a_team_left_out_of_a_period_counts_as_hidden(teams: Config) -> None:
-    rows = [r for r in _clean_rows() if r["period"] == "month"]
-    rows += [_row(ALL_TEAMS, "week", WEEK2, True), _row("core", "week", WEEK2, True)]
-    _write_team_period(teams, rows)  # docs (F, G) has no week-2 row at all
-    assert _rules(audit(teams)) == {DIFFERENCING}
-
-
-def test_an_opt_out_after_aggregation_leaves_a_cell_under_k(
+def test_an_opt_out_after_aggregation_makes_the_table_stale(
     teams: Config, make_config: ConfigFactory, tmp_path: Path
 ) -> None:
-    _write_team_period(teams, _clean_rows())
+    _built(teams)
     opt_out = tmp_path / "optout.txt"
     opt_out.write_text(f"{A.email}\n", encoding="utf-8")
     repo = teams.repositories[0].path
@@ -409,15 +416,15 @@ def test_an_opt_out_after_aggregation_leaves_a_cell_under_k(
     config = load_config(
         make_config({"teams": repo}, teams=TEAMS, privacy={"opt_out": str(opt_out)})
     )
-    assert _rules(audit(config)) == {OPT_OUT}
-    done = purge(config)
-    # A's three commits, their four files, and their features and labels: the miner's
-    # purge removes every row about a removed commit.
-    assert done.repos[0].git_rows_removed > 7
-    assert done.repos[0].derived_rows_removed == 0
+    assert OPT_OUT in _rules(audit(config))
+    purge(config)
     report = audit(config)
-    assert _rules(report) == {SMALL_GROUP}  # core now has 4 people behind it: rebuild
-    assert {v.where.split(", ")[1] for v in report.violations} == {"team 'core'"}
+    assert _rules(report) == {STALE}  # core's figures still hold A's changes: rebuild
+    # A worked on core and ops: both still count A's changes.
+    assert {v.where.split(", ")[1] for v in report.violations} == {"team 'core'", "team 'ops'"}
+    rows = _built(config)
+    assert _find(rows, "core", WEEK1)["suppressed"]  # four people now
+    assert audit(config).ok
 
 
 # --- rule 4 and retention ----------------------------------------------------------------------
