@@ -27,6 +27,8 @@ from teamlens.errors import QueryError
 from teamlens.store import PUBLISHED_RELATIONS, SCHEMAS, VIEWS, Store
 from tests.conftest import TEST_KEY, teamlens_command
 from tests.privacy.company import TEAMS, build_company
+from tests.reliability.test_fuzz import QueryStore, hostile_statements
+from tests.test_store import _commits
 
 #: Attack 1 of the issue: per-person bug-inducing rates.
 ATTACK_1 = (
@@ -259,3 +261,28 @@ def test_git_facts_stay_queryable(world: World) -> None:
             "changes": Store(world.data_dir).read("file_changes").num_rows,
         }
     ]
+
+
+def test_the_fuzzers_hostile_statements_are_refused_on_the_published_zone(tmp_path: Path) -> None:
+    """tests/reliability/test_fuzz.py's list, sent to the published connection."""
+    store = Store(tmp_path / "data")
+    with store.writer("r") as writer:
+        writer.commit({"commits": _commits("a", "b", "c")}, {})
+    (tmp_path / "outside").mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the pseudonymisation key, say\n", encoding="utf-8")
+    foreign = tmp_path / "foreign.parquet"
+    pq.write_table(_commits("from-elsewhere"), foreign)
+    qs = QueryStore(store, tmp_path / "outside", secret, foreign)
+    listed = str(store.root / "r" / store.manifest("r").parts["commits"][0])
+    before = {p: p.read_bytes() for p in sorted(store.data_dir.rglob("*")) if p.is_file()}
+
+    for sql in [*hostile_statements(qs), f"SELECT * FROM read_parquet('{listed}')"]:
+        with pytest.raises(QueryError) as refused:
+            store.query_published(sql)
+        assert "\n" not in str(refused.value), sql
+        assert "the pseudonymisation key" not in str(refused.value)
+
+    assert {p: p.read_bytes() for p in sorted(store.data_dir.rglob("*")) if p.is_file()} == before
+    assert list(qs.outside.iterdir()) == []
+    assert store.query_published("SELECT count(*) FROM commits").rows == [(3,)]
