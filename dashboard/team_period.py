@@ -445,7 +445,7 @@ def _publish_group(
                 decided[key] = "wait" if before.members <= set(person_of) else "hide"
         candidates[key] = (cell, ids, values)
     fresh = [
-        Statistic(("new", *key), ids, family=key[0])
+        Statistic(("new", *key), ids, family=key[0], value=0.0 if key[0] == ALL_TEAMS else 1.0)
         for key, (_, ids, _) in candidates.items()
         if key not in decided
     ]

@@ -52,6 +52,9 @@ class Statistic:
     #: Statistics of one family tile time (one team's weeks, months, earlier versions):
     #: their union is a figure too, whoever adds them up.
     family: str = ""
+    #: What showing it is worth: protect holds back the least valuable first (the larger
+    #: among equals).
+    value: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,7 @@ class _Component:
         matrix = np.zeros((len(self.stats), len(self.atom_rows)))
         for a, atom_rows in enumerate(self.atom_rows):
             matrix[list(atom_rows), a] = 1.0
+        self.matrix = matrix
         if matrix.size:
             _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
             rank = int((singular > _TOLERANCE * max(1.0, singular[0])).sum())
@@ -127,6 +131,13 @@ class _Component:
             return False
         residual = vector - self.basis.T @ (self.basis @ vector)
         return float(np.abs(residual).max()) < 1e-6
+
+    def combination(self, atoms: set[int]) -> tuple[Hashable, ...]:
+        """The statistics a derivable set is added up from (nonzero coefficients)."""
+        vector = np.zeros(len(self.atom_rows))
+        vector[list(atoms)] = 1.0
+        coefficients = np.linalg.lstsq(self.matrix.T, vector, rcond=None)[0]
+        return tuple(self.stats[i].key for i in np.flatnonzero(np.abs(coefficients) > 1e-9))
 
     def members(self, atoms: Iterable[int]) -> frozenset[str]:
         return frozenset().union(*(self.atom_members[a] for a in atoms))
@@ -209,8 +220,10 @@ def find_disclosures(
             members = component.members(atoms)
             if not unsafe(members, person_of, k, dominance):
                 continue
-            if test and not component.derivable(atoms):
-                continue
+            if test:
+                if not component.derivable(atoms):
+                    continue
+                via = component.combination(atoms)
             counts = people_behind(members, person_of)
             found.append(Disclosure(members, len(counts), via))
             if first_only:
@@ -226,10 +239,10 @@ def protect(
 ) -> set[Hashable]:
     """Keys of the candidate statistics to hold back so that nothing small is derivable.
 
-    Greedy secondary suppression: while some derivable set is unsafe, hold back the
-    largest candidate statistic that shares changes with it (the total before a team,
-    the larger of two nested teams, a month before its weeks). Disclosures made by known
-    statistics alone cannot be repaired and are left to the audit.
+    Greedy secondary suppression: while some derivable set is unsafe, hold back one of
+    the candidate statistics it is added up from: the least valuable, and the largest
+    among equals (the total before a team, the larger of two nested teams). Disclosures
+    made by known statistics alone cannot be repaired and are left to the audit.
     """
     held: set[Hashable] = set()
     unrepairable: set[frozenset[str]] = set()
@@ -243,13 +256,11 @@ def protect(
         if not disclosures:
             return held
         disclosure = disclosures[0]
-        involved = [
-            s
-            for s in live
-            if not s.known and s.members & disclosure.members and s.key in disclosure.via
-        ] or [s for s in live if not s.known and s.members & disclosure.members]
+        involved = [s for s in live if not s.known and s.key in disclosure.via] or [
+            s for s in live if not s.known and s.members & disclosure.members
+        ]
         if not involved:
             unrepairable.add(disclosure.members)
             continue
-        victim = max(involved, key=lambda s: (len(s.members), str(s.key)))
+        victim = min(involved, key=lambda s: (s.value, -len(s.members), str(s.key)))
         held.add(victim.key)
