@@ -1,9 +1,13 @@
 """The model card: what a model is for, what it saw, how well it does and for whom.
 
-Written as Markdown into every model folder. Group figures (ROC-AUC per team and per
-language) obey the privacy rule for team figures: a group with fewer than k distinct
-people behind its test changes is shown as suppressed, without numbers. A group whose
-ROC-AUC is more than :data:`MARKEDLY_WORSE` below the whole test window's is flagged.
+Written as Markdown into every model folder, which is published (anyone who can read the
+folder sees it). Group figures (the calibration bins, ROC-AUC per team and per language)
+obey the disclosure rules of the team figures (teamlens.disclosure): a group needs k
+distinct people behind its test changes and no one person making most of them, and no
+group is shown whose changes, set against the whole test window and the other shown
+groups, would leave fewer than k people (an overlapping team, the last calibration bin).
+A group whose ROC-AUC is more than :data:`MARKEDLY_WORSE` below the whole test window's
+is flagged.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from model.dataset import JitData
 from model.metrics import roc_auc
 from model.registry import ModelMeta
+from teamlens.disclosure import Statistic, protect, too_few, unsafe
 
 MARKEDLY_WORSE = 0.05
 CALIBRATION_BINS = 10
@@ -42,6 +48,7 @@ class CalibrationBin:
     changes: int
     mean_risk: float
     observed_rate: float
+    rows: tuple[int, ...] = ()  # the test changes in the bin (row numbers)
 
 
 def reliability_table(
@@ -61,9 +68,41 @@ def reliability_table(
                     int(mask.sum()),
                     float(risk[mask].mean()),
                     float(y[mask].mean()),
+                    tuple(int(i) for i in np.flatnonzero(mask)),
                 )
             )
     return table
+
+
+def _people_of(test: JitData) -> dict[str, str]:
+    """Each test change's person; on a public dataset (no people) each change its own."""
+    if "people" in test.frame.columns:
+        return {str(i): str(p) for i, p in enumerate(test.frame["people"])}
+    return {str(i): f"change {i}" for i in range(len(test))}
+
+
+def hidden_groups(groups: Mapping[str, Sequence[int]], test: JitData, k: int) -> dict[str, str]:
+    """The groups (name -> test rows) that may not be shown, with the reason.
+
+    The whole test window is published (the metrics); a group fails alone (fewer than k
+    people, one dominant) or because it would isolate such a set against the window and
+    the other groups (teamlens.disclosure.protect).
+    """
+    person_of = _people_of(test)
+    window = Statistic("window", frozenset(person_of), known=True)
+    hidden: dict[str, str] = {}
+    candidates = []
+    for name, rows in groups.items():
+        members = frozenset(str(i) for i in rows)
+        if too_few(members, person_of, k):
+            hidden[name] = f"suppressed (< {k} people)"
+        elif unsafe(members, person_of, k, 0.5):
+            hidden[name] = "suppressed (one person made most of its changes)"
+        else:
+            candidates.append(Statistic(name, members))
+    for held in protect([window, *candidates], person_of, k):
+        hidden[str(held)] = f"hidden (with the others it would leave < {k} people)"
+    return hidden
 
 
 @dataclass(frozen=True)
@@ -77,41 +116,39 @@ class GroupResult:
 
 
 def group_results(test: JitData, risk: npt.NDArray[np.float64], k: int) -> list[GroupResult]:
-    """ROC-AUC per team and per language on the test changes, k-suppressed."""
+    """ROC-AUC per team and per language on the test changes, disclosure-controlled."""
     overall = roc_auc(test.y(), risk) if len(np.unique(test.y())) == 2 else math.nan
-    frame = test.frame.assign(_risk=risk)
-    results: list[GroupResult] = []
+    frame = test.frame.reset_index(drop=True).assign(_risk=risk, _row=range(len(test)))
+    parts: dict[str, tuple[str, str, pd.DataFrame]] = {}
+    groups: dict[str, list[int]] = {}
     for kind in ("team", "language"):
         if not test.has(kind):
             continue
         rows = frame.explode(kind) if kind == "team" else frame
         rows = rows[rows[kind].notna()]
         for name, part in rows.groupby(kind, sort=True):
-            people = part["people"].nunique() if "people" in part.columns else 0
-            y = part["label"].to_numpy(dtype=np.int64)
-            if people < k:
-                results.append(
-                    GroupResult(
-                        kind, str(name), len(part), math.nan, None, f"suppressed (< {k} people)"
-                    )
-                )
-                continue
-            auc = roc_auc(y, part["_risk"].to_numpy()) if len(np.unique(y)) == 2 else math.nan
-            note = ""
-            if math.isnan(auc):
-                note = "one class only"
-            elif not math.isnan(overall) and auc < overall - MARKEDLY_WORSE:
-                note = f"**markedly worse** than overall ({overall:.3f})"
-            results.append(
-                GroupResult(
-                    kind,
-                    str(name),
-                    len(part),
-                    float(y.mean()),
-                    None if math.isnan(auc) else auc,
-                    note,
-                )
+            key = f"{kind}:{name}"
+            parts[key] = (kind, str(name), part)
+            groups[key] = [int(i) for i in part["_row"]]
+    hidden = hidden_groups(groups, test, k)
+    results: list[GroupResult] = []
+    for key, (kind, name, part) in parts.items():
+        if key in hidden:
+            results.append(GroupResult(kind, name, len(part), math.nan, None, hidden[key]))
+            continue
+        y = part["label"].to_numpy(dtype=np.int64)
+        scores = part["_risk"].to_numpy()
+        auc = roc_auc(y, scores) if len(np.unique(y)) == 2 else math.nan
+        note = ""
+        if math.isnan(auc):
+            note = "one class only"
+        elif not math.isnan(overall) and auc < overall - MARKEDLY_WORSE:
+            note = f"**markedly worse** than overall ({overall:.3f})"
+        results.append(
+            GroupResult(
+                kind, name, len(part), float(y.mean()), None if math.isnan(auc) else auc, note
             )
+        )
     return results
 
 
@@ -197,7 +234,12 @@ def render_card(
         "| predicted risk | changes | mean predicted | observed defect rate |",
         "|---|---|---|---|",
     ]
-    for b in reliability_table(y, risk):
+    bins = reliability_table(y, risk)
+    hidden = hidden_groups({f"{b.low:.1f}": b.rows for b in bins}, test, k)
+    for b in bins:
+        if f"{b.low:.1f}" in hidden:
+            lines.append(f"| {b.low:.1f}-{b.high:.1f} | - | - | {hidden[f'{b.low:.1f}']} |")
+            continue
         lines.append(
             f"| {b.low:.1f}-{b.high:.1f} | {b.changes} | {b.mean_risk:.3f} | "
             f"{b.observed_rate:.3f} |"
@@ -208,7 +250,9 @@ def render_card(
         lines.append("The data has no team or language columns.")
     else:
         lines += [
-            f"Groups with fewer than k = {k} people behind their test changes are suppressed.",
+            f"Groups with fewer than k = {k} people behind their test changes, or most of "
+            "them by one person, are suppressed, and so is a group that the others would "
+            "reveal (an overlapping team).",
             "",
             "| group | name | test changes | defect rate | ROC-AUC | note |",
             "|---|---|---|---|---|---|",

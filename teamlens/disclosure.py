@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -246,6 +246,9 @@ def protect(
     """
     held: set[Hashable] = set()
     unrepairable: set[frozenset[str]] = set()
+    # A candidate equal to something published already tells nothing new: never hold it.
+    published = {s.members for s in stats if s.known}
+    stats = [s if s.known or s.members not in published else replace(s, known=True) for s in stats]
     while True:
         live = [s for s in stats if s.key not in held]
         disclosures = [

@@ -261,7 +261,7 @@ def test_invalid_yaml(mined: tuple[Path, Path, Snapshot], tmp_path: Path, data_d
     ("extra", "needle"),
     [
         ({"colour": "blue"}, "colour: unknown key (known: clones_dir, data_dir, github,"),
-        ({"privacy": {"kk": 5}}, "privacy.kk: unknown key (known: k, key_env, key_file,"),
+        ({"privacy": {"kk": 5}}, "privacy.kk: unknown key (known: dominance, k, key_env,"),
     ],
 )
 def test_unknown_key(
