@@ -17,12 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+import requests
 import yaml
 
 from dashboard.schema import ALL_TEAMS
+from dashboard.serve import create_app
 from dashboard.team_period import build_rows
 from tests.conftest import TEST_KEY, teamlens_command
+from tests.dashboard.test_serve import TOKEN, auth, running_server
 from tests.gitrepo import RepoBuilder
 from tests.privacy.company import DAY, LONER, PEOPLE, START, TEAMS, build_company
 
@@ -155,9 +160,20 @@ def test_a_months_weeks_add_up_and_leave_no_lone_weekend(company: Path) -> None:
         assert rest == 0 or hidden, (team, start)
 
 
+def _served(url: str) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The served page's JSON, as someone polling it would keep it."""
+    response = requests.get(f"{url}/api/team_period", headers=auth(), timeout=10)
+    assert response.status_code == 200, response.text
+    rows: list[dict[str, Any]] = response.json()["rows"]
+    return _cells(rows)
+
+
 def test_republishing_after_one_persons_commits_does_not_move_a_month(company: Path) -> None:
     _run(company, "report", "--period", "month")
     before = _cells(_published(company))
+    server = running_server(create_app(company.parent / ".teamlens", k=5, token=TOKEN))
+    url = server.__enter__()
+    polled_before = _served(url)
     # One person adds two commits dated inside an already published month.
     repo = RepoBuilder(company.parent / "repo")  # reopens it (git init is idempotent)
     repo.clock = START + 20 * DAY + 7 * 3600
@@ -176,6 +192,12 @@ def test_republishing_after_one_persons_commits_does_not_move_a_month(company: P
             assert after[key][column] == before[key][column], (key, column)
         if key[0] in ("core", "core-and-examples", ALL_TEAMS):  # the cells that moved
             assert "published before" in (after[key]["reason"] or ""), key
+    polled_after = _served(url)
+    server.__exit__(None, None, None)
+    for key in january:  # the page's JSON, polled before and after, says the same
+        assert polled_after[key]["changes"] == polled_before[key]["changes"]
+        assert polled_after[key]["churn"] == polled_before[key]["churn"]
+        assert polled_after[key]["mean_risk"] == polled_before[key]["mean_risk"]
     # The store does hold the new commits: they are waiting, not lost.
     out = _run(company, "query", "SELECT count(*) AS n FROM commits", "--format", "json")
     assert json.loads(out)[0]["n"] == int(repo.git("rev-list", "--count", "HEAD"))
@@ -245,3 +267,31 @@ def test_no_name_or_email_in_the_published_table(company: Path) -> None:
     for person in PEOPLE:
         assert person.name.lower() not in text and person.email not in text
         assert person.name.split()[0].lower() not in text
+
+
+def test_the_audit_finds_an_overlapping_team_shown_by_hand(company: Path) -> None:
+    _run(company, "report", "--period", "month")
+    ok = subprocess.run(
+        [*teamlens_command(), "privacy", "--config", str(company)],
+        capture_output=True, text=True, env=_env(), check=False,
+    )  # fmt: skip
+    assert "rule 3" not in ok.stdout, ok.stdout
+    path = company.parent / ".teamlens" / "aggregates" / "team_period.parquet"
+    table = pq.read_table(path)
+    rows = table.to_pylist()
+    core = {r["period_start"]: r for r in rows if r["team"] == "core" and not r["suppressed"]}
+    planted = 0
+    for row in rows:
+        if row["team"] == "core-and-examples" and row["suppressed"] and row["period_start"] in core:
+            twin = core[row["period_start"]]
+            row.update({k: v for k, v in twin.items() if k not in ("team",)})
+            row["changes"] = twin["changes"] + 3  # the loner's changes on top
+            planted += 1
+    assert planted
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path)
+    found = subprocess.run(
+        [*teamlens_command(), "privacy", "--config", str(company)],
+        capture_output=True, text=True, env=_env(), check=False,
+    )  # fmt: skip
+    assert found.returncode == 1
+    assert "core-and-examples" in found.stdout and "derivable" in found.stdout
