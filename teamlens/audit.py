@@ -7,7 +7,8 @@
   against the privacy rules: no raw identity and no plain hash of one anywhere (rule 1),
   no pseudonym outside the store (rule 2), no team figure behind fewer than k people and
   no suppressed cell that subtraction reveals (rule 3), nobody who opted out (rule 4), no
-  review text past ``privacy.retention_days``.
+  review text past ``privacy.retention_days``, and no class of an export's rows that git's
+  own history narrows to fewer than k commits or people (rule 7).
 * :func:`purge` applies the retention window and the opt-out list to every repository's
   store now, without mining.
 
@@ -62,6 +63,7 @@ from teamlens.privacy import (
 from teamlens.store import MANIFEST, SCHEMAS, RepoWriter, Store
 
 __all__ = [
+    "LINKABLE_EXPORT",
     "RULES",
     "TEXT_COLUMNS",
     "AuditError",
@@ -113,6 +115,7 @@ PSEUDONYM_OUTSIDE = "pseudonym-outside-store"
 SUPPRESSED_FIGURE = "suppressed-figure"
 OPT_OUT = "opt-out"
 RETENTION = "retention"
+LINKABLE_EXPORT = "linkable-export"
 
 #: Violation.rule -> what it breaks.
 RULES: Mapping[str, str] = {
@@ -131,6 +134,8 @@ RULES: Mapping[str, str] = {
     STALE: "rule 4: shown figures that still include changes of people who opted out",
     OPT_OUT: "rule 4: rows of a person who opted out",
     RETENTION: "retention: review text older than privacy.retention_days",
+    LINKABLE_EXPORT: "rule 7: exported rows that git's own history narrows to fewer than k "
+    "commits or people",
 }
 
 
@@ -932,6 +937,135 @@ def _check_team_period(config: Config, key: bytes | None) -> tuple[list[Violatio
     return violations, notes
 
 
+# --- rule 7: research exports ------------------------------------------------------------
+
+#: The first line of the datasheet `teamlens export` writes beside changes.csv.
+_DATASHEET_TITLE = "# Datasheet: teamlens change table"
+
+
+def _export_tables(outputs: Sequence[Path]) -> list[Path]:
+    """The changes.csv of every teamlens export in `outputs` (by the datasheet beside it;
+    the header is checked when the table is read)."""
+    found: dict[Path, Path] = {}
+    for root in outputs:
+        for path in _files(root):
+            if path.name != "changes.csv":
+                continue
+            datasheet = path.parent / "datasheet.md"
+            try:
+                with open(datasheet, encoding="utf-8", errors="replace") as fh:
+                    title = fh.readline().rstrip("\r\n")
+            except OSError:
+                continue
+            if title == _DATASHEET_TITLE:
+                found.setdefault(path.resolve(), path)
+    return list(found.values())
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _check_exports(
+    config: Config, store: Store, outputs: Sequence[Path], data_root: Path
+) -> tuple[list[Violation], list[str]]:
+    """Rule 7: each class of an export (rows with the same quasi-identifiers) has k rows,
+    and git's own history (the store's commits and file changes, as ``git log --numstat
+    -M`` shows them) holds at least k commits by k people consistent with every range of
+    the class: the attacker's count at export time (model.export), recomputed."""
+    tables = _export_tables(outputs)
+    if not tables:
+        return [], []
+    import numpy as np  # only when there is an export to read
+    import numpy.typing as npt
+    import pandas as pd
+
+    from model.export import (
+        ATTACKER_COLUMNS,
+        EXPORT_COLUMNS,
+        QUASI_IDENTIFIERS,
+        Range,
+        _history,
+        read_range,
+    )
+
+    k = config.privacy.k
+    stored = set(store.repos())
+    violations: list[Violation] = []
+    unchecked: list[str] = []
+    histories: dict[frozenset[str], pd.DataFrame] = {}
+    for path in tables:
+        real = path.resolve()
+        place = (
+            real.relative_to(data_root).as_posix() if real.is_relative_to(data_root) else str(path)
+        )
+        try:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+        except (ValueError, OSError, UnicodeDecodeError) as exc:
+            unchecked.append(f"{place}: cannot be read as CSV ({exc}); rule 7 not checked")
+            continue
+        if tuple(table.columns) != EXPORT_COLUMNS:
+            continue  # not a teamlens export: scanned for identities only
+        classes = table.groupby(list(QUASI_IDENTIFIERS), sort=False).indices
+        unreadable: list[str] = []
+        absent: dict[str, int] = {}
+        masks: dict[tuple[frozenset[str], str, str], npt.NDArray[np.bool_]] = {}
+        for rows in sorted(classes.values(), key=min):
+            first = int(min(rows))
+            line = first + 2  # line 1 is the header
+            ranges: dict[str, Range] = {}
+            texts = {c: str(table.at[first, c]) for c in ATTACKER_COLUMNS}
+            for column, text in texts.items():
+                try:
+                    ranges[column] = read_range(column, text)
+                except ValueError:
+                    unreadable.append(f"line {line} column {column}")
+                    ranges[column] = Range()
+            repos = ranges["repo"].names
+            missing = sorted((repos or frozenset()) - stored) if repos else ["(none named)"]
+            if missing:
+                for name in missing:
+                    absent[name] = absent.get(name, 0) + len(rows)
+                continue
+            assert repos is not None
+            if repos not in histories:
+                histories[repos] = _history(store, sorted(repos))
+            history = histories[repos]
+            inside = np.ones(len(history), dtype=np.bool_)
+            for column, text in texts.items():
+                key = (repos, column, text)
+                if key not in masks:  # most classes share some cells: each is read once
+                    values = history["time" if column == "period" else column]
+                    masks[key] = ranges[column].holds(values)
+                inside &= masks[key]
+            commits = int(inside.sum())
+            people = int(history["person"][inside].nunique())
+            if len(rows) < k or commits < k or people < k:
+                where = f"{place}, line {line}"
+                if len(rows) > 1:
+                    where += f" (the first of {len(rows)} rows with the same values)"
+                violations.append(
+                    Violation(
+                        LINKABLE_EXPORT,
+                        where,
+                        f"a class of {_plural(len(rows), 'row')} that git's history narrows "
+                        f"to {_plural(commits, 'commit')} by "
+                        f"{_plural(people, 'person', 'people')} (k = {k})",
+                    )
+                )
+        if unreadable:
+            unchecked.append(
+                f"{place}: {_plural(len(unreadable), 'cell')} teamlens does not write "
+                f"(first: {unreadable[0]}), read as saying nothing about the change"
+            )
+        unchecked += [
+            f"{place}: repository {name!r} is not in the store, so the linkability of its "
+            f"{_plural(n, 'row')} (rule 7) is not checked"
+            for name, n in sorted(absent.items())
+        ]
+    return violations, unchecked
+
+
 # --- the audit ----------------------------------------------------------------------------
 
 
@@ -996,6 +1130,9 @@ def audit(
     finder = _Finder(people.pairs, allow, pseudonyms, key)
     store_root = store.root.resolve()
     data_root = config.data_dir.resolve()
+    export_violations, export_notes = _check_exports(config, store, outputs, data_root)
+    violations += export_violations
+    unchecked += export_notes
     seen: set[Path] = set()
     roots = [config.data_dir, *outputs] if config.data_dir.exists() else list(outputs)
     for root in roots:
