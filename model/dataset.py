@@ -17,7 +17,7 @@ are dropped from every dataset that has them; ``JitData.dropped`` records it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +109,9 @@ class JitData:
     features: tuple[str, ...]
     source: str
     dropped: tuple[str, ...] = ()
+    #: The opt-out fingerprint the store's data was purged under (None for a public
+    #: dataset); a model trained on the data records it (model.registry).
+    opt_out: str | None = None
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -118,11 +121,11 @@ class JitData:
         """Only the changes whose label is known (mature)."""
         known = self.frame[self.frame["label"].notna()].reset_index(drop=True)
         known["label"] = known["label"].astype(np.int64)
-        return JitData(known, self.features, self.source, self.dropped)
+        return replace(self, frame=known)
 
     def rows(self, index: npt.NDArray[np.int64] | slice) -> JitData:
         part = self.frame.iloc[index].reset_index(drop=True)
-        return JitData(part, self.features, self.source, self.dropped)
+        return replace(self, frame=part)
 
     def x(self) -> pd.DataFrame:
         return self.frame.loc[:, list(self.features)].astype(np.float64)
@@ -230,4 +233,22 @@ def load_store(store: Store, repos: Sequence[str]) -> JitData:
         )
     frame["time"] = frame["time"].astype(np.int64)
     frame["team"] = [list(t) if t is not None else [] for t in frame["team"]]
-    return JitData(_sorted(frame), features, "store:" + ",".join(repos))
+    source = "store:" + ",".join(repos)
+    return JitData(_sorted(frame), features, source, opt_out=applied_opt_out(store, repos))
+
+
+#: The opt-out fingerprint of repositories that were purged under different lists.
+MIXED = "mixed"
+
+
+def applied_opt_out(store: Store, repos: Sequence[str]) -> str | None:
+    """The opt-out fingerprint the store's repositories were last purged under.
+
+    One value when all of `repos` agree, :data:`MIXED` when they differ, None when none
+    records one (mined before teamlens recorded it).
+    """
+    found = {store.manifest(r).state.get("opt_out") for r in repos}
+    if len(found) == 1:
+        value = found.pop()
+        return None if value is None else str(value)
+    return MIXED

@@ -27,16 +27,17 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from model.estimator import RiskClassifier
 from teamlens.errors import TeamlensError, write_failure
 
 if TYPE_CHECKING:
-    from teamlens.store import Store
+    # LightGBM (with scikit-learn and SciPy) takes about a second to import: loaded only
+    # when a model is, so `mine` (which retires stale models) and listing stay quick.
+    from model.estimator import RiskClassifier
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 DEFAULT_ID = "default"
@@ -208,6 +209,8 @@ def load_model(folder: Path) -> SavedModel:
     except json.JSONDecodeError as exc:
         raise ModelError(f"{folder / 'meta.json'}: not valid JSON ({exc})") from exc
     meta = ModelMeta.from_json(doc)
+    from model.estimator import RiskClassifier
+
     classifier = RiskClassifier.from_model_text(
         (folder / "model.txt").read_text(encoding="utf-8"),
         {k: v for k, v in meta.params.items() if k in RiskClassifier().get_params()},
@@ -284,7 +287,6 @@ class Registry:
 
 
 DAY_SECONDS = 86_400
-MIXED = "mixed"
 
 
 def day_window(window: Mapping[str, int]) -> dict[str, int]:
@@ -294,19 +296,6 @@ def day_window(window: Mapping[str, int]) -> dict[str, int]:
     ``git log`` finds them); days name none.
     """
     return {name: int(value) // DAY_SECONDS * DAY_SECONDS for name, value in window.items()}
-
-
-def applied_opt_out(store: Store, repos: Sequence[str]) -> str | None:
-    """The opt-out fingerprint the store's repositories were last purged under.
-
-    One value when all of `repos` agree, :data:`MIXED` when they differ, None when none
-    records one (mined before teamlens recorded it).
-    """
-    found = {store.manifest(r).state.get("opt_out") for r in repos}
-    if len(found) == 1:
-        value = found.pop()
-        return None if value is None else str(value)
-    return MIXED
 
 
 def stale_models(registry: Registry, fingerprint: str, nobody_opted_out: bool) -> list[str]:

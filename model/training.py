@@ -70,14 +70,13 @@ def train(
     seed: int = 0,
     tune: bool = True,
     log: Callable[[str], None] | None = None,
-    opt_out: str | None = None,
 ) -> TrainReport:
     """Train on `data` (labelled rows only), save the model, and choose the current one.
 
-    `opt_out` is the fingerprint of the opt-out list the store's data was purged under
-    (:func:`model.registry.applied_opt_out`); the model records it, so that a longer
-    list later retires the model (:func:`model.registry.retire_models`). The training
-    window is recorded in whole UTC days.
+    The model records the opt-out fingerprint the data was purged under
+    (``data.opt_out``, :func:`model.dataset.applied_opt_out`), so that a changed list
+    later retires it (:func:`model.registry.retire_models`). The training window is
+    recorded in whole UTC days.
     """
     labelled = data.labelled
     check_enough(labelled)
@@ -121,7 +120,7 @@ def train(
         params={**fitted.params, "seed": seed},
         threshold=fitted.threshold,
         metrics={c.value: r.metrics.as_dict() for c, r in result.results.items()},
-        opt_out=opt_out if data.source.startswith("store:") else None,
+        opt_out=data.opt_out,
     )
     card = render_card(
         meta,

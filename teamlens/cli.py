@@ -286,7 +286,7 @@ def run(
 
 def _train_in_run(config: Config, quiet: bool) -> None:
     from model.dataset import DatasetError, load_store
-    from model.registry import Registry, applied_opt_out
+    from model.registry import Registry
     from model.training import train as train_model
     from teamlens.store import Store
 
@@ -298,7 +298,6 @@ def _train_in_run(config: Config, quiet: bool) -> None:
             registry,
             config.privacy.k,
             float(config.labels.maturity_days),
-            opt_out=applied_opt_out(Store(config.data_dir), [r.name for r in config.repositories]),
         )
     except DatasetError as exc:
         if not quiet:
@@ -502,9 +501,8 @@ def train(
 
     The model folder goes to <data_dir>/models/<id>/ with its model card.
     """
-    from model.registry import Registry, applied_opt_out
+    from model.registry import Registry
     from model.training import train as train_model
-    from teamlens.store import Store
 
     data, config = _model_data(ctx, config_path, dataset, repos)
     if config is None:
@@ -518,12 +516,6 @@ def train(
         seed=seed,
         tune=not no_tune,
         log=log,
-        opt_out=None
-        if dataset is not None
-        else applied_opt_out(
-            Store(config.data_dir),
-            [config.repository(n).name for n in repos] or [r.name for r in config.repositories],
-        ),
     )
     metrics = {c.value: r.metrics.as_dict() for c, r in report.evaluation.results.items()}
     if fmt == "json":
