@@ -970,6 +970,20 @@ def _notes_section(rows: Sequence[Row], by_team: Mapping[str, Sequence[Row]], k:
         if detail
         else f"<li>No team-period is hidden: each has at least {k} contributors.</li>"
     )
+    # A shown row's reason lists the figure groups it leaves empty or repeats as published
+    # before (dashboard.team_period): say how often, so that a blank or a figure that did
+    # not move is explained.
+    held: dict[str, int] = {}
+    for row in rows:
+        if not row.suppressed and row.reason:
+            for note in row.reason.split("; "):
+                held[note] = held.get(note, 0) + 1
+    if held:
+        lines = "".join(f"<li>{n} \u00d7 {_e(note)}</li>" for note, n in sorted(held.items()))
+        items.append(
+            "<li>Some shown team-periods leave figures out, or show them as published "
+            f"before, until enough people are behind them:<ul>{lines}</ul></li>"
+        )
     never = [team for team, team_rows in by_team.items() if all(r.suppressed for r in team_rows)]
     if never:
         names = ", ".join(_e(t) for t in never)

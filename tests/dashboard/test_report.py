@@ -402,3 +402,15 @@ def test_an_empty_table_gives_a_page_and_header_only_csv(tmp_path: Path) -> None
     assert "No data." in page and "No team has a shown period." in page
     write_csv(SCHEMA.empty_table(), tmp_path)
     assert (tmp_path / LATEST_CSV).read_text(encoding="utf-8").count("\n") == 1
+
+
+def test_figures_left_out_of_a_shown_row_are_explained_in_the_notes() -> None:
+    rows = team_period().to_pylist()
+    note = "labels figures hidden: fewer than 5 contributors"
+    for row in rows:
+        if row["team"] == "alpha" and not row["suppressed"]:
+            row.update(labelled_changes=None, defect_inducing=None, defect_rate=None)
+            row.update(defect_rate_low=None, defect_rate_high=None, reason=note)
+    shown = sum(1 for r in rows if r["team"] == "alpha" and not r["suppressed"])
+    page = render(pa.Table.from_pylist(rows, schema=SCHEMA))
+    assert f"{shown} \u00d7 {note}" in page
