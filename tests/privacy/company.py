@@ -8,9 +8,16 @@ Dates are fixed, so the periods are too: the first commit is on Monday 2024-01-0
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+from tests.conftest import TEST_KEY, teamlens_command
 from tests.gitrepo import Person, RepoBuilder
 
 PEOPLE: tuple[Person, ...] = (
@@ -87,3 +94,49 @@ def build_company(path: Path, days: int = 120) -> Company:
             r.write("examples/demo.py", _module("demo", version))
             r.commit("Fix the demo" if day % 14 == 5 else "Extend the demo", LONER)
     return Company(path, PEOPLE, LONER)
+
+
+def run_teamlens(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`teamlens ARGS --config CONFIG` as a user runs it (the tests' key in the environment)."""
+    return subprocess.run(
+        [*teamlens_command(), *args, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TEAMLENS_KEY": TEST_KEY},
+        check=False,
+    )
+
+
+def teamlens_ok(config: Path, *args: str) -> str:
+    """:func:`run_teamlens` that must succeed; its standard output."""
+    result = run_teamlens(config, *args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def write_config(work: Path, teams: Mapping[str, list[str]] = TEAMS) -> Path:
+    """repos.yaml for the company repository in ``work/repo`` (labels mature at once)."""
+    doc = {
+        "repositories": [{"name": "company", "path": str(work / "repo")}],
+        "teams": dict(teams),
+        "labels": {"maturity_days": 0},
+    }
+    config = work / "repos.yaml"
+    config.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return config
+
+
+def featured(work: Path, teams: Mapping[str, list[str]] = TEAMS) -> Path:
+    """Build the company in ``work`` and run mine, label and features; its repos.yaml."""
+    build_company(work / "repo")
+    config = write_config(work, teams)
+    for stage in ("mine", "label", "features"):
+        teamlens_ok(config, stage)
+    return config
+
+
+def copy_company(config: Path, into: Path) -> Path:
+    """A private copy of a company work folder (repository, store); the copy's repos.yaml."""
+    shutil.copytree(config.parent, into, symlinks=True)
+    teams = yaml.safe_load(config.read_text(encoding="utf-8"))["teams"]
+    return write_config(into, teams)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import shutil
 import subprocess
 from collections import defaultdict
 from collections.abc import Sequence
@@ -21,36 +20,30 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import requests
-import yaml
 
 from dashboard.schema import ALL_TEAMS
 from dashboard.serve import create_app
 from dashboard.team_period import build_rows
-from tests.conftest import TEST_KEY, teamlens_command
 from tests.dashboard.test_serve import TOKEN, auth, running_server
 from tests.gitrepo import RepoBuilder
-from tests.privacy.company import DAY, LONER, PEOPLE, START, TEAMS, build_company
+from tests.privacy.company import (
+    DAY,
+    LONER,
+    PEOPLE,
+    START,
+    TEAMS,
+    copy_company,
+    featured,
+    run_teamlens,
+    teamlens_ok,
+)
 
 #: core is src/; core-and-examples adds the loner's examples/: their difference is one person.
 OVERLAPPING = {**TEAMS, "core-and-examples": ["src/**", "examples/**"]}
 
 
 def _run(config: Path, *args: str) -> str:
-    result = subprocess.run(
-        [*teamlens_command(), *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        env={**_env()},
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return {**os.environ, "TEAMLENS_KEY": TEST_KEY}
+    return teamlens_ok(config, *args)
 
 
 def _published(config: Path) -> list[dict[str, Any]]:
@@ -62,29 +55,14 @@ def _published(config: Path) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def company_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The company repository mined, labelled and featurised; returns the work folder."""
-    work = tmp_path_factory.mktemp("company")
-    build_company(work / "repo")
-    doc = {
-        "repositories": [{"name": "company", "path": str(work / "repo")}],
-        "teams": OVERLAPPING,
-        "labels": {"maturity_days": 0},
-    }
-    (work / "repos.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
-    for stage in ("mine", "label", "features"):
-        _run(work / "repos.yaml", stage)
-    return work
+    """The company mined, labelled and featurised with overlapping teams; its repos.yaml."""
+    return featured(tmp_path_factory.mktemp("company"), OVERLAPPING)
 
 
 @pytest.fixture
 def company(company_store: Path, tmp_path: Path) -> Path:
     """A private copy of the company work folder (repository and store); its repos.yaml."""
-    work = tmp_path / "company"
-    shutil.copytree(company_store, work, symlinks=True)
-    doc = yaml.safe_load((work / "repos.yaml").read_text(encoding="utf-8"))
-    doc["repositories"][0]["path"] = str(work / "repo")
-    (work / "repos.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
-    return work / "repos.yaml"
+    return copy_company(company_store, tmp_path / "company")
 
 
 def _loner_commits(repo: Path) -> dict[str, int]:
@@ -271,10 +249,7 @@ def test_no_name_or_email_in_the_published_table(company: Path) -> None:
 
 def test_the_audit_finds_an_overlapping_team_shown_by_hand(company: Path) -> None:
     _run(company, "report", "--period", "month")
-    ok = subprocess.run(
-        [*teamlens_command(), "privacy", "--config", str(company)],
-        capture_output=True, text=True, env=_env(), check=False,
-    )  # fmt: skip
+    ok = run_teamlens(company, "privacy")
     assert "rule 3" not in ok.stdout, ok.stdout
     path = company.parent / ".teamlens" / "aggregates" / "team_period.parquet"
     table = pq.read_table(path)
@@ -289,9 +264,6 @@ def test_the_audit_finds_an_overlapping_team_shown_by_hand(company: Path) -> Non
             planted += 1
     assert planted
     pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path)
-    found = subprocess.run(
-        [*teamlens_command(), "privacy", "--config", str(company)],
-        capture_output=True, text=True, env=_env(), check=False,
-    )  # fmt: skip
+    found = run_teamlens(company, "privacy")
     assert found.returncode == 1
     assert "core-and-examples" in found.stdout and "derivable" in found.stdout

@@ -11,17 +11,14 @@ trimmed below k rows.
 from __future__ import annotations
 
 import math
-import os
 import random
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from model.export import (
     ATTACKER_COLUMNS,
@@ -34,8 +31,7 @@ from model.export import (
     written,
 )
 from teamlens.audit import LINKABLE_EXPORT, RULES
-from tests.conftest import TEST_KEY, teamlens_command
-from tests.privacy.company import PEOPLE, TEAMS, build_company
+from tests.privacy.company import PEOPLE, featured, run_teamlens, teamlens_ok
 from tests.privacy.test_export_reidentification import Commit, git_history
 
 K = 5
@@ -140,30 +136,11 @@ class Exported:
     history: list[Commit]
 
 
-def _teamlens(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*teamlens_command(), *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TEAMLENS_KEY": TEST_KEY},
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     work = tmp_path_factory.mktemp("company-export-audit")
-    build_company(work / "repo")
-    doc = {
-        "repositories": [{"name": "company", "path": str(work / "repo")}],
-        "teams": TEAMS,
-        "labels": {"maturity_days": 0},
-    }
-    config = work / "repos.yaml"
-    config.write_text(yaml.safe_dump(doc), encoding="utf-8")
-    for stage in (("mine",), ("label",), ("features",), ("export", "--out", str(work / "out"))):
-        result = _teamlens(config, *stage)
-        assert result.returncode == 0, result.stderr
+    config = featured(work)
+    teamlens_ok(config, "export", "--out", str(work / "out"))
     return Exported(work, config, work / "out", git_history(work / "repo"))
 
 
@@ -180,7 +157,7 @@ def _write(out: Path, table: pd.DataFrame) -> None:
 
 def _findings(exported: Exported, out: Path) -> tuple[int, list[tuple[str, str]], str]:
     """(exit status, (where, found) of each linkable-export row, the whole report)."""
-    result = _teamlens(exported.config, "privacy", "--output", str(out))
+    result = run_teamlens(exported.config, "privacy", "--output", str(out))
     assert result.returncode in (0, 1), result.stderr
     rows = [
         (cells[1], cells[2])

@@ -18,11 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from teamlens.store import Store
-from tests.conftest import TEST_KEY, teamlens_command
-from tests.privacy.company import PEOPLE, TEAMS, build_company
+from tests.privacy.company import PEOPLE, featured, teamlens_ok
 
 K = 5
 
@@ -55,34 +53,11 @@ class Exported:
     stdout: str
 
 
-def _run(config: Path, *args: str) -> str:
-    import os
-
-    result = subprocess.run(
-        [*teamlens_command(), *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TEAMLENS_KEY": TEST_KEY},
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     work = tmp_path_factory.mktemp("company-export")
-    build_company(work / "repo")
-    doc = {
-        "repositories": [{"name": "company", "path": str(work / "repo")}],
-        "teams": TEAMS,
-        "labels": {"maturity_days": 0},
-    }
-    config = work / "repos.yaml"
-    config.write_text(yaml.safe_dump(doc), encoding="utf-8")
-    for stage in ("mine", "label", "features"):
-        _run(config, stage)
-    stdout = _run(config, "export", "--out", str(work / "out"))
+    config = featured(work)
+    stdout = teamlens_ok(config, "export", "--out", str(work / "out"))
     return Exported(work, work / "repo", work / "out", stdout)
 
 
