@@ -54,6 +54,9 @@ class FeaturesReport:
     labelled: int
     inducing: int
     stage_seconds: dict[str, float]
+    #: Distinct authors behind the labelled changes: the totals are a published figure
+    #: (command output), shown only with at least k people behind them.
+    labelled_people: int = 0
 
 
 def is_test_path(path: str) -> bool:
@@ -201,7 +204,20 @@ def build_features(
             stage("reviews")
     inducing = sum(1 for v in labels["is_inducing"].to_pylist() if v)
     labelled = sum(1 for v in labels["is_inducing"].to_pylist() if v is not None)
-    return FeaturesReport(repo_config.name, added, labelled, inducing, stages)
+    return FeaturesReport(
+        repo_config.name, added, labelled, inducing, stages, _labelled_people(writer, labels)
+    )
+
+
+def _labelled_people(writer: RepoWriter, labels: pa.Table) -> int:
+    """How many distinct people stand behind the labelled changes (counted, never kept)."""
+    shas = {s for s, v in zip(labels["sha"].to_pylist(), labels["is_inducing"].to_pylist(),
+                              strict=True) if v is not None}  # fmt: skip
+    if not shas or not writer.has_rows("commits"):
+        return 0
+    commits = writer.read("commits", ["sha", "author_id"])
+    authors = zip(commits["sha"].to_pylist(), commits["author_id"].to_pylist(), strict=True)
+    return len({author for sha, author in authors if sha in shas})
 
 
 def _drop_changes(writer: RepoWriter, shas: set[str]) -> None:

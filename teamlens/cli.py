@@ -355,6 +355,7 @@ def features(
     """Compute per-change features (new changes only) and refresh the labels."""
     from features.changes import build_features, features_for
     from mining.tasks import repositories, run_per_repository, runner_for
+    from teamlens.summary import label_totals
 
     config = _config(ctx, config_path)
     progress = None if quiet else Progress(unit="changes", verb="features")
@@ -369,8 +370,10 @@ def features(
             stages = ", ".join(f"{k} {v:.1f}s" for k, v in report.stage_seconds.items())
             click.echo(
                 f"{report.repo}: {report.changes_added} new changes; labels: "
-                f"{report.labelled} mature, {report.inducing} defect-inducing "
-                f"({config.labels.default_variant}); {stages}"
+                + label_totals(
+                    report.labelled, report.inducing, report.labelled_people, config.privacy.k
+                )
+                + f" ({config.labels.default_variant}); {stages}"
             )
 
 

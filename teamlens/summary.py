@@ -20,6 +20,7 @@ class RepoSummary:
     contributors_at_least_k: bool
     labelled_changes: int = 0
     inducing_changes: int = 0
+    labelled_people: int = 0  # distinct authors of the labelled changes (counted only)
 
 
 def summarise(store: Store, k: int) -> list[RepoSummary]:
@@ -32,10 +33,11 @@ def summarise(store: Store, k: int) -> list[RepoSummary]:
     ).rows
     changes = dict(store.query("SELECT repo, count(*) FROM file_changes GROUP BY repo").rows)
     labelled = {
-        repo: (mature, inducing)
-        for repo, mature, inducing in store.query(
-            "SELECT repo, count(is_inducing), count(*) FILTER (WHERE is_inducing)"
-            " FROM changes GROUP BY repo"
+        repo: (mature, inducing, people)
+        for repo, mature, inducing, people in store.query(
+            "SELECT ch.repo, count(ch.is_inducing), count(*) FILTER (WHERE ch.is_inducing),"
+            " count(DISTINCT c.author_id) FILTER (WHERE ch.is_inducing IS NOT NULL)"
+            " FROM changes ch JOIN commits_all c USING (repo, sha) GROUP BY ch.repo"
         ).rows
     }
     langs: dict[str, list[tuple[str, int]]] = {}
@@ -55,11 +57,23 @@ def summarise(store: Store, k: int) -> list[RepoSummary]:
             last=last,
             top_languages=tuple(langs.get(r, [])[:3]),
             contributors_at_least_k=bool(enough),
-            labelled_changes=labelled.get(r, (0, 0))[0],
-            inducing_changes=labelled.get(r, (0, 0))[1],
+            labelled_changes=labelled.get(r, (0, 0, 0))[0],
+            inducing_changes=labelled.get(r, (0, 0, 0))[1],
+            labelled_people=labelled.get(r, (0, 0, 0))[2],
         )
         for r, n, m, f, first, last, enough in rows
     ]
+
+
+def label_totals(labelled: int, inducing: int, people: int, k: int) -> str:
+    """A repository's label totals as commands print them: the number of defect-inducing
+    changes only with at least k people behind the labelled ones (it is a published
+    figure; in a repository of one person it would be theirs)."""
+    if labelled == 0:
+        return "0 changes labelled"
+    if people >= k:
+        return f"{labelled} changes labelled, {inducing} defect-inducing"
+    return f"{labelled} changes labelled (defect-inducing count hidden: fewer than {k} people)"
 
 
 def format_summary(summaries: list[RepoSummary], k: int) -> str:
@@ -76,6 +90,6 @@ def format_summary(summaries: list[RepoSummary], k: int) -> str:
         lines.append(
             f"{s.repo}: {s.commits} commits ({s.merges} merges, {s.fixes} fixes) from {s.first} "
             f"to {s.last}; {s.file_changes} file changes; languages: {langs}; {people}; "
-            f"{s.labelled_changes} changes labelled, {s.inducing_changes} defect-inducing"
+            + label_totals(s.labelled_changes, s.inducing_changes, s.labelled_people, k)
         )
     return "\n".join(lines)
