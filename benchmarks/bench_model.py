@@ -32,10 +32,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from model.dataset import load_kamei_csv
-from model.evaluation import Contender, SplitResult, evaluate_split, mean_metrics
-from model.metrics import LOWER_IS_BETTER
-from model.split import holdout
+from teamlens.model.dataset import load_kamei_csv
+from teamlens.model.evaluation import Contender, SplitResult, evaluate_split, mean_metrics
+from teamlens.model.metrics import LOWER_IS_BETTER
+from teamlens.model.split import holdout
 
 PROJECTS = ("openstack", "qt", "platform", "jdt")
 #: ROC-AUC of LApredict on this split, from ResultAnalysis/RQ4-T8/result.csv of the

@@ -37,8 +37,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from dashboard.report import render_html, write_csv
-from dashboard.schema import ALL_TEAMS, SCHEMA, UNOWNED
+from teamlens.dashboard.report import render_html, write_csv
+from teamlens.dashboard.schema import ALL_TEAMS, SCHEMA, UNOWNED
 
 FIRST_MONDAY = dt.date(2023, 1, 2)
 K = 5
@@ -256,9 +256,9 @@ def store_table(
     folder: Path, changes: int, teams: int, weeks: int, period: str = "week"
 ) -> tuple[pa.Table, float] | None:
     """Build a store and its ``team_period`` table; ``None`` without the aggregation."""
-    if importlib.util.find_spec("dashboard.team_period") is None:
+    if importlib.util.find_spec("teamlens.dashboard.team_period") is None:
         return None
-    module = importlib.import_module("dashboard.team_period")
+    module = importlib.import_module("teamlens.dashboard.team_period")
     if not hasattr(module, "build_team_period"):
         return None
     from teamlens.config import Config, PrivacyConfig, RepositoryConfig

@@ -94,9 +94,9 @@ def _config(root: Path, repo: Path, github_url: str | None) -> Path:
 
 
 def bench_local(root: Path, repo: Path, base: str, head: str, runs: int) -> dict[str, Any]:
-    from bot.review import review_local
-    from model.registry import Registry
+    from teamlens.bot.review import review_local
     from teamlens.config import load_config
+    from teamlens.model.registry import Registry
 
     config = load_config(_config(root, repo, None))
     model = Registry.for_data_dir(config.data_dir).current()
@@ -145,10 +145,10 @@ def bench_webhook(root: Path, repo: Path, base: str, heads: list[str]) -> dict[s
     import requests
     import uvicorn
 
-    from bot.github import review_pull_request
-    from bot.webhook import PullRequestEvent, WebhookSettings, create_app
-    from model.registry import Registry
+    from teamlens.bot.github import review_pull_request
+    from teamlens.bot.webhook import PullRequestEvent, WebhookSettings, create_app
     from teamlens.config import load_config
+    from teamlens.model.registry import Registry
     from tests.github_server import FakeGitHub, FileChange
 
     token, secret = "bench-token", "bench-secret"

@@ -162,8 +162,8 @@ def commit_count(repo: Path) -> int:
 def child(config_path: Path, workers: int) -> dict[str, float]:
     """Runs in the child: mine everything, return the timings (seconds)."""
     started = time.perf_counter()
-    from mining.tasks import mine_all, runner_for
     from teamlens.config import load_config
+    from teamlens.mining.tasks import mine_all, runner_for
 
     config = load_config(config_path)
     imported = time.perf_counter()

@@ -71,8 +71,10 @@ from typing import Any
 
 from bench_mine import git_output, teamlens_revision, write_config  # same folder; run as a script
 
-from mining import commitgraph
-from mining.szz import (
+from teamlens.config import LabelConfig
+from teamlens.errors import RepositoryError
+from teamlens.mining import commitgraph
+from teamlens.mining.szz import (
     CommitInfo,
     FixLinks,
     SzzSession,
@@ -82,8 +84,6 @@ from mining.szz import (
     deleted_lines,
     label_fix,
 )
-from teamlens.config import LabelConfig
-from teamlens.errors import RepositoryError
 from teamlens.store import Store
 
 TARGET_SPEED_UP = 5.0

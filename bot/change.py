@@ -30,14 +30,14 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import DeltaStatus, DiffFind, DiffOption
 
-from bot.domain import ChangedFile, ChangedFunction, ChangeUnderReview
-from features.changes import is_test_path, read_codeowners
-from features.code_metrics import file_code_metrics
-from features.kamei import TeamMap, entropy, subsystem_and_directory
-from mining.repository import GitRepository
-from mining.syntax import parser_for
+from teamlens.bot.domain import ChangedFile, ChangedFunction, ChangeUnderReview
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import RepositoryError
+from teamlens.features.changes import is_test_path, read_codeowners
+from teamlens.features.code_metrics import file_code_metrics
+from teamlens.features.kamei import TeamMap, entropy, subsystem_and_directory
+from teamlens.mining.repository import GitRepository
+from teamlens.mining.syntax import parser_for
 
 DAY = 86_400
 FIX_WINDOW_DAYS = 90

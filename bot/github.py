@@ -32,16 +32,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.change import compute_change, diffusion_features
-from bot.domain import ChangedFile, ChangeUnderReview, Level, ReviewResult
-from bot.render import inline_body, parse_fingerprint, to_markdown
-from bot.review import assess
-from features.changes import is_test_path
-from mining.backoff import WaitBudget
-from mining.github import connect
-from model.registry import SavedModel
+from teamlens.bot.change import compute_change, diffusion_features
+from teamlens.bot.domain import ChangedFile, ChangeUnderReview, Level, ReviewResult
+from teamlens.bot.render import inline_body, parse_fingerprint, to_markdown
+from teamlens.bot.review import assess
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import TeamlensError
+from teamlens.features.changes import is_test_path
+from teamlens.mining.backoff import WaitBudget
+from teamlens.mining.github import connect
+from teamlens.model.registry import SavedModel
 
 SUMMARY_MARKER = "<!-- teamlens:summary -->"
 STATUS_CONTEXT = "teamlens/risk"
@@ -158,7 +158,7 @@ def review_pull_request(
         pull = repo.pull_request(number)
         files = list(pull.files())
     except Exception as exc:  # github3's errors, translated to one line
-        from mining.github import _translate
+        from teamlens.mining.github import _translate
 
         raise _translate(exc, ref) from exc
     base_sha, head_sha = pull.base.sha, pull.head.sha
@@ -168,7 +168,7 @@ def review_pull_request(
         change = compute_change(config, repo_config, base_sha, head_sha, timings)
     except TeamlensError:
         change = change_from_patches(repo_config.name, base_sha, head_sha, files)
-    from bot.similar_comments import similar_suggestions
+    from teamlens.bot.similar_comments import similar_suggestions
 
     result = assess(config, change, model, similar_suggestions(config, change), timings)
     if post:

@@ -18,7 +18,7 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.domain import ChangedFile, Level, ReviewResult, Suggestion
+from teamlens.bot.domain import ChangedFile, Level, ReviewResult, Suggestion
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"

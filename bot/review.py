@@ -16,12 +16,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from bot.change import compute_change
-from bot.domain import ChangeUnderReview, Level, ReviewResult, Suggestion
-from bot.rules import suggest
-from model.explain import explain
-from model.registry import Registry, SavedModel
+from teamlens.bot.change import compute_change
+from teamlens.bot.domain import ChangeUnderReview, Level, ReviewResult, Suggestion
+from teamlens.bot.rules import suggest
 from teamlens.config import Config, ReviewConfig
+from teamlens.model.explain import explain
+from teamlens.model.registry import Registry, SavedModel
 
 
 def level_of(risk: float, review: ReviewConfig) -> Level:
@@ -71,7 +71,7 @@ def review_local(
     timings: dict[str, float] | None = None,
 ) -> ReviewResult:
     """Review the change base...head of a configured repository."""
-    from bot.similar_comments import similar_suggestions
+    from teamlens.bot.similar_comments import similar_suggestions
 
     repo = config.repository(repo_name) if repo_name else config.repositories[0]
     change = compute_change(config, repo, base, head, timings)

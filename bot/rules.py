@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
-from bot.domain import ChangedFile, ChangeUnderReview, Suggestion
+from teamlens.bot.domain import ChangedFile, ChangeUnderReview, Suggestion
 
 Thresholds = Mapping[str, float]
 

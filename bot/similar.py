@@ -34,8 +34,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.domain import ChangedFile
-from mining.syntax import code_tokens
+from teamlens.bot.domain import ChangedFile
+from teamlens.mining.syntax import code_tokens
 
 K1 = 1.2
 B = 0.75

@@ -9,8 +9,8 @@ the pull request they were made on. Comments by bots are left out.
 
 from __future__ import annotations
 
-from bot.domain import ChangeUnderReview, Suggestion
-from bot.similar import CommentIndex, PastComment, similar_for_files
+from teamlens.bot.domain import ChangeUnderReview, Suggestion
+from teamlens.bot.similar import CommentIndex, PastComment, similar_for_files
 from teamlens.config import Config
 from teamlens.store import Store
 

@@ -12,9 +12,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from mining.backoff import WaitBudget
-from mining.github import GithubError, connect
 from teamlens.config import Config
+from teamlens.mining.backoff import WaitBudget
+from teamlens.mining.github import GithubError, connect
 
 FLAG_RATE = 0.10
 _RULE_RE = re.compile(r"<!-- teamlens:fp=[0-9a-f]+ rule=([A-Za-z0-9_.-]+) -->")

@@ -28,9 +28,10 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from dashboard.ledger import Entry, Ledger, change_tokens
-from dashboard.schema import TEAM_PERIOD_FILE
-from dashboard.team_period import (
+from teamlens.config import Config
+from teamlens.dashboard.ledger import Entry, Ledger, change_tokens
+from teamlens.dashboard.schema import TEAM_PERIOD_FILE
+from teamlens.dashboard.team_period import (
     GROUP_FIGURES,
     Group,
     cell_changes,
@@ -38,7 +39,6 @@ from dashboard.team_period import (
     group_members,
     prepare,
 )
-from teamlens.config import Config
 from teamlens.disclosure import Statistic, dominated, find_disclosures, people_behind, too_few
 
 SMALL_GROUP = "small-group"

@@ -35,7 +35,7 @@ from types import MappingProxyType
 
 import pyarrow as pa
 
-from dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA, UNOWNED
+from teamlens.dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA, UNOWNED
 
 DEFAULT_TITLE = "teamlens: team quality trends"
 TEAM_PERIOD_CSV = "team_period.csv"

@@ -47,8 +47,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.responses import Response
 
-from dashboard.report import DEFAULT_TITLE, render_html
-from dashboard.schema import FIGURES, SCHEMA, TEAM_PERIOD_FILE
+from teamlens.dashboard.report import DEFAULT_TITLE, render_html
+from teamlens.dashboard.schema import FIGURES, SCHEMA, TEAM_PERIOD_FILE
 from teamlens.errors import TeamlensError
 from teamlens.serving import LOOPBACK_HOSTS, Transport
 

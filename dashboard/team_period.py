@@ -61,12 +61,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dashboard.ledger import CellKey, Ledger, change_tokens
-from dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA, TEAM_PERIOD_FILE, UNOWNED
-from model.dataset import DatasetError, load_store
-from model.registry import ModelError, Registry
-from model.training import score_saved
 from teamlens.config import Config
+from teamlens.dashboard.ledger import CellKey, Ledger, change_tokens
+from teamlens.dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA, TEAM_PERIOD_FILE, UNOWNED
 from teamlens.disclosure import (
     DEFAULT_DOMINANCE,
     Statistic,
@@ -75,6 +72,9 @@ from teamlens.disclosure import (
     too_few,
     unsafe,
 )
+from teamlens.model.dataset import DatasetError, load_store
+from teamlens.model.registry import ModelError, Registry
+from teamlens.model.training import score_saved
 from teamlens.privacy import load_key
 from teamlens.store import Store
 

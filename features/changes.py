@@ -30,16 +30,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pygit2
 
-from features.code_metrics import FileCodeMetrics, file_code_metrics
-from features.diffs import iter_diffs
-from features.kamei import Change, FileTouch, KameiFeatures, TeamMap, replay
-from features.reviews import review_facts
-from mining.blobs import BlobReader
-from mining.miner import currently_lost
-from mining.repository import GitRepository
-from mining.syntax import parser_for
-from mining.szz import AgFilter, Variant, variant_name
 from teamlens.config import Config, RepositoryConfig
+from teamlens.features.code_metrics import FileCodeMetrics, file_code_metrics
+from teamlens.features.diffs import iter_diffs
+from teamlens.features.kamei import Change, FileTouch, KameiFeatures, TeamMap, replay
+from teamlens.features.reviews import review_facts
+from teamlens.mining.blobs import BlobReader
+from teamlens.mining.miner import currently_lost
+from teamlens.mining.repository import GitRepository
+from teamlens.mining.syntax import parser_for
+from teamlens.mining.szz import AgFilter, Variant, variant_name
 from teamlens.store import SCHEMAS, RepoWriter, Store
 
 ProgressCallback = Callable[[str, int, int], None]

@@ -83,7 +83,7 @@ from dataclasses import dataclass
 
 import tree_sitter as ts
 
-from mining.syntax import parser_for
+from teamlens.mining.syntax import parser_for
 
 __all__ = [
     "FileCodeMetrics",

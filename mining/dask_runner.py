@@ -49,9 +49,9 @@ from distributed import Client, Future, KilledWorker, LocalCluster, as_completed
 from distributed.security import Security
 
 import teamlens
-from mining.miner import MiningReport, MiningTask, ProgressCallback, mine_repository
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import KeyFileError, TeamlensError
+from teamlens.mining.miner import MiningReport, MiningTask, ProgressCallback, mine_repository
 from teamlens.privacy import load_key
 
 R = TypeVar("R")
@@ -148,7 +148,7 @@ class _ForwardProgress:
 
 def _worker_ready() -> str:
     """Import the miner (pyarrow, pygit2) ahead of the first task; teamlens's version."""
-    import mining.miner  # noqa: F401
+    import teamlens.mining.miner
 
     return teamlens.__version__
 

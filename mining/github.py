@@ -37,16 +37,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from github3 import exceptions as gh_errors
 
-from mining.backoff import (
+from teamlens.config import Config, RepositoryConfig
+from teamlens.errors import TeamlensError
+from teamlens.mining.backoff import (
     BackoffAdapter,
     ConnectionGaveUp,
     RateLimitStop,
     WaitBudget,
     connection_problem,
 )
-from mining.repository import EVERY_REF, history_identities, name_email_pairs
-from teamlens.config import Config, RepositoryConfig
-from teamlens.errors import TeamlensError
+from teamlens.mining.repository import EVERY_REF, history_identities, name_email_pairs
 from teamlens.privacy import Pseudonymizer, Scrubber, load_key, read_opt_out
 from teamlens.store import SCHEMAS, RepoWriter, Store
 

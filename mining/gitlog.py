@@ -23,8 +23,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
-from mining.domain import ChangeType, Commit, FileChange, Person
 from teamlens.errors import RepositoryError
+from teamlens.mining.domain import ChangeType, Commit, FileChange, Person
 
 _HEADER = b"\x1e"
 _FIELDS = ("%H", "%P", "%aN", "%aE", "%ae", "%ad", "%cN", "%cE", "%ce", "%cd", "%B")

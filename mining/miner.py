@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from mining.domain import Commit
-from mining.gitlog import git_log
-from mining.languages import language_of
-from mining.repository import EVERY_REF, Alias, GitRepository, name_email_pairs
 from teamlens.config import MiningConfig, PrivacyConfig, RepositoryConfig
 from teamlens.errors import StoreError
+from teamlens.mining.domain import Commit
+from teamlens.mining.gitlog import git_log
+from teamlens.mining.languages import language_of
+from teamlens.mining.repository import EVERY_REF, Alias, GitRepository, name_email_pairs
 from teamlens.privacy import (
     Pseudonymizer,
     Scrubber,
@@ -44,7 +44,7 @@ from teamlens.privacy import (
 from teamlens.store import SCHEMAS, RepoWriter, Store
 
 if TYPE_CHECKING:
-    from mining.ranges import CommitRange
+    from teamlens.mining.ranges import CommitRange
 
 #: Called with (repository name, commits done, commits to do).
 ProgressCallback = Callable[[str, int, int], None]
@@ -434,7 +434,7 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
         Before anything is written, or after rolling the store back to where it was.
     """
     if task.commit_range is not None:
-        from mining.ranges import mine_range
+        from teamlens.mining.ranges import mine_range
 
         return mine_range(task, progress)
     started = time.monotonic()

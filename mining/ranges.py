@@ -31,8 +31,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mining.gitlog import git_log
-from mining.miner import (
+from teamlens.errors import StoreError
+from teamlens.mining.gitlog import git_log
+from teamlens.mining.miner import (
     PROGRESS_EVERY,
     MiningReport,
     MiningTask,
@@ -44,8 +45,7 @@ from mining.miner import (
     _unname_unstored,
     opt_out_fingerprint,
 )
-from mining.repository import EVERY_REF, Alias, GitRepository, name_email_pairs
-from teamlens.errors import StoreError
+from teamlens.mining.repository import EVERY_REF, Alias, GitRepository, name_email_pairs
 from teamlens.privacy import Pseudonymizer, Scrubber, key_check, load_key, read_opt_out
 from teamlens.store import SCHEMAS, Store
 

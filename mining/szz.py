@@ -41,13 +41,13 @@ import pyarrow as pa
 import pygit2
 from pygit2.enums import DeltaStatus, DiffFind, DiffOption, FileMode
 
-from mining import commitgraph
-from mining.languages import language_of
-from mining.miner import currently_lost
-from mining.repository import GitRepository
-from mining.syntax import code_tokens, comment_or_blank_lines
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import RepositoryError
+from teamlens.mining import commitgraph
+from teamlens.mining.languages import language_of
+from teamlens.mining.miner import currently_lost
+from teamlens.mining.repository import GitRepository
+from teamlens.mining.syntax import code_tokens, comment_or_blank_lines
 from teamlens.store import SCHEMAS, RepoWriter, Store
 
 ProgressCallback = Callable[[str, int, int], None]

@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Protocol, TypeVar
 
-from mining.miner import MiningReport, MiningTask, ProgressCallback, mine_repository
-from mining.repository import GitRepository
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import TeamlensError
+from teamlens.mining.miner import MiningReport, MiningTask, ProgressCallback, mine_repository
+from teamlens.mining.repository import GitRepository
 from teamlens.privacy import load_key
 
 R = TypeVar("R")
@@ -102,7 +102,7 @@ def runner_for(workers: int = 1, scheduler: str | None = None) -> Iterator[Runne
             "--workers and --scheduler exclude each other: an existing cluster has its own workers"
         )
     try:
-        from mining.dask_runner import DaskRunner
+        from teamlens.mining.dask_runner import DaskRunner
     except ImportError as exc:
         raise TeamlensError(
             f"--workers/--scheduler need Dask ({exc.name} is not installed): "
@@ -144,7 +144,7 @@ def mine_all(
     large first mining runs as range tasks (``mining.split_commits``); by default only
     on a runner with several workers: in one process ranges only add work.
     """
-    from mining.ranges import adopt, plan
+    from teamlens.mining.ranges import adopt, plan
 
     tasks = tasks_for(config, only)
     load_key(config.privacy, config.data_dir)

@@ -21,10 +21,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from model.dataset import JitData
-from model.metrics import roc_auc
-from model.registry import ModelMeta
 from teamlens.disclosure import Statistic, protect, too_few, unsafe
+from teamlens.model.dataset import JitData
+from teamlens.model.metrics import roc_auc
+from teamlens.model.registry import ModelMeta
 
 MARKEDLY_WORSE = 0.05
 CALIBRATION_BINS = 10

@@ -36,10 +36,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from model.dataset import JitData
-from model.estimator import RiskClassifier
-from model.metrics import Metrics, Ranking, evaluate_scores, roc_auc
-from model.split import SplitError, TimeSplit, holdout
+from teamlens.model.dataset import JitData
+from teamlens.model.estimator import RiskClassifier
+from teamlens.model.metrics import Metrics, Ranking, evaluate_scores, roc_auc
+from teamlens.model.split import SplitError, TimeSplit, holdout
 
 VALIDATION_SHARE = 0.2
 

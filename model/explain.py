@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from model.estimator import RiskClassifier
+from teamlens.model.estimator import RiskClassifier
 
 
 @dataclass(frozen=True)

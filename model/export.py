@@ -44,14 +44,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from model.dataset import (
+from teamlens.config import Config
+from teamlens.model.dataset import (
     FEATURE_DEFINITIONS,
     JIT_COMPATIBLE_COLUMNS,
     KAMEI_FEATURES,
     TEAMLENS_FEATURES,
     load_store,
 )
-from teamlens.config import Config
 from teamlens.store import Store
 
 EXPORT_COLUMNS: tuple[str, ...] = (
@@ -518,7 +518,7 @@ GROUP BY c.repo, c.sha, c.commit_time, c.author_id, c.is_fix
 
 def _history(store: Store, repos: Sequence[str]) -> pd.DataFrame:
     """Every non-merge commit's values as ``git log --numstat -M`` shows them (private zone)."""
-    from features.kamei import entropy, subsystem_and_directory
+    from teamlens.features.kamei import entropy, subsystem_and_directory
 
     sql = _HISTORY_SQL.format(repos=", ".join("?" for _ in repos))
     result = store.query(sql, list(repos))

@@ -37,7 +37,7 @@ from teamlens.errors import TeamlensError, write_failure
 if TYPE_CHECKING:
     # LightGBM (with scikit-learn and SciPy) takes about a second to import: loaded only
     # when a model is, so `mine` (which retires stale models) and listing stay quick.
-    from model.estimator import RiskClassifier
+    from teamlens.model.estimator import RiskClassifier
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 DEFAULT_ID = "default"
@@ -209,7 +209,7 @@ def load_model(folder: Path) -> SavedModel:
     except json.JSONDecodeError as exc:
         raise ModelError(f"{folder / 'meta.json'}: not valid JSON ({exc})") from exc
     meta = ModelMeta.from_json(doc)
-    from model.estimator import RiskClassifier
+    from teamlens.model.estimator import RiskClassifier
 
     classifier = RiskClassifier.from_model_text(
         (folder / "model.txt").read_text(encoding="utf-8"),

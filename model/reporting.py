@@ -6,9 +6,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from model.dataset import JitData
-from model.evaluation import SplitResult, mean_metrics
-from model.metrics import LOWER_IS_BETTER
+from teamlens.model.dataset import JitData
+from teamlens.model.evaluation import SplitResult, mean_metrics
+from teamlens.model.metrics import LOWER_IS_BETTER
 
 COLUMNS = (
     ("roc_auc", "ROC-AUC"),

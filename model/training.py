@@ -18,13 +18,20 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from model.card import render_card
-from model.dataset import FEATURE_DEFINITIONS, DatasetError, JitData
-from model.estimator import RiskClassifier
-from model.evaluation import Contender, SplitResult, evaluate_split
-from model.metrics import roc_auc
-from model.registry import ModelError, ModelMeta, Registry, SavedModel, day_window, save_model
-from model.split import holdout
+from teamlens.model.card import render_card
+from teamlens.model.dataset import FEATURE_DEFINITIONS, DatasetError, JitData
+from teamlens.model.estimator import RiskClassifier
+from teamlens.model.evaluation import Contender, SplitResult, evaluate_split
+from teamlens.model.metrics import roc_auc
+from teamlens.model.registry import (
+    ModelError,
+    ModelMeta,
+    Registry,
+    SavedModel,
+    day_window,
+    save_model,
+)
+from teamlens.model.split import holdout
 
 MIN_CHANGES = 200
 MIN_DEFECTS = 20

@@ -30,11 +30,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.card import render_card
-from model.dataset import FEATURE_DEFINITIONS, JitData, load_kamei_csv
-from model.evaluation import Contender, fit_contender, score
-from model.registry import ModelMeta, save_model
-from model.split import holdout
+from teamlens.model.card import render_card
+from teamlens.model.dataset import FEATURE_DEFINITIONS, JitData, load_kamei_csv
+from teamlens.model.evaluation import Contender, fit_contender, score
+from teamlens.model.registry import ModelMeta, save_model
+from teamlens.model.split import holdout
 
 PROJECTS = ("openstack", "qt", "platform", "jdt")
 FEATURES = ("ns", "nd", "nf", "entropy", "la", "ld", "lt")
@@ -133,7 +133,7 @@ def main() -> int:
         effort_aware={c.value: r.effort_aware.as_dict() for c, r in results.items()},
     )
     model = lgbm.model
-    from model.estimator import RiskClassifier
+    from teamlens.model.estimator import RiskClassifier
 
     assert isinstance(model, RiskClassifier)
     shutil.rmtree(args.out, ignore_errors=True)

@@ -36,7 +36,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dashboard.published_check import (
+from teamlens.config import Config
+from teamlens.dashboard.published_check import (
     DIFFERENCING,
     DOMINANCE,
     REPUBLICATION,
@@ -45,12 +46,11 @@ from dashboard.published_check import (
     UNRECORDED,
     check_published,
 )
-from dashboard.schema import FIGURES, TEAM_PERIOD_FILE
-from dashboard.schema import SCHEMA as TEAM_PERIOD_SCHEMA
-from mining.repository import Alias
-from model.dataset import DatasetError
-from teamlens.config import Config
+from teamlens.dashboard.schema import FIGURES, TEAM_PERIOD_FILE
+from teamlens.dashboard.schema import SCHEMA as TEAM_PERIOD_SCHEMA
 from teamlens.errors import RepositoryError, StoreError, TeamlensError
+from teamlens.mining.repository import Alias
+from teamlens.model.dataset import DatasetError
 from teamlens.privacy import (
     PSEUDONYM_HEX,
     Pseudonymizer,
@@ -980,7 +980,7 @@ def _check_exports(
     import numpy.typing as npt
     import pandas as pd
 
-    from model.export import (
+    from teamlens.model.export import (
         ATTACKER_COLUMNS,
         EXPORT_COLUMNS,
         QUASI_IDENTIFIERS,
@@ -1262,10 +1262,10 @@ def purge(config: Config) -> PurgeReport:
     KeyFileError, ConfigError, RepositoryError
         The key, the opt-out file or a repository cannot be read.
     """
-    from mining.github import _Actors, _purge
-    from mining.miner import _purge_opted_out, opt_out_fingerprint
-    from mining.ranges import staging_dir
-    from model.registry import Registry, retire_models
+    from teamlens.mining.github import _Actors, _purge
+    from teamlens.mining.miner import _purge_opted_out, opt_out_fingerprint
+    from teamlens.mining.ranges import staging_dir
+    from teamlens.model.registry import Registry, retire_models
 
     store = Store(config.data_dir)
     key = _available_key(config)
@@ -1365,7 +1365,7 @@ def _rows(store: Store, table: str) -> tuple[int, int]:
 
 def inventory(config: Config) -> str:
     """A Markdown data inventory, generated from the schemas and repos.yaml; never the key."""
-    from model.export import EXPORT_COLUMNS  # pandas: only for this page
+    from teamlens.model.export import EXPORT_COLUMNS  # pandas: only for this page
 
     privacy = config.privacy
     store = Store(config.data_dir)

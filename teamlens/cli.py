@@ -25,7 +25,7 @@ from teamlens.privacy import PRIVATE_UMASK, secure_data_dir
 from teamlens.progress import Progress
 
 if TYPE_CHECKING:  # the store pulls in pyarrow and DuckDB: load them only when needed
-    from mining.tasks import Runner
+    from teamlens.mining.tasks import Runner
     from teamlens.store import QueryResult
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -113,7 +113,7 @@ def _features_scale_options(func: F) -> F:
 
 
 def _mine(config: Config, repos: tuple[str, ...], quiet: bool, runner: Runner) -> None:
-    from mining.tasks import mine_all
+    from teamlens.mining.tasks import mine_all
 
     progress = None if quiet else Progress()
     reports = mine_all(config, only=repos, progress=progress, runner=runner)
@@ -149,8 +149,8 @@ def _mine(config: Config, repos: tuple[str, ...], quiet: bool, runner: Runner) -
 
 def _retire_models(config: Config) -> None:
     """Remove the models trained before the opt-out list changed (one line, no counts)."""
-    from mining.miner import opt_out_fingerprint
-    from model.registry import Registry, retire_models
+    from teamlens.mining.miner import opt_out_fingerprint
+    from teamlens.model.registry import Registry, retire_models
     from teamlens.privacy import load_key, read_opt_out
 
     entries = read_opt_out(config.privacy.opt_out)
@@ -164,7 +164,7 @@ def _retire_models(config: Config) -> None:
 
 
 def _mine_github(config: Config, repos: tuple[str, ...], quiet: bool) -> None:
-    from mining.github import iter_github_repositories, mine_github
+    from teamlens.mining.github import iter_github_repositories, mine_github
 
     progress = None if quiet else Progress(unit="pull requests", verb="github")
     for repo in iter_github_repositories(config, repos):
@@ -209,7 +209,7 @@ def mine(
 
     Incremental: a second run reads only what is new.
     """
-    from mining.tasks import runner_for
+    from teamlens.mining.tasks import runner_for
 
     config = _config(ctx, config_path)
     with runner_for(workers, scheduler) as runner:
@@ -238,10 +238,10 @@ def run(
     features run one task per repository on one Dask cluster (GitHub stays serial).
     When GitHub cannot be read, the run goes on from the git history and exits with 1.
     """
-    from features.changes import build_features
-    from mining.github import GithubError
-    from mining.szz import label_repository
-    from mining.tasks import run_per_repository, runner_for
+    from teamlens.features.changes import build_features
+    from teamlens.mining.github import GithubError
+    from teamlens.mining.szz import label_repository
+    from teamlens.mining.tasks import run_per_repository, runner_for
     from teamlens.store import Store
     from teamlens.summary import format_summary, summarise
 
@@ -272,7 +272,7 @@ def run(
     click.echo(
         format_summary(summarise(Store(config.data_dir), config.privacy.k), config.privacy.k)
     )
-    from dashboard.team_period import TeamPeriodError
+    from teamlens.dashboard.team_period import TeamPeriodError
 
     try:
         report_path = _write_report(config, None, config.data_dir / "reports", "week")
@@ -285,9 +285,9 @@ def run(
 
 
 def _train_in_run(config: Config, quiet: bool) -> None:
-    from model.dataset import DatasetError, load_store
-    from model.registry import Registry
-    from model.training import train as train_model
+    from teamlens.model.dataset import DatasetError, load_store
+    from teamlens.model.registry import Registry
+    from teamlens.model.training import train as train_model
     from teamlens.store import Store
 
     registry = Registry.for_data_dir(config.data_dir)
@@ -322,8 +322,8 @@ def label(
     scheduler: str | None,
 ) -> None:
     """Link fix commits to the commits that induced them (SZZ; incremental)."""
-    from mining.szz import label_repository
-    from mining.tasks import run_per_repository, runner_for
+    from teamlens.mining.szz import label_repository
+    from teamlens.mining.tasks import run_per_repository, runner_for
 
     config = _config(ctx, config_path)
     progress = None if quiet else Progress(unit="fixes", verb="label")
@@ -353,8 +353,8 @@ def features(
     scheduler: str | None,
 ) -> None:
     """Compute per-change features (new changes only) and refresh the labels."""
-    from features.changes import build_features, features_for
-    from mining.tasks import repositories, run_per_repository, runner_for
+    from teamlens.features.changes import build_features, features_for
+    from teamlens.mining.tasks import repositories, run_per_repository, runner_for
     from teamlens.summary import label_totals
 
     config = _config(ctx, config_path)
@@ -381,7 +381,7 @@ def _model_data(
     ctx: click.Context, config_path: Path | None, dataset: Path | None, repos: tuple[str, ...]
 ) -> tuple[Any, Config | None]:
     """(JitData, config): a public dataset, or the labelled changes in the store."""
-    from model.dataset import load_kamei_csv, load_store
+    from teamlens.model.dataset import load_kamei_csv, load_store
     from teamlens.store import Store
 
     if dataset is not None:
@@ -467,10 +467,10 @@ def evaluate(
 
     Time-ordered splits only: train on the past, leave a gap, test on the future.
     """
-    from model.evaluation import evaluate_split
-    from model.reporting import evaluation_json, evaluation_text
-    from model.split import holdout, rolling_origin
-    from model.training import check_enough
+    from teamlens.model.evaluation import evaluate_split
+    from teamlens.model.reporting import evaluation_json, evaluation_text
+    from teamlens.model.split import holdout, rolling_origin
+    from teamlens.model.training import check_enough
 
     data, config = _model_data(ctx, config_path, dataset, repos)
     labelled = data.labelled
@@ -504,8 +504,8 @@ def train(
 
     The model folder goes to <data_dir>/models/<id>/ with its model card.
     """
-    from model.registry import Registry
-    from model.training import train as train_model
+    from teamlens.model.registry import Registry
+    from teamlens.model.training import train as train_model
 
     data, config = _model_data(ctx, config_path, dataset, repos)
     if config is None:
@@ -553,7 +553,7 @@ def models(ctx: click.Context, config_path: Path | None, make_current: str | Non
 
     Until a trained model wins on held-out data, the shipped default is current.
     """
-    from model.registry import DEFAULT_ID, Registry
+    from teamlens.model.registry import DEFAULT_ID, Registry
 
     config = _config(ctx, config_path)
     registry = Registry.for_data_dir(config.data_dir)
@@ -580,7 +580,7 @@ def export(ctx: click.Context, config_path: Path | None, out: Path, repos: tuple
     No pseudonyms, commit ids or team names; k-anonymous on what git shows (every column
     but the label is a range shared by at least k changes of at least k people).
     """
-    from model.export import export as export_changes
+    from teamlens.model.export import export as export_changes
 
     config = _config(ctx, config_path)
     report = export_changes(config, out, [config.repository(n).name for n in repos])
@@ -634,13 +634,13 @@ def review(
 
     About the change only, never about its author. Usable as a pre-push hook.
     """
-    from bot.render import to_json, to_markdown, to_sarif_json
+    from teamlens.bot.render import to_json, to_markdown, to_sarif_json
 
     config = _config(ctx, config_path)
     if github_ref is not None:
         if base or head:
             raise click.UsageError("--github and --base/--head exclude each other")
-        from bot.github import review_pull_request
+        from teamlens.bot.github import review_pull_request
 
         result = review_pull_request(config, github_ref, post=post, repo_name=repo_name)
     else:
@@ -648,7 +648,7 @@ def review(
             raise click.UsageError("--post needs --github OWNER/REPO#N")
         if not base or not head:
             raise click.UsageError("give --base and --head, or --github OWNER/REPO#N")
-        from bot.review import review_local
+        from teamlens.bot.review import review_local
 
         result = review_local(config, repo_name, base, head)
     numeric = not (level_only or post)  # what is posted is shown without the number
@@ -708,10 +708,10 @@ def serve(
     The webhook secret comes from the environment variable TEAMLENS_WEBHOOK_SECRET.
     Off loopback: --certfile/--keyfile, or --behind-proxy.
     """
-    from bot.github import review_pull_request
-    from bot.webhook import PullRequestEvent, WebhookSettings
-    from bot.webhook import serve as serve_webhooks
-    from model.registry import Registry
+    from teamlens.bot.github import review_pull_request
+    from teamlens.bot.webhook import PullRequestEvent, WebhookSettings
+    from teamlens.bot.webhook import serve as serve_webhooks
+    from teamlens.model.registry import Registry
     from teamlens.serving import Transport
 
     config = _config(ctx, config_path)
@@ -742,7 +742,7 @@ def stats(ctx: click.Context, config_path: Path | None, repo_name: str | None, p
 
     Counts the thumbs-up and thumbs-down reactions; a rule above 10 % is flagged.
     """
-    from bot.stats import FLAG_RATE, rule_stats
+    from teamlens.bot.stats import FLAG_RATE, rule_stats
 
     config = _config(ctx, config_path)
     rows = rule_stats(config, repo_name, pulls)
@@ -791,8 +791,8 @@ def report(
 def _write_report(config: Config, out: Path | None, csv_dir: Path | None, period: str) -> Path:
     import datetime as dt
 
-    from dashboard.report import write_report
-    from dashboard.team_period import build_team_period, read_team_period
+    from teamlens.dashboard.report import write_report
+    from teamlens.dashboard.team_period import build_team_period, read_team_period
 
     build_team_period(config, period)
     table = read_team_period(config.data_dir)
@@ -826,7 +826,7 @@ def serve_page(
     """
     import os
 
-    from dashboard.serve import make_server
+    from teamlens.dashboard.serve import make_server
     from teamlens.serving import Transport
 
     config = _config(ctx, config_path)

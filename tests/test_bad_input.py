@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from mining.tasks import mine_all
 from teamlens.config import load_config
+from teamlens.mining.tasks import mine_all
 from teamlens.store import Store
 from tests.conftest import TEST_KEY, ConfigFactory, teamlens_command
 from tests.gitrepo import ALICE, BOB, CAROL, RepoBuilder

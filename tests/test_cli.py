@@ -21,10 +21,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from mining.tasks import mine_all
 from teamlens import __version__
 from teamlens.cli import cli
 from teamlens.config import load_config
+from teamlens.mining.tasks import mine_all
 from teamlens.store import Store
 from tests.conftest import TEST_KEY, teamlens_command
 from tests.gitrepo import ALICE, BOB, CAROL, DAVE, ERIN, EVERYONE, ZOE, RepoBuilder

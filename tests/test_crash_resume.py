@@ -155,7 +155,7 @@ def test_sigkill_while_a_split_history_is_mined_then_resume(
     # What `teamlens mine --workers N` does, in one process (a cluster's worker processes
     # would outlive a SIGKILL of the client); serial `teamlens mine` does not split.
     script = (
-        "import sys; from pathlib import Path; from mining.tasks import mine_all; "
+        "import sys; from pathlib import Path; from teamlens.mining.tasks import mine_all; "
         "from teamlens.config import load_config; "
         "mine_all(load_config(Path(sys.argv[1])), split=True)"
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mining.tasks import mine_all
 from teamlens.config import load_config
+from teamlens.mining.tasks import mine_all
 from teamlens.store import Store
 from tests.conftest import ConfigFactory
 from tests.gitrepo import ALICE, BOB, RepoBuilder, lines

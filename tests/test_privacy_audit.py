@@ -19,18 +19,6 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from dashboard.published_check import (
-    DIFFERENCING,
-    DOMINANCE,
-    SMALL_GROUP,
-    STALE,
-    UNRECORDED,
-)
-from dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA, TEAM_PERIOD_FILE
-from dashboard.team_period import build_team_period, read_team_period
-from features.changes import features_for
-from mining.github import mine_github
-from mining.tasks import mine_all
 from teamlens.audit import (
     KEY_EXPOSED,
     OPT_OUT,
@@ -47,6 +35,18 @@ from teamlens.audit import (
     purge,
 )
 from teamlens.config import Config, load_config
+from teamlens.dashboard.published_check import (
+    DIFFERENCING,
+    DOMINANCE,
+    SMALL_GROUP,
+    STALE,
+    UNRECORDED,
+)
+from teamlens.dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA, TEAM_PERIOD_FILE
+from teamlens.dashboard.team_period import build_team_period, read_team_period
+from teamlens.features.changes import features_for
+from teamlens.mining.github import mine_github
+from teamlens.mining.tasks import mine_all
 from teamlens.store import SCHEMAS, Store
 from tests.conftest import TEST_KEY, ConfigFactory
 from tests.github_server import FakeGitHub, FileChange

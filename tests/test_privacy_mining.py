@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from mining.tasks import mine_all
 from teamlens.config import load_config
+from teamlens.mining.tasks import mine_all
 from teamlens.store import Store
 from tests.conftest import TEST_KEY, ConfigFactory
 from tests.gitrepo import ALICE, CAROL, CAROL_OLD, DAVE, EVERYONE, Person, RepoBuilder
@@ -150,7 +150,7 @@ def test_opt_out_after_mining_purges_existing_rows(
 def test_opt_out_after_features_removes_their_changes_everywhere(
     tricky_repo: Path, make_config: ConfigFactory, key_env: str, data_dir: Path, tmp_path: Path
 ) -> None:
-    from features.changes import features_for
+    from teamlens.features.changes import features_for
 
     config = load_config(make_config({"tricky": tricky_repo}))
     mine_all(config)

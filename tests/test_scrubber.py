@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mining.languages import language_of
+from teamlens.mining.languages import language_of
 from teamlens.privacy import Scrubber, normalise_identity
 
 PEOPLE = [

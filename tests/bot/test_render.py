@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import pytest
 
-from bot.domain import (
+from teamlens.bot.domain import (
     ChangedFile,
     ChangedFunction,
     ChangeUnderReview,
@@ -15,7 +15,7 @@ from bot.domain import (
     ReviewResult,
     Suggestion,
 )
-from bot.render import (
+from teamlens.bot.render import (
     FINGERPRINT_KEY,
     RISK_DESCRIPTION,
     RISK_FINGERPRINT,

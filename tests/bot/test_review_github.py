@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.github import SUMMARY_MARKER, added_lines, review_pull_request
-from bot.stats import rule_stats
+from teamlens.bot.github import SUMMARY_MARKER, added_lines, review_pull_request
+from teamlens.bot.stats import rule_stats
 from teamlens.config import Config, load_config
 from tests.conftest import TEST_KEY
 from tests.github_server import FakeGitHub, FileChange

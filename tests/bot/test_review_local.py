@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.change import _history, compute_change
-from bot.review import review_local
+from teamlens.bot.change import _history, compute_change
+from teamlens.bot.review import review_local
 from teamlens.config import Config, load_config
 from tests.conftest import TEST_KEY, teamlens_command
 from tests.gitrepo import ALICE, BOB, CAROL, ERIN, ZOE, Person, RepoBuilder

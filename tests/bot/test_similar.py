@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from bot.domain import ChangedFile
-from bot.similar import (
+from teamlens.bot.domain import ChangedFile
+from teamlens.bot.similar import (
     DEFAULT_MIN_SCORE,
     SAME_FILE_BOOST,
     CommentIndex,

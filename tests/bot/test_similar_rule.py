@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.review import review_local
-from mining.github import mine_github
+from teamlens.bot.review import review_local
 from teamlens.config import Config, load_config
+from teamlens.mining.github import mine_github
 from tests.conftest import TEST_KEY
 from tests.github_server import FakeGitHub, FileChange
 from tests.gitrepo import ALICE, BOB, RepoBuilder

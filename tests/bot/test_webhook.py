@@ -18,7 +18,7 @@ import pytest
 import requests
 import uvicorn
 
-from bot.webhook import (
+from teamlens.bot.webhook import (
     SECRET_ENV,
     MissingSecretError,
     PullRequestEvent,
@@ -426,7 +426,14 @@ def test_the_answer_comes_within_a_second_while_the_handler_takes_three() -> Non
 def test_nothing_secret_or_personal_is_ever_logged(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("", "bot", "bot.webhook", "uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in (
+        "",
+        "teamlens.bot",
+        "teamlens.bot.webhook",
+        "uvicorn",
+        "uvicorn.error",
+        "uvicorn.access",
+    ):
         caplog.set_level(logging.DEBUG, logger=name)
     for name in ("uvicorn", "uvicorn.access"):  # uvicorn's own dictConfig turns these off
         monkeypatch.setattr(logging.getLogger(name), "propagate", True)
@@ -455,8 +462,10 @@ def test_nothing_secret_or_personal_is_ever_logged(
         assert srv.health()["failed"] == 1
 
     records = caplog.records
-    assert any(r.name == "bot.webhook" and "queued" in r.getMessage() for r in records)
-    assert any(r.name == "bot.webhook" and "handler failed" in r.getMessage() for r in records)
+    assert any(r.name == "teamlens.bot.webhook" and "queued" in r.getMessage() for r in records)
+    assert any(
+        r.name == "teamlens.bot.webhook" and "handler failed" in r.getMessage() for r in records
+    )
     assert any(r.name == "uvicorn.access" for r in records), "uvicorn's logs were not captured"
 
     logged = caplog.text + "\n".join(

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, TypedDict
 import pyarrow as pa
 import pytest
 
-from dashboard.report import render_html
-from dashboard.schema import SCHEMA
-from dashboard.serve import create_app
+from teamlens.dashboard.report import render_html
+from teamlens.dashboard.schema import SCHEMA
+from teamlens.dashboard.serve import create_app
 from tests.browser import Tab, UnsafePageError, launch_chromium, open_page
 from tests.dashboard.test_serve import (
     SHOWN_TEAMS,

@@ -13,8 +13,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from dashboard import report
-from dashboard.report import (
+from teamlens.dashboard import report
+from teamlens.dashboard.report import (
     LATEST_CSV,
     LATEST_FIGURES,
     TEAM_PERIOD_CSV,
@@ -23,7 +23,7 @@ from dashboard.report import (
     write_csv,
     write_report,
 )
-from dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA
+from teamlens.dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA
 
 K = 5
 WEEKS = [dt.date(2024, 4, 1) + dt.timedelta(weeks=i) for i in range(8)]  # W14 .. W21

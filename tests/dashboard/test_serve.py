@@ -26,8 +26,8 @@ import requests
 import uvicorn
 from fastapi import FastAPI
 
-from dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA, TEAM_PERIOD_FILE, UNOWNED
-from dashboard.serve import SECURITY_HEADERS, ServeConfigError, create_app, serve
+from teamlens.dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA, TEAM_PERIOD_FILE, UNOWNED
+from teamlens.dashboard.serve import SECURITY_HEADERS, ServeConfigError, create_app, serve
 
 TOKEN = "tl-serve-test-token-5b2f9c1e"
 K = 5

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from dashboard.schema import ALL_TEAMS, FIGURES
-from dashboard.team_period import build_rows, build_team_period, read_team_period, wilson
-from features.changes import features_for
-from mining.szz import label_repository
-from mining.tasks import mine_all
 from teamlens.config import Config, load_config
+from teamlens.dashboard.schema import ALL_TEAMS, FIGURES
+from teamlens.dashboard.team_period import build_rows, build_team_period, read_team_period, wilson
+from teamlens.features.changes import features_for
+from teamlens.mining.szz import label_repository
+from teamlens.mining.tasks import mine_all
 from tests.gitrepo import Person, RepoBuilder
 
 DAY = 86_400

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from features.changes import FEATURES_VERSION, build_features, is_test_path
-from mining.szz import label_repository
-from mining.tasks import mine_all
 from teamlens.config import load_config
+from teamlens.features.changes import FEATURES_VERSION, build_features, is_test_path
+from teamlens.mining.szz import label_repository
+from teamlens.mining.tasks import mine_all
 from teamlens.store import Store
 from tests.conftest import ConfigFactory
 from tests.gitrepo import ALICE, BOB, CAROL, EVERYONE, Person, RepoBuilder, lines

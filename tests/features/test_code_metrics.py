@@ -10,14 +10,14 @@ from textwrap import dedent
 import pytest
 import tree_sitter as ts
 
-from features import code_metrics
-from features.code_metrics import (
+from teamlens.features import code_metrics
+from teamlens.features.code_metrics import (
     FileCodeMetrics,
     FunctionChange,
     cyclomatic_complexity,
     file_code_metrics,
 )
-from mining.syntax import parser_for
+from teamlens.mining.syntax import parser_for
 
 
 def source(text: str) -> bytes:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from features.kamei import Change, FileTouch, TeamMap, entropy, replay
+from teamlens.features.kamei import Change, FileTouch, TeamMap, entropy, replay
 
 DAY = 86_400
 TEAMS = TeamMap({"core": ["src/**", "lib/**"], "docs": ["docs/**", "*.md"]})

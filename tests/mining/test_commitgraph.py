@@ -7,10 +7,10 @@ import struct
 import subprocess
 from pathlib import Path
 
-from mining import commitgraph
-from mining.szz import SzzSession, Variant, label_fix, label_repository
-from mining.tasks import mine_all
 from teamlens.config import load_config
+from teamlens.mining import commitgraph
+from teamlens.mining.szz import SzzSession, Variant, label_fix, label_repository
+from teamlens.mining.tasks import mine_all
 from teamlens.store import Store
 from tests.conftest import ConfigFactory
 from tests.gitrepo import ALICE, BOB, CAROL, RepoBuilder

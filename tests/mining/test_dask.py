@@ -19,20 +19,20 @@ pytest.importorskip("distributed")
 
 from distributed.protocol import pickle as dask_pickle
 
-from features.changes import build_features
-from mining.dask_runner import DaskRunner, _Secret
-from mining.miner import MiningReport
-from mining.ranges import plan
-from mining.szz import label_repository
-from mining.tasks import (
+from teamlens.config import Config, load_config
+from teamlens.errors import RepositoryError, TeamlensError
+from teamlens.features.changes import build_features
+from teamlens.mining.dask_runner import DaskRunner, _Secret
+from teamlens.mining.miner import MiningReport
+from teamlens.mining.ranges import plan
+from teamlens.mining.szz import label_repository
+from teamlens.mining.tasks import (
     SerialRunner,
     mine_all,
     run_per_repository,
     runner_for,
     tasks_for,
 )
-from teamlens.config import Config, load_config
-from teamlens.errors import RepositoryError, TeamlensError
 from teamlens.privacy import verify_key_check
 from teamlens.store import Store
 from tests.conftest import TEST_KEY, teamlens_command

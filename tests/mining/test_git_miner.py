@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from pydriller import Repository
 
-from mining.tasks import mine_all
 from teamlens.config import load_config
 from teamlens.errors import RepositoryError
+from teamlens.mining.tasks import mine_all
 from teamlens.privacy import normalise_identity
 from teamlens.store import Store
 from tests.conftest import TEST_KEY, ConfigFactory

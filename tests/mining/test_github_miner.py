@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from features.changes import features_for
-from mining.backoff import WaitBudget
-from mining.github import mine_github
-from mining.tasks import mine_all
 from teamlens.config import Config, load_config
+from teamlens.features.changes import features_for
+from teamlens.mining.backoff import WaitBudget
+from teamlens.mining.github import mine_github
+from teamlens.mining.tasks import mine_all
 from teamlens.privacy import Pseudonymizer
 from teamlens.store import Store
 from tests.conftest import TEST_KEY, teamlens_command

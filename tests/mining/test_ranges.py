@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from mining.miner import mine_repository
-from mining.ranges import adopt, plan, staging_dir
-from mining.tasks import mine_all, tasks_for
 from teamlens.config import Config, load_config
 from teamlens.errors import StoreError
+from teamlens.mining.miner import mine_repository
+from teamlens.mining.ranges import adopt, plan, staging_dir
+from teamlens.mining.tasks import mine_all, tasks_for
 from teamlens.store import Store
 from tests.conftest import ConfigFactory
 from tests.test_crash_resume import _fast_import

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from pydriller import Git
 
-from mining.szz import (
+from teamlens.config import load_config
+from teamlens.mining.szz import (
     ALL_FILTERS,
     AgFilter,
     CommitInfo,
@@ -19,8 +20,7 @@ from mining.szz import (
     label_repository,
     variant_name,
 )
-from mining.tasks import mine_all
-from teamlens.config import load_config
+from teamlens.mining.tasks import mine_all
 from teamlens.store import Store
 from tests.conftest import ConfigFactory
 from tests.gitrepo import ALICE, BOB, CAROL, ERIN, ZOE, RepoBuilder

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from features.changes import features_for
-from mining.szz import label_repository
-from mining.tasks import mine_all
 from teamlens.config import Config, load_config
+from teamlens.features.changes import features_for
+from teamlens.mining.szz import label_repository
+from teamlens.mining.tasks import mine_all
 from tests.gitrepo import ALICE, BOB, CAROL, ERIN, ZOE, Person, RepoBuilder
 
 AUTHORS = (ALICE, BOB, CAROL, ZOE, ERIN)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from model.dataset import DatasetError, load_kamei_csv
-from model.evaluation import Contender, evaluate_split
-from model.split import holdout
+from teamlens.model.dataset import DatasetError, load_kamei_csv
+from teamlens.model.evaluation import Contender, evaluate_split
+from teamlens.model.split import holdout
 
 HEADER = ",_id,date,bug,__,ns,nd,nf,entrophy,la,ld,lt,fix,ndev,age,nuc,exp,rexp,sexp\n"
 SHARED_JIT = Path(__file__).resolve().parents[3] / "shared" / "data" / "jit"

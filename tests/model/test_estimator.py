@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from model.estimator import NotFittedError, RiskClassifier
+from teamlens.model.estimator import NotFittedError, RiskClassifier
 
 
 def _data(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from model.estimator import RiskClassifier
-from model.explain import explain, sentence
+from teamlens.model.estimator import RiskClassifier
+from teamlens.model.explain import explain, sentence
 
 
 def _classifier() -> RiskClassifier:

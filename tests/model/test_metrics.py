@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from model.metrics import (
+from teamlens.model.metrics import (
     LOWER_IS_BETTER,
     MetricError,
     Metrics,

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.card import group_results
-from model.dataset import JitData, load_store
-from model.registry import DEFAULT_ID, Registry
-from model.training import score_saved
+from teamlens.model.card import group_results
+from teamlens.model.dataset import JitData, load_store
+from teamlens.model.registry import DEFAULT_ID, Registry
+from teamlens.model.training import score_saved
 from teamlens.privacy import Pseudonymizer, load_key
 from teamlens.store import Store
 from tests.conftest import teamlens_command

@@ -8,8 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.estimator import RiskClassifier
-from model.registry import DEFAULT_ID, ModelError, ModelMeta, Registry, load_model, save_model
+from teamlens.model.estimator import RiskClassifier
+from teamlens.model.registry import (
+    DEFAULT_ID,
+    ModelError,
+    ModelMeta,
+    Registry,
+    load_model,
+    save_model,
+)
 
 
 def _model() -> tuple[RiskClassifier, pd.DataFrame]:

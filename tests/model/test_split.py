@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.split import DAY, SplitError, holdout, rolling_origin
+from teamlens.model.split import DAY, SplitError, holdout, rolling_origin
 
 
 def _times(n: int = 100, step: int = DAY // 2) -> np.ndarray:

@@ -21,9 +21,9 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
-from dashboard.schema import ALL_TEAMS
-from dashboard.serve import create_app
-from dashboard.team_period import build_rows
+from teamlens.dashboard.schema import ALL_TEAMS
+from teamlens.dashboard.serve import create_app
+from teamlens.dashboard.team_period import build_rows
 from tests.dashboard.test_serve import TOKEN, auth, running_server
 from tests.gitrepo import RepoBuilder
 from tests.privacy.company import (

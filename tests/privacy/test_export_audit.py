@@ -20,7 +20,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from model.export import (
+from teamlens.audit import LINKABLE_EXPORT, RULES
+from teamlens.model.export import (
     ATTACKER_COLUMNS,
     BUCKETED_COLUMNS,
     EXPORT_COLUMNS,
@@ -30,7 +31,6 @@ from model.export import (
     read_ranges,
     written,
 )
-from teamlens.audit import LINKABLE_EXPORT, RULES
 from tests.privacy.company import PEOPLE, featured, run_teamlens, teamlens_ok
 from tests.privacy.test_export_reidentification import Commit, git_history
 

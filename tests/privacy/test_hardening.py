@@ -28,9 +28,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from bot.github import review_pull_request
-from dashboard.serve import make_server
+from teamlens.bot.github import review_pull_request
 from teamlens.config import Config, load_config
+from teamlens.dashboard.serve import make_server
 from teamlens.privacy import is_current_key_check, verify_key_check
 from teamlens.serving import Transport
 from tests.conftest import TEST_KEY, ConfigFactory, teamlens_command

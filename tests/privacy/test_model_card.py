@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from model.card import group_results, hidden_groups, reliability_table
-from model.dataset import JitData
+from teamlens.model.card import group_results, hidden_groups, reliability_table
+from teamlens.model.dataset import JitData
 
 
 def _test_window() -> JitData:

@@ -26,8 +26,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from mining.miner import opt_out_fingerprint
-from model.registry import DEFAULT_ID, Registry
+from teamlens.mining.miner import opt_out_fingerprint
+from teamlens.model.registry import DEFAULT_ID, Registry
 from teamlens.privacy import Pseudonymizer
 from teamlens.store import Store
 from tests.conftest import TEST_KEY, teamlens_command

@@ -34,17 +34,17 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-import model.registry
+import teamlens.model.registry
 import teamlens.store
-from features.changes import features_for
-from mining.github import iter_github_repositories, mine_github
-from mining.szz import label_repository
-from mining.tasks import mine_all
-from model.dataset import load_store
-from model.registry import Registry
-from model.training import train
 from teamlens.cli import cli
 from teamlens.config import load_config
+from teamlens.features.changes import features_for
+from teamlens.mining.github import iter_github_repositories, mine_github
+from teamlens.mining.szz import label_repository
+from teamlens.mining.tasks import mine_all
+from teamlens.model.dataset import load_store
+from teamlens.model.registry import Registry
+from teamlens.model.training import train
 from teamlens.store import SCHEMAS, Store
 from tests.github_server import FakeGitHub, Fault
 from tests.mining.test_github_miner import BOT, HUMANS, REPO, _populate
@@ -64,8 +64,8 @@ TOKEN_ENV = "GH_TOKEN_FAULTS"
 #: The kill and fault runs publish more often than the defaults (200 fixes, 2,000
 #: changes per batch): more moments at which a kill or a fault can land.
 SMALL_BATCHES = {
-    "label": "import mining.szz\nmining.szz.LABEL_BATCH = 8\n",
-    "features": "import features.changes\nfeatures.changes.BATCH = 64\n",
+    "label": "import teamlens.mining.szz\nteamlens.mining.szz.LABEL_BATCH = 8\n",
+    "features": "import teamlens.features.changes\nteamlens.features.changes.BATCH = 64\n",
 }
 #: Columns that record when a run happened, not what it found.
 WHEN_RUN = {"szz_fixes": ("labelled_at",), "lost_commits": ("detected_at",)}
@@ -571,7 +571,7 @@ class FullDisk:
         for module, name in (
             (teamlens.store, "_write_parquet"),
             (teamlens.store, "_write_text"),
-            (model.registry, "_write_text"),
+            (teamlens.model.registry, "_write_text"),
         ):
             monkeypatch.setattr(module, name, self._wrap(getattr(module, name)))
 
@@ -619,11 +619,11 @@ DISK_CASES = {
 def test_a_full_disk_is_one_error_line_changes_nothing_and_a_rerun_completes(
     stages: Stages, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: DiskCase
 ) -> None:
-    import features.changes
-    import mining.szz
+    import teamlens.features.changes
+    import teamlens.mining.szz
 
-    monkeypatch.setattr(mining.szz, "LABEL_BATCH", 8)
-    monkeypatch.setattr(features.changes, "BATCH", 64)
+    monkeypatch.setattr(teamlens.mining.szz, "LABEL_BATCH", 8)
+    monkeypatch.setattr(teamlens.features.changes, "BATCH", 64)
     start = getattr(stages, case.start) if case.start else None
     config = stages.start(tmp_path, start)
     data_dir = tmp_path / "data"
@@ -656,14 +656,14 @@ def test_a_full_disk_outside_the_store_is_one_error_line_too(
 ) -> None:
     """The CLI's own net: ENOSPC from a writer with no error handling of its own (here the
     team report's aggregates) is the same one line, not a traceback."""
-    import dashboard.team_period
+    import teamlens.dashboard.team_period
 
     config = stages.start(tmp_path, stages.featured)
 
     def full(table: pa.Table, path: Path) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr(dashboard.team_period, "write_atomically", full)
+    monkeypatch.setattr(teamlens.dashboard.team_period, "write_atomically", full)
     result = invoke("report", "--config", str(config))
     message = one_line_error(result.stderr)
     assert result.exit_code == 1
@@ -733,7 +733,9 @@ def test_a_repository_breaking_while_it_is_mined(
     repos = _copy_repos(stages, tmp_path)
     config = stages.start(tmp_path, None, repos)
     data_dir = tmp_path / "data"
-    hook = fault_hook("mining.repository:GitRepository.identities", 1, action, repos["b"], name="b")
+    hook = fault_hook(
+        "teamlens.mining.repository:GitRepository.identities", 1, action, repos["b"], name="b"
+    )
     result = run_teamlens(teamlens_with(hook, "mine", "--quiet", "--config", str(config)))
     message = one_line_error(result.stderr)
     print(f"mine, b {action} mid-run: exit {result.returncode}: {message}")
@@ -753,10 +755,14 @@ def test_a_repository_breaking_while_it_is_mined(
 
 
 BROKEN_LATER = {
-    "label-removed": BrokenRepo("label", "mined", "mining.szz:blame", 30, "remove", "labelled"),
-    "label-corrupted": BrokenRepo("label", "mined", "mining.szz:blame", 30, "corrupt", "labelled"),
+    "label-removed": BrokenRepo(
+        "label", "mined", "teamlens.mining.szz:blame", 30, "remove", "labelled"
+    ),
+    "label-corrupted": BrokenRepo(
+        "label", "mined", "teamlens.mining.szz:blame", 30, "corrupt", "labelled"
+    ),
     "features-corrupted": BrokenRepo(
-        "features", "labelled", "mining.blobs:BlobReader.read", 40, "corrupt", "featured"
+        "features", "labelled", "teamlens.mining.blobs:BlobReader.read", 40, "corrupt", "featured"
     ),
 }
 

@@ -44,13 +44,13 @@ import yaml
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from bot.github import added_lines
-from bot.webhook import PullRequestEvent, Worker
-from features.changes import read_codeowners
-from mining.miner import MiningTask, mine_repository
-from mining.repository import GitRepository
+from teamlens.bot.github import added_lines
+from teamlens.bot.webhook import PullRequestEvent, Worker
 from teamlens.config import DEFAULT_RULE_THRESHOLDS, Config, load_config
 from teamlens.errors import ConfigError, QueryError, TeamlensError
+from teamlens.features.changes import read_codeowners
+from teamlens.mining.miner import MiningTask, mine_repository
+from teamlens.mining.repository import GitRepository
 from teamlens.store import QueryResult, Store
 from tests.bot.test_webhook import Recorder, pr_payload, running_server, sign
 from tests.bot.test_webhook import settings as webhook_settings

@@ -23,14 +23,14 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.webhook import PullRequestEvent
-from dashboard.serve import LOOPBACK_HOSTS, ServeConfigError, serve
-from mining.backoff import WaitBudget
-from mining.commitgraph import graph_folder
-from mining.github import GithubError, mine_github
-from model.registry import ModelError, Registry
+from teamlens.bot.webhook import PullRequestEvent
 from teamlens.config import load_config
+from teamlens.dashboard.serve import LOOPBACK_HOSTS, ServeConfigError, serve
 from teamlens.errors import ConfigError, StoreError
+from teamlens.mining.backoff import WaitBudget
+from teamlens.mining.commitgraph import graph_folder
+from teamlens.mining.github import GithubError, mine_github
+from teamlens.model.registry import ModelError, Registry
 from teamlens.serving import Transport, TransportError
 from teamlens.store import Store
 from tests.bot.test_webhook import pr_payload, running_server, sign

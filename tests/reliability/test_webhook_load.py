@@ -26,7 +26,7 @@ from pathlib import Path
 
 import requests
 
-from bot.webhook import PullRequestEvent
+from teamlens.bot.webhook import PullRequestEvent
 from tests.bot.test_webhook import SECRET, pr_payload, running_server, settings, sign
 
 DELIVERIES = 1000
