@@ -37,8 +37,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from teamlens.aggregates import ALL_TEAMS, SCHEMA, UNOWNED
 from teamlens.dashboard.report import render_html, write_csv
-from teamlens.dashboard.schema import ALL_TEAMS, SCHEMA, UNOWNED
 
 FIRST_MONDAY = dt.date(2023, 1, 2)
 K = 5

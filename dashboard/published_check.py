@@ -28,9 +28,9 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from teamlens.aggregates import TEAM_PERIOD_FILE
 from teamlens.config import Config
 from teamlens.dashboard.ledger import Entry, Ledger, change_tokens
-from teamlens.dashboard.schema import TEAM_PERIOD_FILE
 from teamlens.dashboard.team_period import (
     GROUP_FIGURES,
     Group,

@@ -1,6 +1,6 @@
 """The team trends report: one self-contained HTML file, and the same numbers as CSV.
 
-Everything here reads the k-suppressed ``team_period`` table (:mod:`dashboard.schema`) and
+Everything here reads the k-suppressed ``team_period`` table (:mod:`teamlens.aggregates`) and
 nothing else, so it can only show what that table already allows: team and code
 figures, never a person. The HTML file needs no network at all (no scripts, fonts,
 images or style sheets from elsewhere; a Content-Security-Policy says so to the
@@ -35,7 +35,7 @@ from types import MappingProxyType
 
 import pyarrow as pa
 
-from teamlens.dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA, UNOWNED
+from teamlens.aggregates import ALL_TEAMS, FIGURES, SCHEMA, UNOWNED
 
 DEFAULT_TITLE = "teamlens: team quality trends"
 TEAM_PERIOD_CSV = "team_period.csv"

@@ -1,7 +1,7 @@
 """Serve the team trends page and its ``team_period`` rows over HTTP.
 
 The server reads one file, ``<data_dir>/aggregates/team_period.parquet``, and nothing
-else: every row in it is already k-suppressed (see :mod:`dashboard.schema`), so the
+else: every row in it is already k-suppressed (see :mod:`teamlens.aggregates`), so the
 filters below only *select* rows and can never slice a group below k. There is no
 parameter that names a person, and any query parameter the server does not know is
 refused with 400, so ``?author=`` gets nowhere.
@@ -16,7 +16,7 @@ Endpoints (all ``GET``):
     liveness; the only endpoint that never needs the token.
 
 Filters, on ``/`` and ``/api/team_period``: ``team`` (a team's name, or
-:data:`dashboard.schema.ALL_TEAMS`) and ``period`` (``week`` or ``month``).
+:data:`teamlens.aggregates.ALL_TEAMS`) and ``period`` (``week`` or ``month``).
 
 With a token, every endpoint but ``/health`` wants ``Authorization: Bearer <token>``
 (compared in constant time). Without one the server binds only to a loopback address
@@ -47,8 +47,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.responses import Response
 
+from teamlens.aggregates import FIGURES, SCHEMA, TEAM_PERIOD_FILE
 from teamlens.dashboard.report import DEFAULT_TITLE, render_html
-from teamlens.dashboard.schema import FIGURES, SCHEMA, TEAM_PERIOD_FILE
 from teamlens.errors import TeamlensError
 from teamlens.serving import LOOPBACK_HOSTS, Transport
 

@@ -61,9 +61,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from teamlens.aggregates import ALL_TEAMS, FIGURES, SCHEMA, TEAM_PERIOD_FILE, UNOWNED
 from teamlens.config import Config
 from teamlens.dashboard.ledger import CellKey, Ledger, change_tokens
-from teamlens.dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA, TEAM_PERIOD_FILE, UNOWNED
 from teamlens.disclosure import (
     DEFAULT_DOMINANCE,
     Statistic,

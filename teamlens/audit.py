@@ -1,7 +1,7 @@
 """The privacy inventory, the privacy audit and the retention purge.
 
 * :func:`inventory` describes, as Markdown generated from the code's own schemas
-  (``teamlens.store.SCHEMAS``, ``dashboard.schema.SCHEMA``) and repos.yaml, what teamlens
+  (``teamlens.store.SCHEMAS``, ``teamlens.aggregates.SCHEMA``) and repos.yaml, what teamlens
   collects, where it lives, how long it is kept and who can read it.
 * :func:`audit` checks a data folder (and any report, CSV or export given as an output)
   against the privacy rules: no raw identity and no plain hash of one anywhere (rule 1),
@@ -36,6 +36,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from teamlens.aggregates import FIGURES, TEAM_PERIOD_FILE
+from teamlens.aggregates import SCHEMA as TEAM_PERIOD_SCHEMA
 from teamlens.config import Config
 from teamlens.dashboard.published_check import (
     DIFFERENCING,
@@ -46,8 +48,6 @@ from teamlens.dashboard.published_check import (
     UNRECORDED,
     check_published,
 )
-from teamlens.dashboard.schema import FIGURES, TEAM_PERIOD_FILE
-from teamlens.dashboard.schema import SCHEMA as TEAM_PERIOD_SCHEMA
 from teamlens.errors import RepositoryError, StoreError, TeamlensError
 from teamlens.mining.repository import Alias
 from teamlens.model.dataset import DatasetError

@@ -791,7 +791,7 @@ class Store:
         """
         import duckdb
 
-        from teamlens.dashboard.schema import SCHEMA, TEAM_PERIOD_FILE
+        from teamlens.aggregates import SCHEMA, TEAM_PERIOD_FILE
 
         con = duckdb.connect(":memory:")
         try:
@@ -824,7 +824,7 @@ class Store:
 
         Returns the file the view reads (none when the aggregates are not built).
         """
-        from teamlens.dashboard.schema import SCHEMA, TEAM_PERIOD_FILE
+        from teamlens.aggregates import SCHEMA, TEAM_PERIOD_FILE
 
         path = self.root.parent / TEAM_PERIOD_FILE
         if path.is_file():

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from teamlens.aggregates import ALL_TEAMS, FIGURES, SCHEMA, TEAM_PERIOD_FILE
 from teamlens.audit import (
     KEY_EXPOSED,
     OPT_OUT,
@@ -42,7 +43,6 @@ from teamlens.dashboard.published_check import (
     STALE,
     UNRECORDED,
 )
-from teamlens.dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA, TEAM_PERIOD_FILE
 from teamlens.dashboard.team_period import build_team_period, read_team_period
 from teamlens.features.changes import features_for
 from teamlens.mining.github import mine_github

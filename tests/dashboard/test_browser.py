@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, TypedDict
 import pyarrow as pa
 import pytest
 
+from teamlens.aggregates import SCHEMA
 from teamlens.dashboard.report import render_html
-from teamlens.dashboard.schema import SCHEMA
 from teamlens.dashboard.serve import create_app
 from tests.browser import Tab, UnsafePageError, launch_chromium, open_page
 from tests.dashboard.test_serve import (

@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from teamlens.aggregates import ALL_TEAMS, FIGURES, SCHEMA
 from teamlens.dashboard import report
 from teamlens.dashboard.report import (
     LATEST_CSV,
@@ -23,7 +24,6 @@ from teamlens.dashboard.report import (
     write_csv,
     write_report,
 )
-from teamlens.dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA
 
 K = 5
 WEEKS = [dt.date(2024, 4, 1) + dt.timedelta(weeks=i) for i in range(8)]  # W14 .. W21

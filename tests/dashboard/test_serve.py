@@ -1,6 +1,6 @@
 """The team trends server, served by a real uvicorn on 127.0.0.1 and driven over HTTP.
 
-The ``team_period`` file is written by hand with :data:`dashboard.schema.SCHEMA`: two
+The ``team_period`` file is written by hand with :data:`teamlens.aggregates.SCHEMA`: two
 shown teams, one team suppressed (below k), the all-teams row, and the unowned changes
 suppressed too (two hidden groups, so the all-teams total does not give one away; see
 ``dashboard.team_period``'s differencing rule).
@@ -26,7 +26,7 @@ import requests
 import uvicorn
 from fastapi import FastAPI
 
-from teamlens.dashboard.schema import ALL_TEAMS, FIGURES, SCHEMA, TEAM_PERIOD_FILE, UNOWNED
+from teamlens.aggregates import ALL_TEAMS, FIGURES, SCHEMA, TEAM_PERIOD_FILE, UNOWNED
 from teamlens.dashboard.serve import SECURITY_HEADERS, ServeConfigError, create_app, serve
 
 TOKEN = "tl-serve-test-token-5b2f9c1e"

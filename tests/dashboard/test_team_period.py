@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from teamlens.aggregates import ALL_TEAMS, FIGURES
 from teamlens.config import Config, load_config
-from teamlens.dashboard.schema import ALL_TEAMS, FIGURES
 from teamlens.dashboard.team_period import build_rows, build_team_period, read_team_period, wilson
 from teamlens.features.changes import features_for
 from teamlens.mining.szz import label_repository

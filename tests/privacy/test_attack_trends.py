@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
-from teamlens.dashboard.schema import ALL_TEAMS
+from teamlens.aggregates import ALL_TEAMS
 from teamlens.dashboard.serve import create_app
 from teamlens.dashboard.team_period import build_rows
 from tests.dashboard.test_serve import TOKEN, auth, running_server

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from teamlens.dashboard.schema import TEAM_PERIOD_FILE
+from teamlens.aggregates import TEAM_PERIOD_FILE
 from teamlens.errors import QueryError
 from teamlens.store import PUBLISHED_RELATIONS, SCHEMAS, VIEWS, Store
 from tests.conftest import TEST_KEY, teamlens_command

@@ -653,7 +653,7 @@ def _csv_rows(path: Path) -> list[dict[str, str]]:
 
 
 def test_a_team_of_two_is_in_no_figure(world: World) -> None:
-    from teamlens.dashboard.schema import FIGURES
+    from teamlens.aggregates import FIGURES
 
     # The tiny team really has two people, the big ones five or more: not vacuous.
     store = Store(world.data_dir)

@@ -1,17 +1,18 @@
-"""The ``team_period`` table: team-level quality figures per week or month, k-suppressed.
+"""The ``team_period`` table: team-level quality figures per week or month, published.
 
-Every reader (the HTML report, its CSV files, the served page, ``teamlens query``) reads
-this table and nothing else, so the privacy rules are applied once, when it is built
-(dashboard.team_period). A row is one team (or ``ALL_TEAMS``) and one period:
+Part of the spine because the published zone is: ``teamlens query`` (teamlens.store)
+offers this table, and the report, its CSV files and the served page read it and nothing
+else. The privacy rules are applied once, when it is built (teamlens.dashboard.team_period,
+docs/privacy.md). A row is one team (or ``ALL_TEAMS``) and one period:
 
-* a **shown** row has at least k distinct contributors behind its changes and carries
-  figures;
+* a **shown** row carries figures, each group of them with at least k people behind its
+  changes and nothing smaller derivable from it;
 * a **suppressed** row (``suppressed = true``) carries no figures at all (every figure
   column null) and a ``reason``; it is never shown as zero.
 
-``period`` is ``week`` or ``month``. With ``--period week``, a team-week with fewer than k
-contributors is rolled up into its month (a ``month`` row, ``rolled_up = true``) when the
-month has k; otherwise that week is suppressed.
+``period`` is ``week`` or ``month`` (a month holds the weeks whose Monday falls in it).
+With ``--period week``, a team-week that fails is rolled up into its month (a ``month``
+row, ``rolled_up = true``) when the month passes; otherwise that week is suppressed.
 """
 
 from __future__ import annotations
