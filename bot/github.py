@@ -158,9 +158,9 @@ def review_pull_request(
         pull = repo.pull_request(number)
         files = list(pull.files())
     except Exception as exc:  # github3's errors, translated to one line
-        from teamlens.mining.github import _translate
+        from teamlens.mining.github import translate_error
 
-        raise _translate(exc, ref) from exc
+        raise translate_error(exc, ref) from exc
     base_sha, head_sha = pull.base.sha, pull.head.sha
     if timings is not None:
         timings["fetch"] = timings.get("fetch", 0.0) + time.perf_counter() - clock

@@ -51,7 +51,8 @@ from distributed.security import Security
 import teamlens
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import KeyFileError, TeamlensError
-from teamlens.mining.miner import MiningReport, MiningTask, ProgressCallback, mine_repository
+from teamlens.mining.miner import MiningReport, MiningTask, ProgressCallback
+from teamlens.mining.ranges import mine_task
 from teamlens.privacy import load_key
 
 R = TypeVar("R")
@@ -156,7 +157,7 @@ def _worker_ready() -> str:
 def _mine_on_worker(task: MiningTask, secret: _Secret, run_id: str | None) -> MiningReport:
     progress = _ForwardProgress(run_id) if run_id is not None else None
     with _key_in_environment(task.privacy.key_env, secret):
-        return mine_repository(task, progress)
+        return mine_task(task, progress)
 
 
 def _call_on_worker(

@@ -6,6 +6,7 @@ keyed pseudonyms before anything reaches the store.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -66,3 +67,20 @@ class Commit:
     @property
     def subject(self) -> str:
         return self.message.split("\n", 1)[0].strip()
+
+
+@dataclass(frozen=True)
+class CommitRange:
+    """``git log <include> --not <exclude>``: one part of a split history."""
+
+    index: int  # 0-based, in history order
+    count: int  # parts of the repository in all
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+    tips: tuple[tuple[str, str], ...]  # the refs the whole split mines (ref, sha)
+
+    @property
+    def key(self) -> str:
+        """The range's identity: the same tips and cuts give the same key on every run."""
+        text = " ".join([*self.include, "--not", *self.exclude])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]

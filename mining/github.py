@@ -71,7 +71,7 @@ class GithubReport:
 
 
 @dataclass
-class _Actors:
+class Actors:
     """Pseudonyms, bot flags and opt-out decisions per login, for one run."""
 
     pseudonyms: Pseudonymizer
@@ -142,7 +142,7 @@ def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _translate(exc: Exception, what: str) -> GithubError:
+def translate_error(exc: Exception, what: str) -> GithubError:
     if isinstance(exc, gh_errors.AuthenticationFailed):
         return GithubError(f"{what}: GitHub refused the token (401 Bad credentials)")
     if isinstance(exc, gh_errors.NotFoundError):
@@ -188,7 +188,7 @@ def mine_github(
             return None, None
         return (getattr(user, "name", None), getattr(user, "email", None))
 
-    actors = _Actors(
+    actors = Actors(
         Pseudonymizer(key),
         frozenset(config.github.bots),
         frozenset(e for e in opt_out if "@" not in e),
@@ -207,10 +207,10 @@ def mine_github(
             try:
                 repo = gh.repository(owner, name)
             except (gh_errors.GitHubException, ValueError, KeyError, TypeError) as exc:
-                raise _translate(exc, f"repository {repo_config.github}") from exc
+                raise translate_error(exc, f"repository {repo_config.github}") from exc
             if repo is None:
                 raise GithubError(f"repository {repo_config.github}: not found on GitHub")
-            purged = _purge(writer, actors, config.privacy.retention_days)
+            purged = purge_pull_requests(writer, actors, config.privacy.retention_days)
             todo, etag = _updated_since(repo, state, config.github.per_page)
             if progress is not None and todo:
                 progress(repo_config.name, 0, len(todo))
@@ -218,7 +218,9 @@ def mine_github(
                 try:
                     tables = _fetch(repo, number, actors, config, _next_fetch_id(state))
                 except (gh_errors.GitHubException, ValueError, KeyError, TypeError) as exc:
-                    raise _translate(exc, f"{repo_config.github} pull request #{number}") from exc
+                    raise translate_error(
+                        exc, f"{repo_config.github} pull request #{number}"
+                    ) from exc
                 state = _advanced(state, number, updated)
                 writer.commit(tables, {**writer.manifest.state, _STATE: state})
                 fetched += 1
@@ -282,7 +284,7 @@ def _updated_since(
                 break
             found.append((int(pull.number), updated))
     except (gh_errors.GitHubException, ValueError, KeyError, TypeError) as exc:
-        raise _translate(exc, "listing pull requests") from exc
+        raise translate_error(exc, "listing pull requests") from exc
     if pulls.last_status == 304:
         return [], None  # nothing changed since the ETag was taken
     found.sort(key=lambda item: (item[1], item[0]))
@@ -316,7 +318,7 @@ def _logins(*documents: Any) -> set[str]:
     return found
 
 
-def _scrubber(logins: Iterable[str], actors: _Actors) -> Callable[[str | None], str | None]:
+def _scrubber(logins: Iterable[str], actors: Actors) -> Callable[[str | None], str | None]:
     identities: list[tuple[str, str]] = list(actors.known)
     logins = sorted(set(logins))
     for login in logins:
@@ -332,7 +334,7 @@ def _scrubber(logins: Iterable[str], actors: _Actors) -> Callable[[str | None], 
 
 
 def _fetch(
-    repo: Any, number: int, actors: _Actors, config: Config, fetch_id: int
+    repo: Any, number: int, actors: Actors, config: Config, fetch_id: int
 ) -> dict[str, pa.Table]:
     """One pull request with its files, reviews and review comments, as store rows."""
     pull = repo.pull_request(number)
@@ -429,7 +431,7 @@ def _comment_row(
     number: int,
     fetch_id: int,
     comment: Any,
-    actors: _Actors,
+    actors: Actors,
     clean: Callable[[str | None], str | None],
     cutoff: dt.datetime,
 ) -> dict[str, Any]:
@@ -476,7 +478,7 @@ def _table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
 
 
-def _purge(writer: RepoWriter, actors: _Actors, retention_days: int) -> int:
+def purge_pull_requests(writer: RepoWriter, actors: Actors, retention_days: int) -> int:
     """Drop rows of opted-out logins and comment text past retention; rows removed."""
     gone = {actors.pseudonym(login) for login in actors.opt_out_logins}
     cutoff = pa.scalar(

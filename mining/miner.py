@@ -22,13 +22,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
 from teamlens.config import MiningConfig, PrivacyConfig, RepositoryConfig
 from teamlens.errors import StoreError
-from teamlens.mining.domain import Commit
+from teamlens.mining.domain import Commit, CommitRange
 from teamlens.mining.gitlog import git_log
 from teamlens.mining.languages import language_of
 from teamlens.mining.repository import EVERY_REF, Alias, GitRepository, name_email_pairs
@@ -42,9 +42,6 @@ from teamlens.privacy import (
     verify_key_check,
 )
 from teamlens.store import SCHEMAS, RepoWriter, Store
-
-if TYPE_CHECKING:
-    from teamlens.mining.ranges import CommitRange
 
 #: Called with (repository name, commits done, commits to do).
 ProgressCallback = Callable[[str, int, int], None]
@@ -219,7 +216,7 @@ def opt_out_fingerprint(key: bytes, entries: Sequence[str]) -> str:
     return hmac.new(key, _OPT_OUT_LABEL + "\n".join(ids).encode(), hashlib.sha256).hexdigest()
 
 
-def _purge_opted_out(writer: RepoWriter, opted_out: frozenset[str]) -> int:
+def purge_opted_out(writer: RepoWriter, opted_out: frozenset[str]) -> int:
     """Remove what people who opted out after they were mined left in the store.
 
     Their commits go, and with them every row about those commits (COMMIT_ROWS, and SZZ
@@ -434,9 +431,7 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
         Before anything is written, or after rolling the store back to where it was.
     """
     if task.commit_range is not None:
-        from teamlens.mining.ranges import mine_range
-
-        return mine_range(task, progress)
+        raise ValueError("a commit range is mined by teamlens.mining.ranges.mine_task")
     started = time.monotonic()
     _warm_up_arrow()
     config = task.repository
@@ -464,7 +459,7 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
                 "Restore the old key or use a new data_dir"
             )
         check = upgraded_key_check(key, recorded)  # a legacy check is rewritten as scrypt
-        purged = _purge_opted_out(writer, opted_out)
+        purged = purge_opted_out(writer, opted_out)
         state = dict(writer.manifest.state)  # the purge may have moved tips off its commits
         old_tips: dict[str, str] = dict(state.get("tips", {}))
         lost, rewritten, restored = _lost_rows(writer, repo, tips, old_tips)

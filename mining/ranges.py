@@ -19,7 +19,6 @@ the next run plans the same ranges (same tips, same cuts) and mines only the oth
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import os
 import re
@@ -28,10 +27,10 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from teamlens.errors import StoreError
+from teamlens.mining.domain import CommitRange
 from teamlens.mining.gitlog import git_log
 from teamlens.mining.miner import (
     PROGRESS_EVERY,
@@ -43,6 +42,7 @@ from teamlens.mining.miner import (
     _Identities,
     _opted_out_pseudonyms,
     _unname_unstored,
+    mine_repository,
     opt_out_fingerprint,
 )
 from teamlens.mining.repository import EVERY_REF, Alias, GitRepository, name_email_pairs
@@ -51,23 +51,6 @@ from teamlens.store import SCHEMAS, Store
 
 STAGING = "staging"
 _RANGE_TABLES = ("commits", "file_changes")
-
-
-@dataclass(frozen=True)
-class CommitRange:
-    """``git log <include> --not <exclude>``: one part of a split history."""
-
-    index: int  # 0-based, in history order
-    count: int  # parts of the repository in all
-    include: tuple[str, ...]
-    exclude: tuple[str, ...]
-    tips: tuple[tuple[str, str], ...]  # the refs the whole split mines (ref, sha)
-
-    @property
-    def key(self) -> str:
-        """The range's identity: the same tips and cuts give the same key on every run."""
-        text = " ".join([*self.include, "--not", *self.exclude])
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def staging_dir(data_dir: Path, repo: str) -> Path:
@@ -259,3 +242,10 @@ def _link(source: Path, root: Path, table: str) -> str:
     except OSError:
         shutil.copyfile(source, root / rel)
     return rel
+
+
+def mine_task(task: MiningTask, progress: ProgressCallback | None = None) -> MiningReport:
+    """Mine one task: a whole repository, or one commit range of a split history."""
+    if task.commit_range is not None:
+        return mine_range(task, progress)
+    return mine_repository(task, progress)

@@ -22,7 +22,8 @@ from typing import Protocol, TypeVar
 
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import TeamlensError
-from teamlens.mining.miner import MiningReport, MiningTask, ProgressCallback, mine_repository
+from teamlens.mining.miner import MiningReport, MiningTask, ProgressCallback
+from teamlens.mining.ranges import mine_task
 from teamlens.mining.repository import GitRepository
 from teamlens.privacy import load_key
 
@@ -69,7 +70,7 @@ class SerialRunner:
     def run(
         self, tasks: Sequence[MiningTask], progress: ProgressCallback | None
     ) -> list[MiningReport]:
-        return [mine_repository(task, progress) for task in tasks]
+        return [mine_task(task, progress) for task in tasks]
 
     def per_repository(
         self,

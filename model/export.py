@@ -144,7 +144,7 @@ def export(config: Config, out: Path, repos: Sequence[str] = ()) -> ExportReport
     store = Store(config.data_dir)
     frame = load_store(store, names).frame
     k = config.privacy.k
-    history = _history(store, names)
+    history = git_history(store, names)
     parts: list[pd.DataFrame] = []
     results: list[RepoPrivacy] = []
     for name in names:
@@ -516,7 +516,7 @@ GROUP BY c.repo, c.sha, c.commit_time, c.author_id, c.is_fix
 """
 
 
-def _history(store: Store, repos: Sequence[str]) -> pd.DataFrame:
+def git_history(store: Store, repos: Sequence[str]) -> pd.DataFrame:
     """Every non-merge commit's values as ``git log --numstat -M`` shows them (private zone)."""
     from teamlens.features.kamei import entropy, subsystem_and_directory
 

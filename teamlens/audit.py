@@ -985,7 +985,7 @@ def _check_exports(
         EXPORT_COLUMNS,
         QUASI_IDENTIFIERS,
         Range,
-        _history,
+        git_history,
         read_range,
     )
 
@@ -1029,7 +1029,7 @@ def _check_exports(
                 continue
             assert repos is not None
             if repos not in histories:
-                histories[repos] = _history(store, sorted(repos))
+                histories[repos] = git_history(store, sorted(repos))
             history = histories[repos]
             inside = np.ones(len(history), dtype=np.bool_)
             for column, text in texts.items():
@@ -1249,8 +1249,9 @@ def _drop_leftovers(writer: RepoWriter, gone: pa.Array) -> int:
 def purge(config: Config) -> PurgeReport:
     """Apply privacy.retention_days and the opt-out list to every stored repository now.
 
-    The miners' own purges do the work (``mining.github._purge`` for GitHub rows and
-    review text past retention, ``mining.miner._purge_opted_out`` for commits), so the
+    The miners' own purges do the work (``teamlens.mining.github.purge_pull_requests`` for
+    GitHub rows and review text past retention, ``teamlens.mining.miner.purge_opted_out``
+    for commits), so the
     result is what the next ``mine`` would do; then the rows that belonged to removed
     pull requests or commits (files, reviews and comments of the pull request, features
     and labels of the change) go too. Replaced part files are deleted at once.
@@ -1262,8 +1263,8 @@ def purge(config: Config) -> PurgeReport:
     KeyFileError, ConfigError, RepositoryError
         The key, the opt-out file or a repository cannot be read.
     """
-    from teamlens.mining.github import _Actors, _purge
-    from teamlens.mining.miner import _purge_opted_out, opt_out_fingerprint
+    from teamlens.mining.github import Actors, purge_pull_requests
+    from teamlens.mining.miner import opt_out_fingerprint, purge_opted_out
     from teamlens.mining.ranges import staging_dir
     from teamlens.model.registry import Registry, retire_models
 
@@ -1286,12 +1287,12 @@ def purge(config: Config) -> PurgeReport:
         names = Pseudonymizer(key if key is not None else b"")  # unused without opt-outs
         logins = opt_out.logins if usable else frozenset()
         emails = opt_out.emails if usable else frozenset()
-        actors = _Actors(names, frozenset(config.github.bots), logins, frozenset(), _no_profile)
+        actors = Actors(names, frozenset(config.github.bots), logins, frozenset(), _no_profile)
         gone = pa.array(sorted(actors.pseudonym(x) for x in logins), pa.string())
         with store.writer(repo) as writer:
             texts = _texts(writer)
-            github_removed = _purge(writer, actors, config.privacy.retention_days)
-            git_removed = _purge_opted_out(writer, frozenset(names.person("", e) for e in emails))
+            github_removed = purge_pull_requests(writer, actors, config.privacy.retention_days)
+            git_removed = purge_opted_out(writer, frozenset(names.person("", e) for e in emails))
             derived = _drop_leftovers(writer, gone)
             cleared = sum(1 for row, has in _texts(writer).items() if texts.get(row) and not has)
             if usable and key is not None:

@@ -10,8 +10,7 @@ import pytest
 
 from teamlens.config import Config, load_config
 from teamlens.errors import StoreError
-from teamlens.mining.miner import mine_repository
-from teamlens.mining.ranges import adopt, plan, staging_dir
+from teamlens.mining.ranges import adopt, mine_task, plan, staging_dir
 from teamlens.mining.tasks import mine_all, tasks_for
 from teamlens.store import Store
 from tests.conftest import ConfigFactory
@@ -110,7 +109,7 @@ def test_finished_ranges_are_kept_when_a_run_stops_and_not_mined_again(
     parts = plan(task)
     assert parts is not None
     # A run that stopped after two ranges: they stay staged, the store shows nothing.
-    staged = [mine_repository(p) for p in parts[:2]]
+    staged = [mine_task(p) for p in parts[:2]]
     assert sum(r.commits_added for r in staged) > 0
     assert Store(split.data_dir).repos() == []
     calls: list[tuple[str, int, int]] = []
@@ -130,8 +129,8 @@ def test_a_range_of_a_repository_mined_meanwhile_is_refused(
     parts = plan(task)
     assert parts is not None
     for part in parts:
-        mine_repository(part)
-    mine_repository(task)  # another run mined it as one task meanwhile
+        mine_task(part)
+    mine_task(task)  # another run mined it as one task meanwhile
     with pytest.raises(StoreError, match="was mined by another run"):
         adopt(parts, [])
     assert Store(split.data_dir).query("SELECT count(*) FROM commits").rows == [(COMMITS,)]
