@@ -1,1 +1,6 @@
-"""Team trends report and served page (planned: issue "Team quality trends")."""
+"""Team quality trends (``teamlens.dashboard``), never per person.
+
+``team_period`` builds the disclosure-controlled ``team_period`` table (with ``ledger``,
+the record of what was published); ``published_check`` recomputes its guarantees for
+``teamlens privacy``; ``report`` renders the offline HTML page and CSV; ``serve`` serves it.
+"""
