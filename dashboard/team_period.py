@@ -72,6 +72,7 @@ from teamlens.disclosure import (
     too_few,
     unsafe,
 )
+from teamlens.errors import TeamlensError
 from teamlens.model.dataset import DatasetError, load_store
 from teamlens.model.registry import ModelError, Registry
 from teamlens.model.training import score_saved
@@ -82,8 +83,8 @@ Z95 = 1.959963984540054
 HOTSPOTS = 3
 
 
-class TeamPeriodError(ValueError):
-    """The store has nothing to aggregate."""
+class TeamPeriodError(TeamlensError):
+    """The store has nothing to aggregate (no features yet), or no table was built yet."""
 
 
 @dataclass(frozen=True)

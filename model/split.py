@@ -23,11 +23,13 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 
+from teamlens.errors import TeamlensError
+
 DAY = 86_400
 
 
-class SplitError(ValueError):
-    """The data cannot be split as asked (too few changes, bad shares)."""
+class SplitError(TeamlensError):
+    """The data cannot be split as asked (too few changes, bad shares, too long a gap)."""
 
 
 @dataclass(frozen=True)

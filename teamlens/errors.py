@@ -37,6 +37,19 @@ class QueryError(TeamlensError):
     "A `teamlens query` statement failed"
 
 
+def one_line(exc: BaseException | str) -> str:
+    """The message of an error as one line: its lines joined by "; ", or its class name.
+
+    The CLI prints ``teamlens: error: <one line>``; a message that spans lines (a DuckDB
+    hint, a wrapped library error) must not spill onto more.
+    """
+    text = exc if isinstance(exc, str) else str(exc)
+    parts = [line.strip() for line in text.splitlines() if line.strip()]
+    if parts:
+        return "; ".join(parts)
+    return "failed" if isinstance(exc, str) else type(exc).__name__
+
+
 def write_failure(exc: OSError, path: object) -> str:
     """One line for a file that could not be written: why, where, and what to do.
 
