@@ -1,0 +1,84 @@
+"""Team trends: the offline HTML report and the served page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from teamlens.cli.core import cli, config_from, config_option, tls_options
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The HTML file to write (default <data_dir>/reports/report.html).",
+)
+@click.option("--csv", "csv_dir", type=click.Path(path_type=Path), default=None,
+              help="Also write the numbers as CSV files into this folder.")  # fmt: skip
+@click.option(
+    "--period",
+    type=click.Choice(["week", "month"]),
+    default="week",
+    show_default=True,
+    help="Period of the trends.",
+)
+@click.pass_context
+def report(
+    ctx: click.Context,
+    config_path: Path | None,
+    out: Path | None,
+    csv_dir: Path | None,
+    period: str,
+) -> None:
+    """Team quality trends as one offline HTML file (k-suppressed; never per person)."""
+    from teamlens.pipeline import write_report
+
+    out = write_report(config_from(ctx, config_path), out, csv_dir, period)
+    click.echo(f"wrote {out}")
+
+
+@cli.command("serve")
+@config_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port."
+)
+@tls_options
+@click.pass_context
+def serve_page(
+    ctx: click.Context,
+    config_path: Path | None,
+    host: str,
+    port: int,
+    certfile: Path | None,
+    keyfile: Path | None,
+    behind_proxy: bool,
+) -> None:
+    """Serve the team trends page (reads only the k-suppressed team_period table).
+
+    Outside 127.0.0.1 a bearer token is required ($TEAMLENS_SERVE_TOKEN), and TLS:
+    --certfile/--keyfile, or --behind-proxy when a proxy in front terminates it.
+    """
+    import os
+
+    from teamlens.dashboard.serve import make_server
+    from teamlens.serving import Transport
+
+    config = config_from(ctx, config_path)
+    token = os.environ.get("TEAMLENS_SERVE_TOKEN") or None
+    transport = Transport(certfile, keyfile, behind_proxy)
+    server = make_server(
+        config.data_dir,
+        k=config.privacy.k,
+        host=host,
+        port=port,
+        token=token,
+        transport=transport,
+    )
+    needs = "bearer token required" if token is not None else "loopback only, no token"
+    click.echo(f"teamlens: team trends on {transport.url(host, port)} ({needs})", err=True)
+    server.run()
