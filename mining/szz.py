@@ -23,6 +23,13 @@ them. Three variants, each a set of filters; ``szz_links.variant`` names the var
 Nothing here reads or writes an identity: links are between commits. Links and fixes
 name stored commits only: `git blame` sees the commits of people who opted out (they
 are in git), the store does not, and no link may point at one (DESIGN.md rule 4).
+
+A fix whose objects git cannot read (a missing or corrupt blob, tree or commit, or any
+git error on that one fix) is skipped and counted in :class:`LabelReport`; it is not
+recorded as labelled, so the next run tries it again. The run stops with a
+:class:`~teamlens.errors.RepositoryError` only when the repository as a whole fails:
+its folder is gone, its tip commit cannot be read, or its pack files changed while
+labelling ran (see :func:`_whole_repository_fault`).
 """
 
 from __future__ import annotations
@@ -109,6 +116,10 @@ class FixLinks:
         return {sha for by_sha in self.links.values() for sha in by_sha}
 
 
+class UnreadableObject(RepositoryError):
+    "An object one fix needs is missing or cannot be read (the fix is skipped, not the run)"
+
+
 def _git(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> bytes:
     try:
         result = subprocess.run(
@@ -152,6 +163,7 @@ class SzzSession:
         self.path = path
         self.git_env = git_env
         self.handle = pygit2.Repository(str(path))
+        self.packs = _pack_files(self.handle)  # to tell a broken repository from a bad fix
         self.jobs = jobs
         self._pool: ThreadPoolExecutor | None = None
         self._cosmetic: dict[str, bool] = {}
@@ -185,9 +197,20 @@ class SzzSession:
             return None
         if entry.filemode not in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE):
             return None
-        blob = self.handle[entry.id]
-        assert isinstance(blob, pygit2.Blob)
+        blob = self.object(entry.id)
+        if not isinstance(blob, pygit2.Blob):
+            return None
         return None if blob.size > MAX_SOURCE_BYTES else blob.data
+
+    def object(self, oid: pygit2.Oid | str) -> pygit2.Object:
+        """The object `oid`; a missing one is :class:`UnreadableObject`, not None.
+
+        A corrupt one raises pygit2's GitError, as every other read here does.
+        """
+        found = self.handle.get(oid)
+        if found is None:
+            raise UnreadableObject(f"{self.path}: object {oid} is missing")
+        return found
 
     def is_cosmetic(self, sha: str) -> bool:
         """Whether commit `sha` changed only comments and layout (computed once per commit)."""
@@ -196,7 +219,7 @@ class SzzSession:
         return self._cosmetic[sha]
 
     def _check_cosmetic(self, sha: str) -> bool:
-        commit = self.handle.get(sha)
+        commit = self.object(sha)
         if not isinstance(commit, pygit2.Commit) or len(commit.parents) != 1:
             return False  # root or merge commits are never cosmetic
         diff = self.handle.diff(commit.parents[0], commit, context_lines=0, flags=_DIFF_FLAGS)
@@ -219,10 +242,43 @@ class SzzSession:
     def _blob(self, file: pygit2.DiffFile) -> bytes | None:
         if file.mode not in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE):
             return None
-        blob = self.handle.get(file.id)
+        blob = self.object(file.id)
         if not isinstance(blob, pygit2.Blob) or blob.size > MAX_SOURCE_BYTES:
             return None
         return blob.data
+
+
+def _pack_files(handle: pygit2.Repository) -> frozenset[tuple[str, int, int]]:
+    """(name, size, mtime) of each pack file: what a repack or a corruption changes."""
+    folder = Path(handle.path) / "objects" / "pack"
+    try:
+        return frozenset(
+            (entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
+            for entry in os.scandir(folder)
+            if entry.name.endswith((".pack", ".idx"))
+        )
+    except OSError:
+        return frozenset()
+
+
+def _whole_repository_fault(session: SzzSession) -> str | None:
+    """Why a failed read is the repository's fault rather than one fix's, or None.
+
+    The repository has failed as a whole when its folder is gone, when its pack files
+    changed since labelling started (git was reading objects that changed under it), or
+    when its tip commit and root tree cannot be read either (every object unreadable).
+    """
+    if not session.path.is_dir():
+        return "the repository folder is gone"
+    try:
+        probe = pygit2.Repository(str(session.path))
+        if _pack_files(probe) != session.packs:
+            return "its pack files changed while labelling ran"
+        if not probe.head_is_unborn:
+            len(probe.head.peel(pygit2.Commit).tree)
+    except (pygit2.GitError, KeyError, ValueError) as exc:
+        return f"its tip commit cannot be read ({exc})"
+    return None
 
 
 def deleted_lines(session: SzzSession, fix_sha: str) -> dict[str, list[tuple[int, str]]]:
@@ -233,7 +289,7 @@ def deleted_lines(session: SzzSession, fix_sha: str) -> dict[str, list[tuple[int
     repeated lines may be aligned differently. Submodule (gitlink) changes are not code.
     Paths are the repository's bytes, decoded with ``surrogateescape``.
     """
-    commit = session.handle.get(fix_sha)
+    commit = session.object(fix_sha)
     if not isinstance(commit, pygit2.Commit) or not commit.parents:
         return {}
     diff = session.handle.diff(commit.parents[0], commit, context_lines=3, flags=_DIFF_FLAGS)
@@ -281,15 +337,23 @@ def blame(
     try:
         out = session.git(*args, rev, "--", path)
     except RepositoryError as exc:
-        if "no such path" in str(exc):
+        if "no such path" in str(exc) and not _is_file_at(session, rev, path):
             return {}  # not a file at `rev` (e.g. a submodule): nothing to blame, as PyDriller
-        raise
+        # git says "no such path" too when the file's blob at `rev` cannot be read.
+        raise UnreadableObject(str(exc)) from None
     found: dict[int, str] = {}
     for raw in out.split(b"\n"):
         header = _BLAME_HEADER_RE.match(raw)
         if header is not None:
             found[int(header.group(2))] = header.group(1).decode("ascii")
     return found
+
+
+def _is_file_at(session: SzzSession, rev: str, path: str) -> bool:
+    """Whether the tree of `rev` lists `path` as a file (reads trees only, not the blob)."""
+    listed = session.git("ls-tree", "-z", rev, "--", path)
+    entry = listed.split(b"\0", 1)[0]
+    return entry.split(b" ", 1)[0] in (b"100644", b"100755", b"120000")
 
 
 def _pydriller_useless(line: str) -> bool:
@@ -393,6 +457,19 @@ class LabelReport:
     fixes_labelled: int
     links_added: int
     seconds: float
+    #: Fixes not labelled because git could not read an object they need; the next
+    #: run tries them again.
+    fixes_skipped: int = 0
+
+    def skipped_notice(self) -> str | None:
+        """The one line the CLI prints on stderr when fixes were skipped, else None."""
+        if not self.fixes_skipped:
+            return None
+        fixes = "fix" if self.fixes_skipped == 1 else "fixes"
+        needs = "an object it needs" if self.fixes_skipped == 1 else "objects they need"
+        rest = "the others are labelled" if self.fixes_labelled else "none was labelled"
+        why = f"git could not read {needs}"
+        return f"{self.repo}: {self.fixes_skipped} {fixes} skipped ({why}); {rest}"
 
 
 def label_repository(
@@ -435,7 +512,7 @@ def label_repository(
         filters = frozenset(AgFilter(f) for f in config.labels.filters)
         names = {v: variant_name(v, filters) for v in variants}
         todo = [f for f in fixes if any((f, names[v]) not in done for v in variants)]
-        links_added = 0
+        links_added = skipped = 0
         if todo:
             git_env = commitgraph.refresh(
                 repo.path, commitgraph.graph_folder(config.clones_dir, repo.name)
@@ -445,7 +522,7 @@ def label_repository(
             try:
                 session = SzzSession(repo.path, git_env)
                 try:
-                    links_added = _label_all(
+                    links_added, skipped = _label_all(
                         writer,
                         repo.name,
                         session,
@@ -469,7 +546,9 @@ def label_repository(
         ran = sorted({*writer.manifest.state.get("szz_variants", []), *names.values()})
         if ran != writer.manifest.state.get("szz_variants"):
             writer.commit({}, {**writer.manifest.state, "szz_variants": ran})
-    return LabelReport(repo.name, len(todo), links_added, time.monotonic() - started)
+    return LabelReport(
+        repo.name, len(todo) - skipped, links_added, time.monotonic() - started, skipped
+    )
 
 
 def _has_parent(path: Path, sha: str) -> bool:
@@ -493,17 +572,30 @@ def _label_all(
     bulk_files: int,
     filters: frozenset[AgFilter],
     progress: ProgressCallback | None,
-) -> int:
-    """Label `todo` fixes, publishing links every LABEL_BATCH fixes; returns the links added."""
+) -> tuple[int, int]:
+    """Label `todo` fixes, publishing links every LABEL_BATCH fixes.
+
+    Returns the links added and the number of fixes skipped because git could not read
+    an object they need.
+    """
     if progress is not None and todo:
         progress(repo_name, 0, len(todo))
     link_rows: dict[str, list[object]] = {n: [] for n in SCHEMAS["szz_links"].names}
     fix_rows: dict[str, list[object]] = {n: [] for n in SCHEMAS["szz_fixes"].names}
-    links_added = 0
+    links_added = skipped = 0
     now = int(time.time())
     for i, fix in enumerate(todo, start=1):
         wanted = [v for v in variants if (fix, names[v]) not in done]
-        for result in label_fix(session, fix, wanted, commits, bulk_files, filters):
+        try:
+            results = label_fix(session, fix, wanted, commits, bulk_files, filters)
+        except (pygit2.GitError, RepositoryError):
+            if _whole_repository_fault(session) is not None:
+                raise
+            # One fix's objects cannot be read: skip it (not recorded as labelled, so
+            # the next run tries again); the other fixes keep their links.
+            skipped += 1
+            results = []
+        for result in results:
             n = 0
             for path, by_sha in sorted(result.links.items()):
                 for sha, lines in sorted(by_sha.items()):
@@ -542,4 +634,4 @@ def _label_all(
             fix_rows = {n: [] for n in SCHEMAS["szz_fixes"].names}
         if progress is not None:
             progress(repo_name, i, len(todo))
-    return links_added
+    return links_added, skipped
