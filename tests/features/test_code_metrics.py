@@ -10,12 +10,15 @@ from textwrap import dedent
 import pytest
 import tree_sitter as ts
 
-from teamlens.features import code_metrics
 from teamlens.features.code_metrics import (
     FileCodeMetrics,
     FunctionChange,
+    complexity,
     cyclomatic_complexity,
     file_code_metrics,
+    grammar,
+    line_edits,
+    naming,
 )
 from teamlens.mining.syntax import parser_for
 
@@ -39,7 +42,7 @@ def walked(path: str, text: bytes) -> dict[str, int]:
     """The same through the public one-node function (a Python walk, not a query)."""
     parser = parser_for(path)
     assert parser is not None and parser.language is not None
-    structure = code_metrics._structure(parser.parse(text), code_metrics._queries(parser.language))
+    structure = naming._structure(parser.parse(text), grammar._queries(parser.language))
     return {f.name: cyclomatic_complexity(f.node) for f in structure.functions}
 
 
@@ -589,15 +592,15 @@ def mutate(rng: random.Random, text: bytes) -> bytes:
 
 
 def test_line_edits_and_line_map() -> None:
-    before = code_metrics._Lines(b"a\nb\nc\nd\ne\n")
-    after = code_metrics._Lines(b"a\nB\nc\nx\ny\nd\n")  # b -> B, x y inserted, e deleted
-    edits = code_metrics._line_edits(before, after, [2, 5], [2, 4, 5])
+    before = line_edits._Lines(b"a\nb\nc\nd\ne\n")
+    after = line_edits._Lines(b"a\nB\nc\nx\ny\nd\n")  # b -> B, x y inserted, e deleted
+    edits = line_edits._line_edits(before, after, [2, 5], [2, 4, 5])
     assert edits == [(1, 2, 1, 2), (3, 3, 3, 5), (4, 5, 6, 6)]
-    line_map = code_metrics._LineMap(edits)
+    line_map = line_edits._LineMap(edits)
     assert [line_map(row) for row in range(5)] == [0, None, 2, 5, None]
     # line numbers that do not fit the sources: no edits, parse from scratch
-    assert code_metrics._line_edits(before, after, [2], [2]) is None
-    assert code_metrics._line_edits(before, after, [3, 5], [3, 4, 5]) is None
+    assert line_edits._line_edits(before, after, [2], [2]) is None
+    assert line_edits._line_edits(before, after, [3, 5], [3, 4, 5]) is None
 
 
 EDGE_CASES = [
@@ -638,14 +641,14 @@ def test_reused_before_tree_gives_the_same_tree_and_metrics(
         pairs.append((before, mutate(rng, before)))
     for before, after in pairs:
         deleted, added = diff_lines(before, after)
-        lines = code_metrics._Lines(before), code_metrics._Lines(after)
-        edits = code_metrics._line_edits(*lines, deleted, added)
+        lines = line_edits._Lines(before), line_edits._Lines(after)
+        edits = line_edits._line_edits(*lines, deleted, added)
         assert edits is not None  # the before tree is reused
-        reused = code_metrics._parse_after(parser, parser.parse(before), *lines, edits)
+        reused = line_edits._parse_after(parser, parser.parse(before), *lines, edits)
         assert shape(reused) == shape(parser.parse(after))
         metrics = file_code_metrics("r.py", before, after, deleted, added)
         with monkeypatch.context() as patch:
-            patch.setattr(code_metrics, "_MAX_EDITS", -1)  # always parse from scratch
+            patch.setattr(line_edits, "_MAX_EDITS", -1)  # always parse from scratch
             assert file_code_metrics("r.py", before, after, deleted, added) == metrics
 
 
@@ -657,10 +660,10 @@ def test_query_complexity_matches_the_walk() -> None:
     for path, text in texts:
         parser = parser_for(path)
         assert parser is not None and parser.language is not None
-        queries = code_metrics._queries(parser.language)
+        queries = grammar._queries(parser.language)
         tree = parser.parse(text)
-        functions = code_metrics._structure(tree, queries).functions
-        fast = code_metrics._complexities(tree, queries, functions, set(range(len(functions))))
+        functions = naming._structure(tree, queries).functions
+        fast = complexity._complexities(tree, queries, functions, set(range(len(functions))))
         assert fast == {i: cyclomatic_complexity(f.node) for i, f in enumerate(functions)}
 
 
@@ -687,10 +690,10 @@ def test_tree_sitter_types_exist() -> None:
         if parser is not None and parser.language is not None
     ]
     tables = (
-        code_metrics._FUNCTION_TYPES
-        | code_metrics._SCOPE_TYPES
-        | code_metrics._COMMENT_TYPES
-        | code_metrics._DECISION_TYPES
+        grammar._FUNCTION_TYPES
+        | grammar._SCOPE_TYPES
+        | grammar._COMMENT_TYPES
+        | grammar._DECISION_TYPES
     )
     missing = {
         kind
