@@ -276,8 +276,8 @@ def _whole_repository_fault(session: SzzSession) -> str | None:
             return "its pack files changed while labelling ran"
         if not probe.head_is_unborn:
             len(probe.head.peel(pygit2.Commit).tree)
-    except (pygit2.GitError, KeyError, ValueError) as exc:
-        return f"its tip commit cannot be read ({exc})"
+    except (pygit2.GitError, KeyError, ValueError):
+        return "its tip commit cannot be read"
     return None
 
 
@@ -588,9 +588,12 @@ def _label_all(
         wanted = [v for v in variants if (fix, names[v]) not in done]
         try:
             results = label_fix(session, fix, wanted, commits, bulk_files, filters)
-        except (pygit2.GitError, RepositoryError):
-            if _whole_repository_fault(session) is not None:
-                raise
+        except (pygit2.GitError, RepositoryError) as exc:
+            fault = _whole_repository_fault(session)
+            if fault is not None:
+                raise RepositoryError(
+                    f"repository {repo_name!r}: {session.path} cannot be read ({fault}; {exc})"
+                ) from None
             # One fix's objects cannot be read: skip it (not recorded as labelled, so
             # the next run tries again); the other fixes keep their links.
             skipped += 1

@@ -186,7 +186,14 @@ def run(
 def _echo_run(report: StageReport, quiet: bool) -> None:
     """What `run` prints as each stage reports (labels and features: their progress only)."""
     from teamlens.mining.github import GithubReport
-    from teamlens.pipeline import GithubFailure, GitMining, Summary, TeamReport, Training
+    from teamlens.pipeline import (
+        GithubFailure,
+        GitMining,
+        Labels,
+        Summary,
+        TeamReport,
+        Training,
+    )
     from teamlens.summary import format_summary
 
     if isinstance(report, GitMining):
@@ -195,6 +202,10 @@ def _echo_run(report: StageReport, quiet: bool) -> None:
         echo_github(report, quiet)
     elif isinstance(report, GithubFailure):
         click.echo(f"teamlens: error: {report.error}; continuing without it", err=True)
+    elif isinstance(report, Labels):
+        for label_report in report.reports:
+            if (notice := label_report.skipped_notice()) is not None:
+                click.echo(notice, err=True)
     elif isinstance(report, Training):
         if quiet:
             return
@@ -238,6 +249,8 @@ def label(
     with runner_for(workers, scheduler) as runner:
         reports = run_per_repository(runner, label_repository, config, repos, progress)
     for report in reports:
+        if (notice := report.skipped_notice()) is not None:
+            click.echo(notice, err=True)
         if not quiet:
             click.echo(
                 f"{report.repo}: {report.fixes_labelled} fix commits labelled, "
