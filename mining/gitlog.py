@@ -11,6 +11,11 @@ Output layout per commit, with ``-z``::
     \\x1e<sha>\\0<parents>\\0<author name>\\0 ... <committer date>\\0<message>\\0
     \\n:<mode> <mode> <sha> <sha> <status>\\0<path>\\0[<new path>\\0]     (--raw, per file)
     <added>\\t<deleted>\\t<path>\\0  or  <added>\\t<deleted>\\t\\0<old>\\0<new>\\0  (--numstat)
+
+git prints no numstat line for a file whose two versions have the same content (a
+replace ref that swaps a blob for an identical one, some mode-only changes): such a
+file changed by 0 lines. Numstat lines are matched to --raw entries by path, not by
+position. Output teamlens cannot read is a :class:`RepositoryError` naming the commit.
 """
 
 from __future__ import annotations
@@ -136,6 +141,85 @@ class _Tokens:
         return token
 
 
+class _Malformed(Exception):
+    "One commit's file entries are not what git prints"
+
+
+_RawEntry = tuple[str, str, ChangeType, int | None, bytes, bytes | None]
+_STATUS = re.compile(r"([AMDTRC])([0-9]{1,3})?")
+_MODE = re.compile(r"[0-7]{6}")
+_COUNT = re.compile(rb"[0-9]+")
+
+
+def _raw_entry(head: bytes, tokens: _Tokens) -> _RawEntry:
+    """``:<old mode> <new mode> <old sha> <new sha> <status>`` and its one or two paths."""
+    try:
+        meta = head.lstrip(b"\n")[1:].decode("ascii").split(" ")
+    except UnicodeDecodeError:
+        raise _Malformed(repr(head[:60])) from None
+    if len(meta) != 5 or not all(_MODE.fullmatch(mode) for mode in meta[:2]):
+        raise _Malformed(repr(head[:60]))
+    status = _STATUS.fullmatch(meta[4])
+    if status is None:
+        raise _Malformed(f"status {meta[4]!r}")
+    kind = ChangeType(status.group(1))
+    score = status.group(2)
+    first = tokens.next()
+    second = tokens.next() if kind in (ChangeType.RENAMED, ChangeType.COPIED) else None
+    return meta[0], meta[1], kind, int(score) if score is not None else None, first, second
+
+
+def _numstat(token: bytes, tokens: _Tokens) -> tuple[tuple[bytes, ...], int, int, bool]:
+    """``<added>\\t<deleted>\\t<path>`` (or an empty path, then old and new as tokens):
+    (the paths, added, deleted, is_binary)."""
+    parts = token.lstrip(b"\n").split(b"\t", 2)
+    if len(parts) != 3:
+        raise _Malformed(repr(token[:60]))
+    added_s, deleted_s, path = parts
+    paths = (path,) if path else (tokens.next(), tokens.next())  # a rename or copy
+    if added_s == deleted_s == b"-":
+        return paths, 0, 0, True
+    if not (_COUNT.fullmatch(added_s) and _COUNT.fullmatch(deleted_s)):
+        raise _Malformed(repr(token[:60]))
+    return paths, int(added_s), int(deleted_s), False
+
+
+def _file_changes(tokens: _Tokens) -> list[FileChange]:
+    """One commit's --raw entries, then its --numstat lines (fewer, or none, may come)."""
+    raw_entries: list[_RawEntry] = []
+    while (head := tokens.peek()) is not None and head.lstrip(b"\n").startswith(b":"):
+        tokens.next()
+        raw_entries.append(_raw_entry(head, tokens))
+    counts: dict[tuple[bytes, ...], tuple[int, int, bool]] = {}
+    while (token := tokens.peek()) is not None and not token.startswith(_HEADER):
+        tokens.next()
+        paths, added, deleted, binary = _numstat(token, tokens)
+        if paths in counts:
+            raise _Malformed(f"two line counts for {decode_path(paths[-1])!r}")
+        counts[paths] = (added, deleted, binary)
+    changes: list[FileChange] = []
+    for old_mode, new_mode, kind, score, first, second in raw_entries:
+        paths = (first,) if second is None else (first, second)
+        # No numstat line: git found both versions' content identical (0 lines changed).
+        added, deleted, binary = counts.pop(paths, (0, 0, False))
+        changes.append(
+            FileChange(
+                path=decode_path(second if second is not None else first),
+                old_path=decode_path(first) if second is not None else None,
+                change_type=kind,
+                added=added,
+                deleted=deleted,
+                is_binary=binary,
+                is_submodule=SUBMODULE_MODE in (old_mode, new_mode),
+                similarity=score if kind in (ChangeType.RENAMED, ChangeType.COPIED) else None,
+            )
+        )
+    if counts:
+        stray = decode_path(next(iter(counts))[-1])
+        raise _Malformed(f"a line count for {stray!r}, which the commit does not change")
+    return changes
+
+
 def parse_log(stream: object) -> Iterator[Commit]:
     """Parse the output of :func:`git_log_command` into commits."""
     tokens = _Tokens(stream)
@@ -145,36 +229,12 @@ def parse_log(stream: object) -> Iterator[Commit]:
             raise RepositoryError(f"unexpected git log output: {token[:60]!r}")
         fields = [token[1:]] + [tokens.next() for _ in _FIELDS[1:]]
         sha, parents, a_name, a_email, a_raw, a_date, c_name, c_email, c_raw, c_date, body = fields
-        raw_entries: list[tuple[str, str, str, bytes, bytes | None]] = []
-        while (head := tokens.peek()) is not None and head.lstrip(b"\n").startswith(b":"):
-            tokens.next()
-            meta = head.lstrip(b"\n")[1:].decode("ascii").split(" ")
-            old_mode, new_mode, status = meta[0], meta[1], meta[4]
-            first = tokens.next()
-            second = tokens.next() if status[0] in "RC" else None
-            raw_entries.append((old_mode, new_mode, status, first, second))
-        changes: list[FileChange] = []
-        for old_mode, new_mode, status, first, second in raw_entries:
-            added_s, deleted_s, tail = tokens.next().split(b"\t", 2)
-            if not tail:  # rename/copy: old and new path follow as tokens
-                tokens.next()
-                tokens.next()
-            binary = added_s == b"-"
-            kind = ChangeType(status[0])
-            changes.append(
-                FileChange(
-                    path=decode_path(second if second is not None else first),
-                    old_path=decode_path(first) if second is not None else None,
-                    change_type=kind,
-                    added=0 if binary else int(added_s),
-                    deleted=0 if binary else int(deleted_s),
-                    is_binary=binary,
-                    is_submodule=SUBMODULE_MODE in (old_mode, new_mode),
-                    similarity=int(status[1:])
-                    if kind in (ChangeType.RENAMED, ChangeType.COPIED) and len(status) > 1
-                    else None,
-                )
-            )
+        try:
+            changes = _file_changes(tokens)
+        except _Malformed as exc:
+            raise RepositoryError(
+                f"commit {_text(sha)}: git log printed a file entry teamlens cannot read ({exc})"
+            ) from None
         a_time, a_tz = _date(a_date, sha)
         c_time, c_tz = _date(c_date, sha)
         yield Commit(
