@@ -81,8 +81,7 @@ def _git_facts(repo: Path, sha: str) -> Facts:
         counts[path] = (0 if binary else int(added), 0 if binary else int(deleted), binary)
     facts: Facts = Counter()
     for path, status in raw.items():
-        added, deleted, binary = counts.get(path, (0, 0, False))
-        facts[(path, status, added, deleted, binary)] += 1
+        facts[(path, status, *counts.get(path, (0, 0, False)))] += 1
     return facts
 
 
