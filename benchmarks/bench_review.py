@@ -11,7 +11,7 @@ each; the change rewrites 20 lines in every file: 1,000 added, 1,000 deleted), t
    (median and 95th percentile over 20 runs, with the per-stage breakdown), and the
    ``teamlens review`` command end to end (interpreter start and imports included),
    median of 5; ``git diff --stat`` of the same change as the anchor;
-2. **webhook**: a local GitHub-compatible server (tests/github_server.py) holding the
+2. **webhook**: a local GitHub-compatible server (tests/github_server/) holding the
    pull request, and the webhook server (bot.webhook) with the real handler (review the
    pull request and post). Each delivery is a ``synchronize`` event for a new head
    commit; the time runs from sending the delivery to the summary comment being
@@ -38,7 +38,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # tests/github_server.py and tests/gitrepo.py
+sys.path.insert(0, str(ROOT))  # tests/github_server/ and tests/gitrepo.py
 
 FILES = 50
 FUNCTIONS = 10

@@ -1,4 +1,4 @@
-"""GitHub mining against a real local GitHub-compatible server (tests/github_server.py)."""
+"""GitHub mining against a real local GitHub-compatible server (tests/github_server/)."""
 
 from __future__ import annotations
 

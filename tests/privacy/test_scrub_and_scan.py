@@ -4,7 +4,7 @@ One world, built through the real CLI (subprocesses): the company repository of
 tests/privacy/company.py plus three people whose names are traps (Judy Hopps, thanked by
 first name in a commit subject; Max Width, whose name and local part are CSS's `max-width`;
 Grid Template, `grid-template-columns`, local part `nav`), and a GitHub-compatible server
-(tests/github_server.py) whose pull request carries logins in its branch name, in URLs and
+(tests/github_server/) whose pull request carries logins in its branch name, in URLs and
 in prose. `teamlens mine`, `label`, `features`, `report` and `privacy` run on it; the
 stored Parquet files are then read directly.
 """

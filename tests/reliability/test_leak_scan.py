@@ -2,7 +2,7 @@
 
 A repository with seven people (distinctive names, e-mails and GitHub logins, a .mailmap
 alias, a CODEOWNERS file naming people as well as teams) and a GitHub-compatible server
-(tests/github_server.py) whose pull requests, reviews and review comments mention people by
+(tests/github_server/) whose pull requests, reviews and review comments mention people by
 @login, by name and by e-mail. The real `teamlens` commands run as subprocesses, each with
 its stdout and stderr in a log file: init, mine (git and GitHub), label, features, train,
 report (HTML and CSV), export, review (md, json, sarif, and --post to the server), bot stats,
