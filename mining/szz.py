@@ -261,6 +261,9 @@ def _pack_files(handle: pygit2.Repository) -> frozenset[tuple[str, int, int]]:
         return frozenset()
 
 
+_FOLDER_GONE = "the repository folder is gone"
+
+
 def _whole_repository_fault(session: SzzSession) -> str | None:
     """Why a failed read is the repository's fault rather than one fix's, or None.
 
@@ -269,7 +272,7 @@ def _whole_repository_fault(session: SzzSession) -> str | None:
     when its tip commit and root tree cannot be read either (every object unreadable).
     """
     if not session.path.is_dir():
-        return "the repository folder is gone"
+        return _FOLDER_GONE
     try:
         probe = pygit2.Repository(str(session.path))
         if _pack_files(probe) != session.packs:
@@ -591,8 +594,9 @@ def _label_all(
         except (pygit2.GitError, RepositoryError) as exc:
             fault = _whole_repository_fault(session)
             if fault is not None:
+                detail = fault if fault == _FOLDER_GONE else f"{fault}; {exc}"
                 raise RepositoryError(
-                    f"repository {repo_name!r}: {session.path} cannot be read ({fault}; {exc})"
+                    f"repository {repo_name!r}: {session.path} cannot be read ({detail})"
                 ) from None
             # One fix's objects cannot be read: skip it (not recorded as labelled, so
             # the next run tries again); the other fixes keep their links.
