@@ -35,7 +35,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 import teamlens.model.registry
-import teamlens.store
+import teamlens.store.writer
 from teamlens.cli import cli
 from teamlens.config import load_config
 from teamlens.features.changes import features_for
@@ -569,8 +569,8 @@ class FullDisk:
         self.failed: list[str] = []
         self.full = False
         for module, name in (
-            (teamlens.store, "_write_parquet"),
-            (teamlens.store, "_write_text"),
+            (teamlens.store.writer, "_write_parquet"),
+            (teamlens.store.writer, "_write_text"),
             (teamlens.model.registry, "_write_text"),
         ):
             monkeypatch.setattr(module, name, self._wrap(getattr(module, name)))
