@@ -86,7 +86,7 @@ _MAX_FILTER_LENGTH: Final = 200
 _UNAUTHENTICATED: Final = frozenset({"/health"})
 
 
-class ServeConfigError(TeamlensError, ValueError):
+class ServeConfigError(TeamlensError):
     """The server was asked for something unsafe or impossible (e.g. a public bind
     without a token or without TLS, a too-short token, k below 1)."""
 

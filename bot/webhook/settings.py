@@ -13,7 +13,7 @@ from teamlens.serving import Transport
 SECRET_ENV: Final = "TEAMLENS_WEBHOOK_SECRET"  # noqa: S105 (the variable's name)
 
 
-class WebhookConfigError(TeamlensError, ValueError):
+class WebhookConfigError(TeamlensError):
     """A :class:`WebhookSettings` value is out of range."""
 
 
