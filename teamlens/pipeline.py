@@ -253,13 +253,14 @@ def mine_github(
 def train(config: Config) -> Training:
     """Train on the store's labelled changes, or say why not (too few mature labels)."""
     from teamlens.model.dataset import DatasetError, load_store  # LightGBM: only when used
+    from teamlens.model.split import SplitError
     from teamlens.model.training import train as train_model
 
     registry = Registry.for_data_dir(config.data_dir)
     try:
         data = load_store(Store(config.data_dir), [r.name for r in config.repositories])
         trained = train_model(data, registry, config.privacy.k, float(config.labels.maturity_days))
-    except DatasetError as exc:
+    except (DatasetError, SplitError) as exc:  # too few labels, or too short a history
         return Training(None, str(exc), registry.current_id())
     return Training(trained, None, trained.current)
 

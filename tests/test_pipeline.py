@@ -149,3 +149,31 @@ def test_github_down_is_recorded_and_the_run_goes_on(
     assert result.report.path is not None and result.report.path.is_file()
     store = Store(config.data_dir)
     assert store.query("SELECT count(*) FROM change_features").rows == [(5,)]
+
+
+def test_a_history_too_short_for_the_gap_is_not_trained_and_the_run_goes_on(
+    tmp_path: Path, key_env: str
+) -> None:
+    # 250 labelled changes within ten days, the newest change 40 days later: with a
+    # 30-day maturity gap no training change is old enough before the test window.
+    r = RepoBuilder(tmp_path / "young")
+    people = [ALICE, BOB, CAROL, ERIN, ZOE]
+    for i in range(250):
+        r.write(
+            f"src/m{i % 10}.py", "".join(f"def f{j}():\n    return {i + j}\n" for j in range(3))
+        )
+        r.commit("Fix bug in m" if i % 3 == 2 else "Change m", people[i % 5])
+    r.clock += 40 * 86_400
+    r.write("README.md", "docs\n")
+    r.commit("Document", ALICE)
+    config = tmp_path / "work" / "repos.yaml"
+    config.parent.mkdir()
+    doc = {
+        "repositories": [{"name": "young", "path": str(r.path)}],
+        "labels": {"maturity_days": 30},
+    }
+    config.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    result = run(load_config(config))
+    assert result.training.trained is None and result.training.current == "default"
+    assert "need a longer history or a smaller gap" in (result.training.not_trained or "")
+    assert result.report.path is not None  # the run went on to the report
