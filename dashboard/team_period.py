@@ -52,7 +52,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from teamlens.aggregates import ALL_TEAMS, FIGURES, SCHEMA, TEAM_PERIOD_FILE, UNOWNED
+from teamlens.aggregates import ALL_TEAMS, SCHEMA, TEAM_PERIOD_FILE, UNOWNED, TeamPeriodRow
 from teamlens.config import Config
 from teamlens.dashboard.ledger import CellKey, Ledger, change_tokens
 from teamlens.disclosure import (
@@ -265,21 +265,6 @@ def _primary(members: pd.DataFrame, group: Group, policy: Policy) -> str | None:
     return None
 
 
-def _row(team: str, period: str, start: dt.date, **values: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {name: None for name in SCHEMA.names}
-    row.update(
-        team=team, period=period, period_start=start, suppressed=False, reason=None,
-        rolled_up=False,
-    )  # fmt: skip
-    row.update(values)
-    return row
-
-
-def _hide(row: dict[str, Any], reason: str) -> None:
-    row.update({name: None for name in FIGURES})
-    row.update(suppressed=True, reason=reason)
-
-
 def _cells(frame: pd.DataFrame, period: str) -> Iterable[tuple[str, dt.date, pd.DataFrame]]:
     exploded = frame.explode("team")
     for key, part in exploded.groupby(["team", f"{period}_start"], sort=True):
@@ -299,7 +284,7 @@ def _as_date(value: object) -> dt.date:
 class _Cell:
     """A row under construction, with the changes behind each of its groups."""
 
-    row: dict[str, Any]
+    row: TeamPeriodRow
     part: pd.DataFrame
     groups: dict[Group, pd.DataFrame]
     notes: list[str]
@@ -342,9 +327,9 @@ def build_rows(
         _publish_group(cells, group, policy, ledger, person_of, fix_paths)
     rows = []
     for cell in cells:
-        if not cell.row["suppressed"] and cell.notes:
-            cell.row["reason"] = "; ".join(cell.notes)
-        rows.append(cell.row)
+        if not cell.row.suppressed and cell.notes:
+            cell.row = replace(cell.row, reason="; ".join(cell.notes))
+        rows.append(cell.row.as_dict())
     return rows
 
 
@@ -388,18 +373,18 @@ def _primary_cells(frame: pd.DataFrame, period: str, policy: Policy) -> list[_Ce
     out: list[_Cell] = []
     for team, start, part in cells:
         if (team, _month_of(start)) in rolled:
-            row = _row(team, period, start, suppressed=True, reason="shown in its month")
+            row = TeamPeriodRow(team, period, start, suppressed=True, reason="shown in its month")
             out.append(_Cell(row, part.iloc[0:0], {}, []))
         elif failing[(team, start)]:
-            row = _row(team, period, start, suppressed=True, reason=failing[(team, start)])
+            row = TeamPeriodRow(team, period, start, suppressed=True, reason=failing[(team, start)])
             out.append(_Cell(row, part.iloc[0:0], {}, []))
         else:
-            out.append(_Cell(_row(team, period, start), part, {}, []))
+            out.append(_Cell(TeamPeriodRow(team, period, start), part, {}, []))
     for team, month in sorted(rolled):
         part = months[(team, month)]
-        out.append(_Cell(_row(team, "month", month, rolled_up=True), part, {}, []))
+        out.append(_Cell(TeamPeriodRow(team, "month", month, rolled_up=True), part, {}, []))
     for cell in out:
-        if cell.row["suppressed"]:
+        if cell.row.suppressed:
             continue
         for group in Group:
             members = group_members(cell.part, group, policy.high)
@@ -432,7 +417,7 @@ def _publish_group(
         members = cell.groups.get(group)
         if members is None:
             continue
-        key: CellKey = (cell.row["team"], cell.row["period"], cell.row["period_start"])
+        key: CellKey = (cell.row.team, cell.row.period, cell.row.period_start)
         ids = frozenset(members["member"])
         values = dict(zip(members["member"], _values(members, group), strict=True))
         before = ledger.latest(group.value, key)
@@ -459,18 +444,18 @@ def _publish_group(
             verdict = "wait" if can_wait else "hide"
         if verdict == "hide" or (verdict == "wait" and before is None):
             if group is Group.VOLUME:
-                _hide(cell.row, _HELD)
+                cell.row = cell.row.hidden(_HELD)
                 cell.groups.clear()
             else:
                 cell.notes.append(f"{group.value} figures {_HELD}")
             continue
         if verdict == "wait" and before is not None:
-            cell.row.update(before.figures)
+            cell.row = cell.row.with_figures(before.figures)
             cell.notes.append(f"{group.value} figures {_WAITING}")
             continue
         members = cell.groups[group]
         figures = _figures(members, group, fix_paths, policy.high)
-        cell.row.update(figures)
+        cell.row = cell.row.with_figures(figures)
         if verdict is None:
             ledger.record(group.value, key, ids, values, figures)
 

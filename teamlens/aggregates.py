@@ -17,7 +17,11 @@ row, ``rolled_up = true``) when the month passes; otherwise that week is suppres
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -55,3 +59,50 @@ FIGURES: tuple[str, ...] = tuple(
     for name in SCHEMA.names
     if name not in ("team", "period", "period_start", "suppressed", "reason", "rolled_up")
 )
+
+
+@dataclass(frozen=True)
+class TeamPeriodRow:
+    """One row of ``team_period``, typed (the columns of :data:`SCHEMA`, in its order)."""
+
+    team: str
+    period: str
+    period_start: dt.date
+    suppressed: bool = False
+    reason: str | None = None
+    rolled_up: bool = False
+    changes: int | None = None
+    churn: int | None = None
+    labelled_changes: int | None = None
+    defect_inducing: int | None = None
+    defect_rate: float | None = None
+    defect_rate_low: float | None = None
+    defect_rate_high: float | None = None
+    provisional: bool | None = None
+    mean_risk: float | None = None
+    high_risk_share: float | None = None
+    review_coverage: float | None = None
+    median_hours_to_first_review: float | None = None
+    hotspots: tuple[str, ...] | None = None
+
+    def hidden(self, reason: str) -> TeamPeriodRow:
+        """The row suppressed: no figure at all, and why."""
+        nothing: dict[str, Any] = dict.fromkeys(FIGURES)
+        return replace(self, suppressed=True, reason=reason, **nothing)
+
+    def with_figures(self, figures: Mapping[str, Any]) -> TeamPeriodRow:
+        """The row with some figure columns set (names of :data:`FIGURES` only)."""
+        unknown = set(figures) - set(FIGURES)
+        if unknown:
+            raise ValueError(f"not figure columns of team_period: {sorted(unknown)}")
+        values: dict[str, Any] = {
+            k: tuple(v) if k == "hotspots" and v is not None else v for k, v in figures.items()
+        }
+        return replace(self, **values)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as pyarrow writes it (:data:`SCHEMA`'s column names)."""
+        row = {f.name: getattr(self, f.name) for f in fields(self)}
+        if row["hotspots"] is not None:
+            row["hotspots"] = list(row["hotspots"])
+        return row

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from teamlens.aggregates import ALL_TEAMS, FIGURES
+from teamlens.aggregates import ALL_TEAMS, FIGURES, SCHEMA, TeamPeriodRow
 from teamlens.config import Config, load_config
 from teamlens.dashboard.team_period import build_rows, build_team_period, read_team_period, wilson
 from teamlens.features.changes import features_for
@@ -183,3 +183,14 @@ def test_a_team_rolled_into_its_month_hides_the_weekly_totals() -> None:
         <= shown
     )
     assert ("big", "week", first) in shown and ("big", "week", second) in shown
+
+
+def test_the_typed_row_has_the_columns_of_the_table() -> None:
+    row = TeamPeriodRow("core", "week", dt.date(2024, 1, 1))
+    assert list(row.as_dict()) == SCHEMA.names
+    shown = row.with_figures({"changes": 12, "hotspots": ["src/a.py"]})
+    assert shown.as_dict()["hotspots"] == ["src/a.py"] and shown.changes == 12
+    hidden = shown.hidden("fewer than 5 contributors")
+    assert hidden.suppressed and all(hidden.as_dict()[name] is None for name in FIGURES)
+    with pytest.raises(ValueError, match="not figure columns"):
+        row.with_figures({"team": "other"})
