@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from teamlens.mining.domain import ChangeType
+
 
 class Level(StrEnum):
     LOW = "low"
@@ -27,7 +29,7 @@ class ChangedFile:
 
     path: str  # at head (the old path for a deleted file)
     old_path: str | None  # at base; None for an added file
-    status: str  # "added", "modified", "deleted", "renamed"
+    status: ChangeType  # ADDED, MODIFIED, DELETED or RENAMED (a copy counts as added)
     added: int
     deleted: int
     added_lines: tuple[int, ...] = ()  # line numbers at head that the change adds

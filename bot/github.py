@@ -40,6 +40,7 @@ from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import TeamlensError
 from teamlens.features.changes import is_test_path
 from teamlens.mining.backoff import WaitBudget
+from teamlens.mining.domain import ChangeType
 from teamlens.mining.github import connect
 from teamlens.model.registry import SavedModel
 
@@ -56,6 +57,15 @@ class PostReport:
     inline_skipped_duplicate: int
     inline_skipped_outside_diff: int
     status: str
+
+
+#: GitHub's file statuses as git's change types (a copy counts as added, as locally).
+_GITHUB_STATUS = {
+    "added": ChangeType.ADDED,
+    "removed": ChangeType.DELETED,
+    "renamed": ChangeType.RENAMED,
+    "copied": ChangeType.ADDED,
+}
 
 
 def parse_ref(ref: str) -> tuple[str, str, int]:
@@ -91,13 +101,13 @@ def change_from_patches(
     changed = []
     for f in files:
         raw = f.as_dict()
-        status = {"removed": "deleted"}.get(raw.get("status", ""), raw.get("status", "modified"))
+        status = _GITHUB_STATUS.get(str(raw.get("status", "")), ChangeType.MODIFIED)
         patch = raw.get("patch")
         changed.append(
             ChangedFile(
                 path=raw["filename"],
                 old_path=raw.get("previous_filename")
-                or (None if status == "added" else raw["filename"]),
+                or (None if status is ChangeType.ADDED else raw["filename"]),
                 status=status,
                 added=int(raw.get("additions", 0)),
                 deleted=int(raw.get("deletions", 0)),

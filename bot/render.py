@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from teamlens.bot.domain import ChangedFile, Level, ReviewResult, Suggestion
+from teamlens.mining.domain import ChangeType
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -159,7 +160,7 @@ def _uri(path: str) -> str:
 def _fallback_path(files: tuple[ChangedFile, ...]) -> str | None:
     """The first changed file that exists at head, else the first file, else None."""
     for f in files:
-        if f.status != "deleted":
+        if f.status is not ChangeType.DELETED:
             return f.path
     return files[0].path if files else None
 

@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 from teamlens.bot.domain import ChangedFile, ChangeUnderReview, Suggestion
+from teamlens.mining.domain import ChangeType
 
 Thresholds = Mapping[str, float]
 
@@ -128,7 +129,7 @@ def hotspot(change: ChangeUnderReview, limits: Thresholds) -> list[Suggestion]:
         (f for f in change.files if f.recent_fixes >= max(limits["fixes"], 1)),
         key=lambda f: (-f.recent_fixes, f.path),
     )
-    hot = [f for f in hot if f.status != "deleted"]
+    hot = [f for f in hot if f.status is not ChangeType.DELETED]
     if not hot:
         return []
     shown = ", ".join(f"{f.path} ({_plural(f.recent_fixes, 'fix', 'fixes')})" for f in hot[:5])

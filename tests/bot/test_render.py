@@ -28,6 +28,7 @@ from teamlens.bot.render import (
     to_sarif,
     to_sarif_json,
 )
+from teamlens.mining.domain import ChangeType
 
 MISSING_TEST = Suggestion(
     rule="missing-test",
@@ -54,9 +55,11 @@ def make_result(
 ) -> ReviewResult:
     if files is None:
         files = (
-            ChangedFile("docs/old.md", "docs/old.md", "deleted", 0, 12),
-            ChangedFile("src/app/parser.py", "src/app/parser.py", "modified", 30, 4, (10, 42)),
-            ChangedFile("src/app/header.py", None, "added", 12, 0, tuple(range(1, 13))),
+            ChangedFile("docs/old.md", "docs/old.md", ChangeType.DELETED, 0, 12),
+            ChangedFile(
+                "src/app/parser.py", "src/app/parser.py", ChangeType.MODIFIED, 30, 4, (10, 42)
+            ),
+            ChangedFile("src/app/header.py", None, ChangeType.ADDED, 12, 0, tuple(range(1, 13))),
         )
     change = ChangeUnderReview(
         repo="acme/widgets",

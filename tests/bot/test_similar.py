@@ -16,6 +16,7 @@ from teamlens.bot.similar import (
     similar_for_files,
     word_tokens,
 )
+from teamlens.mining.domain import ChangeType
 
 WHEN = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
 
@@ -244,7 +245,7 @@ def test_similar_for_files_merges_hunks_and_dedupes() -> None:
     changed = ChangedFile(
         path="app/rules.py",
         old_path="app/rules.py",
-        status="modified",
+        status=ChangeType.MODIFIED,
         added=2,
         deleted=0,
         hunks=(NEW_HANDLE_HUNK, NEW_HANDLE_HUNK),
