@@ -19,11 +19,11 @@ git/git, 82,000 commits: 21 s, 3 s).
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
 from teamlens.errors import RepositoryError
+from teamlens.mining.git import run_git_bytes
 
 
 def graph_folder(clones_dir: Path, name: str) -> Path:
@@ -33,17 +33,8 @@ def graph_folder(clones_dir: Path, name: str) -> Path:
 
 def object_directory(repo: Path) -> Path:
     """The repository's own object database (its common one, for a linked work tree)."""
-    result = subprocess.run(
-        ["git", "rev-parse", "--path-format=absolute", "--git-path", "objects"],
-        cwd=repo,
-        capture_output=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    if result.returncode != 0:
-        err = result.stderr.decode("utf-8", "replace").strip()
-        raise RepositoryError(f"{repo}: not a git repository ({err})")
-    return Path(os.fsdecode(result.stdout.rstrip(b"\n")))
+    out = run_git_bytes(repo, "rev-parse", "--path-format=absolute", "--git-path", "objects")
+    return Path(os.fsdecode(out.rstrip(b"\n")))
 
 
 def graph_env(repo: Path, folder: Path) -> dict[str, str]:
@@ -67,14 +58,11 @@ def refresh(repo: Path, folder: Path) -> Mapping[str, str] | None:
     except OSError:
         return None
     env = graph_env(repo, folder)
-    result = subprocess.run(
-        ["git", "commit-graph", "write", "--reachable", "--changed-paths", "--no-progress"],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    if result.returncode != 0 or not (folder / "info" / "commit-graph").exists():
+    try:
+        args = ("commit-graph", "write", "--reachable", "--changed-paths", "--no-progress")
+        run_git_bytes(repo, *args, env=env)
+    except RepositoryError:
+        return None
+    if not (folder / "info" / "commit-graph").exists():
         return None
     return env

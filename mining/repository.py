@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,24 +18,10 @@ from pygit2.enums import RepositoryOpenFlag
 
 from teamlens.config import RepositoryConfig
 from teamlens.errors import RepositoryError
+from teamlens.mining.git import run_git
 
 #: Revisions for :meth:`GitRepository.identities`: every ref of the repository.
 EVERY_REF = ("--all",)
-
-
-def _git(cwd: Path, *args: str, what: str) -> str:
-    try:
-        result = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, check=False, stdin=subprocess.DEVNULL
-        )
-    except OSError as exc:  # the folder was removed while mining ran (or git is missing)
-        gone = "the repository folder is gone" if not cwd.is_dir() else "cannot run git"
-        raise RepositoryError(f"{cwd}: {what} failed: {gone} ({exc.strerror})") from None
-    if result.returncode != 0:
-        err = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        lines = [x for x in err if x.startswith(("fatal:", "error:"))] or err
-        raise RepositoryError(f"{cwd}: {what} failed: {lines[0] if lines else result.returncode}")
-    return result.stdout.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -126,11 +111,11 @@ class GitRepository:
         if not revisions:
             return 0
         args = ["rev-list", "--count", *revisions, *(["--not", *exclude] if exclude else []), "--"]
-        return int(_git(self.path, *args, what="git rev-list").strip() or 0)
+        return int(run_git(self.path, *args, what="git rev-list").strip() or 0)
 
     def first_parents(self, tip: str) -> list[str]:
         """The first-parent line from the root to ``tip``, oldest first."""
-        out = _git(
+        out = run_git(
             self.path, "rev-list", "--first-parent", "--reverse", tip, "--", what="git rev-list"
         )
         return out.split()
@@ -144,7 +129,7 @@ class GitRepository:
     def reachable(self, revisions: Sequence[str]) -> set[str]:
         if not revisions:
             return set()
-        return set(_git(self.path, "rev-list", *revisions, "--", what="git rev-list").split())
+        return set(run_git(self.path, "rev-list", *revisions, "--", what="git rev-list").split())
 
     def identities(self, revisions: Sequence[str]) -> set[Alias]:
         """Every identity in the history: as recorded and after .mailmap (authors, committers).
@@ -159,7 +144,7 @@ def history_identities(path: Path, revisions: Sequence[str]) -> set[Alias]:
     """The identities of the repository at `path` in `revisions` (``["--all"]``: every ref)."""
     if not revisions:
         return set()
-    out = _git(
+    out = run_git(
         path,
         "log",
         "--format=%an%x00%ae%x00%aN%x00%aE%x00%cn%x00%ce%x00%cN%x00%cE%x00",
@@ -194,11 +179,11 @@ def _sync_clone(name: str, url: str, clones_dir: Path) -> Path:
     """Clone `url` as a mirror on first use, fetch (pruning rewritten refs) afterwards."""
     target = clones_dir / name
     if target.exists():
-        _git(target, "remote", "update", "--prune", what=f"updating the clone of {url}")
+        run_git(target, "remote", "update", "--prune", what=f"updating the clone of {url}")
         return target
     clones_dir.mkdir(parents=True, exist_ok=True)
     tmp = clones_dir / f".{name}.{os.getpid()}.partial"
     shutil.rmtree(tmp, ignore_errors=True)
-    _git(clones_dir, "clone", "--mirror", "--quiet", url, str(tmp), what=f"cloning {url}")
+    run_git(clones_dir, "clone", "--mirror", "--quiet", url, str(tmp), what=f"cloning {url}")
     os.replace(tmp, target)  # a killed clone leaves only the .partial folder
     return target

@@ -29,42 +29,67 @@ git error on that one fix) is skipped and counted in :class:`LabelReport`; it is
 recorded as labelled, so the next run tries it again. The run stops with a
 :class:`~teamlens.errors.RepositoryError` only when the repository as a whole fails:
 its folder is gone, its tip commit cannot be read, or its pack files changed while
-labelling ran (see :func:`_whole_repository_fault`).
+labelling ran (see :func:`teamlens.mining.blame.whole_repository_fault`).
+
+The fix's diff, `git blame` and the reads behind them are :mod:`teamlens.mining.blame`;
+the names it defines that callers know from here are re-exported.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 import pyarrow as pa
 import pygit2
-from pygit2.enums import DeltaStatus, DiffFind, DiffOption, FileMode
 
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import RepositoryError
 from teamlens.mining import commitgraph
+from teamlens.mining.blame import (
+    BLAME_JOBS,
+    FOLDER_GONE,
+    MAX_SOURCE_BYTES,
+    SzzSession,
+    UnreadableObject,
+    blame,
+    deleted_lines,
+    stored_path,
+    whole_repository_fault,
+)
 from teamlens.mining.languages import language_of
 from teamlens.mining.miner import currently_lost
 from teamlens.mining.repository import GitRepository
-from teamlens.mining.syntax import code_tokens, comment_or_blank_lines
+from teamlens.mining.syntax import comment_or_blank_lines
 from teamlens.store import SCHEMAS, RepoWriter, Store
 
+__all__ = [
+    "ALL_FILTERS",
+    "BLAME_JOBS",
+    "LABEL_BATCH",
+    "MAX_SOURCE_BYTES",
+    "AgFilter",
+    "CommitInfo",
+    "FixLinks",
+    "LabelReport",
+    "ProgressCallback",
+    "SzzSession",
+    "UnreadableObject",
+    "Variant",
+    "blame",
+    "deleted_lines",
+    "label_fix",
+    "label_repository",
+    "stored_path",
+    "variant_name",
+]
+
 ProgressCallback = Callable[[str, int, int], None]
-#: `git blame` processes B-SZZ runs at a time for a fix that touches several files
-#: (blame waits on git, not Python, so threads suffice).
-BLAME_JOBS = min(2, os.cpu_count() or 1)
-MAX_SOURCE_BYTES = 1_000_000  # larger files are not parsed: blank-line filtering only
 #: Fixes labelled between two publishes of links: a killed run keeps what it published.
 LABEL_BATCH = 200
-_BLAME_HEADER_RE = re.compile(rb"^([0-9a-f]{40}) \d+ (\d+)")
 
 
 class Variant(StrEnum):
@@ -114,249 +139,6 @@ class FixLinks:
 
     def inducing(self) -> set[str]:
         return {sha for by_sha in self.links.values() for sha in by_sha}
-
-
-class UnreadableObject(RepositoryError):
-    "An object one fix needs is missing or cannot be read (the fix is skipped, not the run)"
-
-
-def _git(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> bytes:
-    try:
-        result = subprocess.run(
-            ["git", "-c", "core.quotepath=off", *args],
-            cwd=repo,
-            env=env,
-            capture_output=True,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except OSError as exc:  # the folder was removed while labelling ran (or git is missing)
-        gone = "the repository folder is gone" if not repo.is_dir() else "cannot run git"
-        raise RepositoryError(f"{repo}: git {args[0]} failed: {gone} ({exc.strerror})") from None
-    if result.returncode != 0:
-        err = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RepositoryError(f"{repo}: git {args[0]} failed: {err[0] if err else '?'}")
-    return result.stdout
-
-
-def stored_path(path: str) -> str:
-    """A path as the store keeps it: bytes that are not UTF-8 written as ``\\xNN``."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-_GITLINK = 0o160000
-_DIFF_FLAGS = DiffOption.INDENT_HEURISTIC  # git diff's default since git 2.14
-
-
-class SzzSession:
-    """One labelling run over one repository: what it reads, opened once.
-
-    Holds the pygit2 handle (diffs and file contents in-process), the environment `git
-    blame` runs with (the commit-graph of :mod:`mining.commitgraph`, when there is one),
-    and which commits were found cosmetic. Used from one thread; it runs up to `jobs`
-    `git blame` processes at a time itself (:meth:`blame_files`).
-    """
-
-    def __init__(
-        self, path: Path, git_env: Mapping[str, str] | None = None, jobs: int = BLAME_JOBS
-    ) -> None:
-        self.path = path
-        self.git_env = git_env
-        self.handle = pygit2.Repository(str(path))
-        self.packs = _pack_files(self.handle)  # to tell a broken repository from a bad fix
-        self.jobs = jobs
-        self._pool: ThreadPoolExecutor | None = None
-        self._cosmetic: dict[str, bool] = {}
-
-    def blame_files(
-        self, rev: str, wanted: Mapping[str, Sequence[int]]
-    ) -> dict[str, dict[int, str]]:
-        """`blame` of several files at `rev`, up to `jobs` `git blame` processes at a time."""
-        paths = [p for p, lines in wanted.items() if lines]
-        if self.jobs < 2 or len(paths) < 2:
-            return {p: blame(self, rev, p, wanted[p]) for p in paths}
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="blame")
-        found = self._pool.map(lambda p: blame(self, rev, p, wanted[p]), paths)
-        return dict(zip(paths, found, strict=True))
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
-
-    def git(self, *args: str) -> bytes:
-        return _git(self.path, *args, env=self.git_env)
-
-    def read(self, rev: str, path: str) -> bytes | None:
-        """The content of `path` at commit `rev` (a sha, or a sha with ``^``), if a small file."""
-        try:
-            commit = self.handle.revparse_single(rev).peel(pygit2.Commit)
-            entry = commit.tree[path]
-        except (KeyError, ValueError, UnicodeEncodeError, pygit2.GitError):
-            return None
-        if entry.filemode not in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE):
-            return None
-        blob = self.object(entry.id)
-        if not isinstance(blob, pygit2.Blob):
-            return None
-        return None if blob.size > MAX_SOURCE_BYTES else blob.data
-
-    def object(self, oid: pygit2.Oid | str) -> pygit2.Object:
-        """The object `oid`; a missing one is :class:`UnreadableObject`, not None.
-
-        A corrupt one raises pygit2's GitError, as every other read here does.
-        """
-        found = self.handle.get(oid)
-        if found is None:
-            raise UnreadableObject(f"{self.path}: object {oid} is missing")
-        return found
-
-    def is_cosmetic(self, sha: str) -> bool:
-        """Whether commit `sha` changed only comments and layout (computed once per commit)."""
-        if sha not in self._cosmetic:
-            self._cosmetic[sha] = self._check_cosmetic(sha)
-        return self._cosmetic[sha]
-
-    def _check_cosmetic(self, sha: str) -> bool:
-        commit = self.object(sha)
-        if not isinstance(commit, pygit2.Commit) or len(commit.parents) != 1:
-            return False  # root or merge commits are never cosmetic
-        diff = self.handle.diff(commit.parents[0], commit, context_lines=0, flags=_DIFF_FLAGS)
-        diff.find_similar(flags=DiffFind.FIND_RENAMES)
-        changed = 0
-        for delta in diff.deltas:
-            changed += 1
-            if delta.status not in (DeltaStatus.MODIFIED, DeltaStatus.RENAMED):
-                return False  # adding or deleting a file is never cosmetic
-            before = self._blob(delta.old_file)
-            after = self._blob(delta.new_file)
-            if before is None or after is None:
-                return False
-            old_tokens = code_tokens(before, delta.old_file.path)
-            new_tokens = code_tokens(after, delta.new_file.path)
-            if old_tokens is None or new_tokens is None or old_tokens != new_tokens:
-                return False
-        return changed > 0
-
-    def _blob(self, file: pygit2.DiffFile) -> bytes | None:
-        if file.mode not in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE):
-            return None
-        blob = self.object(file.id)
-        if not isinstance(blob, pygit2.Blob) or blob.size > MAX_SOURCE_BYTES:
-            return None
-        return blob.data
-
-
-def _pack_files(handle: pygit2.Repository) -> frozenset[tuple[str, int, int]]:
-    """(name, size, mtime) of each pack file: what a repack or a corruption changes."""
-    folder = Path(handle.path) / "objects" / "pack"
-    try:
-        return frozenset(
-            (entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
-            for entry in os.scandir(folder)
-            if entry.name.endswith((".pack", ".idx"))
-        )
-    except OSError:
-        return frozenset()
-
-
-_FOLDER_GONE = "the repository folder is gone"
-
-
-def _whole_repository_fault(session: SzzSession) -> str | None:
-    """Why a failed read is the repository's fault rather than one fix's, or None.
-
-    The repository has failed as a whole when its folder is gone, when its pack files
-    changed since labelling started (git was reading objects that changed under it), or
-    when its tip commit and root tree cannot be read either (every object unreadable).
-    """
-    if not session.path.is_dir():
-        return _FOLDER_GONE
-    try:
-        probe = pygit2.Repository(str(session.path))
-        if _pack_files(probe) != session.packs:
-            return "its pack files changed while labelling ran"
-        if not probe.head_is_unborn:
-            len(probe.head.peel(pygit2.Commit).tree)
-    except (pygit2.GitError, KeyError, ValueError):
-        return "its tip commit cannot be read"
-    return None
-
-
-def deleted_lines(session: SzzSession, fix_sha: str) -> dict[str, list[tuple[int, str]]]:
-    """Old path -> (line number in the parent, text) of every line the fix deletes or changes.
-
-    The diff is git's (libgit2's xdiff, indent heuristic, renames at 50 % similarity)
-    with three lines of context, as PyDriller's: with none, a deleted block among
-    repeated lines may be aligned differently. Submodule (gitlink) changes are not code.
-    Paths are the repository's bytes, decoded with ``surrogateescape``.
-    """
-    commit = session.object(fix_sha)
-    if not isinstance(commit, pygit2.Commit) or not commit.parents:
-        return {}
-    diff = session.handle.diff(commit.parents[0], commit, context_lines=3, flags=_DIFF_FLAGS)
-    diff.find_similar(flags=DiffFind.FIND_RENAMES)
-    found: dict[str, list[tuple[int, str]]] = {}
-    for patch in diff:
-        if patch is None:
-            continue
-        delta = patch.delta
-        if delta.old_file.mode == _GITLINK or delta.new_file.mode == _GITLINK or delta.is_binary:
-            continue
-        lines = [
-            (line.old_lineno, line.raw_content.removesuffix(b"\n").decode("utf-8", "replace"))
-            for hunk in patch.hunks
-            for line in hunk.lines
-            if line.origin == "-"
-        ]
-        if lines:
-            found.setdefault(os.fsdecode(delta.old_file.raw_path), []).extend(lines)
-    return found
-
-
-def _ranges(lines: Iterable[int]) -> list[str]:
-    ranges: list[str] = []
-    numbers = sorted(set(lines))
-    start = prev = numbers[0]
-    for n in numbers[1:]:
-        if n != prev + 1:
-            ranges.append(f"-L{start},{prev}")
-            start = n
-        prev = n
-    ranges.append(f"-L{start},{prev}")
-    return ranges
-
-
-def blame(
-    session: SzzSession, rev: str, path: str, lines: Sequence[int], ignore: Sequence[str] = ()
-) -> dict[int, str]:
-    """Line number -> the commit that last changed it, as `git blame -w` sees at `rev`."""
-    if not lines:
-        return {}
-    args = ["blame", "-w", "--porcelain", *_ranges(lines)]
-    for sha in ignore:
-        args += ["--ignore-rev", sha]
-    try:
-        out = session.git(*args, rev, "--", path)
-    except RepositoryError as exc:
-        if "no such path" in str(exc) and not _is_file_at(session, rev, path):
-            return {}  # not a file at `rev` (e.g. a submodule): nothing to blame, as PyDriller
-        # git says "no such path" too when the file's blob at `rev` cannot be read.
-        raise UnreadableObject(str(exc)) from None
-    found: dict[int, str] = {}
-    for raw in out.split(b"\n"):
-        header = _BLAME_HEADER_RE.match(raw)
-        if header is not None:
-            found[int(header.group(2))] = header.group(1).decode("ascii")
-    return found
-
-
-def _is_file_at(session: SzzSession, rev: str, path: str) -> bool:
-    """Whether the tree of `rev` lists `path` as a file (reads trees only, not the blob)."""
-    listed = session.git("ls-tree", "-z", rev, "--", path)
-    entry = listed.split(b"\0", 1)[0]
-    return entry.split(b" ", 1)[0] in (b"100644", b"100755", b"120000")
 
 
 def _pydriller_useless(line: str) -> bool:
@@ -417,7 +199,7 @@ def _annotation_graph(
         wanted = [n for n, _ in lines if n not in (skip or ())]
         ignore: list[str] = []
         while True:  # look through cosmetic commits until the blame holds none
-            blamed = blame(session, parent, path, wanted, ignore)
+            blamed = session.blame(parent, path, wanted, ignore)
             if AgFilter.COSMETIC not in filters:
                 break
             fresh = {sha for sha in blamed.values() if sha not in ignore}
@@ -592,9 +374,9 @@ def _label_all(
         try:
             results = label_fix(session, fix, wanted, commits, bulk_files, filters)
         except (pygit2.GitError, RepositoryError) as exc:
-            fault = _whole_repository_fault(session)
+            fault = whole_repository_fault(session)
             if fault is not None:
-                detail = fault if fault == _FOLDER_GONE else f"{fault}; {exc}"
+                detail = fault if fault == FOLDER_GONE else f"{fault}; {exc}"
                 raise RepositoryError(
                     f"repository {repo_name!r}: {session.path} cannot be read ({detail})"
                 ) from None

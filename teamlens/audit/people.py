@@ -5,12 +5,11 @@ Kept in memory only, for the scan to look for; never stored or printed."""
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from teamlens.config import Config
-from teamlens.errors import RepositoryError
+from teamlens.mining.git import run_git
 from teamlens.mining.repository import Alias
 
 # --- identities from git -----------------------------------------------------------------
@@ -18,25 +17,9 @@ from teamlens.mining.repository import Alias
 _MAILMAP_ENTRY = re.compile(r"([^<>]*)<([^<>]*)>")
 
 
-def _git(path: Path, *args: str, check: bool = True) -> str:
-    result = subprocess.run(
-        ["git", "-c", "log.showSignature=false", *args],
-        cwd=path,
-        capture_output=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    if result.returncode != 0 and check:
-        err = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RepositoryError(
-            f"{path}: git {args[0]} failed: {err[0] if err else result.returncode}"
-        )
-    return result.stdout.decode("utf-8", "replace") if result.returncode == 0 else ""
-
-
 def _history_identities(path: Path) -> set[Alias]:
     """Every author and committer on every ref, as recorded and after .mailmap."""
-    out = _git(
+    out = run_git(
         path,
         "log",
         "--all",
@@ -49,7 +32,7 @@ def _history_identities(path: Path) -> set[Alias]:
 
 def _mailmap_identities(path: Path) -> set[tuple[str, str]]:
     """Names and e-mails written in .mailmap (working tree and HEAD), even if unused."""
-    texts = [_git(path, "cat-file", "blob", "HEAD:.mailmap", check=False)]
+    texts = [run_git(path, "cat-file", "blob", "HEAD:.mailmap", check=False)]
     if (path / ".mailmap").is_file():
         texts.append((path / ".mailmap").read_text(encoding="utf-8", errors="replace"))
     found = set()

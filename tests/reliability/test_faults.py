@@ -756,10 +756,10 @@ def test_a_repository_breaking_while_it_is_mined(
 
 BROKEN_LATER = {
     "label-removed": BrokenRepo(
-        "label", "mined", "teamlens.mining.szz:blame", 30, "remove", "labelled"
+        "label", "mined", "teamlens.mining.blame:blame", 30, "remove", "labelled"
     ),
     "label-corrupted": BrokenRepo(
-        "label", "mined", "teamlens.mining.szz:blame", 30, "corrupt", "labelled"
+        "label", "mined", "teamlens.mining.blame:blame", 30, "corrupt", "labelled"
     ),
     "features-corrupted": BrokenRepo(
         "features", "labelled", "teamlens.mining.blobs:BlobReader.read", 40, "corrupt", "featured"
