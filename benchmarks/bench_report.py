@@ -262,11 +262,11 @@ def store_table(
     if not hasattr(module, "build_team_period"):
         return None
     from teamlens.config import Config, PrivacyConfig, RepositoryConfig
-    from teamlens.store import Store
+    from teamlens.store import RepoState, Store
 
     data_dir = folder / "data"
     with Store(data_dir).writer("bench") as writer:
-        writer.commit(_store_tables(changes, teams, weeks, seed=11), {})
+        writer.commit(_store_tables(changes, teams, weeks, seed=11), RepoState())
     config = Config(
         path=folder / "repos.yaml",
         data_dir=data_dir,

@@ -157,8 +157,8 @@ def build_features(
     teams = TeamMap(team_globs)
     with Store(config.data_dir).writer(repo_config.name) as writer:
         changes, newest = _changes(writer)
-        if writer.manifest.state.get("features_version") != FEATURES_VERSION:
-            state = {**writer.manifest.state, "features_version": FEATURES_VERSION}
+        if writer.manifest.state.features_version != FEATURES_VERSION:
+            state = writer.manifest.state.replace(features_version=FEATURES_VERSION)
             empty = {t: SCHEMAS[t].empty_table() for t in ("change_features", "changed_functions")}
             writer.replace(empty, state)  # older rows lack or define columns differently
         done = set(writer.read("change_features", ["sha"])["sha"].to_pylist())
@@ -377,7 +377,7 @@ def _labels(
         )
         if v == variant
     }
-    labelled_any = variant in writer.manifest.state.get("szz_variants", [])
+    labelled_any = variant in writer.manifest.state.szz_variants
     mature_before = newest - config.labels.maturity_days * 86_400
     rows: dict[str, list[object]] = {c: [] for c in SCHEMAS["change_labels"].names}
     for change in changes:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,12 +48,11 @@ from teamlens.mining.backoff import (
 )
 from teamlens.mining.repository import EVERY_REF, history_identities, name_email_pairs
 from teamlens.privacy import Pseudonymizer, Scrubber, load_key, read_opt_out
-from teamlens.store import SCHEMAS, RepoWriter, Store
+from teamlens.store import SCHEMAS, GithubState, RepoWriter, Store
 
 ProgressCallback = Callable[[str, int, int], None]
 GITHUB_TABLES = ("pull_requests", "pull_request_files", "reviews", "review_comments")
 MAX_PATCH_CHARS = 200_000
-_STATE = "github"
 
 
 class GithubError(TeamlensError):
@@ -202,7 +201,7 @@ def mine_github(
     failed: GithubError | None = None
     with store.writer(repo_config.name) as writer:
         purged = 0
-        state = dict(writer.manifest.state.get(_STATE, {}))
+        state = writer.manifest.state.github
         try:
             try:
                 repo = gh.repository(owner, name)
@@ -216,19 +215,20 @@ def mine_github(
                 progress(repo_config.name, 0, len(todo))
             for number, updated in todo:
                 try:
-                    tables = _fetch(repo, number, actors, config, _next_fetch_id(state))
+                    state = state.replace(fetch_seq=state.fetch_seq + 1)
+                    tables = _fetch(repo, number, actors, config, state.fetch_seq)
                 except (gh_errors.GitHubException, ValueError, KeyError, TypeError) as exc:
                     raise translate_error(
                         exc, f"{repo_config.github} pull request #{number}"
                     ) from exc
                 state = _advanced(state, number, updated)
-                writer.commit(tables, {**writer.manifest.state, _STATE: state})
+                writer.commit(tables, writer.manifest.state.replace(github=state))
                 fetched += 1
                 if progress is not None:
                     progress(repo_config.name, fetched, len(todo))
             if etag is not None:
-                state = {**state, "etag": etag}
-                writer.commit({}, {**writer.manifest.state, _STATE: state})
+                state = state.replace(etag=etag)
+                writer.commit({}, writer.manifest.state.replace(github=state))
         except RateLimitStop as exc:
             stopped = str(exc)
         except GithubError as exc:
@@ -245,32 +245,21 @@ def mine_github(
     return GithubReport(repo_config.name, fetched, adapter.attempts, stopped, purged, budget.waited)
 
 
-def _next_fetch_id(state: dict[str, Any]) -> int:
-    state["fetch_seq"] = int(state.get("fetch_seq", 0)) + 1
-    return int(state["fetch_seq"])
-
-
-def _advanced(state: Mapping[str, Any], number: int, updated: dt.datetime) -> dict[str, Any]:
+def _advanced(state: GithubState, number: int, updated: dt.datetime) -> GithubState:
     """The state after pull request `number` (updated at `updated`) is stored."""
     mark = _iso(updated)
-    new = dict(state)
-    if state.get("watermark") == mark:
-        new["done_at_watermark"] = sorted({*state.get("done_at_watermark", []), number})
-    else:
-        new["watermark"] = mark
-        new["done_at_watermark"] = [number]
-    return new
+    if state.watermark == mark:
+        return state.replace(done_at_watermark=tuple(sorted({*state.done_at_watermark, number})))
+    return state.replace(watermark=mark, done_at_watermark=(number,))
 
 
 def _updated_since(
-    repo: Any, state: Mapping[str, Any], per_page: int
+    repo: Any, state: GithubState, per_page: int
 ) -> tuple[list[tuple[int, dt.datetime]], str | None]:
     """Pull requests updated since the watermark, oldest first, and the first page's ETag."""
-    watermark = state.get("watermark")
-    done = set(state.get("done_at_watermark", []))
-    pulls = repo.pull_requests(
-        state="all", sort="updated", direction="desc", etag=state.get("etag")
-    )
+    watermark = state.watermark
+    done = set(state.done_at_watermark)
+    pulls = repo.pull_requests(state="all", sort="updated", direction="desc", etag=state.etag)
     pulls.params["per_page"] = per_page
     found: list[tuple[int, dt.datetime]] = []
     try:

@@ -314,11 +314,11 @@ def _unname_unstored(writer: RepoWriter, parents: Mapping[str, Sequence[str]] | 
         elif pc.any(drop).as_py():
             replaced[table] = writer.read(table).filter(pc.invert(drop))
             removed += keys.num_rows - replaced[table].num_rows
-    state = dict(writer.manifest.state)
-    tips, extra = stored_tips(state.get("tips", {}), stored.__contains__, parents or {})
-    frontier = sorted({*(s for s in state.get("frontier", []) if s in stored), *extra})
-    if tips != state.get("tips", {}) or frontier != state.get("frontier", []):
-        state = {**state, "tips": tips, "frontier": frontier}
+    state = writer.manifest.state
+    tips, extra = stored_tips(state.tips, stored.__contains__, parents or {})
+    frontier = tuple(sorted({*(s for s in state.frontier if s in stored), *extra}))
+    if tips != state.tips or frontier != state.frontier:
+        state = state.replace(tips=tips, frontier=frontier)
     if replaced or state != writer.manifest.state:
         writer.replace(replaced, state, purge=True)
     return removed
@@ -450,8 +450,7 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
     identities = _Identities(pseudonymizer, opted_out)
 
     with Store(task.data_dir).writer(config.name) as writer:
-        state = dict(writer.manifest.state)
-        recorded = state.get("key_check")
+        recorded = writer.manifest.state.key_check
         if recorded is not None and not verify_key_check(key, recorded):
             raise StoreError(
                 f"repository {config.name!r}: the pseudonymisation key differs from "
@@ -460,12 +459,10 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
             )
         check = upgraded_key_check(key, recorded)  # a legacy check is rewritten as scrypt
         purged = purge_opted_out(writer, opted_out)
-        state = dict(writer.manifest.state)  # the purge may have moved tips off its commits
-        old_tips: dict[str, str] = dict(state.get("tips", {}))
+        state = writer.manifest.state  # the purge may have moved tips off its commits
+        old_tips: dict[str, str] = dict(state.tips)
         lost, rewritten, restored = _lost_rows(writer, repo, tips, old_tips)
-        frontier = {
-            s for s in [*old_tips.values(), *state.get("frontier", [])] if repo.has_commit(s)
-        }
+        frontier = {s for s in [*old_tips.values(), *state.frontier] if repo.has_commit(s)}
         exclude = sorted(frontier)
         with git_log(repo.path, revisions, exclude, task.mining.detect_copies) as commits:
             # git walks the history before its first commit comes out: meanwhile, count
@@ -483,9 +480,9 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
             if progress is not None and total:
                 progress(config.name, 0, total)
             # Keys other stages keep in the state (e.g. which SZZ variants ran) survive.
-            base_state = {**state, "key_check": check, "tips": old_tips}
+            base_state = state.replace(key_check=check, tips=old_tips)
             if lost is not None and lost.num_rows:
-                writer.commit({"lost_commits": lost}, {**base_state, "frontier": exclude})
+                writer.commit({"lost_commits": lost}, base_state.replace(frontier=tuple(exclude)))
 
             batch = _Batch()
             done = added = changes_added = opted = 0
@@ -500,7 +497,9 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
                 else:
                     frontier.add(commit.sha)
                 if done % task.mining.batch_size == 0:
-                    writer.commit(batch.tables(), {**base_state, "frontier": sorted(frontier)})
+                    writer.commit(
+                        batch.tables(), base_state.replace(frontier=tuple(sorted(frontier)))
+                    )
                     added += batch.n_commits
                     changes_added += batch.n_file_changes
                     batch = _Batch()
@@ -513,13 +512,12 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
         kept_tips, extra = stored_tips(
             tips, lambda s: s not in identities.dropped, identities.dropped
         )
-        final_state = {
-            **state,
-            "key_check": check,
-            "tips": kept_tips,
-            "frontier": sorted(set(extra)),
-            "opt_out": opt_out_fingerprint(key, opt_out_entries),
-        }
+        final_state = state.replace(
+            key_check=check,
+            tips=kept_tips,
+            frontier=tuple(sorted(set(extra))),
+            opt_out=opt_out_fingerprint(key, opt_out_entries),
+        )
         if batch.n_commits or final_state != state:
             writer.commit(batch.tables(), final_state)
         if lost is not None and any(t in identities.dropped for t in lost["new_tip"].to_pylist()):

@@ -47,7 +47,7 @@ from teamlens.mining.miner import (
 )
 from teamlens.mining.repository import EVERY_REF, Alias, GitRepository, name_email_pairs
 from teamlens.privacy import Pseudonymizer, Scrubber, key_check, load_key, read_opt_out
-from teamlens.store import SCHEMAS, Store
+from teamlens.store import SCHEMAS, RepoState, Store
 
 STAGING = "staging"
 _RANGE_TABLES = ("commits", "file_changes")
@@ -66,7 +66,7 @@ def plan(task: MiningTask, enabled: bool = True) -> list[MiningTask] | None:
     ``enabled``.
     """
     limit = task.mining.split_commits
-    if Store(task.data_dir).manifest(task.repository.name).state:
+    if not Store(task.data_dir).manifest(task.repository.name).state.is_empty:
         # Mined already: staged ranges left behind by a kill after the adoption go.
         shutil.rmtree(staging_dir(task.data_dir, task.repository.name), ignore_errors=True)
         return None
@@ -120,18 +120,20 @@ def mine_range(task: MiningTask, progress: ProgressCallback | None = None) -> Mi
         done_state = writer.manifest.state
         # A range staged under another opt-out list is mined again (it may hold people
         # who opted out since).
-        if done_state.get("range_done") and done_state.get("opt_out") == fingerprint:
+        if done_state.range_done and done_state.opt_out == fingerprint:
             if progress is not None:
                 progress(label, 0, 0)
             return MiningReport(
                 repo=config.name,
-                commits_added=int(done_state["commits"]),
-                file_changes_added=int(done_state["file_changes"]),
-                commits_opted_out=int(done_state["opted_out"]),
+                commits_added=done_state.range_commits or 0,
+                file_changes_added=done_state.range_file_changes or 0,
+                commits_opted_out=done_state.range_opted_out or 0,
                 seconds=time.monotonic() - started,
             )
         if any(writer.has_rows(t) for t in _RANGE_TABLES):  # a killed earlier attempt
-            writer.replace({t: SCHEMAS[t].empty_table() for t in _RANGE_TABLES}, {}, purge=True)
+            writer.replace(
+                {t: SCHEMAS[t].empty_table() for t in _RANGE_TABLES}, RepoState(), purge=True
+            )
         # The whole repository's identities, as the unsplit miner sees them: the subject
         # scrubber and the opt-outs must know every person, not only this range's.
         aliases = _identities(repo, EVERY_REF)
@@ -149,7 +151,7 @@ def mine_range(task: MiningTask, progress: ProgressCallback | None = None) -> Mi
                 stored = _add_commit(batch, config.name, commit, identities, scrub, fix_res)
                 opted += not stored
                 if done % task.mining.batch_size == 0:
-                    writer.commit(batch.tables(), {"range_done": False})
+                    writer.commit(batch.tables(), RepoState().replace(range_done=False))
                     added += batch.n_commits
                     changes += batch.n_file_changes
                     batch = _Batch()
@@ -157,8 +159,14 @@ def mine_range(task: MiningTask, progress: ProgressCallback | None = None) -> Mi
                     progress(label, done, total)
         added += batch.n_commits
         changes += batch.n_file_changes
-        counts = {"commits": added, "file_changes": changes, "opted_out": opted}
-        writer.commit(batch.tables(), {"range_done": True, "opt_out": fingerprint, **counts})
+        done_state = RepoState().replace(
+            range_done=True,
+            opt_out=fingerprint,
+            range_commits=added,
+            range_file_changes=changes,
+            range_opted_out=opted,
+        )
+        writer.commit(batch.tables(), done_state)
     return MiningReport(
         repo=config.name,
         commits_added=added,
@@ -203,14 +211,14 @@ def adopt(tasks: Sequence[MiningTask], reports: Sequence[MiningReport]) -> Minin
         assert rng is not None
         staged = Store(staging / rng.key)
         manifest = staged.manifest(name)
-        if not manifest.state.get("range_done"):
+        if not manifest.state.range_done:
             raise StoreError(f"repository {name!r}: range {rng.index + 1} is not mined yet")
         for table in _RANGE_TABLES:
             parts[table] += [staged.root / name / p for p in manifest.parts.get(table, ())]
     check = key_check(load_key(first.privacy, first.data_dir))
     tips = dict(ranges[0].tips) if ranges[0] is not None else {}
     with Store(first.data_dir).writer(name) as writer:
-        if writer.manifest.state:
+        if not writer.manifest.state.is_empty:
             raise StoreError(
                 f"repository {name!r} was mined by another run while its ranges were "
                 "mined; run teamlens mine again"
@@ -218,9 +226,8 @@ def adopt(tasks: Sequence[MiningTask], reports: Sequence[MiningReport]) -> Minin
         rels = {t: [_link(p, writer.root, t) for p in files] for t, files in parts.items()}
         entries = read_opt_out(first.privacy.opt_out)
         fingerprint = opt_out_fingerprint(load_key(first.privacy, first.data_dir), entries)
-        writer.adopt(
-            rels, {"key_check": check, "tips": tips, "frontier": [], "opt_out": fingerprint}
-        )
+        state = RepoState().replace(key_check=check, tips=tips, frontier=(), opt_out=fingerprint)
+        writer.adopt(rels, state)
         if entries:  # ranges cannot see each other's left-out commits: unname them now
             _unname_unstored(writer)
         writer.compact()

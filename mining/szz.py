@@ -328,9 +328,10 @@ def label_repository(
                 ) from None
         # Record that these variants ran, even with no fix to label: then a change with
         # no link is known clean (once mature), not merely unlabelled.
-        ran = sorted({*writer.manifest.state.get("szz_variants", []), *names.values()})
-        if ran != writer.manifest.state.get("szz_variants"):
-            writer.commit({}, {**writer.manifest.state, "szz_variants": ran})
+        state = writer.manifest.state
+        ran = tuple(sorted({*state.szz_variants, *names.values()}))
+        if ran != state.szz_variants or "szz_variants" not in state.present:
+            writer.commit({}, state.replace(szz_variants=ran))
     return LabelReport(
         repo.name, len(todo) - skipped, links_added, time.monotonic() - started, skipped
     )

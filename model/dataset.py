@@ -247,8 +247,7 @@ def applied_opt_out(store: Store, repos: Sequence[str]) -> str | None:
     One value when all of `repos` agree, :data:`MIXED` when they differ, None when none
     records one (mined before teamlens recorded it).
     """
-    found = {store.manifest(r).state.get("opt_out") for r in repos}
+    found = {store.manifest(r).state.opt_out for r in repos}
     if len(found) == 1:
-        value = found.pop()
-        return None if value is None else str(value)
+        return found.pop()
     return MIXED

@@ -16,6 +16,7 @@ from teamlens.store import (
     PUBLISHED_RELATIONS,
     SCHEMAS,
     Manifest,
+    RepoState,
     Store,
 )
 from tests.conftest import ConfigFactory, teamlens_command
@@ -58,19 +59,19 @@ def test_empty_store_has_every_view(fresh_store: Store) -> None:
 
 def test_commit_appends_and_publishes_state(fresh_store: Store) -> None:
     with fresh_store.writer("r") as w:
-        w.commit({"commits": _commits("a", "b")}, {"step": 1})
-        w.commit({"commits": _commits("c")}, {"step": 2})
+        w.commit({"commits": _commits("a", "b")}, RepoState.from_json({"step": 1}))
+        w.commit({"commits": _commits("c")}, RepoState.from_json({"step": 2}))
     assert fresh_store.query("SELECT sha FROM commits ORDER BY sha").rows == [
         ("a",),
         ("b",),
         ("c",),
     ]
-    assert fresh_store.manifest("r").state == {"step": 2}
+    assert fresh_store.manifest("r").state.to_json() == {"step": 2}
 
 
 def test_leftover_files_of_a_killed_run_are_ignored_then_removed(fresh_store: Store) -> None:
     with fresh_store.writer("r") as w:
-        w.commit({"commits": _commits("a")}, {})
+        w.commit({"commits": _commits("a")}, RepoState())
     # What a run killed between writing a part and publishing the manifest leaves behind:
     orphan = fresh_store.root / "r" / "commits" / "deadbeef.parquet"
     import pyarrow.parquet as pq
@@ -88,12 +89,12 @@ def test_leftover_files_of_a_killed_run_are_ignored_then_removed(fresh_store: St
 
 def test_an_error_rolls_back_the_whole_run(fresh_store: Store) -> None:
     with fresh_store.writer("r") as w:
-        w.commit({"commits": _commits("a")}, {"step": 1})
+        w.commit({"commits": _commits("a")}, RepoState.from_json({"step": 1}))
     with pytest.raises(RuntimeError), fresh_store.writer("r") as w:
-        w.commit({"commits": _commits("b")}, {"step": 2})
+        w.commit({"commits": _commits("b")}, RepoState.from_json({"step": 2}))
         raise RuntimeError("git failed half way")
     assert fresh_store.query("SELECT sha FROM commits").rows == [("a",)]
-    assert fresh_store.manifest("r").state == {"step": 1}
+    assert fresh_store.manifest("r").state.to_json() == {"step": 1}
     assert len(list((fresh_store.root / "r" / "commits").iterdir())) == 1
 
 
@@ -111,7 +112,7 @@ def test_one_writer_per_repository(fresh_store: Store) -> None:
 def test_compaction_keeps_rows_and_defers_deletion(fresh_store: Store) -> None:
     with fresh_store.writer("r") as w:
         for i in range(COMPACT_AT_PARTS):
-            w.commit({"commits": _commits(f"s{i:03}")}, {})
+            w.commit({"commits": _commits(f"s{i:03}")}, RepoState())
         w.compact()
     manifest = fresh_store.manifest("r")
     assert len(manifest.parts["commits"]) == 1
@@ -180,7 +181,7 @@ def test_the_published_zone_has_the_same_relations_empty_or_filled(fresh_store: 
         for r in PUBLISHED_RELATIONS
     )
     with fresh_store.writer("r") as w:
-        w.commit({"commits": _commits("a", "b"), "lost_commits": _lost("b")}, {})
+        w.commit({"commits": _commits("a", "b"), "lost_commits": _lost("b")}, RepoState())
 
     assert shapes() == empty
     assert [n for n, _ in empty["commits_all"]] == list(PUBLISHED_COLUMNS["commits"])
@@ -191,8 +192,8 @@ def test_the_published_zone_has_the_same_relations_empty_or_filled(fresh_store: 
 
 def test_published_views_hide_lost_commits_like_the_private_ones(fresh_store: Store) -> None:
     with fresh_store.writer("r") as w:
-        w.commit({"commits": _commits("a", "b", "c"), "lost_commits": _lost("b", "c")}, {})
-        w.commit({"lost_commits": _lost("c", event="restored")}, {})
+        w.commit({"commits": _commits("a", "b", "c"), "lost_commits": _lost("b", "c")}, RepoState())
+        w.commit({"lost_commits": _lost("c", event="restored")}, RepoState())
     for sql, expected in (
         ("SELECT sha FROM commits ORDER BY sha", [("a",), ("c",)]),
         ("SELECT sha FROM commits_all ORDER BY sha", [("a",), ("b",), ("c",)]),
@@ -205,7 +206,7 @@ def test_published_views_hide_lost_commits_like_the_private_ones(fresh_store: St
 
 def test_the_published_connection_holds_its_rows_and_reaches_no_file(fresh_store: Store) -> None:
     with fresh_store.writer("r") as w:
-        w.commit({"commits": _commits("a", "b")}, {})
+        w.commit({"commits": _commits("a", "b")}, RepoState())
     part = fresh_store.root / "r" / fresh_store.manifest("r").parts["commits"][0]
     con = fresh_store.connect_published()
     try:
@@ -249,13 +250,13 @@ class _PurgedAfterReading(Store):
         if not self.purged:
             self.purged = True
             with self.writer(repo) as w:
-                w.replace({"commits": _commits("a")}, {}, purge=True)
+                w.replace({"commits": _commits("a")}, RepoState(), purge=True)
         return manifest
 
 
 def test_a_purge_between_manifest_and_files_is_retried(fresh_store: Store) -> None:
     with fresh_store.writer("r") as w:
-        w.commit({"commits": _commits("a", "b")}, {})
+        w.commit({"commits": _commits("a", "b")}, RepoState())
     store = _PurgedAfterReading(fresh_store.data_dir)
 
     assert store.query_published("SELECT sha FROM commits").rows == [("a",)]

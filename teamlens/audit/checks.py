@@ -102,7 +102,7 @@ def _available_key(config: Config) -> bytes | None:
 
 
 def _key_matches(store: Store, repo: str, key: bytes) -> bool:
-    recorded = store.manifest(repo).state.get("key_check")
+    recorded = store.manifest(repo).state.key_check
     return recorded is None or verify_key_check(key, recorded)
 
 

@@ -159,8 +159,8 @@ def purge(config: Config) -> PurgeReport:
                 # The opt-out list this repository's rows are now purged under (as `mine`
                 # records it): models trained from them carry it (model.registry).
                 fingerprint = opt_out_fingerprint(key, entries)
-                if writer.manifest.state.get("opt_out") != fingerprint:
-                    writer.commit({}, {**writer.manifest.state, "opt_out": fingerprint})
+                if writer.manifest.state.opt_out != fingerprint:
+                    writer.commit({}, writer.manifest.state.replace(opt_out=fingerprint))
         if wanted:  # ranges of a split first mining staged before the opt-out hold rows too
             shutil.rmtree(staging_dir(config.data_dir, repo), ignore_errors=True)
         results.append(RepoPurge(repo, cleared, github_removed, git_removed, derived))

@@ -33,6 +33,7 @@ from teamlens.store.manifest import (
 )
 from teamlens.store.schema import SCHEMAS, VIEWS
 from teamlens.store.sql import QueryResult
+from teamlens.store.state import GithubState, RepoState
 from teamlens.store.writer import RepoWriter
 from teamlens.store.zones import PUBLISHED_COLUMNS, PUBLISHED_RELATIONS
 
@@ -46,8 +47,10 @@ __all__ = [
     "ROLLBACK_POINT",
     "SCHEMAS",
     "VIEWS",
+    "GithubState",
     "Manifest",
     "QueryResult",
+    "RepoState",
     "RepoWriter",
     "Store",
 ]

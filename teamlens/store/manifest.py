@@ -7,13 +7,13 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from teamlens.errors import StoreError
 from teamlens.store.schema import SCHEMAS
+from teamlens.store.state import RepoState
 
 MANIFEST = "manifest.json"
 #: A copy of the manifest a writer started from: rolling back is then one rename, which
@@ -29,7 +29,7 @@ class Manifest:
     """The committed state of one repository's facts."""
 
     parts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    state: Mapping[str, Any] = field(default_factory=dict)
+    state: RepoState = field(default_factory=RepoState)
     garbage: tuple[tuple[str, float], ...] = ()
 
     def to_json(self) -> str:
@@ -37,7 +37,7 @@ class Manifest:
             {
                 "version": MANIFEST_VERSION,
                 "parts": {t: list(p) for t, p in sorted(self.parts.items())},
-                "state": self.state,
+                "state": self.state.to_json(),
                 "garbage": [list(g) for g in self.garbage],
             },
             indent=1,
@@ -52,7 +52,7 @@ class Manifest:
                 raise StoreError(f"{where}: unsupported manifest version {raw.get('version')!r}")
             return cls(
                 parts={t: tuple(p) for t, p in raw["parts"].items()},
-                state=raw["state"],
+                state=RepoState.from_json(raw["state"]),
                 garbage=tuple((str(f), float(t)) for f, t in raw.get("garbage", [])),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:

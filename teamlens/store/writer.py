@@ -9,7 +9,6 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -25,6 +24,7 @@ from teamlens.store.manifest import (
     _read_parts,
 )
 from teamlens.store.schema import SCHEMAS
+from teamlens.store.state import RepoState
 
 
 def _fsync_dir(path: Path) -> None:
@@ -136,7 +136,7 @@ class RepoWriter:
             _write_parquet(data.cast(SCHEMAS[table]), self.root / rel)
         return rel
 
-    def commit(self, tables: Mapping[str, pa.Table], state: Mapping[str, Any]) -> None:
+    def commit(self, tables: Mapping[str, pa.Table], state: RepoState) -> None:
         """Append the given rows and the new miner state, atomically."""
         parts = {t: list(p) for t, p in self.manifest.parts.items()}
         for table, data in tables.items():
@@ -145,10 +145,10 @@ class RepoWriter:
         if tables:
             _fsync_dir(self.root)
         self._publish(
-            Manifest({t: tuple(p) for t, p in parts.items()}, dict(state), self.manifest.garbage)
+            Manifest({t: tuple(p) for t, p in parts.items()}, state, self.manifest.garbage)
         )
 
-    def adopt(self, parts: Mapping[str, Sequence[str]], state: Mapping[str, Any]) -> None:
+    def adopt(self, parts: Mapping[str, Sequence[str]], state: RepoState) -> None:
         """Append files already written into this repository's folder, atomically.
 
         ``parts`` are paths relative to the folder (``<table>/<name>.parquet``), e.g.
@@ -161,11 +161,11 @@ class RepoWriter:
             if rels:
                 _fsync_dir(self.root / table)
         self._publish(
-            Manifest({t: tuple(p) for t, p in listed.items()}, dict(state), self.manifest.garbage)
+            Manifest({t: tuple(p) for t, p in listed.items()}, state, self.manifest.garbage)
         )
 
     def replace(
-        self, tables: Mapping[str, pa.Table], state: Mapping[str, Any], purge: bool = False
+        self, tables: Mapping[str, pa.Table], state: RepoState, purge: bool = False
     ) -> None:
         """Replace whole tables (compaction, or an opt-out purge), atomically.
 
@@ -189,7 +189,7 @@ class RepoWriter:
             garbage = []
         else:
             garbage.extend((p, now) for p in replaced)
-        self._publish(Manifest(parts, dict(state), tuple(garbage)), rollback_point=purge)
+        self._publish(Manifest(parts, state, tuple(garbage)), rollback_point=purge)
         if purge:
             for rel in replaced:
                 (self.root / rel).unlink(missing_ok=True)

@@ -162,7 +162,7 @@ def test_rows_of_an_older_feature_version_are_recomputed(
     config = load_config(tmp_path / "work" / "repos.yaml")
     before = store.query("SELECT * FROM change_features ORDER BY sha").rows
     with Store(config.data_dir).writer(config.repositories[0].name) as writer:
-        writer.commit({}, {**writer.manifest.state, "features_version": FEATURES_VERSION - 1})
+        writer.commit({}, writer.manifest.state.replace(features_version=FEATURES_VERSION - 1))
     again = build_features(config, config.repositories[0])
     assert again.changes_added == 5  # every row again, none twice
     assert store.query("SELECT * FROM change_features ORDER BY sha").rows == before

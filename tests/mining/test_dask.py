@@ -185,7 +185,7 @@ def _snapshot(config: Config) -> dict[str, Any]:
         view: store.query(f"SELECT {columns} FROM {view} ORDER BY ALL").rows  # noqa: S608
         for view, columns in VIEWS.items()
     }
-    states = {repo: dict(store.manifest(repo).state) for repo in store.repos()}
+    states = {repo: store.manifest(repo).state.to_json() for repo in store.repos()}
     for state in states.values():  # the check's salt is random: compare what it verifies
         state["key_check"] = verify_key_check(TEST_KEY.encode(), state.get("key_check"))
     return {"views": views, "states": states}

@@ -38,7 +38,7 @@ def _snapshot(config: Config) -> dict[str, Any]:
         v: store.query(f"SELECT * FROM {v} ORDER BY ALL").rows  # noqa: S608 - constants
         for v in ("commits", "commits_all", "file_changes_all", "lost_commits")
     }
-    return {"views": views, "state": dict(store.manifest("history").state)}
+    return {"views": views, "state": store.manifest("history").state.to_json()}
 
 
 def _git(repo: Path, *args: str) -> list[str]:

@@ -24,7 +24,7 @@ import yaml
 
 from teamlens.aggregates import TEAM_PERIOD_FILE
 from teamlens.errors import QueryError
-from teamlens.store import PUBLISHED_RELATIONS, SCHEMAS, VIEWS, Store
+from teamlens.store import PUBLISHED_RELATIONS, SCHEMAS, VIEWS, RepoState, Store
 from tests.conftest import TEST_KEY, teamlens_command
 from tests.privacy.company import TEAMS, build_company
 from tests.reliability.test_fuzz import QueryStore, hostile_statements
@@ -267,7 +267,7 @@ def test_the_fuzzers_hostile_statements_are_refused_on_the_published_zone(tmp_pa
     """tests/reliability/test_fuzz.py's list, sent to the published connection."""
     store = Store(tmp_path / "data")
     with store.writer("r") as writer:
-        writer.commit({"commits": _commits("a", "b", "c")}, {})
+        writer.commit({"commits": _commits("a", "b", "c")}, RepoState())
     (tmp_path / "outside").mkdir()
     secret = tmp_path / "secret.txt"
     secret.write_text("the pseudonymisation key, say\n", encoding="utf-8")

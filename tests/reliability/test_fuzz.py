@@ -51,7 +51,7 @@ from teamlens.errors import ConfigError, QueryError, TeamlensError
 from teamlens.features.changes import read_codeowners
 from teamlens.mining.miner import MiningTask, mine_repository
 from teamlens.mining.repository import GitRepository
-from teamlens.store import QueryResult, Store
+from teamlens.store import QueryResult, RepoState, Store
 from tests.bot.test_webhook import Recorder, pr_payload, running_server, sign
 from tests.bot.test_webhook import settings as webhook_settings
 from tests.gitrepo import ALICE, BOB, CAROL, CAROL_OLD, ZOE, RepoBuilder
@@ -988,7 +988,7 @@ def query_store(tmp_path_factory: pytest.TempPathFactory) -> QueryStore:
     root = tmp_path_factory.mktemp("query")
     store = Store(root / "data")
     with store.writer("r") as writer:
-        writer.commit({"commits": _commits("a", "b", "c")}, {})
+        writer.commit({"commits": _commits("a", "b", "c")}, RepoState())
     outside = root / "outside"
     outside.mkdir()
     secret = root / "secret.txt"
