@@ -21,7 +21,6 @@ are never stored or returned.
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from teamlens.features.changes import is_test_path, read_codeowners
 from teamlens.features.code_metrics import file_code_metrics
 from teamlens.features.kamei import TeamMap, entropy, subsystem_and_directory
 from teamlens.mining.domain import ChangeType
+from teamlens.mining.git import run_git
 from teamlens.mining.repository import GitRepository
 from teamlens.mining.syntax import parser_for
 
@@ -85,13 +85,10 @@ def _history(
     """Per path: earlier contributors (counted only), commits, last change, recent fixes."""
     if not paths:
         return {}
-    result = subprocess.run(
-        ["git", "-c", "core.quotepath=off", "log", "--no-merges", "--no-renames",
-         "--format=%x00%H%x00%at%x00%aE%x00%B%x00", "--name-only", base, "--", *paths],
-        cwd=path, capture_output=True, check=False, stdin=subprocess.DEVNULL,
+    out = run_git(
+        path, "log", "--no-merges", "--no-renames", "--format=%x00%H%x00%at%x00%aE%x00%B%x00",
+        "--name-only", base, "--", *paths,
     )  # fmt: skip
-    if result.returncode != 0:
-        raise RepositoryError(f"{path}: git log failed: {result.stderr.decode(errors='replace')}")
     wanted = set(paths)
     authors: dict[str, set[str]] = {p: set() for p in paths}
     commits: dict[str, set[str]] = {p: set() for p in paths}
@@ -100,7 +97,7 @@ def _history(
     # NUL separates the fields: git keeps every other control character in names,
     # e-mails and messages, and cuts a message at a NUL. Each commit is five fields
     # (the file names follow its last NUL).
-    fields = result.stdout.decode("utf-8", "replace").split("\0")[1:]
+    fields = out.split("\0")[1:]
     for i in range(0, len(fields) - 4, 5):
         sha, when_s, email, message, names = fields[i : i + 5]
         when = int(when_s)
