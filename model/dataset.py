@@ -151,14 +151,15 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
 def load_kamei_csv(path: Path) -> JitData:
     """A public Kamei-format dataset (the ISSTA 2021 JIT-DP replication files).
 
-    Columns: ``_id`` (sha), ``date`` (unix seconds), ``bug`` (label), ``__`` (a copy of
-    ``bug``, ignored), ``ns nd nf entrophy la ld lt fix ndev age nuc`` and possibly
-    ``exp rexp sexp``, which are dropped.
+    Columns: ``_id`` (sha), ``date`` (unix seconds, or an ISO date or time), ``bug``
+    (label), ``__`` (a copy of ``bug``, ignored), ``ns nd nf entrophy la ld lt fix ndev
+    age nuc`` and possibly ``exp rexp sexp``, which are dropped.
 
     Raises
     ------
     DatasetError
-        The file is missing, not a CSV, lacks a required column, or has no rows.
+        The file is missing, not a CSV, lacks a required column, has no rows, or has an
+        empty or unreadable date, label or feature (the message names column and line).
     """
     if not path.is_file():
         raise DatasetError(f"{path}: no such file")
@@ -180,17 +181,61 @@ def load_kamei_csv(path: Path) -> JitData:
     labels = pd.to_numeric(raw["bug"], errors="coerce")
     if labels.isna().any() or not labels.isin([0, 1]).all():
         raise DatasetError(f"{path}: column bug must hold 0 or 1 in every row")
+    numbers = {name: _numbers(path, raw, name) for name in features}
     frame = pd.DataFrame(
         {
             "id": raw["_id"].astype(str),
-            "time": pd.to_numeric(raw["date"], errors="raise").astype(np.int64),
+            "time": _dates(path, raw["date"]),
             "label": labels.astype(np.int64),
-            "effort": (raw["la"] + raw["ld"]).astype(np.float64),
+            "effort": (numbers["la"] + numbers["ld"]).astype(np.float64),
         }
     )
     for name in features:
-        frame[name] = pd.to_numeric(raw[name], errors="raise").astype(np.float64)
+        frame[name] = numbers[name]
     return JitData(_sorted(frame), features, f"dataset:{path.name}", dropped)
+
+
+def _line(position: int) -> int:
+    """The file line of a data row (the header is line 1)."""
+    return position + 2
+
+
+def _numbers(path: Path, raw: pd.DataFrame, name: str) -> pd.Series:
+    """A feature column as floats; an empty or non-numeric cell is a one-line error."""
+    values = pd.to_numeric(raw[name], errors="coerce")
+    bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        cell = raw[name].iloc[first]
+        shown = "empty" if pd.isna(cell) else f"{str(cell)[:40]!r}, not a number"
+        raise DatasetError(
+            f"{path}: column {name} on line {_line(first)} is {shown} "
+            f"({int(bad.sum())} such row(s))"
+        )
+    return values.astype(np.float64)
+
+
+def _dates(path: Path, column: pd.Series) -> pd.Series:
+    """Commit dates as unix seconds: numbers are seconds, text is an ISO date or time (UTC
+    unless it says otherwise); an empty or unreadable cell is a one-line error."""
+    seconds = pd.to_numeric(column, errors="coerce")
+    text = column[seconds.isna() & column.notna()]
+    if len(text):
+        parsed = pd.to_datetime(text.astype(str), errors="coerce", utc=True, format="ISO8601")
+        seconds = seconds.astype("float64")
+        seconds[parsed.index] = parsed.map(
+            lambda t: float(t.timestamp()) if not pd.isna(t) else np.nan
+        )
+    bad = seconds.isna()
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        cell = column.iloc[first]
+        shown = "empty" if pd.isna(cell) else f"{str(cell)[:40]!r}, not a date"
+        raise DatasetError(
+            f"{path}: column date on line {_line(first)} is {shown} (expected unix seconds "
+            f"or an ISO date such as 2020-01-31; {int(bad.sum())} such row(s))"
+        )
+    return seconds.astype(np.int64)
 
 
 _STORE_SQL = """

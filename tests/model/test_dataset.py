@@ -63,6 +63,46 @@ def test_missing_columns_and_bad_labels_are_refused(tmp_path: Path) -> None:
         load_kamei_csv(empty)
 
 
+def test_iso_dates_are_read_as_utc_seconds(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path / "iso.csv",
+        [
+            _row(_id="aaa", date="2020-09-13"),
+            _row(_id="bbb", date="2020-09-13T12:26:40Z", bug="1"),
+            _row(_id="ccc", date="1600000000"),
+        ],
+    )
+    frame = load_kamei_csv(path).frame
+    times = dict(zip(frame["id"], frame["time"], strict=True))
+    assert times == {"aaa": 1_599_955_200, "bbb": 1_600_000_000, "ccc": 1_600_000_000}
+
+
+def _row(**cells: str) -> str:
+    """One data row of HEADER's columns, every cell 1 (date 100, bug 0) unless given."""
+    names = HEADER.strip().split(",")
+    values = {"": "0", "_id": "a", "date": "100", "bug": "0", **cells}
+    return ",".join(values.get(name, "1") for name in names)
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        ({"date": ""}, "column date on line 3 is empty"),
+        ({"date": "last tuesday"}, "column date on line 3 is 'last tuesday', not a date"),
+        ({"la": ""}, "column la on line 3 is empty"),
+        ({"la": "many"}, "column la on line 3 is 'many', not a number"),
+        ({"age": "inf"}, "column age on line 3 is 'inf', not a number"),
+    ],
+)
+def test_a_bad_cell_is_one_line_naming_column_and_line(
+    tmp_path: Path, cells: dict[str, str], message: str
+) -> None:
+    path = _csv(tmp_path / "bad.csv", [_row(_id="b", date="200"), _row(**cells)])
+    with pytest.raises(DatasetError) as caught:
+        load_kamei_csv(path)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
 @pytest.mark.skipif(
     not (SHARED_JIT / "jdt_k_feature.csv").is_file(),
     reason="the public JIT benchmark (shared data folder) is not on this machine",
