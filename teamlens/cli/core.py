@@ -116,8 +116,27 @@ def features_scale_options(func: F) -> F:
     )
 
 
-def tls_options(func: F) -> F:
-    """--certfile/--keyfile/--behind-proxy: how a server off loopback keeps TLS."""
+def server_options(default_port: int) -> Callable[[F], F]:
+    """--host/--port, and --certfile/--keyfile/--behind-proxy: how a server off loopback
+    keeps TLS (serve and bot serve)."""
+
+    def decorate(func: F) -> F:
+        func = _tls_options(func)
+        func = click.option(
+            "--port",
+            type=click.IntRange(1, 65535),
+            default=default_port,
+            show_default=True,
+            help="Port.",
+        )(func)
+        return click.option(
+            "--host", default="127.0.0.1", show_default=True, help="Address to bind."
+        )(func)
+
+    return decorate
+
+
+def _tls_options(func: F) -> F:
     func = click.option(
         "--behind-proxy",
         is_flag=True,

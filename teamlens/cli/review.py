@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from teamlens import __version__
-from teamlens.cli.core import cli, config_from, config_option, tls_options
+from teamlens.cli.core import cli, config_from, config_option, server_options
 
 
 @cli.command()
@@ -82,11 +82,7 @@ def bot() -> None:
 
 @bot.command()
 @config_option
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option(
-    "--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="Port."
-)
-@tls_options
+@server_options(default_port=8080)
 @click.pass_context
 def serve(
     ctx: click.Context,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from teamlens.cli.core import cli, config_from, config_option, tls_options
+from teamlens.cli.core import cli, config_from, config_option, server_options
 
 
 @cli.command()
@@ -43,11 +43,7 @@ def report(
 
 @cli.command("serve")
 @config_option
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option(
-    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port."
-)
-@tls_options
+@server_options(default_port=8000)
 @click.pass_context
 def serve_page(
     ctx: click.Context,
