@@ -59,6 +59,7 @@ def test_minimal_file_gets_documented_defaults(
     assert config.mining.fix_patterns == DEFAULT_FIX_PATTERNS
     assert config.mining.detect_copies is False
     assert config.mining.batch_size == 2000
+    assert config.model.retrain_min_new_labels == 50
 
     assert dict(config.teams.globs) == {}
     assert config.teams.codeowners is False
@@ -280,6 +281,14 @@ def _repo(extra: dict[str, Any] | None = None) -> dict[str, Any]:
         (
             {"repositories": [{"path": "repo"}]},
             "repositories[0].name: expected a repository name, got nothing",
+        ),
+        (
+            {"repositories": [_repo()], "model": {"retrain_min_new_labels": 0}},
+            "model.retrain_min_new_labels: expected a positive number of labels, got int 0",
+        ),
+        (
+            {"repositories": [_repo()], "model": {"retrain_after": 5}},
+            "model.retrain_after: unknown key (known: retrain_min_new_labels)",
         ),
         (
             {"repositories": [_repo({"name": "has space"})]},

@@ -122,6 +122,15 @@ class ReviewConfig:
 
 
 @dataclass(frozen=True)
+class ModelConfig:
+    """When `teamlens run` trains a new model (docs/configuration.md)."""
+
+    #: Labels that must have matured since the current model's data before `run` trains
+    #: again; fewer, and the current model stays (and no duplicate is ever stored).
+    retrain_min_new_labels: int = 50
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated repos.yaml. Paths are absolute, resolved against the file's folder."""
 
@@ -135,6 +144,7 @@ class Config:
     mining: MiningConfig = MiningConfig()
     labels: LabelConfig = LabelConfig()
     review: ReviewConfig = ReviewConfig()
+    model: ModelConfig = ModelConfig()
 
     def repository(self, name: str) -> RepositoryConfig:
         for repo in self.repositories:

@@ -24,6 +24,7 @@ from teamlens.config.schema import (
     GithubConfig,
     LabelConfig,
     MiningConfig,
+    ModelConfig,
     PrivacyConfig,
     RepositoryConfig,
     ReviewConfig,
@@ -230,6 +231,16 @@ def _labels(file: Path, value: object) -> LabelConfig:
     )
 
 
+def _model(file: Path, value: object) -> ModelConfig:
+    section = _Section(file, "model", value if value is not None else {})
+    section.check_keys({"retrain_min_new_labels"})
+    return ModelConfig(
+        retrain_min_new_labels=section.integer(
+            "retrain_min_new_labels", 50, 1, "a positive number of labels"
+        )
+    )
+
+
 def _share(section: _Section, name: str, default: float) -> float:
     value = section.data.get(name, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
@@ -316,6 +327,7 @@ def load_config(path: Path) -> Config:
             "mining",
             "labels",
             "review",
+            "model",
         }
     )
     data_dir = top.path("data_dir", base) or (base / ".teamlens").resolve()
@@ -348,4 +360,5 @@ def load_config(path: Path) -> Config:
         mining=_mining(path, top.data.get("mining")),
         labels=_labels(path, top.data.get("labels")),
         review=_review(path, top.data.get("review")),
+        model=_model(path, top.data.get("model")),
     )
