@@ -22,6 +22,7 @@ from teamlens.model.card import render_card
 from teamlens.model.dataset import FEATURE_DEFINITIONS, DatasetError, JitData
 from teamlens.model.estimator import RiskClassifier
 from teamlens.model.evaluation import Contender, SplitResult, evaluate_split
+from teamlens.model.levels import record_levels
 from teamlens.model.metrics import roc_auc
 from teamlens.model.registry import (
     ModelError,
@@ -138,6 +139,7 @@ def train(
         choice=reasons,
     )
     saved = save_model(registry.folder(model_id), meta, _as_classifier(fitted.model), card)
+    record_levels(saved, labelled, k)  # levels.json: cut points of its training changes
     if become_current:
         try:
             registry.set_current(model_id)
