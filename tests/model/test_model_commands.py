@@ -85,7 +85,11 @@ def test_train_writes_a_model_folder_and_chooses_the_current_model(
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     folder = Path(doc["folder"])
-    assert sorted(p.name for p in folder.iterdir()) == ["card.md", "meta.json", "model.txt"]
+    names = {p.name for p in folder.iterdir()}
+    assert names >= {"card.md", "meta.json", "model.txt", "levels.json"}
+    levels = json.loads((folder / "levels.json").read_text(encoding="utf-8"))
+    assert levels["basis"] == "training" and levels["changes"] >= 200
+    assert levels["medium_from"] <= levels["high_from"]
     registry = Registry.for_data_dir(labelled_repo.config.data_dir)
     # The better of the new model and the previous current one on the same window wins.
     new_auc = doc["models"]["lightgbm"]["roc_auc"]
