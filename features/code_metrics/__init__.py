@@ -71,21 +71,44 @@ the same numbers. gocyclo folds Go ``func`` literals into the enclosing function
 here are functions of their own. ESLint's ``complexity`` also counts default parameter
 values and optional chaining.
 
+Structure of added and removed code
+-----------------------------------
+:func:`file_code_structure` counts what the added lines bring and the deleted lines take
+away (decision points, functions, nesting, calls, returns, raises, handlers, literals,
+lines of new and deleted files); :func:`change_code_structure` sums a change's files
+into features with stable names (:data:`STRUCTURE_FEATURES`). The ``structure`` module
+docstring defines each one. :func:`file_code_analysis` gives the metrics and the
+structure of a file from one parse.
+
 The modules: ``grammar`` (node types and per-language queries), ``naming`` (finding
 and naming functions), ``complexity``, ``line_edits`` (the diff as line ranges, incremental
-parsing, comment lines) and ``file_metrics`` (:func:`file_code_metrics`).
+parsing, comment lines), ``file_metrics`` (:func:`file_code_metrics`), ``structure``
+(:func:`file_code_structure`) and ``analysis`` (:func:`file_code_analysis`).
 """
 
+from teamlens.features.code_metrics.analysis import FileCodeAnalysis, file_code_analysis
 from teamlens.features.code_metrics.complexity import cyclomatic_complexity
 from teamlens.features.code_metrics.file_metrics import (
     FileCodeMetrics,
     FunctionChange,
     file_code_metrics,
 )
+from teamlens.features.code_metrics.structure import (
+    STRUCTURE_FEATURES,
+    FileCodeStructure,
+    change_code_structure,
+    file_code_structure,
+)
 
 __all__ = [
+    "STRUCTURE_FEATURES",
+    "FileCodeAnalysis",
     "FileCodeMetrics",
+    "FileCodeStructure",
     "FunctionChange",
+    "change_code_structure",
     "cyclomatic_complexity",
+    "file_code_analysis",
     "file_code_metrics",
+    "file_code_structure",
 ]

@@ -7,8 +7,10 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import tree_sitter as ts
+
 from teamlens.features.code_metrics.complexity import _complexities
-from teamlens.features.code_metrics.grammar import _queries
+from teamlens.features.code_metrics.grammar import _Queries, _queries
 from teamlens.features.code_metrics.line_edits import (
     _comment_and_blank_lines,
     _line_edits,
@@ -17,7 +19,7 @@ from teamlens.features.code_metrics.line_edits import (
     _parse_after,
     _sorted_lines,
 )
-from teamlens.features.code_metrics.naming import _Function, _structure
+from teamlens.features.code_metrics.naming import _Function, _Structure, _structure
 from teamlens.mining.syntax import parser_for
 
 
@@ -88,6 +90,66 @@ def _pairs(
     return pairs
 
 
+@dataclass(frozen=True)
+class _Versions:
+    """The two versions of one changed file, parsed once for every metric of it."""
+
+    queries: _Queries
+    before_lines: _Lines | None  # None: an added file
+    after_lines: _Lines | None  # None: a deleted file
+    deleted: list[int]  # sorted 1-based line numbers in the before version
+    added: list[int]  # sorted 1-based line numbers in the after version
+    before_tree: ts.Tree | None
+    after_tree: ts.Tree | None
+    old: _Structure | None
+    new: _Structure | None
+    pairs: list[tuple[int | None, int | None]]  # every function, before and after index
+
+
+def _parse_versions(
+    path: str,
+    before: bytes | None,
+    after: bytes | None,
+    deleted_lines: Sequence[int],
+    added_lines: Sequence[int],
+) -> _Versions | None:
+    """Parse both versions (the after one incrementally when it can), find the functions
+    and pair them; None for a language tree-sitter does not cover here."""
+    parser = parser_for(path)
+    if parser is None or parser.language is None:
+        return None
+    queries = _queries(parser.language)
+    before_lines = _Lines(before) if before is not None else None
+    after_lines = _Lines(after) if after is not None else None
+    deleted = _sorted_lines(deleted_lines, before_lines.count) if before_lines else []
+    added = _sorted_lines(added_lines, after_lines.count) if after_lines else []
+    if not deleted and not added:  # a rename or mode change: nothing to parse
+        return _Versions(queries, before_lines, after_lines, [], [], None, None, None, None, [])
+    edits = (
+        _line_edits(before_lines, after_lines, deleted, added)
+        if before_lines is not None and after_lines is not None
+        else None
+    )
+    before_tree = parser.parse(before) if before is not None else None
+    old = _structure(before_tree, queries) if before_tree is not None else None
+    after_tree = None
+    if after_lines is not None:
+        if before_tree is None or before_lines is None:
+            after_tree = parser.parse(after_lines.source)
+        else:
+            after_tree = _parse_after(parser, before_tree, before_lines, after_lines, edits)
+    new = _structure(after_tree, queries) if after_tree is not None else None
+    pairs = _pairs(
+        old.functions if old is not None else [],
+        new.functions if new is not None else [],
+        _LineMap(edits) if edits is not None else None,
+    )
+    return _Versions(
+        queries, before_lines, after_lines, deleted, added, before_tree, after_tree, old, new,
+        pairs,
+    )  # fmt: skip
+
+
 def file_code_metrics(
     path: str,
     before: bytes | None,
@@ -106,47 +168,36 @@ def file_code_metrics(
     diff's line ranges, when the line numbers fit the two sources; otherwise (or for
     more than ``_MAX_EDITS`` hunks) from scratch.
     """
-    parser = parser_for(path)
-    if parser is None or parser.language is None:
-        return None
-    queries = _queries(parser.language)
-    before_lines = _Lines(before) if before is not None else None
-    after_lines = _Lines(after) if after is not None else None
-    deleted = _sorted_lines(deleted_lines, before_lines.count) if before_lines else []
-    added = _sorted_lines(added_lines, after_lines.count) if after_lines else []
+    versions = _parse_versions(path, before, after, deleted_lines, added_lines)
+    return _file_metrics(versions) if versions is not None else None
 
-    if not deleted and not added:  # a rename or mode change: nothing to parse
+
+def _file_metrics(versions: _Versions) -> FileCodeMetrics:
+    """:func:`file_code_metrics` of versions already parsed."""
+    if not versions.deleted and not versions.added:
         return FileCodeMetrics((), 0, 0)
-    edits = (
-        _line_edits(before_lines, after_lines, deleted, added)
-        if before_lines is not None and after_lines is not None
-        else None
-    )
-    before_tree = parser.parse(before) if before is not None else None
-    old = _structure(before_tree, queries).functions if before_tree is not None else []
-    after_tree = None
-    if after_lines is not None:
-        if before_tree is None or before_lines is None:
-            after_tree = parser.parse(after_lines.source)
-        else:
-            after_tree = _parse_after(parser, before_tree, before_lines, after_lines, edits)
-    new_structure = _structure(after_tree, queries) if after_tree is not None else None
-    new = new_structure.functions if new_structure is not None else []
-
+    old = versions.old.functions if versions.old is not None else []
+    new = versions.new.functions if versions.new is not None else []
+    deleted, added = versions.deleted, versions.added
     pairs = [
         (was, now)
-        for was, now in _pairs(old, new, _LineMap(edits) if edits is not None else None)
+        for was, now in versions.pairs
         if (now is not None and _overlaps(new[now], added))
         or (was is not None and _overlaps(old[was], deleted))
     ]
+    queries = versions.queries
     old_cc = (
-        _complexities(before_tree, queries, old, {was for was, _ in pairs if was is not None})
-        if before_tree is not None
+        _complexities(
+            versions.before_tree, queries, old, {was for was, _ in pairs if was is not None}
+        )
+        if versions.before_tree is not None
         else {}
     )
     new_cc = (
-        _complexities(after_tree, queries, new, {now for _, now in pairs if now is not None})
-        if after_tree is not None
+        _complexities(
+            versions.after_tree, queries, new, {now for _, now in pairs if now is not None}
+        )
+        if versions.after_tree is not None
         else {}
     )
     changed = []
@@ -161,8 +212,8 @@ def file_code_metrics(
             )
         )
     comments, blanks = (
-        _comment_and_blank_lines(new_structure.comments, after_lines, added)
-        if new_structure is not None and after_lines is not None
+        _comment_and_blank_lines(versions.new.comments, versions.after_lines, added)
+        if versions.new is not None and versions.after_lines is not None
         else (0, 0)
     )
     return FileCodeMetrics(tuple(changed), comments, blanks)

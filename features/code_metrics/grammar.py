@@ -76,10 +76,76 @@ _DECISION_TYPES = _ALWAYS_DECISIONS | _OPERATOR_DECISIONS.keys() | {"switch_labe
 _DECORATOR_PARENTS = frozenset({"decorated_definition"})
 
 
+# What the structure of added and removed code counts besides decision points: capture
+# name -> node types (a union over the five grammars, as above).
+_FACT_TYPES: dict[str, frozenset[str]] = {
+    "call": frozenset(
+        {
+            "call",  # Python
+            "call_expression",  # JavaScript/TypeScript, Go
+            "new_expression",  # JavaScript/TypeScript
+            "method_invocation",  # Java
+            "object_creation_expression",  # Java
+        }
+    ),
+    "return": frozenset({"return_statement"}),
+    "raise": frozenset({"raise_statement", "throw_statement"}),
+    "handler": frozenset({"except_clause", "catch_clause"}),
+    "number": frozenset(
+        {
+            "integer",  # Python
+            "float",
+            "number",  # JavaScript/TypeScript
+            "decimal_integer_literal",  # Java
+            "hex_integer_literal",
+            "octal_integer_literal",
+            "binary_integer_literal",
+            "decimal_floating_point_literal",
+            "hex_floating_point_literal",
+            "int_literal",  # Go
+            "float_literal",
+            "imaginary_literal",
+        }
+    ),
+    "string": frozenset(
+        {
+            "string",  # Python, JavaScript/TypeScript
+            "template_string",
+            "string_literal",  # Java
+            "character_literal",
+            "interpreted_string_literal",  # Go
+            "raw_string_literal",
+            "rune_literal",
+        }
+    ),
+}
+# Statements that nest the code inside them (an `else if` is not nested again).
+_NESTING_TYPES = frozenset(
+    {
+        "if_statement",
+        "for_statement",
+        "enhanced_for_statement",
+        "for_in_statement",
+        "while_statement",
+        "do_statement",
+        "try_statement",
+        "try_with_resources_statement",
+        "with_statement",
+        "switch_statement",
+        "switch_expression",
+        "match_statement",
+        "expression_switch_statement",
+        "type_switch_statement",
+        "select_statement",
+    }
+)
+
+
 @dataclass(frozen=True)
 class _Queries:
     structure: ts.Query  # functions, scopes and comments
     decisions: ts.Query  # candidate decision points (filtered by _is_decision)
+    facts: ts.Query  # decision points and _FACT_TYPES, one capture name each (structure)
 
 
 @functools.cache
@@ -105,7 +171,10 @@ def _queries(language: ts.Language) -> _Queries:
         if language.id_for_node_kind(kind, True) is not None and tokens:
             quoted = " ".join(f'"{op}"' for op in tokens)
             decisions.append(f"({kind} operator: [{quoted}])")
+    facts = [f"[{' '.join(decisions)}] @decision"]
+    facts.extend(alternation(types, capture) for capture, types in _FACT_TYPES.items())
     return _Queries(
         structure=ts.Query(language, structure),
         decisions=ts.Query(language, f"[{' '.join(decisions)}] @decision"),
+        facts=ts.Query(language, " ".join(facts)),
     )

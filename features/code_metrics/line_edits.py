@@ -112,28 +112,39 @@ def _comment_and_blank_lines(
     comments: list[tuple[int, int, int, int]], after: _Lines, added: list[int]
 ) -> tuple[int, int]:
     """How many of the added lines hold only comments, and how many are blank."""
-    code = [n for n in added if after.lines[n - 1].strip()]
-    blank = len(added) - len(code)
+    code = _code_lines(comments, after, added)
+    written = sum(1 for n in added if after.lines[n - 1].strip())
+    return written - len(code), len(added) - written
+
+
+def _code_lines(
+    comments: list[tuple[int, int, int, int]], source: _Lines, numbers: list[int]
+) -> list[int]:
+    """The lines among ``numbers`` (1-based, sorted) holding code: neither blank nor
+    only comments (a trailing comment does not make a line comment-only)."""
+    written = [n for n in numbers if source.lines[n - 1].strip()]
     touched: set[int] = set()  # 1-based lines with some comment on them
     for _, _, first_row, last_row in comments:
         touched.update(range(first_row + 1, last_row + 2))
     starts = [start for start, _, _, _ in comments]
-    comment_only = 0
-    for number in (n for n in code if n in touched):
-        line = after.lines[number - 1]
-        line_start = after.starts[number - 1]
+    code = []
+    for number in written:
+        if number not in touched:
+            code.append(number)
+            continue
+        line = source.lines[number - 1]
+        line_start = source.starts[number - 1]
         position = line_start + len(line) - len(line.lstrip())
         stop = line_start + len(line.rstrip())
         while position < stop:  # step over comments and the blanks between them
             index = bisect.bisect_right(starts, position) - 1
             if index < 0 or comments[index][1] <= position:
-                break  # code here
+                code.append(number)  # code here
+                break
             end = comments[index][1]
             rest = line[end - line_start :]
             position = end + len(rest) - len(rest.lstrip())
-        else:
-            comment_only += 1
-    return comment_only, blank
+    return code
 
 
 class _LineMap:
