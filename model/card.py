@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +28,12 @@ from teamlens.model.registry import ModelMeta
 
 MARKEDLY_WORSE = 0.05
 CALIBRATION_BINS = 10
+_KIND_TEXT = {
+    "lightgbm": "LightGBM, binary objective, single-threaded, deterministic for its seed",
+    "logistic": "logistic regression on log(1 + x), standardised, classes weighted "
+    "inversely to their frequency (coefficients and scaling in logistic.json)",
+    "blend": "a blend of LightGBM and logistic regression: their log-odds averaged",
+}
 _METRIC_NAMES = {
     "roc_auc": "ROC-AUC",
     "pr_auc": "PR-AUC",
@@ -39,6 +45,25 @@ _METRIC_NAMES = {
     "popt": "Popt",
     "ifa": "IFA (lower is better)",
 }
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """Calibration on the test window: the map's method, and Brier before and after it."""
+
+    method: str  # model.calibration.CalibrationMethod
+    fitted_on: int  # validation changes the map was fitted on
+    brier_before: float
+    brier_after: float
+    raw_risk: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "method": self.method,
+            "fitted_on": f"validation window ({self.fitted_on} changes)",
+            "test_brier_before": None if math.isnan(self.brier_before) else self.brier_before,
+            "test_brier_after": None if math.isnan(self.brier_after) else self.brier_after,
+        }
 
 
 @dataclass(frozen=True)
@@ -164,6 +189,26 @@ def _when(seconds: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(seconds))
 
 
+def _reliability_lines(
+    test: JitData, y: npt.NDArray[np.int64], risk: npt.NDArray[np.float64], k: int
+) -> list[str]:
+    lines = [
+        "| predicted risk | changes | mean predicted | observed defect rate |",
+        "|---|---|---|---|",
+    ]
+    bins = reliability_table(y, risk)
+    hidden = hidden_groups({f"{b.low:.1f}": b.rows for b in bins}, test, k)
+    for b in bins:
+        if f"{b.low:.1f}" in hidden:
+            lines.append(f"| {b.low:.1f}-{b.high:.1f} | - | - | {hidden[f'{b.low:.1f}']} |")
+            continue
+        lines.append(
+            f"| {b.low:.1f}-{b.high:.1f} | {b.changes} | {b.mean_risk:.3f} | "
+            f"{b.observed_rate:.3f} |"
+        )
+    return lines
+
+
 def render_card(
     meta: ModelMeta,
     test: JitData,
@@ -171,6 +216,7 @@ def render_card(
     k: int,
     effort_aware: Mapping[str, Mapping[str, float | None]] | None = None,
     choice: Sequence[str] = (),
+    calibration: CalibrationReport | None = None,
 ) -> str:
     """The model card as Markdown."""
     w = meta.window
@@ -183,9 +229,23 @@ def render_card(
         f"evaluated on {len(test)} held-out changes from {_when(w['test_start'])} to "
         f"{_when(w['test_end'])}, each newer than the training changes of its repository "
         "(time-ordered; never shuffled).",
-        "- LightGBM, binary objective, single-threaded, deterministic for its seed. "
+        f"- {_KIND_TEXT.get(meta.kind, meta.kind)}. "
         f"Parameters: `{dict(meta.params)}`. Decision threshold (F1 and MCC): "
         f"{meta.threshold:.3f}, chosen on the newest part of the training window.",
+    ]
+    if meta.until is not None:
+        lines.append(
+            f"- Trained as of {_when(meta.until)}: only changes committed before that day, "
+            "with the labels known then (a defect fixed later counts as unknown or clean)."
+        )
+    if meta.choice:
+        aucs = meta.choice.get("validation_roc_auc", {})
+        shown = ", ".join(f"{c} {_fmt(v)}" for c, v in aucs.items())
+        lines.append(
+            f"- Kind chosen on the validation window (never the test window): "
+            f"**{meta.choice.get('chosen', meta.kind)}**; validation ROC-AUC {shown}."
+        )
+    lines += [
         "",
         "## Intended use",
         "",
@@ -216,7 +276,9 @@ def render_card(
     lines += [
         "",
         "`logistic`: logistic regression on the same features (log-transformed, "
-        "standardised); `lapredict`: logistic regression on `la` alone. Effort is la + ld. "
+        "standardised, class-weighted); `blend`: the log-odds of both averaged; "
+        "`lapredict`: logistic regression on `la` alone. Every contender's risk is "
+        "calibrated on the validation window. Effort is la + ld. "
         "Definitions: docs/evaluation.md.",
     ]
     if effort_aware:
@@ -227,23 +289,23 @@ def render_card(
             cells = [_fmt(effort_aware[c].get(key)) for c in effort_aware]
             lines.append(f"| {_METRIC_NAMES[key]} | " + " | ".join(cells) + " |")
     y = test.y()
-    lines += [
-        "",
-        "## Calibration",
-        "",
-        "| predicted risk | changes | mean predicted | observed defect rate |",
-        "|---|---|---|---|",
-    ]
-    bins = reliability_table(y, risk)
-    hidden = hidden_groups({f"{b.low:.1f}": b.rows for b in bins}, test, k)
-    for b in bins:
-        if f"{b.low:.1f}" in hidden:
-            lines.append(f"| {b.low:.1f}-{b.high:.1f} | - | - | {hidden[f'{b.low:.1f}']} |")
-            continue
+    lines += ["", "## Calibration", ""]
+    tables = [("calibrated", risk)]
+    if calibration is not None:
         lines.append(
-            f"| {b.low:.1f}-{b.high:.1f} | {b.changes} | {b.mean_risk:.3f} | "
-            f"{b.observed_rate:.3f} |"
+            f"Calibration map: {calibration.method}, fitted on the validation window "
+            f"({calibration.fitted_on} changes). Brier on the test window (lower is better): "
+            f"before {_fmt(calibration.brier_before)}, after {_fmt(calibration.brier_after)}."
         )
+        lines.append("")
+        if len(calibration.raw_risk) == len(y):
+            tables = [("before calibration", calibration.raw_risk), ("after calibration", risk)]
+    for title, scores in tables:
+        if len(tables) > 1:
+            lines += [f"Reliability, {title}:", ""]
+        lines += _reliability_lines(test, y, scores, k)
+        lines.append("")
+    lines.pop()
     groups = group_results(test, risk, k)
     lines += ["", "## By team and language", ""]
     if not groups:

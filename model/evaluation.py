@@ -1,47 +1,58 @@
-"""Train and compare the contenders on a time-ordered split.
+"""Train and compare the contenders on a time-ordered split, and choose one.
 
-Three contenders, always side by side, fitted on the same training rows and scored on
+Four contenders, always side by side, fitted on the same training rows and scored on
 the same test rows:
 
 ``lightgbm``
-    :class:`model.estimator.RiskClassifier` on every feature of the data.
+    :class:`model.estimator.RiskClassifier` (kind ``lightgbm``) on every feature.
 ``logistic``
-    Logistic regression on the same features, each ``log(1 + x)``-transformed and
-    standardised (Kamei et al. 2013 log-transform the skewed change metrics); missing
+    The same class, kind ``logistic``: logistic regression on the same features, each
+    ``log(1 + x)``-transformed and standardised (Kamei et al. 2013 log-transform the
+    skewed change metrics), classes weighted inversely to their frequency; missing
     values (e.g. ``owner_share`` of a file without history) get the training median.
+``blend``
+    The two above, their log-odds averaged (weight :data:`BLEND_WEIGHT`, fixed, so
+    that nothing more is tuned on the validation window).
 ``lapredict``
-    Logistic regression on ``la`` alone (Zeng et al., ISSTA 2021, "LApredict").
+    Logistic regression on ``la`` alone (Zeng et al., ISSTA 2021, "LApredict"), a
+    baseline that is never chosen.
 
 Tuning happens inside the training rows only: their newest ``VALIDATION_SHARE`` is a
 validation window (time-ordered, with the same gap). LightGBM's configuration is the
-one of :data:`LIGHTGBM_GRID` with the best validation ROC-AUC; each contender's
-decision threshold (for F1 and MCC) is the one that maximises F1 on its validation
-predictions. The contender is then refitted on all training rows. The test rows are
-scored once, after every choice is made.
+one of :data:`LIGHTGBM_GRID` with the best validation ROC-AUC. Each contender's
+calibration map (:mod:`teamlens.model.calibration`) is fitted on its validation
+predictions, and its decision threshold (for F1 and MCC) is the one that maximises F1
+on its calibrated validation predictions. The contender is then refitted on all
+training rows and keeps the map. :func:`choose` picks the model to save from the
+validation figures alone (:data:`CHOOSABLE`, the blend only when it beats both by
+:data:`BLEND_MARGIN`). The test rows are scored once, after every choice is made.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from teamlens.model.calibration import fit_calibrator
 from teamlens.model.dataset import JitData
-from teamlens.model.estimator import RiskClassifier
+from teamlens.model.estimator import ModelKind, RiskClassifier
 from teamlens.model.metrics import Metrics, Ranking, evaluate_scores, roc_auc
 from teamlens.model.split import SplitError, TimeSplit, holdout
 
 VALIDATION_SHARE = 0.2
+#: The blend's weight on LightGBM's log-odds (the rest on logistic regression's).
+BLEND_WEIGHT = 0.5
+#: Validation ROC-AUC by which the blend must beat both its parts to be chosen: a
+#: model twice as complex has to earn its place.
+BLEND_MARGIN = 0.005
 
 #: LightGBM configurations tried on the validation window (then refitted on all
 #: training rows). Chosen as a small neighbourhood of good settings by time-ordered
@@ -57,7 +68,12 @@ LIGHTGBM_GRID: tuple[Mapping[str, Any], ...] = (
 class Contender(StrEnum):
     LIGHTGBM = "lightgbm"
     LOGISTIC = "logistic"
+    BLEND = "blend"
     LAPREDICT = "lapredict"
+
+
+#: The contenders a saved model can be, in the order preferred on a tie.
+CHOOSABLE: tuple[Contender, ...] = (Contender.LOGISTIC, Contender.LIGHTGBM, Contender.BLEND)
 
 
 class Scorer(Protocol):
@@ -74,23 +90,14 @@ class Fitted:
     threshold: float
     params: Mapping[str, Any] = field(default_factory=dict)
     validation_auc: float = math.nan
+    #: Labels and raw (uncalibrated) risk on the validation window, from the model
+    #: fitted on the older training rows; empty when there was no validation window.
+    validation_y: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    validation_risk: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
     def risk(self, data: JitData) -> npt.NDArray[np.float64]:
         x = data.frame.loc[:, list(self.features)].astype(np.float64)
         return np.asarray(self.model.predict_proba(x)[:, 1], dtype=np.float64)
-
-
-def _log1p(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    return np.log1p(np.clip(x, 0, None))
-
-
-def _logistic(seed: int) -> Any:
-    return make_pipeline(
-        SimpleImputer(strategy="median", keep_empty_features=True),
-        FunctionTransformer(_log1p),
-        StandardScaler(),
-        LogisticRegression(max_iter=5000, random_state=seed),
-    )
 
 
 def _fit(
@@ -100,8 +107,8 @@ def _fit(
         model = RiskClassifier(seed=seed, **params)
         return model.fit(data.x(), data.y()), data.features
     if contender is Contender.LOGISTIC:
-        pipeline = _logistic(seed).fit(data.x().to_numpy(), data.y())
-        return _ArrayScorer(pipeline, data.features), data.features
+        model = RiskClassifier(kind=ModelKind.LOGISTIC.value, seed=seed, **params)
+        return model.fit(data.x(), data.y()), data.features
     if "la" not in data.features:
         raise SplitError("LApredict needs the feature la")
     plain = LogisticRegression(random_state=seed).fit(data.frame[["la"]].to_numpy(), data.y())
@@ -151,19 +158,112 @@ def fit_contender(
         inner = holdout(train.times(), VALIDATION_SHARE, gap_days)
     except SplitError:
         inner = None
-    best: tuple[float, Mapping[str, Any], float] = (math.nan, candidates[0], 0.5)
+    best: tuple[float, Mapping[str, Any], npt.NDArray[np.float64]] = (
+        math.nan,
+        candidates[0],
+        np.zeros(0),
+    )
+    valid_y = np.zeros(0, dtype=np.int64)
     if inner is not None and len(np.unique(train.rows(inner.train).y())) == 2:
         fit_part, valid = train.rows(inner.train), train.rows(inner.test)
+        valid_y = valid.y()
         for params in candidates:
             model, features = _fit(contender, fit_part, params, seed)
-            scored = Fitted(contender, model, features, 0.5)
-            risk = scored.risk(valid)
-            auc = roc_auc(valid.y(), risk) if len(np.unique(valid.y())) == 2 else math.nan
+            risk = _raw_risk(model, valid, features)
+            auc = roc_auc(valid_y, risk) if len(np.unique(valid_y)) == 2 else math.nan
             if math.isnan(best[0]) or auc > best[0]:
-                best = (auc, params, best_f1_threshold(valid.y(), risk))
-    auc, params, threshold = best
+                best = (auc, params, risk)
+    auc, params, valid_risk = best
     model, features = _fit(contender, train, params, seed)
-    return Fitted(contender, model, features, threshold, dict(params), auc)
+    return _finish(Fitted(contender, model, features, 0.5, dict(params), auc, valid_y, valid_risk))
+
+
+def _raw_risk(model: Scorer, data: JitData, features: Sequence[str]) -> npt.NDArray[np.float64]:
+    x = data.frame.loc[:, list(features)].astype(np.float64)
+    if isinstance(model, RiskClassifier):
+        return model.raw_risk(x)
+    return np.asarray(model.predict_proba(x)[:, 1], dtype=np.float64)
+
+
+def _finish(fitted: Fitted) -> Fitted:
+    """Calibrate a RiskClassifier on its validation predictions; set the F1 threshold."""
+    risk = fitted.validation_risk
+    if isinstance(fitted.model, RiskClassifier) and len(risk):
+        calibrator = fit_calibrator(fitted.validation_y, risk)
+        fitted.model.calibrate(calibrator)
+        risk = calibrator.apply(risk)
+    threshold = best_f1_threshold(fitted.validation_y, risk) if len(risk) else 0.5
+    return replace(fitted, threshold=threshold)
+
+
+def blend(lightgbm: Fitted, logistic: Fitted, weight: float = BLEND_WEIGHT) -> Fitted:
+    """The blend of two fitted contenders: refitted models combined, validation risk too."""
+    a, b = lightgbm.model, logistic.model
+    if not isinstance(a, RiskClassifier) or not isinstance(b, RiskClassifier):
+        raise TypeError("a blend combines two RiskClassifiers")
+    model = RiskClassifier.blend_of(a, b, weight)
+    risk = np.zeros(0)
+    auc = math.nan
+    y = lightgbm.validation_y
+    if len(lightgbm.validation_risk) and len(logistic.validation_risk):
+        logit = weight * _logit(lightgbm.validation_risk) + (1 - weight) * _logit(
+            logistic.validation_risk
+        )
+        risk = 1 / (1 + np.exp(-logit))
+        auc = roc_auc(y, risk) if len(np.unique(y)) == 2 else math.nan
+    params = {**lightgbm.params, "blend_weight": weight}
+    return _finish(Fitted(Contender.BLEND, model, lightgbm.features, 0.5, params, auc, y, risk))
+
+
+def _logit(risk: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    clipped = np.clip(risk, 1e-12, 1 - 1e-12)
+    return np.asarray(np.log(clipped / (1 - clipped)), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The contender chosen on the validation window, and why."""
+
+    chosen: Contender
+    validation_auc: Mapping[Contender, float]
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "chosen": self.chosen.value,
+            "window": "validation (the newest part of the training window)",
+            "validation_roc_auc": {
+                c.value: None if math.isnan(v) else v for c, v in self.validation_auc.items()
+            },
+            "reason": self.reason,
+        }
+
+
+def choose(fitted: Mapping[Contender, Fitted]) -> Choice:
+    """The contender to save, from validation ROC-AUC only (never the test window).
+
+    The best of :data:`CHOOSABLE` present; a tie goes to the simpler model, and the
+    blend must beat both its parts by :data:`BLEND_MARGIN`. Without a validation
+    window (too short a history) LightGBM, the design's default, is kept.
+    """
+    aucs: dict[Contender, float] = {c: fitted[c].validation_auc for c in CHOOSABLE if c in fitted}
+    known = {c: a for c, a in aucs.items() if not math.isnan(a)}
+    if not known:
+        kept = Contender.LIGHTGBM if Contender.LIGHTGBM in fitted else next(iter(aucs))
+        return Choice(kept, aucs, "no validation window; the default kind is kept")
+    singles = {c: a for c, a in known.items() if c is not Contender.BLEND}
+    chosen = Contender.BLEND
+    if singles:
+        chosen = max(singles, key=lambda c: (singles[c], -CHOOSABLE.index(c)))
+        blended = known.get(Contender.BLEND)
+        if blended is not None and blended >= singles[chosen] + BLEND_MARGIN:
+            chosen = Contender.BLEND
+    others = ", ".join(f"{c.value} {a:.3f}" for c, a in known.items() if c is not chosen)
+    reason = (
+        f"{chosen.value} has the best validation ROC-AUC ({known[chosen]:.3f}; {others}); "
+        f"a blend must beat both its parts by {BLEND_MARGIN}"
+    )
+    return Choice(chosen, aucs, reason)
 
 
 @dataclass(frozen=True)
@@ -196,7 +296,10 @@ class SplitResult:
                 c.value: r.effort_aware.as_dict() for c, r in self.results.items()
             },
             "thresholds": {c.value: r.threshold for c, r in self.results.items()},
-            "lightgbm_params": dict(self.results[Contender.LIGHTGBM].params),
+            "lightgbm_params": dict(self.results[Contender.LIGHTGBM].params)
+            if Contender.LIGHTGBM in self.results
+            else {},
+            "choice": choose(self.fitted).as_dict(),
         }
 
 
@@ -228,11 +331,20 @@ def evaluate_split(
         raise SplitError("the training window holds only one class; need both labels")
     fitted: dict[Contender, Fitted] = {}
     results: dict[Contender, ContenderResult] = {}
-    for contender in contenders:
+    needed = list(contenders)
+    if Contender.BLEND in needed:  # the blend is made of these two
+        needed += [c for c in (Contender.LIGHTGBM, Contender.LOGISTIC) if c not in needed]
+    for contender in needed:
+        if contender is Contender.BLEND:
+            continue
         if log is not None:
             log(f"fitting {contender.value} on {len(train)} changes")
         fitted[contender] = fit_contender(contender, train, seed, split.gap_days, tune)
-        results[contender] = score(fitted[contender], test)
+    if Contender.BLEND in needed:
+        fitted[Contender.BLEND] = blend(fitted[Contender.LIGHTGBM], fitted[Contender.LOGISTIC])
+    fitted = {c: fitted[c] for c in needed}
+    for contender, one in fitted.items():
+        results[contender] = score(one, test)
     return SplitResult(
         split.window(data.times()),
         len(train),

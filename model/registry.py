@@ -3,11 +3,15 @@
 A model is a folder::
 
     <data_dir>/models/<id>/
-        model.txt       the LightGBM text model
-        meta.json       features (with definitions and the store column each reads),
-                        training window (whole UTC days), data source, parameters,
-                        threshold, metrics, and the opt-out state the data was purged under
-        card.md         the model card (model.card)
+        model.txt         the LightGBM text model (kinds lightgbm and blend)
+        logistic.json     the logistic regression: coefficients and scaling (logistic, blend)
+        calibration.json  the calibration map fitted on the validation window (if any)
+        meta.json         kind, features (with definitions and the store column each reads),
+                          training window (whole UTC days) and the date it was trained as
+                          of, data source, parameters, threshold, metrics, the model choice
+                          on the validation window, calibration figures, the number of
+                          labelled changes, and the opt-out state the data was purged under
+        card.md           the model card (model.card)
 
 ``<data_dir>/models/CURRENT`` names the model ``teamlens review`` uses; without it,
 the default model shipped in the package (``model/default/``) is used. A model trained
@@ -69,6 +73,18 @@ class ModelMeta:
     #: (mining.miner.opt_out_fingerprint); "mixed" when repositories disagree; None for
     #: public datasets and models older than the fingerprint.
     opt_out: str | None = None
+    #: What the classifier is (model.estimator.ModelKind); older folders: lightgbm.
+    kind: str = "lightgbm"
+    #: The choice on the validation window: each contender's figures, the one chosen, why.
+    choice: Mapping[str, Any] = field(default_factory=dict)
+    #: Calibration: method, and Brier on the test window before and after.
+    calibration: Mapping[str, Any] = field(default_factory=dict)
+    #: Trained as of this time (unix seconds, a UTC midnight): only changes committed
+    #: before it, with the labels known then. None: as of the data's newest change.
+    until: int | None = None
+    #: Labelled changes in the data it was trained on (training and test windows): what
+    #: `teamlens models` and `teamlens run` compare with the store's count now.
+    labelled_changes: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +101,11 @@ class ModelMeta:
             "metrics": dict(self.metrics),
             "notes": list(self.notes),
             "opt_out": self.opt_out,
+            "kind": self.kind,
+            "choice": dict(self.choice),
+            "calibration": dict(self.calibration),
+            "until": self.until,
+            "labelled_changes": self.labelled_changes,
         }
 
     @classmethod
@@ -104,6 +125,13 @@ class ModelMeta:
                 metrics=dict(doc["metrics"]),
                 notes=tuple(doc.get("notes", ())),
                 opt_out=None if doc.get("opt_out") is None else str(doc["opt_out"]),
+                kind=str(doc.get("kind", "lightgbm")),
+                choice=dict(doc.get("choice") or {}),
+                calibration=dict(doc.get("calibration") or {}),
+                until=None if doc.get("until") is None else int(doc["until"]),
+                labelled_changes=(
+                    None if doc.get("labelled_changes") is None else int(doc["labelled_changes"])
+                ),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"meta.json: missing or malformed field ({exc})") from exc
@@ -180,7 +208,7 @@ def save_model(folder: Path, meta: ModelMeta, classifier: RiskClassifier, card: 
         _remove_leftovers(folder.parent)
         tmp.mkdir()
         for name, text in (
-            ("model.txt", classifier.model_text()),
+            *classifier.files().items(),
             ("meta.json", json.dumps(meta.to_json(), indent=2, sort_keys=True) + "\n"),
             ("card.md", card),
         ):
@@ -201,22 +229,27 @@ def load_model(folder: Path) -> SavedModel:
     ModelError
         The folder or one of its files is missing or malformed.
     """
-    for name in ("model.txt", "meta.json"):
-        if not (folder / name).is_file():
-            raise ModelError(f"{folder}: not a model folder (no {name})")
+    if not (folder / "meta.json").is_file():
+        raise ModelError(f"{folder}: not a model folder (no meta.json)")
     try:
         doc = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ModelError(f"{folder / 'meta.json'}: not valid JSON ({exc})") from exc
     meta = ModelMeta.from_json(doc)
-    from teamlens.model.estimator import RiskClassifier
+    from teamlens.model.estimator import MODEL_FILES, ModelFilesError, RiskClassifier
 
-    classifier = RiskClassifier.from_model_text(
-        (folder / "model.txt").read_text(encoding="utf-8"),
-        {k: v for k, v in meta.params.items() if k in RiskClassifier().get_params()},
-    )
+    files = {
+        name: (folder / name).read_text(encoding="utf-8")
+        for name in MODEL_FILES
+        if (folder / name).is_file()
+    }
+    params = {k: v for k, v in meta.params.items() if k in RiskClassifier().get_params()}
+    try:
+        classifier = RiskClassifier.from_files(files, {**params, "kind": meta.kind})
+    except ModelFilesError as exc:
+        raise ModelError(f"{folder}: not a model folder ({exc})") from exc
     if classifier.feature_names_ != meta.features:
-        raise ModelError(f"{folder}: model.txt and meta.json list different features")
+        raise ModelError(f"{folder}: the model files and meta.json list different features")
     return SavedModel(folder, meta, classifier)
 
 
@@ -257,10 +290,21 @@ class Registry:
         )
 
     def load(self, model_id: str) -> SavedModel:
-        folder = self.folder(model_id)
-        if not folder.is_dir():
-            raise ModelError(f"no model {model_id!r} (known: {', '.join(self.ids()) or 'none'})")
+        """The model `model_id`; an unknown id is a one-line error listing the known ones."""
+        folder = self.folder(model_id) if _ID_RE.fullmatch(model_id) else None
+        if folder is None or not folder.is_dir():
+            known = ", ".join([DEFAULT_ID, *self.ids()])
+            raise ModelError(f"no model {model_id!r} (known: {known})")
         return load_model(folder)
+
+    def read_meta(self, model_id: str) -> ModelMeta:
+        """A model's meta.json alone (no model is loaded)."""
+        folder = self.folder(model_id)
+        try:
+            doc = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{folder / 'meta.json'}: cannot be read ({exc})") from exc
+        return ModelMeta.from_json(doc)
 
     def current_id(self) -> str:
         marker = self.root / CURRENT

@@ -1,10 +1,17 @@
-"""`teamlens train`: fit, evaluate against the baselines, write a model folder, pick current.
+"""`teamlens train`: fit, choose, calibrate, evaluate, write a model folder, pick current.
 
-One held-out window decides everything: the newest 20 % of the labelled changes (after
-a gap of the label-maturity window). The LightGBM model trained on the older changes
-is scored there next to logistic regression and LApredict, and, for data from the
-store, next to the current model (the shipped default when none was trained). The one
-with the higher ROC-AUC on that window becomes current; the card says which and why.
+The newest 20 % of the labelled changes (after a gap of the label-maturity window) is
+the held-out test window. Inside the older changes, the newest part is the validation
+window (model.evaluation): it tunes LightGBM, fits each contender's calibration map and
+**chooses the kind of model** (LightGBM, logistic regression or their blend) by
+validation ROC-AUC, never by the test window. The chosen model, fitted on the older
+changes and calibrated, is then scored on the test window next to every contender,
+with Brier and a reliability table before and after calibration, and, for data from
+the store, next to the current model (the shipped default when none was trained). The
+one with the higher ROC-AUC on that window becomes current; the card says which and why.
+
+Nothing is trained when the data and settings are exactly those of a model the registry
+holds (:mod:`teamlens.model.freshness`): :func:`train` returns :class:`UpToDate`.
 """
 
 from __future__ import annotations
@@ -18,11 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from teamlens.model.card import render_card
+from teamlens.model.calibration import brier
+from teamlens.model.card import CalibrationReport, render_card
 from teamlens.model.dataset import FEATURE_DEFINITIONS, DatasetError, JitData
 from teamlens.model.estimator import RiskClassifier
-from teamlens.model.evaluation import Contender, SplitResult, evaluate_split
-from teamlens.model.levels import record_levels
+from teamlens.model.evaluation import Choice, SplitResult, choose, evaluate_split
+from teamlens.model.freshness import FingerprintBook, data_fingerprint
 from teamlens.model.metrics import roc_auc
 from teamlens.model.registry import (
     ModelError,
@@ -46,6 +54,27 @@ class TrainReport:
     current: str
     challenger_auc: float | None  # the previous current model on the same window
     reasons: tuple[str, ...]
+    choice: Choice
+
+
+@dataclass(frozen=True)
+class UpToDate:
+    """Nothing was trained: the registry holds a model of exactly this data."""
+
+    model_id: str  # the model trained on the same data and settings
+    current: str
+
+    @property
+    def message(self) -> str:
+        return f"model: up to date (no new matured labels; {self.model_id} has the same data)"
+
+
+@dataclass(frozen=True)
+class Fingerprinting:
+    """Where training-data fingerprints are kept, and the key (None: a public dataset)."""
+
+    book: FingerprintBook
+    key: bytes | None
 
 
 def check_enough(data: JitData) -> None:
@@ -78,8 +107,14 @@ def train(
     seed: int = 0,
     tune: bool = True,
     log: Callable[[str], None] | None = None,
+    until: int | None = None,
+    fingerprints: Fingerprinting | None = None,
 ) -> TrainReport:
     """Train on `data` (labelled rows only), save the model, and choose the current one.
+
+    `until` (unix seconds) records that `data` is the store as known on that date
+    (model.asof made it so). With `fingerprints`, the training data's fingerprint is
+    recorded for the new model (:func:`train_if_new` checks it first).
 
     The model records the opt-out fingerprint the data was purged under
     (``data.opt_out``, :func:`model.dataset.applied_opt_out`), so that a changed list
@@ -90,12 +125,15 @@ def train(
     check_enough(labelled)
     split = holdout(labelled.times(), TEST_SHARE, gap_days)
     result = evaluate_split(labelled, split, seed=seed, tune=tune, log=log)
-    fitted = result.fitted[Contender.LIGHTGBM]
+    choice = choose(result.fitted)
+    fitted = result.fitted[choice.chosen]
     test = labelled.rows(split.test)
     risk = fitted.risk(test)
-    ours = result.results[Contender.LIGHTGBM].metrics.roc_auc
+    ours = result.results[choice.chosen].metrics.roc_auc
+    classifier = _as_classifier(fitted.model)
+    calibration = _calibration(classifier, test, risk)
 
-    reasons: list[str] = []
+    reasons: list[str] = [f"Model choice on the validation window: {choice.reason}."]
     previous_id = registry.current_id()
     challenger_auc: float | None = None
     if data.source.startswith("store:"):
@@ -125,10 +163,15 @@ def train(
         definitions={f: FEATURE_DEFINITIONS.get(f, "") for f in fitted.features},
         dropped=data.dropped,
         window=day_window(result.window),
-        params={**fitted.params, "seed": seed},
+        params={**fitted.params, **classifier.get_params(), "seed": seed},
         threshold=fitted.threshold,
         metrics={c.value: r.metrics.as_dict() for c, r in result.results.items()},
         opt_out=data.opt_out,
+        kind=classifier.model_kind.value,
+        choice=choice.as_dict(),
+        calibration=calibration.as_dict(),
+        until=None if until is None else day_window({"until": until})["until"],
+        labelled_changes=len(labelled),
     )
     card = render_card(
         meta,
@@ -137,9 +180,9 @@ def train(
         k,
         effort_aware={c.value: r.effort_aware.as_dict() for c, r in result.results.items()},
         choice=reasons,
+        calibration=calibration,
     )
-    saved = save_model(registry.folder(model_id), meta, _as_classifier(fitted.model), card)
-    record_levels(saved, labelled, k)  # levels.json: cut points of its training changes
+    saved = save_model(registry.folder(model_id), meta, classifier, card)
     if become_current:
         try:
             registry.set_current(model_id)
@@ -148,10 +191,61 @@ def train(
             # would mislead; the next run trains it again.
             shutil.rmtree(saved.path, ignore_errors=True)
             raise
-    return TrainReport(saved, result, registry.current_id(), challenger_auc, tuple(reasons))
+    if fingerprints is not None:
+        fingerprint = _fingerprint(data, fingerprints, seed, tune, gap_days, until)
+        fingerprints.book.record(model_id, fingerprint, set(registry.ids()))
+    return TrainReport(saved, result, registry.current_id(), challenger_auc, tuple(reasons), choice)
+
+
+def _fingerprint(
+    data: JitData,
+    fingerprints: Fingerprinting,
+    seed: int,
+    tune: bool,
+    gap_days: float,
+    until: int | None,
+) -> str:
+    settings = {"seed": seed, "tune": tune, "gap_days": gap_days, "until": until}
+    return data_fingerprint(data, settings, fingerprints.key)
+
+
+def train_if_new(
+    data: JitData,
+    registry: Registry,
+    k: int,
+    gap_days: float,
+    fingerprints: Fingerprinting,
+    seed: int = 0,
+    tune: bool = True,
+    log: Callable[[str], None] | None = None,
+    until: int | None = None,
+) -> TrainReport | UpToDate:
+    """:func:`train`, unless a model in the registry was trained on exactly this data
+    with these settings: then nothing is trained and :class:`UpToDate` names it."""
+    check_enough(data.labelled)
+    fingerprint = _fingerprint(data, fingerprints, seed, tune, gap_days, until)
+    same = fingerprints.book.model_with(fingerprint, set(registry.ids()))
+    if same is not None:
+        return UpToDate(same, registry.current_id())
+    return train(data, registry, k, gap_days, seed, tune, log, until, fingerprints)
+
+
+def _calibration(
+    classifier: RiskClassifier, test: JitData, calibrated: npt.NDArray[np.float64]
+) -> CalibrationReport:
+    """Brier and risk on the test window, before and after the calibration map."""
+    raw = classifier.raw_risk(test.x().loc[:, list(classifier.feature_names_)])
+    y = test.y()
+    return CalibrationReport(
+        method=classifier.calibrator_.method.value,
+        fitted_on=classifier.calibrator_.changes,
+        brier_before=brier(y, raw),
+        brier_after=brier(y, calibrated),
+        raw_risk=raw,
+    )
 
 
 def _as_classifier(model: object) -> RiskClassifier:
     if not isinstance(model, RiskClassifier):
-        raise TypeError("the LightGBM contender must be a RiskClassifier")
+        raise TypeError("a saved model must be a RiskClassifier")
     return model

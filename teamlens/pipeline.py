@@ -94,6 +94,9 @@ class Training:
     trained: TrainReport | None
     not_trained: str | None  # the reason, e.g. too few mature labels
     current: str  # the current model after this stage
+    #: Not trained because the current model is fresh enough: why, e.g. "no new matured
+    #: labels" (model.retrain_min_new_labels, and the training-data fingerprint).
+    up_to_date: str | None = None
 
 
 @dataclass(frozen=True)
@@ -251,17 +254,44 @@ def mine_github(
 
 
 def train(config: Config) -> Training:
-    """Train on the store's labelled changes, or say why not (too few mature labels)."""
+    """Train on the store's labelled changes, or say why not.
+
+    Not trained: too few mature labels or too short a history (``not_trained``); fewer
+    than ``model.retrain_min_new_labels`` labels matured since the model last trained
+    on these repositories, or exactly the data of a model the registry holds
+    (``up_to_date``: the current model stays, and no duplicate is stored).
+    """
     from teamlens.model.dataset import DatasetError, load_store  # LightGBM: only when used
+    from teamlens.model.freshness import FingerprintBook, new_labels_since
     from teamlens.model.split import SplitError
-    from teamlens.model.training import train as train_model
+    from teamlens.model.training import Fingerprinting, UpToDate
+    from teamlens.model.training import train_if_new as train_model
 
     registry = Registry.for_data_dir(config.data_dir)
     try:
         data = load_store(Store(config.data_dir), [r.name for r in config.repositories])
-        trained = train_model(data, registry, config.privacy.k, float(config.labels.maturity_days))
+        since = new_labels_since(registry, data)
+        needed = config.model.retrain_min_new_labels
+        if since is not None and since.new < needed:
+            why = (
+                "no new matured labels"
+                if since.new == 0
+                else f"{since.new} new matured label(s) since {since.model_id}; "
+                f"training again at {needed}, model.retrain_min_new_labels"
+            )
+            return Training(None, None, registry.current_id(), up_to_date=why)
+        key = load_key(config.privacy, config.data_dir)
+        trained = train_model(
+            data,
+            registry,
+            config.privacy.k,
+            float(config.labels.maturity_days),
+            Fingerprinting(FingerprintBook(config.data_dir), key),
+        )
     except (DatasetError, SplitError) as exc:  # too few labels, or too short a history
         return Training(None, str(exc), registry.current_id())
+    if isinstance(trained, UpToDate):
+        return Training(None, None, trained.current, up_to_date="no new matured labels")
     return Training(trained, None, trained.current)
 
 

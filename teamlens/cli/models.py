@@ -1,4 +1,4 @@
-"""Commands for the model: evaluate, train, models, and the researchers' export."""
+"""Commands for the model: evaluate, train, score, models, and the researchers' export."""
 
 from __future__ import annotations
 
@@ -9,26 +9,57 @@ from typing import Any
 import click
 
 from teamlens.cli.core import F, cli, config_from, config_option
-from teamlens.config import DEFAULT_CONFIG_NAME, Config
+from teamlens.config import DEFAULT_CONFIG_NAME, MIN_K, Config
+
+#: Where models go when `--dataset` is used with no repos.yaml: as if one were here.
+DEFAULT_DATA_DIR = Path(".teamlens")
+
+
+def _optional_config(ctx: click.Context, config_path: Path | None) -> Config | None:
+    """The configuration when one is given or ./repos.yaml exists; else None."""
+    if config_path or ctx.obj.get("config_path") or Path(DEFAULT_CONFIG_NAME).exists():
+        return config_from(ctx, config_path)
+    return None
 
 
 def _model_data(
-    ctx: click.Context, config_path: Path | None, dataset: Path | None, repos: tuple[str, ...]
-) -> tuple[Any, Config | None]:
-    """(JitData, config): a public dataset, or the labelled changes in the store."""
+    ctx: click.Context,
+    config_path: Path | None,
+    dataset: Path | None,
+    repos: tuple[str, ...],
+    until: str | None = None,
+) -> tuple[Any, Config | None, int | None]:
+    """(JitData, config, until): a public dataset, or the changes in the store.
+
+    With `until`, only what was known on that date (model.asof).
+    """
+    from teamlens.model.asof import as_of, dataset_as_of, first_fix_times, parse_date
     from teamlens.model.dataset import load_kamei_csv, load_store
     from teamlens.store import Store
 
+    moment = None if until is None else parse_date(until)
     if dataset is not None:
         if repos:
             raise click.UsageError("--dataset and --repo exclude each other")
-        config = None
-        if config_path or ctx.obj.get("config_path") or Path(DEFAULT_CONFIG_NAME).exists():
-            config = config_from(ctx, config_path)
-        return load_kamei_csv(dataset), config
+        data = load_kamei_csv(dataset)
+        if moment is not None:
+            data = dataset_as_of(data, moment)
+        return data, _optional_config(ctx, config_path), moment
     config = config_from(ctx, config_path)
     names = [config.repository(n).name for n in repos] or [r.name for r in config.repositories]
-    return load_store(Store(config.data_dir), names), config
+    store = Store(config.data_dir)
+    data = load_store(store, names)
+    if moment is not None:
+        fixes = first_fix_times(store, names)
+        data = as_of(data, fixes, moment, float(config.labels.maturity_days))
+    return data, config, moment
+
+
+def _echo_features(data: Any, what: str) -> None:
+    """Which features the data gives the model, and which it lacks (never silent)."""
+    from teamlens.model.scoring import features_line, missing_features
+
+    click.echo(features_line(tuple(data.features), missing_features(data), what), err=True)
 
 
 def _data_options(func: F) -> F:
@@ -107,7 +138,8 @@ def evaluate(
     from teamlens.model.split import holdout, rolling_origin
     from teamlens.model.training import check_enough
 
-    data, config = _model_data(ctx, config_path, dataset, repos)
+    data, config, _ = _model_data(ctx, config_path, dataset, repos)
+    _echo_features(data, "evaluated")
     labelled = data.labelled
     check_enough(labelled)
     gap = _gap(gap_days, dataset, config)
@@ -124,6 +156,13 @@ def evaluate(
 @cli.command()
 @config_option
 @_data_options
+@click.option(
+    "--until",
+    default=None,
+    metavar="DATE",
+    help="Train as of DATE (ISO, UTC): only changes committed before it, and only the "
+    "labels known then.",
+)
 @click.pass_context
 def train(
     ctx: click.Context,
@@ -134,45 +173,120 @@ def train(
     seed: int,
     no_tune: bool,
     fmt: str,
+    until: str | None,
 ) -> None:
-    """Train a LightGBM model and pick the current one.
+    """Train a model (LightGBM, logistic or a blend, chosen on validation) and pick current.
 
-    The model folder goes to <data_dir>/models/<id>/ with its model card.
+    The model folder goes to <data_dir>/models/<id>/ with its model card; with --dataset
+    and no repos.yaml, to ./.teamlens/models/. Data identical to an existing model's is
+    not trained again.
     """
+    from teamlens.model.freshness import FingerprintBook
     from teamlens.model.registry import Registry
-    from teamlens.model.training import train as train_model
+    from teamlens.model.training import Fingerprinting, UpToDate
+    from teamlens.model.training import train_if_new as train_model
+    from teamlens.privacy import load_key
 
-    data, config = _model_data(ctx, config_path, dataset, repos)
-    if config is None:
-        raise click.UsageError("train needs a repos.yaml (its data_dir holds the models)")
+    data, config, moment = _model_data(ctx, config_path, dataset, repos, until)
+    _echo_features(data, "trained")
+    data_dir = DEFAULT_DATA_DIR.resolve() if config is None else config.data_dir
+    key = None if dataset is not None or config is None else load_key(config.privacy, data_dir)
     log = None if fmt == "json" else (lambda m: click.echo(m, err=True))
     report = train_model(
         data,
-        Registry.for_data_dir(config.data_dir),
-        config.privacy.k,
+        Registry.for_data_dir(data_dir),
+        MIN_K if config is None else config.privacy.k,
         _gap(gap_days, dataset, config),
+        Fingerprinting(FingerprintBook(data_dir), key),
         seed=seed,
         tune=not no_tune,
         log=log,
+        until=moment,
     )
+    if isinstance(report, UpToDate):
+        if fmt == "json":
+            click.echo(
+                json.dumps({"model": None, "same_as": report.model_id, "current": report.current})
+            )
+        else:
+            click.echo(report.message)
+            click.echo(f"current model: {report.current}")
+        return
     metrics = {c.value: r.metrics.as_dict() for c, r in report.evaluation.results.items()}
     if fmt == "json":
         summary = {
             "model": report.model.model_id,
             "folder": str(report.model.path),
+            "kind": report.model.meta.kind,
             "current": report.current,
             "models": metrics,
+            "choice": report.choice.as_dict(),
+            "calibration": dict(report.model.meta.calibration),
             "previous_current_roc_auc": report.challenger_auc,
             "reasons": list(report.reasons),
         }
         click.echo(json.dumps(summary))
         return
-    click.echo(f"model {report.model.model_id} written to {report.model.path}")
+    click.echo(f"model {report.model.model_id} ({report.model.meta.kind}) written to "
+               f"{report.model.path}")  # fmt: skip
     aucs = ", ".join(f"{name} {_fmt_auc(m['roc_auc'])}" for name, m in metrics.items())
     click.echo(f"held-out ROC-AUC: {aucs}")
+    calibration = report.model.meta.calibration
+    click.echo(
+        f"calibration: {calibration.get('method')}; held-out Brier "
+        f"{_fmt_auc(calibration.get('test_brier_before'))} before, "
+        f"{_fmt_auc(calibration.get('test_brier_after'))} after"
+    )
     for reason in report.reasons:
         click.echo(reason)
     click.echo(f"current model: {report.current}")
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--dataset",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="A Kamei-format CSV: _id and the model's feature columns.",
+)
+@click.option("--model", "model_id", required=True, help="The model id (see `teamlens models`).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the scores (CSV: _id, risk) here instead of printing them.",
+)
+@click.pass_context
+def score(
+    ctx: click.Context, config_path: Path | None, dataset: Path, model_id: str, out: Path | None
+) -> None:
+    """Score a Kamei-format CSV with a saved model: one calibrated risk per row.
+
+    Reads nothing of the store. Every feature the model needs must be in the CSV.
+    """
+    from teamlens.model.registry import Registry
+    from teamlens.model.scoring import features_line, score_csv
+
+    config = _optional_config(ctx, config_path)
+    data_dir = DEFAULT_DATA_DIR.resolve() if config is None else config.data_dir
+    model = Registry.for_data_dir(data_dir).load(model_id)
+    scores = score_csv(model, dataset)
+    click.echo(f"model {model.model_id} ({model.meta.kind}); " + features_line(
+        scores.features, (), "scored"), err=True)  # fmt: skip
+    if scores.ignored:
+        click.echo(f"columns not read: {', '.join(scores.ignored)}", err=True)
+    if out is None:
+        click.echo(scores.to_csv(), nl=False)
+        return
+    from teamlens.errors import write_failure
+    from teamlens.model.dataset import DatasetError
+
+    try:
+        out.write_text(scores.to_csv(), encoding="utf-8")
+    except OSError as exc:
+        raise DatasetError(f"scores not written: {write_failure(exc, out)}") from None
+    click.echo(f"{len(scores.ids)} changes scored; written to {out}", err=True)
 
 
 def _fmt_auc(value: float | None) -> str:
@@ -184,23 +298,41 @@ def _fmt_auc(value: float | None) -> str:
 @click.option("--current", "make_current", default=None, help="Mark this model id current.")
 @click.pass_context
 def models(ctx: click.Context, config_path: Path | None, make_current: str | None) -> None:
-    """List the models; the one marked * is current.
+    """List the models and how stale each is; the one marked * is current.
 
-    Until a trained model wins on held-out data, the shipped default is current.
+    Per model: its kind, the end of its training window, its age in days since then,
+    how many labels have matured in its repositories since it was trained, its
+    held-out ROC-AUC and its data. Until a trained model wins on held-out data, the
+    shipped default is current.
     """
+    import time
+
+    from teamlens.model.asof import day
+    from teamlens.model.freshness import staleness
     from teamlens.model.registry import DEFAULT_ID, Registry
+    from teamlens.store import Store
 
     config = config_from(ctx, config_path)
     registry = Registry.for_data_dir(config.data_dir)
     if make_current is not None:
         registry.set_current(make_current)
     current = registry.current_id()
+    store = Store(config.data_dir)
+    now = time.time()
+    click.echo(
+        f"  {'model':<40} {'kind':<8} {'trained to':<10} {'age':>6} {'matured since':>13} "
+        f"{'ROC-AUC':<7} data"
+    )
     for model_id in [DEFAULT_ID, *registry.ids()]:
         meta = registry.load(model_id).meta
-        auc = meta.metrics.get("lightgbm", {}).get("roc_auc")
+        auc = meta.metrics.get(meta.kind, meta.metrics.get("lightgbm", {})).get("roc_auc")
         mark = "*" if model_id == current else " "
+        stale = staleness(meta, store, now)
+        matured = "n/a" if stale.matured_since is None else str(stale.matured_since)
+        source = meta.source if meta.until is None else f"{meta.source} as of {day(meta.until)}"
         click.echo(
-            f"{mark} {model_id:<40} {meta.created:<21} ROC-AUC {_fmt_auc(auc):<6} {meta.source}"
+            f"{mark} {model_id:<40} {meta.kind:<8} {day(stale.data_end):<10} "
+            f"{stale.age_days:>5}d {matured:>13} {_fmt_auc(auc):<7} {source}"
         )
 
 

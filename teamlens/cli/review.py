@@ -26,6 +26,14 @@ from teamlens.cli.core import cli, config_from, config_option, server_options
     "implied by --post.",
 )
 @click.option(
+    "--model",
+    "model_id",
+    default=None,
+    metavar="ID",
+    help="Review with this model instead of the current one (see `teamlens models`), "
+    "e.g. to replay a past review with the model of its day.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["md", "json", "sarif"]),
@@ -43,6 +51,7 @@ def review(
     github_ref: str | None,
     post: bool,
     level_only: bool,
+    model_id: str | None,
     fmt: str,
 ) -> None:
     """Risk, reasons and suggestions for a change (local refs or a pull request).
@@ -50,14 +59,18 @@ def review(
     About the change only, never about its author. Usable as a pre-push hook.
     """
     from teamlens.bot.render import to_json, to_markdown, to_sarif_json
+    from teamlens.model.registry import Registry
 
     config = config_from(ctx, config_path)
+    model = None if model_id is None else Registry.for_data_dir(config.data_dir).load(model_id)
     if github_ref is not None:
         if base or head:
             raise click.UsageError("--github and --base/--head exclude each other")
         from teamlens.bot.github import review_pull_request
 
-        result = review_pull_request(config, github_ref, post=post, repo_name=repo_name)
+        result = review_pull_request(
+            config, github_ref, post=post, repo_name=repo_name, model=model
+        )
     else:
         if post:
             raise click.UsageError("--post needs --github OWNER/REPO#N")
@@ -65,7 +78,7 @@ def review(
             raise click.UsageError("give --base and --head, or --github OWNER/REPO#N")
         from teamlens.bot.review import review_local
 
-        result = review_local(config, repo_name, base, head)
+        result = review_local(config, repo_name, base, head, model=model)
     numeric = not (level_only or post)  # what is posted is shown without the number
     if fmt == "json":
         click.echo(to_json(result, numeric))

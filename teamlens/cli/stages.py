@@ -209,7 +209,9 @@ def _echo_run(report: StageReport, quiet: bool) -> None:
     elif isinstance(report, Training):
         if quiet:
             return
-        if report.trained is None:
+        if report.up_to_date is not None:
+            click.echo(f"model: up to date ({report.up_to_date}); current model: {report.current}")
+        elif report.trained is None:
             click.echo(
                 f"model: not trained ({report.not_trained}); current model: {report.current}"
             )

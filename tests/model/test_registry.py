@@ -70,13 +70,16 @@ def test_registry_lists_marks_current_and_falls_back_to_the_default(tmp_path: Pa
     assert registry.current_id() == first
     with pytest.raises(ModelError, match="no model 'nope'"):
         registry.set_current("nope")
-    with pytest.raises(ModelError, match="not a model id"):
+    # An id that is no folder name is unknown like any other (never a path outside).
+    with pytest.raises(ModelError, match=r"no model '\.\./escape' \(known: default, "):
         registry.load("../escape")
+    with pytest.raises(ModelError, match=rf"no model 'nope' \(known: default, {first}, {second}\)"):
+        registry.load("nope")
 
 
 def test_a_broken_folder_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "m").mkdir()
-    with pytest.raises(ModelError, match=r"no model\.txt"):
+    with pytest.raises(ModelError, match=r"no meta\.json"):
         load_model(tmp_path / "m")
     (tmp_path / "m" / "model.txt").write_text("tree\n", encoding="utf-8")
     (tmp_path / "m" / "meta.json").write_text("{not json", encoding="utf-8")
