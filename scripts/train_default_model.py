@@ -1,150 +1,391 @@
-"""Train the default model shipped in the package (model/default/) on the public JIT data.
+"""Train the default model shipped in the package (model/default/) on the corpus store.
 
 Usage::
 
-    .venv/bin/python scripts/train_default_model.py [DATA_DIR] [--out model/default]
+    .venv/bin/python scripts/train_default_model.py CORPUS_DIR [--out model/default]
+        [--seed 0] [--table FILE.md]
 
-``DATA_DIR`` holds the four Kamei-format CSVs of the ISSTA 2021 replication package
-(openstack, qt, platform, jdt); by default the shared data folder beside the project.
+``CORPUS_DIR`` is the folder scripts/build_corpus.py filled (its ``repos.yaml`` and
+store): public repositories mined, labelled and featured by teamlens's own stages. The
+training rows are the mature labelled non-merge changes of every corpus repository; the
+columns are the features the registry allows the default model to read
+(teamlens.feature_registry: ``default_model``, not the public benchmark's ``jit_*``
+columns, nothing about a person, nothing tied to one repository's teams) that the store
+holds for the corpus, so `teamlens review` computes exactly the columns the model reads.
 
-Only the features teamlens computes with the benchmark's own definitions are used:
-ns, nd, nf, entropy, la and lt as the benchmark counts them (files that existed and
-whose text changed; nf counts distinct file names), read from teamlens's ``jit_*``
-columns, and ld, which both define alike. fix, ndev, age and nuc are defined
-differently (docs/evaluation.md, "The default model"), and exp, rexp and sexp describe
-people: none of them is used.
+Validation is leave-one-repository-out (LORO): for each repository, every contender is
+fitted on the other repositories only and scored on all of its mature changes; the
+LightGBM settings are chosen by the mean LORO ROC-AUC (inside the corpus only; the
+six repositories held out for acceptance are never read). Printed per repository: ROC-AUC,
+PR-AUC and Popt of LightGBM, logistic regression and LApredict (``la`` alone), on all
+changes and on code changes (a source file touched) and docs/config-only changes
+separately. The final model is then fitted on every corpus repository and saved with its
+card (the card's figures are the pooled LORO predictions, each change scored by a model
+that never saw its repository). LightGBM is single-threaded.
 
-Per project the changes are sorted by date; the first 80 % of every project, pooled,
-train the model (its settings chosen on the newest 20 % of that pool); the last 20 %
-of every project is the held-out window whose figures the card reports.
+The earlier public-benchmark mode (the ISSTA 2021 JIT data's seven size features) is
+gone: benchmarks/bench_model.py still measures teamlens on that benchmark.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 import sys
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pandas as pd
+import numpy.typing as npt
 
+from teamlens.config import load_config
+from teamlens.feature_registry import FEATURES, Group, Stage
 from teamlens.model.card import render_card
-from teamlens.model.dataset import FEATURE_DEFINITIONS, JitData, load_kamei_csv
-from teamlens.model.evaluation import Contender, fit_contender, score
-from teamlens.model.registry import ModelMeta, save_model
-from teamlens.model.split import holdout
+from teamlens.model.dataset import JitData, load_store
+from teamlens.model.estimator import RiskClassifier
+from teamlens.model.evaluation import LIGHTGBM_GRID, Contender, best_f1_threshold, fit_contender
+from teamlens.model.metrics import Ranking, evaluate_scores
+from teamlens.model.registry import ModelMeta, day_window, save_model
+from teamlens.store import Store
 
-PROJECTS = ("openstack", "qt", "platform", "jdt")
-FEATURES = ("ns", "nd", "nf", "entropy", "la", "ld", "lt")
-COLUMNS = {
-    "ns": "jit_ns",
-    "nd": "jit_nd",
-    "nf": "jit_nf",
-    "entropy": "jit_entropy",
-    "la": "jit_la",
-    "ld": "ld",
-    "lt": "jit_lt",
-}
-DEFINITIONS = {
-    **{f: FEATURE_DEFINITIONS[f] for f in FEATURES},
-    "ns": "subsystems of the changed files that existed before",
-    "nd": "directories of the changed files that existed before",
-    "nf": "distinct file names among the changed files that existed before",
-    "entropy": "entropy (bits) of modified lines over the changed files that existed before",
-    "la": "lines added to files that existed before",
-    "lt": "lines before the change in the changed files that existed before",
-}
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "jit"
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "model" / "default"
+K = 5
+HELD_OUT_NAMES = frozenset({"flask", "click", "requests", "httpx", "cobra", "express"})
+#: LightGBM settings compared by mean LORO ROC-AUC (the evaluation grid, and a smaller
+#: and a more regularised variant); the best is the shipped model's.
+GRID: tuple[Mapping[str, Any], ...] = (
+    *LIGHTGBM_GRID,
+    {"learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 100, "n_estimators": 300},
+)
 
 
-def _restrict(data: JitData) -> JitData:
-    return JitData(data.frame, FEATURES, data.source, data.dropped)
+def default_model_columns() -> tuple[str, ...]:
+    """The registry's columns the default model may read (never ``jit_*``)."""
+    return tuple(
+        f.name for f in FEATURES if f.model and f.default_model and f.group is not Group.JIT
+    )
 
 
-def _pool(parts: list[JitData], source: str) -> JitData:
-    frame = pd.concat([p.frame for p in parts], ignore_index=True)
-    frame = frame.sort_values("time", kind="stable").reset_index(drop=True)
-    return JitData(frame, FEATURES, source, parts[0].dropped)
+@dataclass(frozen=True)
+class Scores:
+    """ROC-AUC, PR-AUC and Popt of one contender on one set of changes."""
+
+    changes: int
+    defects: int
+    roc_auc: float
+    pr_auc: float
+    popt: float
+
+
+def _scores(y: npt.NDArray[np.int64], risk: npt.NDArray[np.float64], effort: Any) -> Scores:
+    if len(y) == 0:
+        return Scores(0, 0, math.nan, math.nan, math.nan)
+    m = evaluate_scores(y, risk, effort, 0.5, Ranking.RISK)
+    return Scores(len(y), int(y.sum()), m.roc_auc, m.pr_auc, m.popt)
+
+
+def load_corpus(corpus: Path) -> tuple[JitData, tuple[str, ...]]:
+    """The labelled corpus changes and the feature columns the model reads."""
+    config = load_config(corpus / "repos.yaml")
+    repos = [r.name for r in config.repositories]
+    if HELD_OUT_NAMES & set(repos):
+        raise SystemExit(f"held-out repositories in the corpus: {HELD_OUT_NAMES & set(repos)}")
+    data = load_store(Store(config.data_dir), repos).labelled
+    usable = [
+        c
+        for c in default_model_columns()
+        if c in data.frame.columns and data.frame[c].notna().any() and data.frame[c].nunique() > 1
+    ]
+    features = tuple(usable)
+    frame = data.frame.assign(code=data.frame["language"].notna())
+    return replace(data, frame=frame, features=features), features
+
+
+def _lightgbm(params: Mapping[str, Any], seed: int) -> RiskClassifier:
+    return RiskClassifier(seed=seed, num_threads=1, **params)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One candidate of the model selection: LightGBM settings, weighting, columns."""
+
+    params: Mapping[str, Any]
+    balanced: bool  # every repository weighs the same in training (else every change)
+    features: tuple[str, ...]
+
+    def describe(self) -> str:
+        weighting = "repositories weigh alike" if self.balanced else "changes weigh alike"
+        return f"{dict(self.params)}, {weighting}, {len(self.features)} features"
+
+
+def repository_weights(data: JitData) -> npt.NDArray[np.float64]:
+    """Per change 1 / (its repository's changes), scaled to a mean of 1."""
+    counts = data.frame["repo"].map(data.frame["repo"].value_counts())
+    weights = 1.0 / counts.to_numpy(dtype=np.float64)
+    return np.asarray(weights / weights.mean(), dtype=np.float64)
+
+
+def fit_lightgbm(data: JitData, choice: Choice, seed: int) -> RiskClassifier:
+    weights = repository_weights(data) if choice.balanced else None
+    x = data.frame.loc[:, list(choice.features)].astype(np.float64)
+    return _lightgbm(choice.params, seed).fit(x, data.y(), sample_weight=weights)
+
+
+def loro_predictions(
+    data: JitData, choice: Choice, seed: int, contenders: Sequence[Contender]
+) -> dict[Contender, npt.NDArray[np.float64]]:
+    """Out-of-repository risk for every change, per contender."""
+    data = replace(data, features=choice.features)
+    repo = data.frame["repo"].to_numpy()
+    out = {c: np.full(len(data), np.nan) for c in contenders}
+    for name in sorted(set(repo)):
+        test_rows = np.flatnonzero(repo == name)
+        train = data.rows(np.flatnonzero(repo != name))
+        test = data.rows(test_rows)
+        for contender in contenders:
+            if contender is Contender.LIGHTGBM:
+                model = fit_lightgbm(train, choice, seed)
+                risk = model.predict_proba(test.x())[:, 1]
+            else:
+                risk = fit_contender(contender, train, seed, tune=False).risk(test)
+            out[contender][test_rows] = risk
+    return out
+
+
+def _mean_auc(data: JitData, risk: npt.NDArray[np.float64]) -> float:
+    aucs = []
+    for _, part in data.frame.assign(_risk=risk).groupby("repo"):
+        y = part["label"].to_numpy(dtype=np.int64)
+        if 0 < y.sum() < len(y):
+            aucs.append(_scores(y, part["_risk"].to_numpy(), part["effort"]).roc_auc)
+    return float(np.mean(aucs))
+
+
+def loro_table(
+    data: JitData, predictions: Mapping[Contender, npt.NDArray[np.float64]]
+) -> list[dict[str, Any]]:
+    """One row per repository and subset (all, code, docs/config-only) and contender."""
+    rows: list[dict[str, Any]] = []
+    frame = data.frame
+    for name in sorted(frame["repo"].unique()):
+        in_repo = (frame["repo"] == name).to_numpy()
+        people = frame.loc[in_repo, "people"].nunique()
+        for subset, mask in (
+            ("all", in_repo),
+            ("code", in_repo & frame["code"].to_numpy()),
+            ("docs/config", in_repo & ~frame["code"].to_numpy()),
+        ):
+            y = frame.loc[mask, "label"].to_numpy(dtype=np.int64)
+            effort = frame.loc[mask, "effort"].to_numpy(dtype=np.float64)
+            row: dict[str, Any] = {"repo": name, "subset": subset, "people": int(people)}
+            for contender, risk in predictions.items():
+                row[contender.value] = _scores(y, risk[mask], effort)
+            rows.append(row)
+    return rows
+
+
+def _cell(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.3f}"
+
+
+def markdown_table(rows: list[dict[str, Any]], subset: str) -> list[str]:
+    """The LORO table of one subset, with the mean over repositories."""
+    lines = [
+        "| held-out repository | changes | inducing | ROC-AUC LightGBM | ROC-AUC logistic | "
+        "ROC-AUC la alone | PR-AUC LightGBM | PR-AUC la alone | Popt LightGBM | "
+        "Popt la alone |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    chosen = [r for r in rows if r["subset"] == subset]
+    for r in chosen:
+        lgb, log, la = r["lightgbm"], r["logistic"], r["lapredict"]
+        if r["people"] < K:
+            lines.append(f"| {r['repo']} | - | - | suppressed (< {K} people) |" + " |" * 6)
+            continue
+        lines.append(
+            f"| {r['repo']} | {lgb.changes:,} | {lgb.defects:,} | {_cell(lgb.roc_auc)} | "
+            f"{_cell(log.roc_auc)} | {_cell(la.roc_auc)} | {_cell(lgb.pr_auc)} | "
+            f"{_cell(la.pr_auc)} | {_cell(lgb.popt)} | {_cell(la.popt)} |"
+        )
+    shown = [r for r in chosen if r["people"] >= K]
+
+    def mean(contender: str, metric: str) -> str:
+        values = [getattr(r[contender], metric) for r in shown]
+        values = [v for v in values if not math.isnan(v)]
+        return f"**{np.mean(values):.3f}**" if values else "n/a"
+
+    changes = sum(r["lightgbm"].changes for r in shown)
+    defects = sum(r["lightgbm"].defects for r in shown)
+    lines.append(
+        f"| mean of {len(shown)} | {changes:,} | {defects:,} | {mean('lightgbm', 'roc_auc')} | "
+        f"{mean('logistic', 'roc_auc')} | {mean('lapredict', 'roc_auc')} | "
+        f"{mean('lightgbm', 'pr_auc')} | {mean('lapredict', 'pr_auc')} | "
+        f"{mean('lightgbm', 'popt')} | {mean('lapredict', 'popt')} |"
+    )
+    return lines
+
+
+def _day(seconds: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(seconds))
+
+
+def write_card_header(meta: ModelMeta, data: JitData, repos: Sequence[str]) -> list[str]:
+    w = meta.window
+    return [
+        f"# Model card: {meta.model_id}",
+        "",
+        f"- Created: {meta.created}",
+        f"- Data: {len(data):,} mature labelled non-merge changes of {len(repos)} public "
+        f"repositories mined by teamlens (model/corpus.yaml: {', '.join(repos)}), from "
+        f"{_day(w['train_start'])} to {_day(w['train_end'])}; labels from teamlens's default "
+        "SZZ variant.",
+        "- Validated leave-one-repository-out: every figure below scores each change with a "
+        "model fitted on the other repositories only, then pools the changes. The shipped "
+        "model is fitted on all of them with the settings the mean LORO ROC-AUC chose.",
+        "- LightGBM, binary objective, single-threaded, deterministic for its seed. "
+        f"Parameters: `{dict(meta.params)}`. Decision threshold (F1 and MCC): "
+        f"{meta.threshold:.3f}, the best F1 on the pooled LORO predictions.",
+        "",
+    ]
+
+
+def select(
+    data: JitData, features: tuple[str, ...], seed: int
+) -> tuple[Choice, dict[Contender, npt.NDArray[np.float64]], list[str]]:
+    """The candidate with the best mean LORO ROC-AUC, its LightGBM predictions, a log.
+
+    First every setting of :data:`GRID`, with changes or repositories weighing alike;
+    then, from the best, leaving out one stage's features at a time (history, code) while
+    that raises the mean.
+    """
+    log: list[str] = []
+
+    def run(choice: Choice) -> tuple[float, dict[Contender, npt.NDArray[np.float64]]]:
+        t = time.monotonic()
+        found = loro_predictions(data, choice, seed, (Contender.LIGHTGBM,))
+        auc = _mean_auc(data, found[Contender.LIGHTGBM])
+        line = f"LORO mean ROC-AUC {auc:.4f}: {choice.describe()}"
+        print(f"{line} ({time.monotonic() - t:.0f} s)", file=sys.stderr)
+        log.append(line)
+        return auc, found
+
+    best: tuple[float, Choice, dict[Contender, npt.NDArray[np.float64]]] | None = None
+    for params in GRID:
+        for balanced in (False, True):
+            choice = Choice(params, balanced, features)
+            auc, found = run(choice)
+            if best is None or auc > best[0]:
+                best = (auc, choice, found)
+    assert best is not None
+    by_name = {f.name: f for f in FEATURES}
+    for stage in (Stage.HISTORY, Stage.CODE):
+        kept = tuple(f for f in best[1].features if by_name[f].stage is not stage)
+        if kept == best[1].features:
+            continue
+        choice = replace(best[1], features=kept)
+        auc, found = run(choice)
+        if auc > best[0]:
+            best = (auc, choice, found)
+    return best[1], best[2], log
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data_dir", nargs="?", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("corpus", type=Path, help="the folder build_corpus.py filled")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--table", type=Path, help="also write the LORO tables (Markdown)")
+    parser.add_argument(
+        "--quick", action="store_true", help="no search: the first settings, all features"
+    )
     args = parser.parse_args()
-    trains, tests = [], []
-    for project in PROJECTS:
-        path = args.data_dir / f"{project}_k_feature.csv"
-        if not path.is_file():
-            print(f"skipped: {path} is missing", file=sys.stderr)
-            return 1
-        data = _restrict(load_kamei_csv(path))
-        split = holdout(data.times(), 0.2, 0)
-        trains.append(data.rows(split.train))
-        tests.append((project, data.rows(split.test)))
-    source = "dataset:" + "+".join(f"{p}_k_feature.csv" for p in PROJECTS)
-    train = _pool(trains, source)
-    fitted = {c: fit_contender(c, train, seed=args.seed) for c in Contender}
-    notes = [
-        "Trained on the first 80 % (by date) of each of four public projects of the "
-        "ISSTA 2021 JIT benchmark (Zeng et al.), pooled; figures are on the last 20 % of "
-        "each project, pooled. Per-project ROC-AUC below.",
-        "Features are the benchmark's definitions, which teamlens computes identically in "
-        "its jit_* columns (and ld); fix, ndev, age and nuc differ in definition and are "
-        "not used (docs/evaluation.md).",
-    ]
-    for project, test in tests:
-        cells = ", ".join(
-            f"{c.value} {score(fitted[c], test).metrics.roc_auc:.3f}" for c in Contender
-        )
-        notes.append(f"{project}: {len(test)} held-out changes; ROC-AUC {cells}")
-    pooled_test = _pool([t for _, t in tests], source)
-    results = {c: score(fitted[c], pooled_test) for c in Contender}
-    lgbm = fitted[Contender.LIGHTGBM]
-    times = np.concatenate([train.times(), pooled_test.times()])
+    started = time.monotonic()
+    data, features = load_corpus(args.corpus)
+    repos = tuple(sorted(data.frame["repo"].unique()))
+    print(
+        f"{len(data):,} labelled changes ({int(data.y().sum()):,} inducing) in {len(repos)} "
+        f"repositories; {len(features)} features: {', '.join(features)}",
+        file=sys.stderr,
+    )
+    if args.quick:
+        choice = Choice(GRID[0], False, features)
+        predictions = loro_predictions(data, choice, args.seed, (Contender.LIGHTGBM,))
+        search = ["no search (--quick)"]
+    else:
+        choice, predictions, search = select(data, features, args.seed)
+    features = choice.features
+    predictions.update(
+        loro_predictions(data, choice, args.seed, (Contender.LOGISTIC, Contender.LAPREDICT))
+    )
+    rows = loro_table(data, predictions)
+    tables: list[str] = []
+    for subset, title in (
+        ("all", "All mature changes"),
+        ("code", "Code changes (a source file touched)"),
+        ("docs/config", "Docs/config-only changes (no source file)"),
+    ):
+        tables += ["", f"{title}:", "", *markdown_table(rows, subset)]
+    print("\n".join(tables))
+    if args.table:
+        args.table.write_text("\n".join(tables).lstrip() + "\n", encoding="utf-8")
+
+    # The shipped model: all corpus repositories, the chosen settings.
+    model = fit_lightgbm(data, choice, args.seed)
+    oof = predictions[Contender.LIGHTGBM]
+    threshold = best_f1_threshold(data.y(), oof)
+    y, effort = data.y(), data.effort()
+    metrics = {
+        c.value: evaluate_scores(y, risk, effort, threshold, Ranking.RISK).as_dict()
+        for c, risk in predictions.items()
+    }
+    effort_aware = {
+        c.value: evaluate_scores(y, risk, effort, threshold, Ranking.EFFORT_AWARE).as_dict()
+        for c, risk in predictions.items()
+    }
+    times = data.times()
+    window = {
+        "train_start": int(times.min()),
+        "train_end": int(times.max()),
+        "test_start": int(times.min()),
+        "test_end": int(times.max()),
+    }
+    by_name = {f.name: f for f in FEATURES}
     meta = ModelMeta(
         model_id="default",
         created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        source=source,
-        features=FEATURES,
-        columns=COLUMNS,
-        definitions=DEFINITIONS,
-        dropped=train.dropped,
-        window={
-            "train_start": int(train.times().min()),
-            "train_end": int(train.times().max()),
-            "test_start": int(pooled_test.times().min()),
-            "test_end": int(times.max()),
-        },
-        params={**lgbm.params, "seed": args.seed},
-        threshold=lgbm.threshold,
-        metrics={c.value: r.metrics.as_dict() for c, r in results.items()},
-        notes=tuple(notes),
+        source="corpus:" + ",".join(repos),
+        features=features,
+        columns={f: f for f in features},
+        definitions={f: by_name[f].definition for f in features},
+        dropped=data.dropped,
+        window=day_window(window),
+        params={**model.get_params(), "seed": args.seed, "balanced": choice.balanced},
+        threshold=threshold,
+        metrics=metrics,
+        notes=(
+            "Metrics are pooled leave-one-repository-out predictions (each repository scored "
+            "by a model fitted on the others); per-repository figures: docs/evaluation.md, "
+            "'The default model'.",
+            f"Chosen by mean LORO ROC-AUC (inside the corpus only): {choice.describe()}.",
+            *search,
+        ),
     )
-    card = render_card(
-        meta,
-        pooled_test,
-        lgbm.risk(pooled_test),
-        k=5,
-        effort_aware={c.value: r.effort_aware.as_dict() for c, r in results.items()},
-    )
-    model = lgbm.model
-    from teamlens.model.estimator import RiskClassifier
-
-    assert isinstance(model, RiskClassifier)
+    card = render_card(meta, data, oof, k=K, effort_aware=effort_aware)
+    body = card[card.index("## Intended use") :] if "## Intended use" in card else card
+    card = "\n".join(write_card_header(meta, data, repos)) + "\n" + body
+    card += "\n## Leave-one-repository-out, per repository\n" + "\n".join(tables) + "\n"
     shutil.rmtree(args.out, ignore_errors=True)
     save_model(args.out, meta, model, card)
-    for line in notes[2:]:
-        print(line)
+    size = (args.out / "model.txt").stat().st_size
     print(
-        "pooled ROC-AUC: "
-        + ", ".join(f"{c.value} {r.metrics.roc_auc:.3f}" for c, r in results.items())
+        f"written to {args.out} (model.txt {size / 1e6:.2f} MB) in "
+        f"{time.monotonic() - started:.0f} s",
+        file=sys.stderr,
     )
-    print(f"written to {args.out}")
     return 0
 
 
