@@ -57,6 +57,10 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> Place:
     broken = root / "broken" / "repos.yaml"
     broken.parent.mkdir()
     broken.write_text("repositories: [\n  - name: app\n", encoding="utf-8")
+    # CSVs for `score`: a cell that is not a number, and a file without the model's features.
+    header = "_id,date,bug,ns,nd,nf,entrophy,la,ld,lt\n"
+    (root / "bad.csv").write_text(header + "c1,0,0,1,1,1,0.5,many,1,1\n", encoding="utf-8")
+    (root / "thin.csv").write_text("_id,la\nc1,3\n", encoding="utf-8")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TEAMLENS_KEY", TEST_KEY)
         mp.setenv("XDG_CONFIG_HOME", str(root / "xdg"))
@@ -95,11 +99,43 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ("evaluate", ["evaluate"], USER, "run `teamlens features` first"),
     ("evaluate", ["evaluate", "--rolling", "99"], USAGE, "Invalid value for '--rolling'"),
     ("train", ["train"], USER, "run `teamlens features` first"),
+    ("train", ["train", "--until", "yesterday"], USER, "'yesterday' is not a date"),
+    ("score", ["score", "--model", "default"], USAGE, "Missing option '--dataset'"),
+    (
+        "score",
+        ["score", "--dataset", "{root}/none.csv", "--model", "default"],
+        USER,
+        "none.csv: no such file",
+    ),
+    (
+        "score",
+        ["score", "--dataset", "{root}/bad.csv", "--model", "nope"],
+        USER,
+        "no model 'nope' (known: default",
+    ),
+    (
+        "score",
+        ["score", "--dataset", "{root}/bad.csv", "--model", "default"],
+        USER,
+        "bad.csv: column la on line 2 is 'many', not a number",
+    ),
+    (
+        "score",
+        ["score", "--dataset", "{root}/thin.csv", "--model", "default"],
+        USER,
+        "needs feature column(s) the CSV lacks: ns, nd, nf, entropy, ld, lt",
+    ),
     ("models", ["models", "--current", "nope"], USER, "no model 'nope'"),
     ("export", ["export", "--out", "{root}/export"], USER, "run `teamlens features` first"),
     ("export", ["export"], USAGE, "Missing option '--out'"),
     ("review", ["review", "--base", "nope", "--head", "HEAD"], USER, "'nope' is not a commit"),
     ("review", ["review"], USAGE, "give --base and --head"),
+    (
+        "review",
+        ["review", "--base", "HEAD~1", "--head", "HEAD", "--model", "nope"],
+        USER,
+        "no model 'nope' (known: default",
+    ),
     ("bot serve", ["bot", "serve"], USER, "TEAMLENS_WEBHOOK_SECRET"),
     ("bot serve", ["bot", "serve", "--port", "0"], USAGE, "Invalid value for '--port'"),
     ("bot stats", ["bot", "stats"], USER, "names a GitHub repository"),
