@@ -24,27 +24,39 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pygit2
 
 from teamlens.config import Config, RepositoryConfig
-from teamlens.features.code_metrics import FileCodeMetrics, file_code_metrics
 from teamlens.features.diffs import iter_diffs
-from teamlens.features.kamei import Change, FileTouch, KameiFeatures, TeamMap, replay
+from teamlens.features.function_history import (
+    FunctionHistory,
+    FunctionHistoryFeatures,
+    FunctionTouch,
+)
+from teamlens.features.kamei import Change, KameiFeatures, TeamMap, replay
+from teamlens.features.pipeline import (
+    FEATURES_VERSION,
+    CodeSummary,
+    change_code_metrics,
+    feature_values,
+    is_test_path,
+    load_changes,
+    load_functions,
+)
 from teamlens.features.reviews import review_facts
 from teamlens.mining.blobs import BlobReader
 from teamlens.mining.miner import currently_lost
 from teamlens.mining.repository import GitRepository
-from teamlens.mining.syntax import parser_for
 from teamlens.mining.szz import AgFilter, Variant, variant_name
 from teamlens.store import SCHEMAS, RepoWriter, Store
 
 ProgressCallback = Callable[[str, int, int], None]
-MAX_PARSE_BYTES = 1_000_000  # larger files are not parsed (generated code, data)
 BATCH = 2000
+__all__ = ["FEATURES_VERSION", "FeaturesReport", "build_features", "features_for", "is_test_path"]
 
 
 @dataclass(frozen=True)
@@ -57,19 +69,6 @@ class FeaturesReport:
     #: Distinct authors behind the labelled changes: the totals are a published figure
     #: (command output), shown only with at least k people behind them.
     labelled_people: int = 0
-
-
-def is_test_path(path: str) -> bool:
-    """Test code by the common conventions of the supported languages."""
-    p = PurePosixPath(path.lower())
-    name = p.name
-    return (
-        any(part in ("test", "tests", "__tests__", "spec", "testing") for part in p.parts[:-1])
-        or name.startswith("test_")
-        or name.endswith(("_test.py", "_test.go", "test.java", "tests.java"))
-        or ".test." in name
-        or ".spec." in name
-    )
 
 
 _TEAM_HANDLE = re.compile(r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -103,31 +102,8 @@ def read_codeowners(repo: GitRepository) -> dict[str, list[str]]:
 
 def _changes(writer: RepoWriter) -> tuple[list[Change], int]:
     """Non-merge changes in time order (ties in mined order), and the newest commit time."""
-    commits = writer.read("commits", ["sha", "commit_time", "author_id", "is_fix", "is_merge"])
     lost = currently_lost(writer.read("lost_commits", ["sha", "event"]))
-    files = writer.read(
-        "file_changes", ["sha", "path", "old_path", "change_type", "added", "deleted"]
-    )
-    by_sha: dict[str, list[FileTouch]] = {}
-    for sha, path, old, kind, added, deleted in zip(
-        *(files[c].to_pylist() for c in files.column_names), strict=True
-    ):
-        by_sha.setdefault(sha, []).append(FileTouch(path, old, kind, added, deleted))
-    rows = zip(
-        commits["sha"].to_pylist(),
-        commits["commit_time"].cast(pa.int64()).to_pylist(),
-        commits["author_id"].to_pylist(),
-        commits["is_fix"].to_pylist(),
-        commits["is_merge"].to_pylist(),
-        strict=True,
-    )
-    ordered = sorted(
-        (when, i, Change(sha, when, author, fix, tuple(by_sha.get(sha, ()))))
-        for i, (sha, when, author, fix, merge) in enumerate(rows)
-        if not merge and sha not in lost
-    )
-    newest = max((when for when, _, _ in ordered), default=0)
-    return [c for _, _, c in ordered], newest
+    return load_changes(writer.read, lost)
 
 
 def build_features(
@@ -170,6 +146,14 @@ def build_features(
         kamei = replay(changes, teams)
         stage("history")
         todo = [c for c in changes if c.sha not in done]
+        # The functions' history needs every change's functions, in time order: those of
+        # stored changes from the store, the others as their chunk computes them.
+        functions = load_functions(writer.read) if done else {}
+        fn_history = FunctionHistory()
+        fn_features: dict[str, FunctionHistoryFeatures] = {}
+        position = {c.sha: i for i, c in enumerate(changes)}
+        cursor = 0
+        stage("history")
         if progress is not None and todo:
             progress(repo_config.name, 0, len(todo))
         added = 0
@@ -181,10 +165,33 @@ def build_features(
         try:
             for start in range(0, len(todo), BATCH):
                 chunk = todo[start : start + BATCH]
-                rows, functions = _rows(repo, repo_config.name, chunk, kamei, stages, pool, workers)
+                started = time.monotonic()
+                code, fn_table = _code_metrics_parallel(
+                    repo.path, repo_config.name, [c.sha for c in chunk], pool, workers
+                )
+                stages["code metrics"] = stages.get("code metrics", 0.0) + (
+                    time.monotonic() - started
+                )
                 clock = time.monotonic()
+                for sha, path, name in zip(
+                    fn_table["sha"].to_pylist(),
+                    fn_table["path"].to_pylist(),
+                    fn_table["function"].to_pylist(),
+                    strict=True,
+                ):
+                    functions.setdefault(sha, []).append(FunctionTouch(path, name))
+                last = position[chunk[-1].sha]
+                while cursor <= last:
+                    change = changes[cursor]
+                    touched = functions.get(change.sha, [])
+                    if change.sha not in done:
+                        fn_features[change.sha] = fn_history.features(change, touched)
+                    fn_history.advance(change, touched)
+                    cursor += 1
+                stage("history")
+                rows = _rows(repo_config.name, chunk, kamei, fn_features, code)
                 writer.commit(
-                    {"change_features": rows, "changed_functions": functions},
+                    {"change_features": rows, "changed_functions": fn_table},
                     writer.manifest.state,
                 )
                 stage("write")
@@ -229,79 +236,37 @@ def _drop_changes(writer: RepoWriter, shas: set[str]) -> None:
     writer.replace(tables, writer.manifest.state, purge=True)
 
 
-@dataclass
-class _CodeSummary:
-    """Tree-sitter metrics of one change, summed over its files."""
-
-    code_metrics_files: int = 0
-    functions_changed: int = 0
-    complexity_before: int = 0
-    complexity_after: int = 0
-    max_complexity_increase: int = 0
-    largest_function_complexity: int = 0
-    comment_lines_added: int = 0
-    whitespace_lines_added: int = 0
-
-    def add(self, metrics: FileCodeMetrics) -> None:
-        self.code_metrics_files += 1
-        self.comment_lines_added += metrics.comment_lines_added
-        self.whitespace_lines_added += metrics.whitespace_lines_added
-        for fn in metrics.functions_changed:
-            before, after = fn.complexity_before or 0, fn.complexity_after or 0
-            self.functions_changed += 1
-            self.complexity_before += before
-            self.complexity_after += after
-            if fn.complexity_before is not None and fn.complexity_after is not None:
-                # Only functions that existed before can "jump"; a new one has no before.
-                increase = after - before
-                self.max_complexity_increase = max(self.max_complexity_increase, increase)
-            self.largest_function_complexity = max(self.largest_function_complexity, after)
-
-
 def _code_metrics(
     repo_path: Path, name: str, shas: list[str]
-) -> tuple[dict[str, _CodeSummary], pa.Table]:
-    summaries: dict[str, _CodeSummary] = {}
+) -> tuple[dict[str, CodeSummary], pa.Table]:
+    summaries: dict[str, CodeSummary] = {}
     fn_rows: dict[str, list[object]] = {c: [] for c in SCHEMAS["changed_functions"].names}
     with BlobReader.open(repo_path) as blobs:
         for sha, diffs in iter_diffs(repo_path, shas):
-            summary = summaries[sha] = _CodeSummary()
-            for diff in diffs:
-                path = diff.new_path or diff.old_path
-                if path is None or parser_for(path) is None:
-                    continue
-                before = (
-                    blobs.read(f"{sha}^", diff.old_path, MAX_PARSE_BYTES) if diff.old_path else None
-                )
-                after = blobs.read(sha, diff.new_path, MAX_PARSE_BYTES) if diff.new_path else None
-                if (diff.old_path and before is None) or (diff.new_path and after is None):
-                    continue  # too large to parse (or not a file): no half-measured metrics
-                metrics = file_code_metrics(path, before, after, diff.deleted, diff.added)
-                if metrics is None:
-                    continue
-                summary.add(metrics)
-                for fn in metrics.functions_changed:
-                    for column, value in (
-                        ("repo", name),
-                        ("sha", sha),
-                        ("path", path),
-                        ("function", fn.name),
-                        ("start_line", fn.start_line),
-                        ("complexity_before", fn.complexity_before),
-                        ("complexity_after", fn.complexity_after),
-                    ):
-                        fn_rows[column].append(value)
+            code = change_code_metrics(blobs, f"{sha}^", sha, diffs)
+            summaries[sha] = code.summary
+            for path, fn in code.functions:
+                for column, value in (
+                    ("repo", name),
+                    ("sha", sha),
+                    ("path", path),
+                    ("function", fn.name),
+                    ("start_line", fn.start_line),
+                    ("complexity_before", fn.complexity_before),
+                    ("complexity_after", fn.complexity_after),
+                ):
+                    fn_rows[column].append(value)
     return summaries, pa.Table.from_pydict(fn_rows, schema=SCHEMAS["changed_functions"])
 
 
 def _code_metrics_parallel(
     repo_path: Path, name: str, shas: list[str], pool: Executor | None, workers: int
-) -> tuple[dict[str, _CodeSummary], pa.Table]:
+) -> tuple[dict[str, CodeSummary], pa.Table]:
     """Split the commits over the pool's processes (each with its own git readers)."""
     if pool is None or workers < 2 or len(shas) < 2:
         return _code_metrics(repo_path, name, shas)
     parts = [shas[i::workers] for i in range(workers)]
-    summaries: dict[str, _CodeSummary] = {}
+    summaries: dict[str, CodeSummary] = {}
     tables = []
     for part_summaries, table in pool.map(
         _code_metrics, [repo_path] * workers, [name] * workers, parts
@@ -312,56 +277,28 @@ def _code_metrics_parallel(
 
 
 def _rows(
-    repo: GitRepository,
     name: str,
     chunk: list[Change],
     kamei: dict[str, KameiFeatures],
-    stages: dict[str, float],
-    pool: Executor | None = None,
-    workers: int = 1,
-) -> tuple[pa.Table, pa.Table]:
-    started = time.monotonic()
-    code, functions = _code_metrics_parallel(repo.path, name, [c.sha for c in chunk], pool, workers)
-    stages["code metrics"] = stages.get("code metrics", 0.0) + time.monotonic() - started
+    functions: dict[str, FunctionHistoryFeatures],
+    code: dict[str, CodeSummary],
+) -> pa.Table:
     columns: dict[str, list[object]] = {c: [] for c in SCHEMAS["change_features"].names}
     for change in chunk:
-        k = kamei[change.sha]
         values = {
             "repo": name,
             "sha": change.sha,
             "commit_time": change.commit_time,
-            **{f: getattr(k, f) for f in _KAMEI_COLUMNS},
-            **{f"jit_{f}": getattr(k.jit, f) for f in _JIT_COLUMNS},
-            "owning_teams": list(k.owning_teams),
-            "tests_touched": any(is_test_path(f.path) for f in change.files),
-            **vars(code.get(change.sha, _CodeSummary())),
+            **feature_values(
+                change,
+                kamei[change.sha],
+                functions[change.sha],
+                code.get(change.sha, CodeSummary()),
+            ),
         }
         for column in columns:
             columns[column].append(values[column])
-    return pa.Table.from_pydict(columns, schema=SCHEMAS["change_features"]), functions
-
-
-_JIT_COLUMNS = ("ns", "nd", "nf", "entropy", "la", "lt")
-#: Bump when a column of change_features is added or redefined: stored rows are then
-#: recomputed (features depend only on history, which is still there).
-FEATURES_VERSION = 2
-
-_KAMEI_COLUMNS = (
-    "ns",
-    "nd",
-    "nf",
-    "entropy",
-    "la",
-    "ld",
-    "lt",
-    "fix",
-    "ndev",
-    "age",
-    "nuc",
-    "n_teams",
-    "owner_share",
-    "recent_fixes",
-)
+    return pa.Table.from_pydict(columns, schema=SCHEMAS["change_features"])
 
 
 def _labels(

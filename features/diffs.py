@@ -3,6 +3,11 @@
 ``git log --no-walk --stdin -p -U0`` prints exactly the commits asked for, with hunk
 headers only (no context), which is all the code metrics need: the numbers of the lines
 each change deleted (in the parent) and added (in the commit).
+
+:func:`diff_between` gives the same for two commits (``git diff``, a change under
+review), with the same options and parser, so the store and the review see the same
+lines; it keeps each hunk's text (with context) for the review bot. Context lines do
+not change which lines are added or deleted, only how they are grouped into hunks.
 """
 
 from __future__ import annotations
@@ -29,6 +34,18 @@ class FileDiff:
     new_path: str | None
     deleted: list[int] = field(default_factory=list)
     added: list[int] = field(default_factory=list)
+    hunks: list[str] = field(default_factory=list)  # only kept by diff_between
+
+
+#: Options shared by the store's `git log -p` and the review's `git diff`.
+_DIFF_OPTIONS = (
+    "-M",
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-prefix",
+    "--ignore-submodules=all",
+)
 
 
 def _path(raw: bytes) -> str | None:
@@ -53,12 +70,7 @@ def iter_diffs(repo: Path, shas: Sequence[str]) -> Iterator[tuple[str, list[File
         "--stdin",
         "-p",
         "-U0",
-        "-M",
-        "--no-color",
-        "--no-ext-diff",
-        "--no-textconv",
-        "--no-prefix",
-        "--ignore-submodules=all",
+        *_DIFF_OPTIONS,
         "--format=%x00%H",
     ]
     # git's complaints go to a file (a pipe nobody reads could stall git); its first
@@ -67,8 +79,20 @@ def iter_diffs(repo: Path, shas: Sequence[str]) -> Iterator[tuple[str, list[File
         yield from _diffs(repo, cmd, shas, errors)
 
 
+def diff_between(repo: Path, old: str, new: str, context: int = 3) -> list[FileDiff]:
+    """The file diffs from commit `old` to commit `new`, hunk texts kept."""
+    cmd = ["git", "-c", "core.quotepath=off", "diff", "-p", f"-U{context}", *_DIFF_OPTIONS]
+    with tempfile.TemporaryFile() as errors:
+        found = list(_diffs(repo, [*cmd, old, new, "--"], (), errors, keep_hunks=True))
+    return found[0][1] if found else []
+
+
 def _diffs(
-    repo: Path, cmd: Sequence[str], shas: Sequence[str], errors: IO[bytes]
+    repo: Path,
+    cmd: Sequence[str],
+    shas: Sequence[str],
+    errors: IO[bytes],
+    keep_hunks: bool = False,
 ) -> Iterator[tuple[str, list[FileDiff]]]:
     try:
         proc = subprocess.Popen(
@@ -81,9 +105,13 @@ def _diffs(
         assert proc.stdin is not None and proc.stdout is not None
         # git reads all of stdin before it writes: no deadlock in writing everything first.
         with contextlib.suppress(BrokenPipeError):  # git died at once: its exit code says why
-            proc.stdin.write(("\n".join(shas) + "\n").encode("ascii"))
+            if shas:
+                proc.stdin.write(("\n".join(shas) + "\n").encode("ascii"))
             proc.stdin.close()
-        sha: str | None = None
+        # `git diff` prints no commit header: its one "commit" is named "".
+        sha: str | None = None if shas else ""
+        hunk: list[str] | None = None
+        texts: list[tuple[FileDiff, list[str]]] = []  # each hunk's lines, joined at the end
         files: list[FileDiff] = []
         current: FileDiff | None = None
         old_line = new_line = old_left = new_left = 0
@@ -91,6 +119,8 @@ def _diffs(
             raw = raw.rstrip(b"\n")
             if current is not None and (old_left > 0 or new_left > 0):
                 # Inside a hunk every line is content, even one reading "--- x" or "+++ y".
+                if hunk is not None:
+                    hunk.append(raw.decode("utf-8", "replace"))
                 if raw.startswith(b"-"):
                     current.deleted.append(old_line)
                     old_line += 1
@@ -119,9 +149,14 @@ def _diffs(
             elif raw.startswith(b"@@") and current is not None:
                 match = _HUNK_RE.match(raw)
                 if match:
+                    if keep_hunks:
+                        hunk = [raw.decode("utf-8", "replace")]
+                        texts.append((current, hunk))
                     old_line, new_line = int(match.group(1)), int(match.group(3))
                     old_left = int(match.group(2)) if match.group(2) is not None else 1
                     new_left = int(match.group(4)) if match.group(4) is not None else 1
+        for diff, hunk_lines in texts:
+            diff.hunks.append("\n".join(hunk_lines))
         if sha is not None:
             yield sha, files
     if proc.returncode not in (0, None):

@@ -58,6 +58,11 @@ class KameiFeatures:
     owner_share: float | None
     recent_fixes: int
     jit: JitCompatible
+    files_added: int = 0
+    files_deleted: int = 0
+    la_new_files: int = 0
+    prior_fixes: int = 0
+    prior_churn: int = 0
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ class _FileState:
     commits: set[str] = field(default_factory=set)
     last_time: int | None = None
     fix_times: list[tuple[int, str]] = field(default_factory=list)
+    churn: int = 0  # lines added + deleted by the changes so far
 
 
 def subsystem_and_directory(path: str) -> tuple[str, str]:
@@ -146,18 +152,78 @@ def replay(changes: Iterable[Change], teams: TeamMap) -> dict[str, KameiFeatures
     `changes` must come in time order; merges are left out by the caller (their file
     changes are not their own work).
     """
-    state: dict[str, _FileState] = {}
-    single_team: dict[str, bool] = {}  # commit -> did it touch at most one team's files
+    history = Replay(teams)
     result: dict[str, KameiFeatures] = {}
     for change in changes:
+        result[change.sha] = history.features(change)
+        history.advance(change)
+    return result
+
+
+def features_after(
+    history: Sequence[Change], change: Change, teams: TeamMap
+) -> tuple[KameiFeatures, Replay]:
+    """The features of `change` after `history` (earlier changes, in time order), exactly
+    as :func:`replay` over ``[*history, change]`` computes them, and the replay state
+    before `change` (for per-file figures).
+
+    Only the earlier changes that touch the change's files, or files that became them
+    through renames, are replayed: no other file's history reaches these features.
+    """
+    replayed = Replay(teams)
+    for earlier in relevant_history(history, change):
+        replayed.advance(earlier)
+    return replayed.features(change), replayed
+
+
+def relevant_history(history: Sequence[Change], change: Change) -> list[Change]:
+    """The changes of `history` whose file touches can reach `change`'s files' state."""
+    paths = {t.old_path or t.path for t in change.files} | {t.path for t in change.files}
+    kept: list[Change] = []
+    for earlier in reversed(history):  # renames lead backwards to the older names
+        hit = False
+        for touch in earlier.files:
+            if touch.path in paths or touch.old_path in paths:  # a rename away ends it
+                hit = True
+            if touch.path in paths and touch.old_path is not None and touch.change_type == "R":
+                paths.add(touch.old_path)
+        if hit:
+            kept.append(earlier)
+    kept.reverse()
+    return kept
+
+
+class Replay:
+    """The replay state: per file what earlier changes left behind (module docstring)."""
+
+    def __init__(self, teams: TeamMap) -> None:
+        self.teams = teams
+        self.state: dict[str, _FileState] = {}
+        self.single_team: dict[str, bool] = {}  # commit -> touched at most one team's files
+
+    def before(self, touch: FileTouch) -> _FileState | None:
+        """The history a file touch continues; None for a new file (or a copy)."""
+        if touch.change_type in ("A", "C"):
+            return None  # a copy starts a new file's history
+        return self.state.get(touch.old_path or touch.path)
+
+    def recent_fixes(self, touch: FileTouch, now: int) -> int:
+        """Fix commits that touched the file in the 90 days before `now`."""
+        before = self.before(touch)
+        if before is None:
+            return 0
+        return len(_recent(before, now))
+
+    def features(self, change: Change) -> KameiFeatures:
         now = change.commit_time
         subsystems, directories = set(), set()
-        la = ld = lt = 0
+        la = ld = lt = churn = 0
         modified: list[int] = []
         authors: set[str] = set()
         prior_commits: set[str] = set()
         ages: list[float] = []
         recent: set[str] = set()
+        fixes: set[str] = set()
         owners: set[str] = set()
         kept: list[tuple[FileTouch, int]] = []  # (touch, lines before) for the benchmark
         for touch in change.files:
@@ -167,26 +233,23 @@ def replay(changes: Iterable[Change], teams: TeamMap) -> dict[str, KameiFeatures
             la += touch.added
             ld += touch.deleted
             modified.append(touch.added + touch.deleted)
-            owners.update(teams.owners(touch.path))
-            before = state.get(touch.old_path or touch.path) if touch.change_type != "A" else None
-            if touch.change_type == "C":
-                before = None  # a copy starts a new file's history
+            owners.update(self.teams.owners(touch.path))
+            before = self.before(touch) if touch.change_type != "A" else None
             if before is None:
                 ages.append(0.0)
                 continue
             lt += before.lines
+            churn += before.churn
             if touch.added + touch.deleted > 0:
                 kept.append((touch, before.lines))
             authors |= before.authors
             prior_commits |= before.commits
             if before.last_time is not None:
                 ages.append(max(now - before.last_time, 0) / SECONDS_PER_DAY)
-            recent.update(
-                sha
-                for t, sha in before.fix_times
-                if now - FIX_WINDOW_DAYS * SECONDS_PER_DAY <= t <= now
-            )
-        result[change.sha] = KameiFeatures(
+            recent |= _recent(before, now)
+            fixes.update(sha for _, sha in before.fix_times)
+        new_files = [t for t in change.files if t.change_type in ("A", "C")]
+        return KameiFeatures(
             ns=len(subsystems),
             nd=len(directories),
             nf=len(change.files),
@@ -201,16 +264,30 @@ def replay(changes: Iterable[Change], teams: TeamMap) -> dict[str, KameiFeatures
             owning_teams=tuple(sorted(owners)),
             n_teams=len(owners),
             owner_share=(
-                sum(single_team[c] for c in prior_commits) / len(prior_commits)
+                sum(self.single_team[c] for c in prior_commits) / len(prior_commits)
                 if prior_commits
                 else None
             ),
             recent_fixes=len(recent),
             jit=_jit_compatible(kept),
+            files_added=len(new_files),
+            files_deleted=sum(1 for t in change.files if t.change_type == "D"),
+            la_new_files=sum(t.added for t in new_files),
+            prior_fixes=len(fixes),
+            prior_churn=churn,
         )
-        single_team[change.sha] = len(owners) <= 1
-        _advance(state, change)
-    return result
+
+    def advance(self, change: Change) -> None:
+        """Take `change` into the history."""
+        owners = {team for t in change.files for team in self.teams.owners(t.path)}
+        self.single_team[change.sha] = len(owners) <= 1
+        _advance(self.state, change)
+
+
+def _recent(before: _FileState, now: int) -> set[str]:
+    return {
+        sha for t, sha in before.fix_times if now - FIX_WINDOW_DAYS * SECONDS_PER_DAY <= t <= now
+    }
 
 
 def _jit_compatible(kept: Sequence[tuple[FileTouch, int]]) -> JitCompatible:
@@ -237,6 +314,7 @@ def _advance(state: dict[str, _FileState], change: Change) -> None:
         else:
             current = state.get(touch.path) or _FileState()
         current.lines = max(current.lines + touch.added - touch.deleted, 0)
+        current.churn += touch.added + touch.deleted
         current.authors.add(change.author_id)  # counted later, never emitted
         current.commits.add(change.sha)
         current.last_time = change.commit_time

@@ -311,3 +311,32 @@ def _raise_git_error(repo_dir: Path, proc: subprocess.Popen[bytes], errors: IO[b
     lines = [line for line in text if line.startswith(("fatal:", "error:"))] or text
     detail = lines[0] if lines else f"exit code {code}"
     raise RepositoryError(f"{repo_dir}: git log failed: {detail}")
+
+
+def diff_file_changes(
+    repo_dir: Path, old: str, new: str, detect_copies: bool = False
+) -> list[FileChange]:
+    """The file changes from commit `old` to commit `new`, exactly as the miner records a
+    commit's against its parent: the same rename (or copy) detection, numstat counts and
+    binary files, parsed by the same code (a change under review, teamlens.bot)."""
+    options = git_log_command((), (), detect_copies)
+    # The miner's git options (-c ...) and diff options, without the log-only ones.
+    configs = options[1 : options.index("log")]
+    cmd = [
+        "git", *configs, "diff", "--no-color", "--no-ext-diff", "--no-textconv",
+        "-C" if detect_copies else "-M", "--raw", "--numstat", "-z", "--no-abbrev",
+        old, new, "--",
+    ]  # fmt: skip
+    with tempfile.TemporaryFile() as errors, _started(cmd, repo_dir, errors) as proc:
+        assert proc.stdout is not None
+        tokens = _Tokens(proc.stdout)
+        try:
+            changes = _file_changes(tokens)
+        except _Malformed as exc:
+            raise RepositoryError(
+                f"{old}..{new}: git diff printed a file entry teamlens cannot read ({exc})"
+            ) from None
+        finally:
+            proc.stdout.read()
+        _raise_git_error(repo_dir, proc, errors)
+    return changes

@@ -25,75 +25,21 @@ import numpy.typing as npt
 import pandas as pd
 
 from teamlens.errors import TeamlensError
+from teamlens.feature_registry import FEATURES, Group, names
+from teamlens.features.pipeline import FEATURES_VERSION
 from teamlens.store import Store
 
 #: Kamei et al.'s change metrics that describe the change, not the person.
-KAMEI_FEATURES: tuple[str, ...] = (
-    "ns",
-    "nd",
-    "nf",
-    "entropy",
-    "la",
-    "ld",
-    "lt",
-    "fix",
-    "ndev",
-    "age",
-    "nuc",
-)
+KAMEI_FEATURES: tuple[str, ...] = names(Group.KAMEI)
 #: Features about the individual author: never used, dropped wherever they appear.
 INDIVIDUAL_FEATURES: tuple[str, ...] = ("exp", "rexp", "sexp")
 #: Features teamlens computes beyond Kamei's (docs/features.md).
-TEAMLENS_FEATURES: tuple[str, ...] = (
-    "n_teams",
-    "owner_share",
-    "recent_fixes",
-    "tests_touched",
-    "code_metrics_files",
-    "functions_changed",
-    "complexity_before",
-    "complexity_after",
-    "max_complexity_increase",
-    "largest_function_complexity",
-    "comment_lines_added",
-    "whitespace_lines_added",
-)
+TEAMLENS_FEATURES: tuple[str, ...] = names(Group.TEAMLENS)
 #: The public JIT benchmark's definitions of ns, nd, nf, entropy, la and lt, as computed
 #: by teamlens (docs/evaluation.md): the columns a model trained on that benchmark reads.
-JIT_COMPATIBLE_COLUMNS: tuple[str, ...] = (
-    "jit_ns",
-    "jit_nd",
-    "jit_nf",
-    "jit_entropy",
-    "jit_la",
-    "jit_lt",
-)
-#: One line per feature; docs/features.md has the full definitions and sources.
-FEATURE_DEFINITIONS: dict[str, str] = {
-    "ns": "subsystems (top-level folders) touched",
-    "nd": "directories touched",
-    "nf": "files touched",
-    "entropy": "Shannon entropy (bits) of the modified lines over the touched files",
-    "la": "lines added",
-    "ld": "lines deleted",
-    "lt": "lines in the touched files before the change",
-    "fix": "the change is a bug fix (message patterns)",
-    "ndev": "distinct earlier contributors to the touched files (a count)",
-    "age": "mean days since the touched files last changed",
-    "nuc": "distinct earlier changes to the touched files",
-    "n_teams": "teams owning the touched files",
-    "owner_share": "share of earlier changes to these files that stayed within one team",
-    "recent_fixes": "fixes to the touched files in the 90 days before",
-    "tests_touched": "test code touched alongside",
-    "code_metrics_files": "files parsed with tree-sitter",
-    "functions_changed": "functions changed",
-    "complexity_before": "summed cyclomatic complexity of the changed functions before",
-    "complexity_after": "summed cyclomatic complexity of the changed functions after",
-    "max_complexity_increase": "largest complexity increase of a changed function",
-    "largest_function_complexity": "largest complexity of a changed function after",
-    "comment_lines_added": "comment-only lines added",
-    "whitespace_lines_added": "blank lines added",
-}
+JIT_COMPATIBLE_COLUMNS: tuple[str, ...] = names(Group.JIT)
+#: One line per feature (the registry's definitions); docs/features.md has the sources.
+FEATURE_DEFINITIONS: dict[str, str] = {f.name: f.definition for f in FEATURES if f.model}
 _KAMEI_CSV_COLUMNS = ("_id", "date", "bug", "ns", "nd", "nf", "entrophy", "la", "ld", "lt")
 
 
@@ -263,8 +209,15 @@ def load_store(store: Store, repos: Sequence[str]) -> JitData:
     Raises
     ------
     DatasetError
-        None of the repositories has features yet (run ``teamlens features``).
+        None of the repositories has features yet, or one's were computed by another
+        teamlens version (run ``teamlens features``).
     """
+    stale = [r for r in repos if store.manifest(r).state.features_version != FEATURES_VERSION]
+    if stale:
+        raise DatasetError(
+            f"the features of {', '.join(stale)} were computed by another teamlens version "
+            "(or not at all); run `teamlens features` to recompute them"
+        )
     features = KAMEI_FEATURES + TEAMLENS_FEATURES
     columns = ", ".join(f"c.{name}::DOUBLE AS {name}" for name in features)
     placeholders = ", ".join("?" for _ in repos)

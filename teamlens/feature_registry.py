@@ -242,7 +242,7 @@ FEATURES: tuple[Feature, ...] = (
     # Grouping only.
     Feature("owning_teams", Dtype.STRINGS,
             "teams owning any touched file (repos.yaml globs; CODEOWNERS team handles)",
-            "teams", "belongs to teams {value}", Stage.DIFF, Group.CONTEXT, False),
+            "teams", "touches files of its owning teams", Stage.DIFF, Group.CONTEXT, False),
 )  # fmt: skip
 
 BY_NAME: Mapping[str, Feature] = {f.name: f for f in FEATURES}

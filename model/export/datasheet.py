@@ -7,12 +7,8 @@ import time
 from collections.abc import Sequence
 
 from teamlens.config import Config
-from teamlens.model.dataset import (
-    FEATURE_DEFINITIONS,
-    JIT_COMPATIBLE_COLUMNS,
-    KAMEI_FEATURES,
-    TEAMLENS_FEATURES,
-)
+from teamlens.feature_registry import feature
+from teamlens.model.dataset import JIT_COMPATIBLE_COLUMNS, KAMEI_FEATURES, TEAMLENS_FEATURES
 from teamlens.model.export.generalise import (
     _CATEGORY_COLUMNS,
     _ENTROPY_COLUMNS,
@@ -23,15 +19,6 @@ from teamlens.model.export.generalise import (
     SHARE_STEP,
 )
 from teamlens.model.export.report import ExportReport
-
-_JIT_DEFINITIONS = {
-    "jit_ns": "ns as the public JIT benchmark counts it: only files that existed and changed",
-    "jit_nd": "nd, benchmark definition (same file set)",
-    "jit_nf": "distinct file names (not paths) among those files",
-    "jit_entropy": "entropy over those files",
-    "jit_la": "lines added to those files",
-    "jit_lt": "lines before the change in those files",
-}
 
 
 def _pct(part: int, whole: int) -> str:
@@ -81,10 +68,9 @@ def _datasheet(config: Config, repos: Sequence[str], report: ExportReport) -> st
         f"| `repo` | repository name from repos.yaml | {_how('repo')} |",
         f"| `period` | commit date (UTC) | {_how('period')} |",
     ]
-    for name in (*KAMEI_FEATURES, *TEAMLENS_FEATURES):
-        lines.append(f"| `{name}` | {FEATURE_DEFINITIONS[name]} | {_how(name)} |")
-    for name in JIT_COMPATIBLE_COLUMNS:
-        lines.append(f"| `{name}` | {_JIT_DEFINITIONS[name]} | {_how(name)} |")
+    for name in (*KAMEI_FEATURES, *TEAMLENS_FEATURES, *JIT_COMPATIBLE_COLUMNS):
+        spec = feature(name)  # the feature registry's definition and unit
+        lines.append(f"| `{name}` | {spec.definition} ({spec.unit}) | {_how(name)} |")
     lines += [
         f"| `language` | programming language with the most changed lines | {_how('language')} |",
         f"| `label` | defect-inducing by SZZ variant `{labels.default_variant}` | as is |",

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 import pyarrow as pa
 
+from teamlens.feature_registry import change_features_schema
+
 _UTC = pa.timestamp("s", tz="UTC")
 
 #: Fact tables as stored. docs/schema.md documents every column.
@@ -74,43 +76,8 @@ SCHEMAS: Mapping[str, pa.Schema] = {
             ("labelled_at", _UTC),
         ]
     ),
-    "change_features": pa.schema(
-        [
-            ("repo", pa.string()),
-            ("sha", pa.string()),
-            ("commit_time", _UTC),
-            ("ns", pa.int32()),
-            ("nd", pa.int32()),
-            ("nf", pa.int32()),
-            ("entropy", pa.float64()),
-            ("la", pa.int64()),
-            ("ld", pa.int64()),
-            ("lt", pa.int64()),
-            ("fix", pa.bool_()),
-            ("ndev", pa.int32()),
-            ("age", pa.float64()),
-            ("nuc", pa.int32()),
-            ("owning_teams", pa.list_(pa.string())),
-            ("n_teams", pa.int32()),
-            ("owner_share", pa.float64()),
-            ("recent_fixes", pa.int32()),
-            ("tests_touched", pa.bool_()),
-            ("code_metrics_files", pa.int32()),
-            ("functions_changed", pa.int32()),
-            ("complexity_before", pa.int32()),
-            ("complexity_after", pa.int32()),
-            ("max_complexity_increase", pa.int32()),
-            ("largest_function_complexity", pa.int32()),
-            ("comment_lines_added", pa.int32()),
-            ("whitespace_lines_added", pa.int32()),
-            ("jit_ns", pa.int32()),
-            ("jit_nd", pa.int32()),
-            ("jit_nf", pa.int32()),
-            ("jit_entropy", pa.float64()),
-            ("jit_la", pa.int64()),
-            ("jit_lt", pa.int64()),
-        ]
-    ),
+    # One column per registered feature (teamlens.feature_registry), after the keys.
+    "change_features": change_features_schema(),
     "changed_functions": pa.schema(
         [
             ("repo", pa.string()),
