@@ -508,3 +508,19 @@ def test_one_parse_gives_what_the_two_functions_give(path: str) -> None:
     assert both.metrics == file_code_metrics(path, before, after, *lines)
     assert both.structure == file_code_structure(path, before, after, *lines)
     assert file_code_analysis("a.txt", b"", b"x\n", [], [1]) is None
+
+
+def test_crlf_lines_broken_code_and_stray_line_numbers() -> None:
+    crlf = PYTHON.replace(b"\n", b"\r\n")
+    assert file_code_structure("shop.py", None, crlf, [], all_lines(crlf)) == (
+        file_code_structure("shop.py", None, PYTHON, [], all_lines(PYTHON))
+    )
+    # Line numbers outside the file are ignored, as file_code_metrics ignores them.
+    stray = counts(file_code_structure("shop.py", None, PYTHON, [], [*all_lines(PYTHON), 99]))
+    assert stray["code_lines_added"] == 14
+    # Broken code still counts what tree-sitter recovered: the intact function.
+    broken = b"def f(x):\n    if x > 5:\n        return g(x)\n\n\ndef h(:\n"
+    result = counts(file_code_structure("f.py", None, broken, [], all_lines(broken)))
+    found = [result[name] for name in ("decisions_added", "calls_added", "returns_added")]
+    assert found == [1, 1, 1]
+    assert result["code_lines_added"] == 4

@@ -275,3 +275,10 @@ def test_a_real_repository_leaks_no_name(repo_builder: RepoBuilder) -> None:
     assert (second["tokens_added"], second["tokens_removed"]) == (10, 6)
     assert second["new_token_share_added"] == 0.0
     _no_names(json.dumps(rows))
+
+
+def test_crlf_and_undecodable_bytes() -> None:
+    text = b"def add(a, b):\n    return a + b  # sum\n"
+    assert facts(added("a.py", text.replace(b"\n", b"\r\n"))) == facts(added("a.py", text))
+    # Bytes that are not UTF-8 become U+FFFD: an operator token, never an error.
+    assert added("a.py", b"x = \xff\n").tokens_added == 3
