@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
@@ -28,11 +29,35 @@ from teamlens.mining.syntax import code_tokens
 #: (blame waits on git, not Python, so threads suffice).
 BLAME_JOBS = min(2, os.cpu_count() or 1)
 MAX_SOURCE_BYTES = 1_000_000  # larger files are not parsed: blank-line filtering only
-_BLAME_HEADER_RE = re.compile(rb"^([0-9a-f]{40}) \d+ (\d+)")
+_BLAME_HEADER_RE = re.compile(rb"^([0-9a-f]{40}) (\d+) (\d+)")
 
 
 class UnreadableObject(RepositoryError):
     "An object one fix needs is missing or cannot be read (the fix is skipped, not the run)"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where `git blame` found a line: the commit, and the line's number and path in it."""
+
+    sha: str
+    line: int
+    path: str
+
+
+@dataclass(frozen=True)
+class Hunk:
+    """One hunk of a commit's diff against its parent, without context lines."""
+
+    old_path: str
+    old_start: int  # first deleted line; for a pure addition, the line it follows
+    deleted: tuple[str, ...]
+    new_start: int
+    added: tuple[str, ...]
+
+    def covers(self, new_line: int) -> bool:
+        """Whether `new_line` (a line number after the commit) is one this hunk added."""
+        return self.new_start <= new_line < self.new_start + len(self.added)
 
 
 def stored_path(path: str) -> str:
@@ -63,6 +88,7 @@ class SzzSession:
         self.jobs = jobs
         self._pool: ThreadPoolExecutor | None = None
         self._cosmetic: dict[str, bool] = {}
+        self._hunks: dict[str, dict[str, list[Hunk]] | None] = {}
 
     def blame_files(
         self, rev: str, wanted: Mapping[str, Sequence[int]]
@@ -81,6 +107,22 @@ class SzzSession:
     ) -> dict[int, str]:
         """:func:`blame` in this session."""
         return blame(self, rev, path, lines, ignore)
+
+    def origins(
+        self, rev: str, path: str, lines: Sequence[int], ignore: Sequence[str] = ()
+    ) -> dict[int, Origin]:
+        """:func:`blame_origins` in this session."""
+        return blame_origins(self, rev, path, lines, ignore)
+
+    def hunks(self, sha: str, path: str) -> list[Hunk] | None:
+        """The hunks commit `sha` made to `path` (its path after the commit), cached per commit.
+
+        None for a root or merge commit, or a path the commit did not change.
+        """
+        if sha not in self._hunks:
+            self._hunks[sha] = _commit_hunks(self, sha)
+        by_path = self._hunks[sha]
+        return None if by_path is None else by_path.get(path)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -234,6 +276,13 @@ def blame(
     session: SzzSession, rev: str, path: str, lines: Sequence[int], ignore: Sequence[str] = ()
 ) -> dict[int, str]:
     """Line number -> the commit that last changed it, as `git blame -w` sees at `rev`."""
+    return {n: o.sha for n, o in blame_origins(session, rev, path, lines, ignore).items()}
+
+
+def blame_origins(
+    session: SzzSession, rev: str, path: str, lines: Sequence[int], ignore: Sequence[str] = ()
+) -> dict[int, Origin]:
+    """Line number -> :class:`Origin` (commit, line and path there), as `git blame -w` sees."""
     if not lines:
         return {}
     args = ["blame", "-w", "--porcelain", *_ranges(lines)]
@@ -246,11 +295,75 @@ def blame(
             return {}  # not a file at `rev` (e.g. a submodule): nothing to blame, as PyDriller
         # git says "no such path" too when the file's blob at `rev` cannot be read.
         raise UnreadableObject(str(exc)) from None
-    found: dict[int, str] = {}
+    found: dict[int, Origin] = {}
+    # Porcelain: a header per line; "filename" follows it when the path differs from
+    # the one shown last (git's own rule), so the last one seen is the line's path.
+    shown = path
+    header: tuple[str, int, int] | None = None
     for raw in out.split(b"\n"):
-        header = _BLAME_HEADER_RE.match(raw)
-        if header is not None:
-            found[int(header.group(2))] = header.group(1).decode("ascii")
+        if raw.startswith(b"\t"):
+            if header is not None:
+                sha, line, final = header
+                found[final] = Origin(sha, line, shown)
+            header = None
+            continue
+        match = _BLAME_HEADER_RE.match(raw)
+        if match is not None:
+            header = (match.group(1).decode("ascii"), int(match.group(2)), int(match.group(3)))
+        elif raw.startswith(b"filename "):
+            shown = _unquote(raw[len(b"filename ") :])
+    return found
+
+
+def _unquote(raw: bytes) -> str:
+    """A path as git prints it (C-quoted when it holds unusual bytes), decoded as stored."""
+    if raw.startswith(b'"') and raw.endswith(b'"'):
+        raw = raw[1:-1].decode("unicode_escape").encode("latin-1")
+    return os.fsdecode(raw)
+
+
+def _commit_hunks(session: SzzSession, sha: str) -> dict[str, list[Hunk]] | None:
+    """New path -> the hunks of commit `sha` against its only parent (None: root or merge)."""
+    commit = session.object(sha)
+    if not isinstance(commit, pygit2.Commit) or len(commit.parents) != 1:
+        return None
+    diff = session.handle.diff(commit.parents[0], commit, context_lines=0, flags=_DIFF_FLAGS)
+    diff.find_similar(flags=DiffFind.FIND_RENAMES)
+    found: dict[str, list[Hunk]] = {}
+    for patch in diff:
+        if patch is None or patch.delta.is_binary:
+            continue
+        old_path = os.fsdecode(patch.delta.old_file.raw_path)
+        hunks = found.setdefault(os.fsdecode(patch.delta.new_file.raw_path), [])
+        for hunk in patch.hunks:
+            text: dict[str, list[str]] = {"-": [], "+": []}
+            for line in hunk.lines:
+                if line.origin in text:
+                    content = line.raw_content.removesuffix(b"\n")
+                    text[line.origin].append(content.decode("utf-8", "replace"))
+            hunks.append(
+                Hunk(
+                    old_path,
+                    hunk.old_start,
+                    tuple(text["-"]),
+                    hunk.new_start,
+                    tuple(text["+"]),
+                )
+            )
+    return found
+
+
+def insertion_points(session: SzzSession, fix_sha: str) -> dict[str, list[int]]:
+    """Old path -> the parent's line after which the fix only adds lines, per such hunk.
+
+    A hunk that deletes nothing has no line to blame; the lines around where it adds
+    code are the nearest the parent has to one (0: added at the top of the file).
+    """
+    found: dict[str, list[int]] = {}
+    for hunks in (_commit_hunks(session, fix_sha) or {}).values():
+        for hunk in hunks:
+            if not hunk.deleted and hunk.added:
+                found.setdefault(hunk.old_path, []).append(hunk.old_start)
     return found
 
 

@@ -20,6 +20,14 @@ them. Three variants, each a set of filters; ``szz_links.variant`` names the var
     AG-SZZ keeping only the most recent inducing commit of each fix (Davies et al.;
     best F1 in Rosa et al., ICSE 2021). The default label.
 
+Four precision filters can be added to AG-SZZ and R-SZZ (``labels.filters``; the
+variant's name records them, e.g. ``r-szz+formatting,minor``); docs/szz.md has what each
+one does and what it measured on the developer-informed oracle of Rosa et al.:
+``formatting`` and ``versions`` look through a candidate whose change to the blamed line
+only reformatted it or only changed a version number; ``minor`` drops candidates blamed
+for few of the many lines a fix changes; ``added-context`` blames the lines around the
+code a fix adds when it deletes nothing worth blaming.
+
 Nothing here reads or writes an identity: links are between commits. Links and fixes
 name stored commits only: `git blame` sees the commits of people who opted out (they
 are in git), the store does not, and no link may point at one (DESIGN.md rule 4).
@@ -64,17 +72,28 @@ from teamlens.mining.languages import language_of
 from teamlens.mining.miner import currently_lost
 from teamlens.mining.repository import GitRepository
 from teamlens.mining.syntax import comment_or_blank_lines
+from teamlens.mining.szz_filters import (
+    MINOR_RULE,
+    MinorRule,
+    context_lines,
+    drop_minor,
+    look_through,
+)
 from teamlens.store import SCHEMAS, RepoWriter, Store
 
 __all__ = [
     "ALL_FILTERS",
     "BLAME_JOBS",
+    "DEFAULT_FILTERS",
     "LABEL_BATCH",
     "MAX_SOURCE_BYTES",
+    "MINOR_RULE",
+    "PRECISION_FILTERS",
     "AgFilter",
     "CommitInfo",
     "FixLinks",
     "LabelReport",
+    "MinorRule",
     "ProgressCallback",
     "SzzSession",
     "UnreadableObject",
@@ -99,24 +118,45 @@ class Variant(StrEnum):
 
 
 class AgFilter(StrEnum):
-    """The filters AG-SZZ and R-SZZ add to B-SZZ; each can be switched off."""
+    """The filters AG-SZZ and R-SZZ add to B-SZZ; each can be switched on or off."""
 
     NON_SOURCE = "non-source"
     COMMENTS = "comments"
     COSMETIC = "cosmetic"
     MERGES = "merges"
     BULK = "bulk"
+    # Precision filters (docs/szz.md), added to the annotation-graph filters above:
+    FORMATTING = "formatting"  # look through a change that only reformatted the line
+    VERSIONS = "versions"  # look through a change that only changed a version number
+    MINOR = "minor"  # drop candidates blamed for few of a fix's many lines
+    ADDED_CONTEXT = "added-context"  # an added-only fix blames the lines around it
 
 
-ALL_FILTERS = frozenset(AgFilter)
+#: The annotation-graph filters: a variant's name says which of these are off.
+ALL_FILTERS = frozenset(
+    {AgFilter.NON_SOURCE, AgFilter.COMMENTS, AgFilter.COSMETIC, AgFilter.MERGES, AgFilter.BULK}
+)
+#: The precision filters: a variant's name says which of these are on.
+PRECISION_FILTERS = frozenset(AgFilter) - ALL_FILTERS
+#: What ``labels.filters`` holds unless repos.yaml says otherwise.
+DEFAULT_FILTERS = ALL_FILTERS
 
 
 def variant_name(variant: Variant, filters: frozenset[AgFilter] = ALL_FILTERS) -> str:
-    """The name stored in ``szz_links.variant``: the variant, and any filter switched off."""
-    off = sorted(f.value for f in ALL_FILTERS - filters)
-    if variant is Variant.B or not off:
+    """The name stored in ``szz_links.variant``: the variant, filters off, filters added.
+
+    ``r-szz``, ``ag-szz(without bulk)``, ``r-szz+formatting,minor``.
+    """
+    if variant is Variant.B:
         return variant.value
-    return f"{variant.value}(without {','.join(off)})"
+    off = sorted(f.value for f in ALL_FILTERS - filters)
+    on = sorted(f.value for f in filters & PRECISION_FILTERS)
+    name = variant.value
+    if off:
+        name += f"(without {','.join(off)})"
+    if on:
+        name += f"+{','.join(on)}"
+    return name
 
 
 @dataclass(frozen=True)
@@ -153,8 +193,12 @@ def label_fix(
     commits: Mapping[str, CommitInfo],
     bulk_files: int,
     filters: frozenset[AgFilter] = ALL_FILTERS,
+    minor: MinorRule = MINOR_RULE,
 ) -> list[FixLinks]:
-    """Run the requested SZZ variants on one fix commit."""
+    """Run the requested SZZ variants on one fix commit.
+
+    B-SZZ ignores `filters` (it is PyDriller's algorithm); AG-SZZ and R-SZZ apply them.
+    """
     parent = f"{fix_sha}^"
     changed = deleted_lines(session, fix_sha)
     results: list[FixLinks] = []
@@ -170,7 +214,18 @@ def label_fix(
                 by_sha[sha] = by_sha.get(sha, 0) + 1
         results.append(FixLinks(fix_sha, Variant.B, links, variant_name(Variant.B)))
     if Variant.AG in variants or Variant.R in variants:
-        ag = _annotation_graph(session, parent, changed, commits, bulk_files, filters)
+        ag, blamed_any = _annotation_graph(session, parent, changed, commits, bulk_files, filters)
+        if not blamed_any and AgFilter.ADDED_CONTEXT in filters:
+            context = context_lines(
+                session,
+                fix_sha,
+                parent,
+                non_source=AgFilter.NON_SOURCE in filters,
+                comments=AgFilter.COMMENTS in filters,
+            )
+            ag, _ = _annotation_graph(session, parent, context, commits, bulk_files, filters)
+        if AgFilter.MINOR in filters:
+            ag = drop_minor(ag, minor)
         if Variant.AG in variants:
             results.append(FixLinks(fix_sha, Variant.AG, ag, variant_name(Variant.AG, filters)))
         if Variant.R in variants:
@@ -186,8 +241,11 @@ def _annotation_graph(
     commits: Mapping[str, CommitInfo],
     bulk_files: int,
     filters: frozenset[AgFilter],
-) -> dict[str, dict[str, int]]:
+) -> tuple[dict[str, dict[str, int]], bool]:
+    """(path -> {inducing sha: lines}, whether any line was left to blame)."""
     links: dict[str, dict[str, int]] = {}
+    blamed_any = False
+    formatting, versions = AgFilter.FORMATTING in filters, AgFilter.VERSIONS in filters
     for path, lines in changed.items():
         if AgFilter.NON_SOURCE in filters and language_of(path) is None:
             continue
@@ -197,6 +255,7 @@ def _annotation_graph(
             # None: a language tree-sitter does not cover; blank lines only, then.
             skip = (comment_or_blank_lines(source, path) if source is not None else None) or skip
         wanted = [n for n, _ in lines if n not in (skip or ())]
+        blamed_any = blamed_any or bool(wanted)
         ignore: list[str] = []
         while True:  # look through cosmetic commits until the blame holds none
             blamed = session.blame(parent, path, wanted, ignore)
@@ -207,6 +266,9 @@ def _annotation_graph(
             if not more:
                 break
             ignore += more
+        if formatting or versions:
+            origins = session.origins(parent, path, wanted, ignore)
+            blamed = look_through(session, origins, ignore, formatting, versions)
         for sha in blamed.values():
             if sha in ignore:
                 continue  # git was told to look through this cosmetic commit
@@ -218,7 +280,7 @@ def _annotation_graph(
                 continue
             by_sha = links.setdefault(path, {})
             by_sha[sha] = by_sha.get(sha, 0) + 1
-    return links
+    return links, blamed_any
 
 
 def _latest_only(

@@ -79,7 +79,21 @@ class MiningConfig:
 
 
 SZZ_VARIANTS = ("b-szz", "ag-szz", "r-szz")
-SZZ_FILTERS = ("non-source", "comments", "cosmetic", "merges", "bulk")
+#: Every SZZ filter ``labels.filters`` may name (teamlens.mining.szz.AgFilter): the
+#: annotation-graph filters, then the precision filters of docs/szz.md.
+SZZ_FILTERS = (
+    "non-source",
+    "comments",
+    "cosmetic",
+    "merges",
+    "bulk",
+    "formatting",
+    "versions",
+    "minor",
+    "added-context",
+)
+#: The filters on unless repos.yaml says otherwise.
+DEFAULT_SZZ_FILTERS = ("non-source", "comments", "cosmetic", "merges", "bulk")
 
 
 @dataclass(frozen=True)
@@ -90,7 +104,7 @@ class LabelConfig:
     default_variant: str = "r-szz"
     maturity_days: int = 180
     bulk_files: int = 50
-    filters: tuple[str, ...] = SZZ_FILTERS
+    filters: tuple[str, ...] = DEFAULT_SZZ_FILTERS
 
 
 #: Suggestion rules of the review bot and their thresholds (docs/review.md).

@@ -17,6 +17,7 @@ from teamlens.config.schema import (
     DEFAULT_BOTS,
     DEFAULT_FIX_PATTERNS,
     DEFAULT_RULE_THRESHOLDS,
+    DEFAULT_SZZ_FILTERS,
     MIN_K,
     SZZ_FILTERS,
     SZZ_VARIANTS,
@@ -206,7 +207,7 @@ def _regex_problem(pattern: str) -> str | None:
 def _labels(file: Path, value: object) -> LabelConfig:
     section = _Section(file, "labels", value if value is not None else {})
     section.check_keys({"variants", "default_variant", "maturity_days", "bulk_files", "filters"})
-    filters = section.data.get("filters", list(SZZ_FILTERS))
+    filters = section.data.get("filters", list(DEFAULT_SZZ_FILTERS))
     if not isinstance(filters, list) or not all(
         isinstance(f, str) and f in SZZ_FILTERS for f in filters
     ):
