@@ -57,6 +57,9 @@ class ChangeUnderReview:
     files: tuple[ChangedFile, ...]
     functions: tuple[ChangedFunction, ...]
     features: Mapping[str, float]  # change features by column name (docs/features.md)
+    #: Registry features that could not be computed for this change (their value is NaN
+    #: in `features`), e.g. code metrics of a pull request seen only through its patches.
+    unavailable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ class ReviewResult:
     reasons: tuple[str, ...]  # plain sentences, from the model's feature contributions
     suggestions: tuple[Suggestion, ...]
     model_id: str
+    #: What the level means, e.g. "among the riskiest 10 % of this repository's recent
+    #: changes" (model.levels).
+    level_meaning: str = ""
 
     def as_json(self, numeric: bool = True) -> dict[str, object]:
         """The interface contract: ``{"risk", "level", "reasons", "suggestions"}`` and more.
@@ -98,6 +104,7 @@ class ReviewResult:
         return {
             **risk,
             "level": self.level.value,
+            "level_meaning": self.level_meaning,
             "reasons": list(self.reasons),
             "suggestions": [
                 {
@@ -113,4 +120,10 @@ class ReviewResult:
             "base": self.change.base,
             "head": self.change.head,
             "repo": self.change.repo,
+            # Registry features this change could not have (e.g. a patches-only review).
+            **(
+                {"unavailable_features": list(self.change.unavailable)}
+                if self.change.unavailable
+                else {}
+            ),
         }

@@ -1,7 +1,8 @@
 """How a :class:`~bot.domain.ReviewResult` is shown: JSON, a Markdown comment, SARIF.
 
 Every renderer shows only what the result holds: the change (repo, commits, paths), the
-risk, level, reasons and suggestions and the model id. With ``numeric=False`` (what is
+risk, level (and what it means: "among the riskiest 10 % of this repository's recent
+changes"), reasons and suggestions and the model id. With ``numeric=False`` (what is
 posted to GitHub, and ``teamlens review --level-only``) the risk number is left out and
 only its level is shown: averaged over the pull requests of one author, the number would
 be a per-person score (DESIGN.md, privacy rule 6). The domain has no person in it and
@@ -102,9 +103,20 @@ def headline(result: ReviewResult, numeric: bool = True) -> str:
     return f"{line} ({result.risk:.2f})" if numeric else line
 
 
+def level_line(result: ReviewResult) -> str:
+    """What the level means, as a sentence ("Among the riskiest 10 % of this repository's
+    recent changes."); empty when the result does not say."""
+    meaning = result.level_meaning.strip()
+    if not meaning:
+        return ""
+    return meaning[0].upper() + meaning[1:] + ("" if meaning.endswith(".") else ".")
+
+
 def to_markdown(result: ReviewResult, marker: str | None = None, numeric: bool = True) -> str:
     """The pull request's summary comment; ``marker`` (if any) as an HTML comment last."""
     lines = [headline(result, numeric)]
+    if result.level_meaning:
+        lines.append(_item(level_line(result)))
     if result.reasons:
         lines += ["", "**Why**", *(f"- {_item(r)}" for r in result.reasons)]
     groups = _grouped(result.suggestions)
@@ -218,6 +230,8 @@ def _sarif_result(
 def _risk_text(result: ReviewResult, numeric: bool) -> str:
     number = f" ({result.risk:.2f})" if numeric else ""
     text = f"{TOOL_NAME}: {result.level.value} risk{number}."
+    if result.level_meaning:
+        text += " " + level_line(result)
     if result.reasons:
         text += " Why: " + " ".join(result.reasons)
     return text

@@ -1,10 +1,14 @@
 """`teamlens review`: risk, level, reasons and suggestions for one change.
 
 The risk comes from the current model (the shipped default until a trained model wins,
-docs/evaluation.md), reading the change's features by the columns the model names; the
-level from ``review.medium`` and ``review.high``; the reasons from the model's feature
-contributions (model.explain); the suggestions from the rules (bot.rules) and from past
-review comments on similar code (bot.similar), when GitHub data was mined.
+docs/evaluation.md), reading the change's features by the columns the model names. The
+level says where that risk stands among other changes scored by the same model
+(model.levels): the repository's own recent changes when it has a store
+(model.reference), else the changes the model was trained on, else the fixed thresholds
+``review.medium`` and ``review.high``. The reasons are the model's feature contributions
+compared with the same changes (model.explain); the suggestions come from the rules
+(bot.rules) and from past review comments on similar code (bot.similar), when GitHub
+data was mined.
 """
 
 from __future__ import annotations
@@ -21,15 +25,30 @@ from teamlens.bot.domain import ChangeUnderReview, Level, ReviewResult, Suggesti
 from teamlens.bot.rules import suggest
 from teamlens.config import Config, ReviewConfig
 from teamlens.model.explain import explain
+from teamlens.model.levels import LevelBasis, Reference, RiskLevel, level_meaning
+from teamlens.model.reference import reference_for
 from teamlens.model.registry import Registry, SavedModel
 
 
 def level_of(risk: float, review: ReviewConfig) -> Level:
+    """The level by the fixed thresholds of repos.yaml (when no distribution is known)."""
     if risk >= review.high:
         return Level.HIGH
     if risk >= review.medium:
         return Level.MEDIUM
     return Level.LOW
+
+
+def level_and_meaning(
+    risk: float, reference: Reference | None, review: ReviewConfig
+) -> tuple[Level, str]:
+    """The level of `risk` against `reference` (else the fixed thresholds), and what it
+    means in a sentence."""
+    if reference is None:
+        level = level_of(risk, review)
+        return level, level_meaning(RiskLevel(level.value), LevelBasis.FIXED)
+    found = reference.level(risk)
+    return Level(found.value), reference.meaning(found)
 
 
 def model_row(model: SavedModel, change: ChangeUnderReview) -> pd.DataFrame:
@@ -53,13 +72,14 @@ def assess(
     model = model or Registry.for_data_dir(config.data_dir).current()
     row = model_row(model, change)
     risk = float(model.classifier.predict_proba(row)[0, 1])
-    reasons = tuple(r.sentence for r in explain(model.classifier, row))
+    reference = reference_for(config.data_dir, model, change.repo, config.privacy.k)
+    level, meaning = level_and_meaning(risk, reference, config.review)
+    found = explain(model.classifier, row, reference, model.meta.columns, facts=change.features)
+    reasons = tuple(r.sentence for r in found)
     if timings is not None:
         timings["model"] = timings.get("model", 0.0) + time.perf_counter() - started
     suggestions = suggest(change, config.review.rules, config.review.disabled_rules, extra)
-    return ReviewResult(
-        change, risk, level_of(risk, config.review), reasons, tuple(suggestions), model.model_id
-    )
+    return ReviewResult(change, risk, level, reasons, tuple(suggestions), model.model_id, meaning)
 
 
 def review_local(

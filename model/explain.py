@@ -1,114 +1,223 @@
-"""Why a change looks risky, in plain sentences, from LightGBM's feature contributions.
+"""Why a change looks risky, in sentences a reader can act on.
 
-LightGBM splits each prediction into per-feature contributions in log-odds
-(``pred_contrib``; the SHAP values of the trees). The features that raise the risk the
-most become short sentences about the change, such as "touches 14 files in 5
-directories" or "the touched files had 6 fixes in the last 90 days". Sentences speak
-of the change and its files only, never of a person.
+A model splits each prediction into per-feature contributions in log-odds (for
+LightGBM ``pred_contrib``, the trees' SHAP values; for a logistic model coefficient
+times standardised value): any object with a ``contributions(frame)`` method that
+returns one column per feature plus ``bias`` (:class:`Contributor`). The features that
+raise the risk the most become sentences, built from the feature registry's templates
+(teamlens.feature_registry) and compared with the typical change of a
+:class:`~teamlens.model.levels.Reference`: "adds 1,622 lines, more than 98 % of this
+repository's recent changes".
+
+A feature becomes a reason only when the reason is true and usable:
+
+* its value is known (a feature the review could not compute is never a reason) and
+  finite; numbers are written without a sign on zero;
+* it is not a by-product of formatting: blank and comment-only line counts and the
+  count of parsed files are never reasons (:data:`NEVER_REASONS`);
+* it is about something the change has: nothing about "the changed functions" when it
+  changes none, nothing about team shares when no team owns its files
+  (:data:`REQUIRES`), no age of 0 days (which means new files, not recent ones);
+* its value lies on the side that the sentence calls risky: a count above the
+  reference's median ("more than p %"), a share or an age on the side named by
+  :data:`DIRECTIONS`, a yes/no feature in its risky state (:data:`RISKY_FLAG`). A
+  contribution that raises the risk while the value is typical or below is dropped,
+  so that a small number never reads as a large one. Without a reference, a count
+  must at least be above zero and the sentence carries no comparison;
+* at most three, strongest first.
+
+Sentences speak of the change and its files only, never of a person.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
 
 import pandas as pd
 
-from teamlens.model.estimator import RiskClassifier
+from teamlens.feature_registry import BY_NAME
+from teamlens.model.levels import Reference
+
+#: Features that are never a reason: layout and tool artefacts a reader cannot act on.
+NEVER_REASONS: frozenset[str] = frozenset(
+    {"comment_lines_added", "whitespace_lines_added", "code_metrics_files"}
+)
+
+
+class Direction(StrEnum):
+    """Which values of a feature a risk-raising sentence may speak of."""
+
+    HIGH = "high"  # above the typical change (counts, sizes)
+    LOW = "low"  # below the typical change
+    EITHER = "either"  # either side; the comparison says which
+
+
+#: Features whose concerning side is not "more". Every other numeric feature is HIGH.
+DIRECTIONS: Mapping[str, Direction] = {
+    "owner_share": Direction.LOW,
+    "age": Direction.EITHER,
+    "functions_age": Direction.EITHER,
+}
+#: Features that speak of something only some changes have: the feature that must be
+#: above zero for the sentence to be about anything.
+REQUIRES: Mapping[str, str] = {
+    "functions_age": "functions_changed",
+    "functions_prior_changes": "functions_changed",
+    "functions_prior_fixes": "functions_changed",
+    "complexity_before": "functions_changed",
+    "complexity_after": "functions_changed",
+    "largest_function_complexity": "functions_changed",
+    "max_complexity_increase": "functions_changed",
+    "owner_share": "n_teams",
+}
+#: Features whose value 0 means "new" rather than "small": never a reason at 0.
+ZERO_MEANS_NEW: frozenset[str] = frozenset({"age", "functions_age"})
+#: Yes/no features and the value a risk-raising sentence may speak of.
+RISKY_FLAG: Mapping[str, float] = {"fix": 1.0, "tests_touched": 0.0}
+#: How the comparison reads for a value above / below the typical change.
+_MORE, _LESS = "more than", "less than"
+_COMPARE: Mapping[str, tuple[str, str]] = {
+    "owner_share": ("a higher share than in", "a lower share than in"),
+    "age": ("longer ago than for", "more recently than for"),
+    "functions_age": ("longer ago than for", "more recently than for"),
+}
+
+
+class Contributor(Protocol):
+    """A model that splits its log-odds per feature."""
+
+    def contributions(self, x: pd.DataFrame) -> pd.DataFrame:
+        """One column per feature plus ``bias``, one row per change, in log-odds."""
+        ...
 
 
 @dataclass(frozen=True)
 class Reason:
-    """One feature's push on a change's risk."""
+    """One feature's push on a change's risk, and how it reads."""
 
     feature: str
     value: float
     contribution: float  # log-odds; positive raises the risk
     sentence: str
+    #: Where the value stands in the reference: "more than `percent` %" (above the
+    #: median) or "less than" (below); None without a comparison.
+    percent: int | None = None
 
 
-def _n(value: float) -> str:
-    return f"{value:,.0f}"
+def clean_number(value: float) -> float:
+    """`value` without a negative zero (-0.0 and tiny negative rounding noise read 0)."""
+    return 0.0 if abs(value) < 1e-9 else value + 0.0
 
 
-def _plural(value: float, one: str, many: str) -> str:
-    return f"{_n(value)} {one if round(value) == 1 else many}"
+def describe(column: str, value: float) -> str:
+    """The registry's sentence for one value of the feature stored in `column`."""
+    spec = BY_NAME.get(column)
+    number = clean_number(value)
+    if spec is None:
+        return f"{column} is {number:g}"
+    return spec.describe(number)
 
 
-_SENTENCES: Mapping[str, Callable[[float], str]] = {
-    "ns": lambda v: f"spans {_plural(v, 'subsystem', 'subsystems')} (top-level folders)",
-    "nd": lambda v: f"touches {_plural(v, 'directory', 'directories')}",
-    "nf": lambda v: f"touches {_plural(v, 'file', 'files')}",
-    "entropy": lambda v: f"spreads its edits over its files (entropy {v:.1f} bits)",
-    "la": lambda v: f"adds {_plural(v, 'line', 'lines')}",
-    "ld": lambda v: f"deletes {_plural(v, 'line', 'lines')}",
-    "lt": lambda v: f"the touched files held {_plural(v, 'line', 'lines')} before the change",
-    "fix": lambda v: "is a bug fix" if v else "is not a bug fix",
-    "ndev": lambda v: (
-        f"the touched files had {_plural(v, 'earlier contributor', 'earlier contributors')}"
-    ),
-    "age": lambda v: f"the touched files last changed {v:.0f} days earlier on average",
-    "nuc": lambda v: f"the touched files had {_plural(v, 'earlier change', 'earlier changes')}",
-    "n_teams": lambda v: f"touches files of {_plural(v, 'team', 'teams')}",
-    "owner_share": lambda v: (
-        f"{v * 100:.0f} % of earlier changes to these files stayed within one team"
-    ),
-    "recent_fixes": lambda v: (
-        f"the touched files had {_plural(v, 'fix', 'fixes')} in the last 90 days"
-    ),
-    "tests_touched": lambda v: "touches tests too" if v else "changes no test files",
-    "code_metrics_files": lambda v: (
-        f"changes {_plural(v, 'parsed source file', 'parsed source files')}"
-    ),
-    "functions_changed": lambda v: f"changes {_plural(v, 'function', 'functions')}",
-    "complexity_before": lambda v: f"the changed functions had complexity {_n(v)} before",
-    "complexity_after": lambda v: f"the changed functions have complexity {_n(v)} after",
-    "max_complexity_increase": lambda v: (
-        f"a function's cyclomatic complexity grew by {_n(v)}"
-        if v > 0
-        else "no function's complexity grew"
-    ),
-    "largest_function_complexity": lambda v: (
-        f"the most complex changed function has complexity {_n(v)}"
-    ),
-    "comment_lines_added": lambda v: (
-        f"adds {_plural(v, 'comment-only line', 'comment-only lines')}"
-    ),
-    "whitespace_lines_added": lambda v: f"adds {_plural(v, 'blank line', 'blank lines')}",
-}
+def _files_in_directories(nf: float, nd: float) -> str:
+    files = "1 file" if round(nf) == 1 else f"{nf:,.0f} files"
+    dirs = "1 directory" if round(nd) == 1 else f"{nd:,.0f} directories"
+    return f"touches {files} in {dirs}"
 
 
-def sentence(feature: str, value: float) -> str:
-    """The plain sentence for one feature's value."""
-    make = _SENTENCES.get(feature)
-    return make(value) if make is not None else f"{feature} is {value:g}"
+def _comparison(
+    column: str, feature: str, value: float, reference: Reference | None
+) -> tuple[bool, int | None, str]:
+    """(usable, percent, suffix) for a numeric feature's value."""
+    direction = DIRECTIONS.get(column, Direction.HIGH)
+    more, less = _COMPARE.get(column, (_MORE, _LESS))
+    if reference is None or feature not in reference.quantiles:
+        # No distribution to compare with: only a count above zero can be a reason.
+        return (direction is not Direction.LOW and value > 0, None, "")
+    population = reference.population
+    above = reference.percent_below(feature, value)
+    if above is not None and direction is not Direction.LOW:
+        return True, above, f", {more} {above} % of {population}"
+    below = reference.percent_above(feature, value)
+    if below is not None and direction is not Direction.HIGH:
+        return True, below, f", {less} {below} % of {population}"
+    return False, None, ""
 
 
-def explain(classifier: RiskClassifier, row: pd.DataFrame, top: int = 3) -> list[Reason]:
-    """The (at most `top`) features that raise this one change's risk the most.
+def _about_nothing(column: str, value: float, facts: Mapping[str, float]) -> bool:
+    """Whether the sentence would speak of something the change does not have."""
+    if column in ZERO_MEANS_NEW and value <= 0:
+        return True
+    needed = REQUIRES.get(column)
+    if needed is None or needed not in facts:
+        return False
+    have = float(facts[needed])
+    return not math.isnan(have) and have <= 0
 
-    `row` is a one-row frame with the classifier's features. Files and directories are
-    told together ("touches 14 files in 5 directories") when both raise the risk.
+
+def explain(
+    model: Contributor,
+    row: pd.DataFrame,
+    reference: Reference | None = None,
+    columns: Mapping[str, str] | None = None,
+    top: int = 3,
+    facts: Mapping[str, float] | None = None,
+) -> list[Reason]:
+    """The (at most `top`) usable reasons that raise this one change's risk the most.
+
+    `row` is a one-row frame with the model's features; `columns` maps a feature to the
+    store column it reads (whose registry entry words the sentence; by default the
+    feature's own name); `reference` is the distribution the values are compared with;
+    `facts` are all the change's features by column (the model may read fewer), for
+    :data:`REQUIRES`. Files and directories are told together ("touches 14 files in 5
+    directories") when both raise the risk.
     """
     if len(row) != 1:
         raise ValueError(f"explain() takes one change, got {len(row)} rows")
-    contributions = classifier.contributions(row).iloc[0].drop("bias")
+    contributions = model.contributions(row).iloc[0].drop("bias")
     values = row.iloc[0]
     raising = contributions[contributions > 0].sort_values(ascending=False, kind="stable")
-    reasons: list[Reason] = []
-    for feature, push in raising.items():
-        name = str(feature)
-        value = float(values[name])
-        text = sentence(name, value)
-        if name in ("nf", "nd") and {"nf", "nd"} <= set(raising.index):
-            if any(r.feature in ("nf", "nd") for r in reasons):
-                continue
-            nf, nd = float(values["nf"]), float(values["nd"])
-            text = (
-                f"touches {_plural(nf, 'file', 'files')} in "
-                f"{_plural(nd, 'directory', 'directories')}"
-            )
-            push = float(raising["nf"] + raising["nd"])
-        reasons.append(Reason(name, value, float(push), text))
-    reasons.sort(key=lambda r: -r.contribution)
-    return reasons[:top]
+    names = columns or {}
+    known = {names.get(str(f), str(f)): float(v) for f, v in values.items()}
+    known.update(facts or {})
+    candidates: list[Reason] = []
+    for name, push in raising.items():
+        feature = str(name)
+        column = names.get(feature, feature)
+        value = float(values[feature])
+        if column in NEVER_REASONS or not math.isfinite(value):
+            continue
+        if _about_nothing(column, value, known):
+            continue
+        if column in RISKY_FLAG:
+            if value == RISKY_FLAG[column]:
+                candidates.append(Reason(feature, value, float(push), describe(column, value)))
+            continue
+        usable, percent, suffix = _comparison(column, feature, value, reference)
+        if usable:
+            text = describe(column, value) + suffix
+            candidates.append(Reason(feature, value, float(push), text, percent))
+    return _joined(candidates, names, values)[:top]
+
+
+def _joined(
+    candidates: list[Reason], columns: Mapping[str, str], values: pd.Series
+) -> list[Reason]:
+    """Files and directories in one sentence when both are reasons; strongest first."""
+    by_column = {columns.get(r.feature, r.feature): r for r in candidates}
+    files, dirs = by_column.get("nf"), by_column.get("nd")
+    if files is not None and dirs is not None:
+        nd = float(values[dirs.feature])
+        suffix = files.sentence[len(describe("nf", files.value)) :]
+        together = Reason(
+            files.feature,
+            files.value,
+            files.contribution + dirs.contribution,
+            _files_in_directories(files.value, nd) + suffix,
+            files.percent,
+        )
+        candidates = [together if r is files else r for r in candidates if r is not dirs]
+    return sorted(candidates, key=lambda r: -r.contribution)

@@ -22,6 +22,7 @@ from teamlens.bot.render import (
     RISK_RULE,
     SARIF_SCHEMA,
     inline_body,
+    level_line,
     parse_fingerprint,
     to_json,
     to_markdown,
@@ -46,6 +47,11 @@ COMPLEXITY = Suggestion(
     line=10,
 )
 WHOLE = Suggestion(rule="large-change", message="The change touches 31 files: split it?")
+
+
+MEDIUM_MEANING = (
+    "among the riskiest 30 % of this repository's recent changes, not the riskiest 10 %"
+)
 
 
 def make_result(
@@ -76,6 +82,7 @@ def make_result(
         reasons=("Many lines added (42).", "The file had 3 fixes in 90 days."),
         suggestions=suggestions,
         model_id="gbm-2024-05-01",
+        level_meaning=MEDIUM_MEANING,
     )
 
 
@@ -94,6 +101,9 @@ def test_markdown_summary() -> None:
     text = to_markdown(make_result())
     lines = text.splitlines()
     assert lines[0] == "**teamlens: medium risk** (0.43)"
+    assert lines[1] == (
+        "Among the riskiest 30 % of this repository's recent changes, not the riskiest 10 %."
+    )
     assert "**Why**" in lines
     assert "- Many lines added (42)." in lines
     assert "- The file had 3 fixes in 90 days." in lines
@@ -295,6 +305,7 @@ def test_outputs_only_hold_what_was_given() -> None:
         result.change.head,
         result.model_id,
         result.level.value,
+        result.level_meaning,
         *result.reasons,
         *(f.path for f in result.change.files),
         *(s.rule for s in result.suggestions),
@@ -309,9 +320,12 @@ def test_outputs_only_hold_what_was_given() -> None:
         FINGERPRINT_KEY, "locations", "physicalLocation", "artifactLocation", "uri",
         "uriBaseId", "%SRCROOT%", "region", "startLine", "properties", "risk", "model",
         "repo", "base", "head", "reasons", "suggestions", "rule", "path", "line",
-        "fingerprint", RISK_RULE,
+        "fingerprint", RISK_RULE, "level_meaning",
     }  # fmt: skip
-    risk_text = "teamlens: medium risk (0.43). Why: " + " ".join(result.reasons)
+    risk_text = (
+        "teamlens: medium risk (0.43). Among the riskiest 30 % of this repository's recent "
+        "changes, not the riskiest 10 %. Why: " + " ".join(result.reasons)
+    )
     allowed = given | vocabulary | {RISK_DESCRIPTION, RISK_FINGERPRINT, risk_text}
     texts = set(_strings(json.loads(to_json(result)))) | set(_strings(to_sarif(result, "0.1.0")))
     assert texts <= allowed, texts - allowed
@@ -320,7 +334,8 @@ def test_outputs_only_hold_what_was_given() -> None:
     inline = "\n".join(inline_body(s) for s in result.suggestions)
     for text in (markdown, inline):
         rest = text
-        for piece in sorted(given | {"teamlens:summary"}, key=len, reverse=True):
+        shown = given | {"teamlens:summary", level_line(result)}  # the meaning, capitalised
+        for piece in sorted(shown, key=len, reverse=True):
             rest = rest.replace(piece, "")
         words = set(re.findall(r"[A-Za-z@][\w@.-]*", rest))
         assert words <= {
