@@ -48,6 +48,7 @@ from teamlens.model.card import render_card
 from teamlens.model.dataset import JitData, load_store
 from teamlens.model.estimator import RiskClassifier
 from teamlens.model.evaluation import LIGHTGBM_GRID, Contender, best_f1_threshold, fit_contender
+from teamlens.model.levels import record_levels
 from teamlens.model.metrics import Ranking, evaluate_scores
 from teamlens.model.registry import ModelMeta, day_window, save_model
 from teamlens.store import Store
@@ -379,7 +380,7 @@ def main() -> int:
     card = "\n".join(write_card_header(meta, data, repos)) + "\n" + body
     card += "\n## Leave-one-repository-out, per repository\n" + "\n".join(tables) + "\n"
     shutil.rmtree(args.out, ignore_errors=True)
-    save_model(args.out, meta, model, card)
+    record_levels(save_model(args.out, meta, model, card), data, K)  # levels.json
     size = (args.out / "model.txt").stat().st_size
     print(
         f"written to {args.out} (model.txt {size / 1e6:.2f} MB) in "

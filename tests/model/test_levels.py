@@ -20,8 +20,10 @@ from teamlens.model.levels import (
     build_reference,
     level_meaning,
     read_reference,
+    training_reference,
     write_reference,
 )
+from teamlens.model.registry import DEFAULT_MODEL_DIR, load_model
 
 
 def _levels(reference: Reference, risks: np.ndarray) -> dict[RiskLevel, int]:
@@ -120,3 +122,12 @@ def test_a_levels_file_round_trips_privately_and_holds_aggregates_only(tmp_path:
     path.write_text("{", encoding="utf-8")
     with pytest.raises(LevelsError, match="not valid JSON"):
         read_reference(path)
+
+
+def test_the_shipped_default_model_has_levels_from_its_training_changes() -> None:
+    model = load_model(DEFAULT_MODEL_DIR)
+    reference = training_reference(model)
+    assert reference is not None and reference.basis is LevelBasis.TRAINING
+    assert reference.changes >= 1000
+    assert 0 < reference.medium_from < reference.high_from < 1
+    assert set(model.meta.features) <= set(reference.quantiles)
