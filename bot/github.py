@@ -1,9 +1,13 @@
 """`teamlens review --github OWNER/REPO#N [--post]`: review a pull request on GitHub.
 
 Reading: the pull request and its files through github3.py. The change is computed from
-the local repository when it has the pull request's base and head commits (full
-features, tree-sitter metrics, history); otherwise from the patches GitHub sends (size
-and diffusion only; history features unknown, which LightGBM handles as missing).
+the local repository when it has the pull request's base and head commits (every
+feature, bot.change); otherwise from the file list GitHub sends, through the same
+feature pipeline (features.pipeline): the diff features from GitHub's counts, the
+history features from the store's replay when the repository is mined (else not
+computed), and no code metrics or ``fix`` (no file contents, no commit messages). What
+could not be computed is listed in the change's ``unavailable`` (and in the JSON
+output), never silently NaN.
 
 Posting (``--post``), built to stay quiet and never repeat itself:
 
@@ -25,24 +29,34 @@ status (an existing summary is updated, so it never shows stale advice).
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from teamlens.bot.change import compute_change, diffusion_features
-from teamlens.bot.domain import ChangedFile, ChangeUnderReview, Level, ReviewResult
+from teamlens.bot.change import changed_file, compute_change, team_map
+from teamlens.bot.domain import ChangeUnderReview, Level, ReviewResult
 from teamlens.bot.render import inline_body, parse_fingerprint, to_markdown
 from teamlens.bot.review import assess
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import TeamlensError
-from teamlens.features.changes import is_test_path
+from teamlens.feature_registry import FEATURES
+from teamlens.features.kamei import Change, FileTouch, TeamMap, features_after
+from teamlens.features.pipeline import (
+    CODE_FEATURES,
+    FILE_HISTORY_FEATURES,
+    FUNCTION_HISTORY_FEATURES,
+    feature_values,
+    stored_history,
+    values_row,
+)
 from teamlens.mining.backoff import WaitBudget
 from teamlens.mining.domain import ChangeType
 from teamlens.mining.github import connect
+from teamlens.mining.repository import GitRepository
 from teamlens.model.registry import SavedModel
+from teamlens.store import Store
 
 SUMMARY_MARKER = "<!-- teamlens:summary -->"
 STATUS_CONTEXT = "teamlens/risk"
@@ -95,30 +109,68 @@ def added_lines(patch: str | None) -> set[int]:
 
 
 def change_from_patches(
-    repo_name: str, base: str, head: str, files: Sequence[Any]
+    repo_name: str,
+    base: str,
+    head: str,
+    files: Sequence[Any],
+    store: Store | None = None,
+    teams: TeamMap | None = None,
+    now: int | None = None,
 ) -> ChangeUnderReview:
-    """The change as GitHub's file list shows it, when the commits are not local."""
-    changed = []
+    """The change as GitHub's file list shows it, when the commits are not local.
+
+    The file touches go through the store's replay (features.kamei) when `store` holds
+    the repository: history features as of `now` (default: the current time).
+    """
+    teams = teams or TeamMap({})
+    when = int(time.time()) if now is None else now
+    touches: list[FileTouch] = []
+    patches: list[str | None] = []
     for f in files:
         raw = f.as_dict()
         status = _GITHUB_STATUS.get(str(raw.get("status", "")), ChangeType.MODIFIED)
-        patch = raw.get("patch")
-        changed.append(
-            ChangedFile(
-                path=raw["filename"],
-                old_path=raw.get("previous_filename")
-                or (None if status is ChangeType.ADDED else raw["filename"]),
-                status=status,
-                added=int(raw.get("additions", 0)),
-                deleted=int(raw.get("deletions", 0)),
-                added_lines=tuple(sorted(added_lines(patch))),
-                is_test=is_test_path(raw["filename"]),
-                is_binary=patch is None,
-                hunks=tuple(_split_hunks(patch)),
+        previous = raw.get("previous_filename")
+        kind = ChangeType.RENAMED if status is ChangeType.RENAMED and previous else status
+        touches.append(
+            FileTouch(
+                raw["filename"],
+                previous if kind is ChangeType.RENAMED else None,
+                kind.value,
+                int(raw.get("additions", 0)),
+                int(raw.get("deletions", 0)),
             )
         )
-    features = {**diffusion_features(changed), "lt": math.nan, "jit_lt": math.nan}
-    return ChangeUnderReview(repo_name, base, head, tuple(changed), (), features)
+        patches.append(raw.get("patch"))
+    change = Change(head, when, "", False, tuple(touches))
+    found = stored_history(store, repo_name, None, head, frozenset({head}), when) if store else None
+    history = None
+    if found is not None:
+        kamei, history = features_after(found.changes, change, teams)
+    else:
+        kamei, _ = features_after([], change, teams)
+    unavailable = {*CODE_FEATURES, *FUNCTION_HISTORY_FEATURES, "fix"}
+    if history is None:
+        unavailable |= set(FILE_HISTORY_FEATURES)
+    values = {
+        k: (None if k in unavailable else v)
+        for k, v in feature_values(change, kamei, None, None).items()
+    }
+    changed = tuple(
+        changed_file(
+            touch, patch is None, teams, history, when,
+            added_lines=sorted(added_lines(patch)), hunks=list(_split_hunks(patch)),
+        )
+        for touch, patch in zip(touches, patches, strict=True)
+    )  # fmt: skip
+    return ChangeUnderReview(
+        repo_name,
+        base,
+        head,
+        changed,
+        (),
+        values_row(values),
+        unavailable=tuple(f.name for f in FEATURES if f.name in unavailable and f.model),
+    )
 
 
 def _split_hunks(patch: str | None) -> Iterable[str]:
@@ -177,7 +229,7 @@ def review_pull_request(
     try:
         change = compute_change(config, repo_config, base_sha, head_sha, timings)
     except TeamlensError:
-        change = change_from_patches(repo_config.name, base_sha, head_sha, files)
+        change = _change_from_github(config, repo_config, base_sha, head_sha, files)
     from teamlens.bot.similar_comments import similar_suggestions
 
     result = assess(config, change, model, similar_suggestions(config, change), timings)
@@ -187,6 +239,18 @@ def review_pull_request(
         if timings is not None:
             timings["post"] = timings.get("post", 0.0) + time.perf_counter() - clock
     return result
+
+
+def _change_from_github(
+    config: Config, repo_config: RepositoryConfig, base: str, head: str, files: Sequence[Any]
+) -> ChangeUnderReview:
+    """The patches-only change, with the store's history and the repository's teams
+    when they are at hand."""
+    try:
+        teams = team_map(config, repo_config, GitRepository.open(repo_config, config.clones_dir))
+    except TeamlensError:  # no local clone at all: the repos.yaml globs alone
+        teams = TeamMap(dict((repo_config.teams or config.teams).globs))
+    return change_from_patches(repo_config.name, base, head, files, Store(config.data_dir), teams)
 
 
 def post_review(

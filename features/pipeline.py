@@ -294,6 +294,36 @@ class ReviewHistory:
     source: str  # "store" or "git"
 
 
+def stored_history(
+    store: Store, repo_name: str, base: str | None, head: str, in_range: frozenset[str], now: int
+) -> ReviewHistory | None:
+    """The history of a reviewed change from the store, as the store's replay sees it:
+    the stored changes before `head` in the store's order (before time `now` when `head`
+    is not stored), without the change's own commits (`in_range`). None when the store
+    does not hold the repository, or not `base` (when given)."""
+    if repo_name not in store.repos():
+        return None
+
+    def read(table: str, columns: Sequence[str]) -> pa.Table:
+        return store.read(table, repo_name).select(list(columns))
+
+    lost = currently_lost(read("lost_commits", ["sha", "event"]))
+    changes, _ = load_changes(read, lost)
+    if base is not None and base not in set(read("commits", ["sha"])["sha"].to_pylist()):
+        return None
+    cut = next((i for i, c in enumerate(changes) if c.sha == head), None)
+    if cut is not None:
+        earlier = [c for c in changes[:cut] if c.sha not in in_range]
+    else:
+        earlier = [c for c in changes if c.commit_time <= now and c.sha not in in_range]
+    functions: dict[str, list[FunctionTouch]] | None = None
+    if store.manifest(repo_name).state.features_version == FEATURES_VERSION:
+        with_features = set(read("change_features", ["sha"])["sha"].to_pylist())
+        if all(c.sha in with_features for c in earlier):
+            functions = load_functions(read)
+    return ReviewHistory(earlier, functions, "store")
+
+
 def review_history(
     store: Store | None,
     repo_name: str,
@@ -307,30 +337,12 @@ def review_history(
 ) -> ReviewHistory:
     """The history of the change base..head (`in_range` are its own commits).
 
-    From the store when the repository is mined there and `base` is stored: the stored
-    changes before `head` in the store's order (before time `now` when `head` is not
-    stored), as the store's replay sees them. Otherwise from ``git log base``: the
-    changes reachable from the base up to `now`, which is the same set on a history
-    whose commit times follow its ancestry.
+    From the store when the repository is mined there and `base` is stored
+    (:func:`stored_history`). Otherwise from ``git log base``: the changes reachable
+    from the base up to `now`, which is the same set on a history whose commit times
+    follow its ancestry.
     """
-    if store is not None and repo_name in store.repos():
-
-        def read(table: str, columns: Sequence[str]) -> pa.Table:
-            return store.read(table, repo_name).select(list(columns))
-
-        lost = currently_lost(read("lost_commits", ["sha", "event"]))
-        changes, _ = load_changes(read, lost)
-        stored = {c.sha for c in changes}
-        if base in stored or base in set(read("commits", ["sha"])["sha"].to_pylist()):
-            if head in stored:
-                cut = next(i for i, c in enumerate(changes) if c.sha == head)
-                earlier = [c for c in changes[:cut] if c.sha not in in_range]
-            else:
-                earlier = [c for c in changes if c.commit_time <= now and c.sha not in in_range]
-            functions: dict[str, list[FunctionTouch]] | None = None
-            if store.manifest(repo_name).state.features_version == FEATURES_VERSION:
-                with_features = set(read("change_features", ["sha"])["sha"].to_pylist())
-                if all(c.sha in with_features for c in earlier):
-                    functions = load_functions(read)
-            return ReviewHistory(earlier, functions, "store")
+    found = stored_history(store, repo_name, base, head, in_range, now) if store else None
+    if found is not None:
+        return found
     return ReviewHistory(git_history(repo, base, fix_res, detect_copies, now), None, "git")

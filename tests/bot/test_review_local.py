@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from teamlens.bot.change import _history, compute_change
+from teamlens.bot.change import compute_change
 from teamlens.bot.review import review_local
 from teamlens.config import Config, load_config
+from teamlens.features.pipeline import git_history
 from tests.conftest import TEST_KEY, teamlens_command
 from tests.gitrepo import ALICE, BOB, CAROL, ERIN, ZOE, Person, RepoBuilder
 
@@ -237,8 +238,7 @@ def test_file_history_survives_control_characters_in_identities_and_messages(
     repo_builder.write("b.py", "B = 2\n")
     base = repo_builder.commit("Change b\n\nb.py\n", BOB)
     fixes = [re.compile(r"(?i)\bfix")]
-    found = _history(repo_builder.path, base, ["a.py", "b.py"], fixes, now=repo_builder.clock)
-    assert found["a.py"].authors == {ALICE.email, odd.email.lower()}
-    assert len(found["a.py"].commits) == 2 and len(found["b.py"].commits) == 2
-    assert found["b.py"].authors == {ALICE.email, BOB.email}
-    assert len(found["a.py"].fixes_recent) == 1 and not found["b.py"].fixes_recent
+    found = git_history(repo_builder.path, base, fixes, False, until=repo_builder.clock)
+    assert [len(c.files) for c in found] == [2, 1, 1]
+    assert [c.is_fix for c in found] == [False, True, False]
+    assert [c.author_id for c in found] == [ALICE.email, odd.email.lower(), BOB.email]
