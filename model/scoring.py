@@ -3,8 +3,11 @@
 ``teamlens score --dataset CSV --model ID`` reads ``_id`` and the model's features from
 the CSV (``entrophy`` is read as ``entropy``, as in :func:`model.dataset.load_kamei_csv`)
 and writes one row per change: ``_id`` and the model's calibrated ``risk``. A feature
-the model needs and the CSV lacks is an error naming it; an empty or non-numeric cell
-is an error naming the column and the file line. Other columns are ignored.
+the model needs and the CSV lacks is an error naming it; a cell that is not a number
+is an error naming the column and the file line. An empty cell is a missing value, as
+the store has them (``owner_share`` of files without history): the model fills it
+(LightGBM's missing-value branch, logistic regression's training median), and the
+command says how many there were per column. Other columns are ignored.
 
 The CSV is the user's own data (e.g. a public JIT dataset): its ids are not commits of
 the store, and nothing of the store is read.
@@ -20,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from teamlens.model.dataset import KAMEI_FEATURES, DatasetError, JitData, _numbers
+from teamlens.model.dataset import KAMEI_FEATURES, DatasetError, JitData
 from teamlens.model.registry import SavedModel
 
 
@@ -47,6 +50,7 @@ class Scores:
     risk: npt.NDArray[np.float64]
     features: tuple[str, ...]  # the model's features, all read from the CSV
     ignored: tuple[str, ...]  # CSV columns the model does not read
+    empty: dict[str, int]  # feature -> empty cells, scored as missing values
 
     def to_csv(self) -> str:
         frame = pd.DataFrame({"_id": list(self.ids), "risk": self.risk})
@@ -87,7 +91,22 @@ def score_csv(model: SavedModel, path: Path) -> Scores:
             f"{path}: model {model.model_id} needs feature column(s) the CSV lacks: "
             f"{', '.join(lacking)} (it reads {', '.join(features)})"
         )
-    x = pd.DataFrame({name: _numbers(path, raw, name) for name in features})
+    x = pd.DataFrame({name: _optional_numbers(path, raw, name) for name in features})
     risk = np.asarray(model.classifier.predict_proba(x)[:, 1], dtype=np.float64)
     ignored = tuple(c for c in raw.columns if c not in features and c != "_id")
-    return Scores(tuple(raw["_id"].astype(str)), risk, features, ignored)
+    empty = {name: int(x[name].isna().sum()) for name in features if x[name].isna().any()}
+    return Scores(tuple(raw["_id"].astype(str)), risk, features, ignored, empty)
+
+
+def _optional_numbers(path: Path, raw: pd.DataFrame, name: str) -> pd.Series:
+    """A feature column as floats, empty cells NaN; any other non-number is an error."""
+    values = pd.to_numeric(raw[name], errors="coerce").astype(np.float64)
+    given = raw[name].notna().to_numpy()
+    bad = given & ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise DatasetError(
+            f"{path}: column {name} on line {first + 2} is "
+            f"{str(raw[name].iloc[first])[:40]!r}, not a number ({int(bad.sum())} such row(s))"
+        )
+    return values

@@ -276,6 +276,9 @@ def score(
         scores.features, (), "scored"), err=True)  # fmt: skip
     if scores.ignored:
         click.echo(f"columns not read: {', '.join(scores.ignored)}", err=True)
+    if scores.empty:
+        counts = ", ".join(f"{name} {n}" for name, n in scores.empty.items())
+        click.echo(f"empty cells scored as missing values: {counts}", err=True)
     if out is None:
         click.echo(scores.to_csv(), nl=False)
         return
