@@ -31,6 +31,7 @@ from teamlens.model.dataset import FEATURE_DEFINITIONS, DatasetError, JitData
 from teamlens.model.estimator import RiskClassifier
 from teamlens.model.evaluation import Choice, SplitResult, choose, evaluate_split
 from teamlens.model.freshness import FingerprintBook, data_fingerprint
+from teamlens.model.levels import record_levels
 from teamlens.model.metrics import roc_auc
 from teamlens.model.registry import (
     ModelError,
@@ -183,6 +184,7 @@ def train(
         calibration=calibration,
     )
     saved = save_model(registry.folder(model_id), meta, classifier, card)
+    record_levels(saved, labelled, k)  # levels.json: cut points of its training changes
     if become_current:
         try:
             registry.set_current(model_id)
