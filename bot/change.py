@@ -161,7 +161,7 @@ def compute_change(
         for earlier in relevant_history(history.changes, change):
             functions.advance(earlier, history.functions.get(earlier.sha, []))
         fn_features = functions.features(change, code.touched)
-    values = feature_values(change, kamei, fn_features, code.summary)
+    values = feature_values(change, kamei, fn_features, code)
     by_path = {d.new_path or d.old_path: d for d in diffs}
     files = tuple(
         changed_file(touch, f.is_binary, teams, replayed, now, by_path.get(touch.path))

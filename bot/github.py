@@ -47,6 +47,7 @@ from teamlens.features.pipeline import (
     CODE_FEATURES,
     FILE_HISTORY_FEATURES,
     FUNCTION_HISTORY_FEATURES,
+    TOKEN_FEATURES,
     feature_values,
     stored_history,
     values_row,
@@ -148,7 +149,7 @@ def change_from_patches(
         kamei, history = features_after(found.changes, change, teams)
     else:
         kamei, _ = features_after([], change, teams)
-    unavailable = {*CODE_FEATURES, *FUNCTION_HISTORY_FEATURES, "fix"}
+    unavailable = {*CODE_FEATURES, *TOKEN_FEATURES, *FUNCTION_HISTORY_FEATURES, "fix"}
     if history is None:
         unavailable |= set(FILE_HISTORY_FEATURES)
     values = {

@@ -40,12 +40,13 @@ from teamlens.features.function_history import (
 from teamlens.features.kamei import Change, KameiFeatures, TeamMap, replay
 from teamlens.features.pipeline import (
     FEATURES_VERSION,
-    CodeSummary,
+    ChangeCode,
     change_code_metrics,
     feature_values,
     is_test_path,
     load_changes,
     load_functions,
+    no_code,
 )
 from teamlens.features.reviews import review_facts
 from teamlens.mining.blobs import BlobReader
@@ -238,13 +239,12 @@ def _drop_changes(writer: RepoWriter, shas: set[str]) -> None:
 
 def _code_metrics(
     repo_path: Path, name: str, shas: list[str]
-) -> tuple[dict[str, CodeSummary], pa.Table]:
-    summaries: dict[str, CodeSummary] = {}
+) -> tuple[dict[str, ChangeCode], pa.Table]:
+    summaries: dict[str, ChangeCode] = {}
     fn_rows: dict[str, list[object]] = {c: [] for c in SCHEMAS["changed_functions"].names}
     with BlobReader.open(repo_path) as blobs:
         for sha, diffs in iter_diffs(repo_path, shas):
-            code = change_code_metrics(blobs, f"{sha}^", sha, diffs)
-            summaries[sha] = code.summary
+            code = summaries[sha] = change_code_metrics(blobs, f"{sha}^", sha, diffs)
             for path, fn in code.functions:
                 for column, value in (
                     ("repo", name),
@@ -261,12 +261,12 @@ def _code_metrics(
 
 def _code_metrics_parallel(
     repo_path: Path, name: str, shas: list[str], pool: Executor | None, workers: int
-) -> tuple[dict[str, CodeSummary], pa.Table]:
+) -> tuple[dict[str, ChangeCode], pa.Table]:
     """Split the commits over the pool's processes (each with its own git readers)."""
     if pool is None or workers < 2 or len(shas) < 2:
         return _code_metrics(repo_path, name, shas)
     parts = [shas[i::workers] for i in range(workers)]
-    summaries: dict[str, CodeSummary] = {}
+    summaries: dict[str, ChangeCode] = {}
     tables = []
     for part_summaries, table in pool.map(
         _code_metrics, [repo_path] * workers, [name] * workers, parts
@@ -281,7 +281,7 @@ def _rows(
     chunk: list[Change],
     kamei: dict[str, KameiFeatures],
     functions: dict[str, FunctionHistoryFeatures],
-    code: dict[str, CodeSummary],
+    code: dict[str, ChangeCode],
 ) -> pa.Table:
     columns: dict[str, list[object]] = {c: [] for c in SCHEMAS["change_features"].names}
     for change in chunk:
@@ -293,7 +293,7 @@ def _rows(
                 change,
                 kamei[change.sha],
                 functions[change.sha],
-                code.get(change.sha, CodeSummary()),
+                code.get(change.sha) or no_code(),
             ),
         }
         for column in columns:

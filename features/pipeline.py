@@ -26,8 +26,20 @@ from typing import Protocol
 import pyarrow as pa
 import pygit2
 
-from teamlens.feature_registry import FEATURES, Stage
-from teamlens.features.code_metrics import FileCodeMetrics, FunctionChange, file_code_metrics
+from teamlens.feature_registry import FEATURES, Dtype, Stage
+from teamlens.features.code_metrics import (
+    FileCodeMetrics,
+    FileCodeStructure,
+    FunctionChange,
+    change_code_structure,
+    file_code_analysis,
+)
+from teamlens.features.code_tokens import (
+    FileCodeTokens,
+    change_code_tokens,
+    comment_style,
+    file_code_tokens,
+)
 from teamlens.features.diffs import FileDiff
 from teamlens.features.function_history import FunctionHistoryFeatures, FunctionTouch
 from teamlens.features.kamei import Change, FileTouch, KameiFeatures
@@ -41,7 +53,7 @@ from teamlens.store import Store
 MAX_PARSE_BYTES = 1_000_000  # larger files are not parsed (generated code, data)
 #: Bump when a column of change_features is added or redefined: stored rows are then
 #: recomputed (features depend only on history, which is still there).
-FEATURES_VERSION = 3
+FEATURES_VERSION = 4
 
 TableReader = Callable[[str, Sequence[str]], pa.Table]
 
@@ -97,14 +109,21 @@ class CodeSummary:
 
 @dataclass(frozen=True)
 class ChangeCode:
-    """The code stage's result for one change."""
+    """The code and token stages' result for one change."""
 
     summary: CodeSummary
     functions: tuple[tuple[str, FunctionChange], ...]  # (path, function)
+    structure: Mapping[str, float]  # STRUCTURE_FEATURES
+    tokens: Mapping[str, float]  # TOKEN_FEATURES
 
     @property
     def touched(self) -> tuple[FunctionTouch, ...]:
         return tuple(FunctionTouch(path, fn.name) for path, fn in self.functions)
+
+
+def no_code() -> ChangeCode:
+    """No code at all: every code and token feature 0."""
+    return ChangeCode(CodeSummary(), (), change_code_structure(()), change_code_tokens(()))
 
 
 class Blobs(Protocol):
@@ -138,43 +157,63 @@ class InProcessBlobs:
 def change_code_metrics(
     blobs: Blobs, before_rev: str, after_rev: str, diffs: Iterable[FileDiff]
 ) -> ChangeCode:
-    """Tree-sitter metrics of one change: its files' diffs between two revisions.
+    """Tree-sitter metrics and structure (one parse per version) of one change's files,
+    and the code tokens of every source file, from their diffs between two revisions.
 
     A file too large to parse (or not a regular file) is left out whole: no
     half-measured metrics.
     """
     summary = CodeSummary()
     functions: list[tuple[str, FunctionChange]] = []
+    structures: list[FileCodeStructure] = []
+    tokens: list[FileCodeTokens] = []
     for diff in diffs:
         path = diff.new_path or diff.old_path
-        if path is None or parser_for(path) is None:
+        if path is None:
+            continue
+        parsed = parser_for(path) is not None
+        if not parsed and comment_style(path) is None:
             continue
         before = blobs.read(before_rev, diff.old_path, MAX_PARSE_BYTES) if diff.old_path else None
         after = blobs.read(after_rev, diff.new_path, MAX_PARSE_BYTES) if diff.new_path else None
         if (diff.old_path and before is None) or (diff.new_path and after is None):
             continue
-        metrics = file_code_metrics(path, before, after, diff.deleted, diff.added)
-        if metrics is None:
+        file_tokens = file_code_tokens(path, before, after, diff.deleted, diff.added)
+        if file_tokens is not None:
+            tokens.append(file_tokens)
+        if not parsed:
             continue
-        summary.add(metrics)
-        functions += [(path, fn) for fn in metrics.functions_changed]
-    return ChangeCode(summary, tuple(functions))
+        analysis = file_code_analysis(path, before, after, diff.deleted, diff.added)
+        if analysis is None:
+            continue
+        summary.add(analysis.metrics)
+        structures.append(analysis.structure)
+        functions += [(path, fn) for fn in analysis.metrics.functions_changed]
+    return ChangeCode(
+        summary, tuple(functions), change_code_structure(structures), change_code_tokens(tokens)
+    )
 
 
 def feature_values(
     change: Change,
     kamei: KameiFeatures,
     functions: FunctionHistoryFeatures | None,
-    code: CodeSummary | None,
+    code: ChangeCode | None,
 ) -> dict[str, object]:
-    """One value per registry feature (None where a stage did not run: see `missing`)."""
+    """One value per registry feature (None where a stage did not run)."""
     values: dict[str, object] = {
         **{name: getattr(kamei, name) for name in _KAMEI},
         **{f"jit_{name}": getattr(kamei.jit, name) for name in _JIT},
         "owning_teams": list(kamei.owning_teams),
         "tests_touched": any(is_test_path(f.path) for f in change.files),
     }
-    values.update(vars(code) if code is not None else dict.fromkeys(vars(CodeSummary())))
+    if code is not None:
+        values.update(vars(code.summary))
+        for name, value in (*code.structure.items(), *code.tokens.items()):
+            spec = FEATURES_BY_NAME[name]
+            values[name] = round(value) if spec.dtype in _INTEGERS else value
+    else:
+        values.update(dict.fromkeys((*CODE_FEATURES, *TOKEN_FEATURES)))
     if functions is not None:
         values.update(vars(functions))
     else:
@@ -186,6 +225,7 @@ def feature_values(
 
 
 _JIT = ("ns", "nd", "nf", "entropy", "la", "lt")
+_INTEGERS = (Dtype.INT32, Dtype.INT64)
 _KAMEI = (
     "ns", "nd", "nf", "entropy", "la", "ld", "lt", "fix", "ndev", "age", "nuc", "n_teams",
     "owner_share", "recent_fixes", "files_added", "files_deleted", "la_new_files",
@@ -194,6 +234,7 @@ _KAMEI = (
 FEATURES_BY_NAME = {f.name: f for f in FEATURES}
 #: The features each kind of missing input leaves uncomputed.
 CODE_FEATURES = tuple(f.name for f in FEATURES if f.stage is Stage.CODE)
+TOKEN_FEATURES = tuple(f.name for f in FEATURES if f.stage is Stage.TOKENS)
 FUNCTION_HISTORY_FEATURES = tuple(vars(FunctionHistoryFeatures(0, 0, 0.0)))
 FILE_HISTORY_FEATURES = tuple(
     f.name for f in FEATURES if f.stage is Stage.HISTORY and f.name not in FUNCTION_HISTORY_FEATURES

@@ -35,6 +35,8 @@ KAMEI_FEATURES: tuple[str, ...] = names(Group.KAMEI)
 INDIVIDUAL_FEATURES: tuple[str, ...] = ("exp", "rexp", "sexp")
 #: Features teamlens computes beyond Kamei's (docs/features.md).
 TEAMLENS_FEATURES: tuple[str, ...] = names(Group.TEAMLENS)
+#: Code tokens of the added and removed lines (features.code_tokens; docs/features.md).
+TOKEN_FEATURES: tuple[str, ...] = names(Group.TOKENS)
 #: The public JIT benchmark's definitions of ns, nd, nf, entropy, la and lt, as computed
 #: by teamlens (docs/evaluation.md): the columns a model trained on that benchmark reads.
 JIT_COMPATIBLE_COLUMNS: tuple[str, ...] = names(Group.JIT)
@@ -218,7 +220,7 @@ def load_store(store: Store, repos: Sequence[str]) -> JitData:
             f"the features of {', '.join(stale)} were computed by another teamlens version "
             "(or not at all); run `teamlens features` to recompute them"
         )
-    features = KAMEI_FEATURES + TEAMLENS_FEATURES
+    features = KAMEI_FEATURES + TEAMLENS_FEATURES + TOKEN_FEATURES
     columns = ", ".join(f"c.{name}::DOUBLE AS {name}" for name in features)
     placeholders = ", ".join("?" for _ in repos)
     jit = ", ".join(f"c.{name}::DOUBLE AS {name}" for name in JIT_COMPATIBLE_COLUMNS)

@@ -59,6 +59,7 @@ class Group(StrEnum):
     KAMEI = "kamei"  # Kamei et al.'s change metrics that describe the change
     TEAMLENS = "teamlens"  # teamlens's own
     JIT = "jit"  # the public JIT benchmark's definitions, for the shipped default model
+    TOKENS = "tokens"  # code tokens of the added and removed lines (features.code_tokens)
     CONTEXT = "context"  # stored for grouping, never a model input
 
 
@@ -115,7 +116,8 @@ def _f(
 
 
 _I, _L, _D, _B = Dtype.INT32, Dtype.INT64, Dtype.FLOAT64, Dtype.BOOL
-_DIFF, _HIST, _CODE = Stage.DIFF, Stage.HISTORY, Stage.CODE
+_DIFF, _HIST, _CODE, _TOK = Stage.DIFF, Stage.HISTORY, Stage.CODE, Stage.TOKENS
+_BUCKETS = 32  # features.code_tokens.BUCKETS (a test checks they agree)
 _K, _T, _J = Group.KAMEI, Group.TEAMLENS, Group.JIT
 
 #: Every change feature, in the column order of ``change_features``.
@@ -224,6 +226,65 @@ FEATURES: tuple[Feature, ...] = (
        "ones)",
        "the changed functions last changed {value:,.0f} days earlier on average",
        one="the changed functions last changed 1 day earlier on average"),
+    # Structure of the added and removed code (features.code_metrics.structure).
+    _f("new_source_files", _I, _CODE, _T, "files",
+       "source files the change adds (parsed languages)",
+       "adds {value:,.0f} new source files", one="adds 1 new source file",
+       zero="adds no new source file"),
+    _f("new_source_lines", _I, _CODE, _T, "lines", "lines of the source files the change adds",
+       "adds {value:,.0f} lines in new source files", one="adds 1 line in a new source file"),
+    _f("deleted_source_files", _I, _CODE, _T, "files", "source files the change deletes",
+       "deletes {value:,.0f} source files", one="deletes 1 source file",
+       zero="deletes no source file"),
+    _f("deleted_source_lines", _I, _CODE, _T, "lines", "lines of the source files it deletes",
+       "deletes {value:,.0f} lines with deleted source files"),
+    _f("code_lines_added", _I, _CODE, _T, "lines",
+       "added lines holding code (not blank, not only comments)",
+       "adds {value:,.0f} lines of code", one="adds 1 line of code"),
+    _f("code_lines_removed", _I, _CODE, _T, "lines", "deleted lines holding code",
+       "removes {value:,.0f} lines of code", one="removes 1 line of code"),
+    _f("decisions_added", _I, _CODE, _T, "decision points",
+       "decision points (branches, loops, cases, handlers, boolean operators) on added lines",
+       "adds {value:,.0f} decision points", one="adds 1 decision point"),
+    _f("decisions_removed", _I, _CODE, _T, "decision points", "decision points on deleted lines",
+       "removes {value:,.0f} decision points", one="removes 1 decision point"),
+    _f("functions_added", _I, _CODE, _T, "functions", "new functions (no counterpart before)",
+       "adds {value:,.0f} functions", one="adds 1 function", zero="adds no function"),
+    _f("functions_removed", _I, _CODE, _T, "functions", "functions removed",
+       "removes {value:,.0f} functions", one="removes 1 function"),
+    _f("max_nesting_added", _I, _CODE, _T, "levels", "deepest nesting of an added line of code",
+       "adds code nested {value:,.0f} levels deep", one="adds code nested 1 level deep"),
+    _f("calls_added", _I, _CODE, _T, "calls", "calls starting on added lines",
+       "adds {value:,.0f} calls", one="adds 1 call"),
+    _f("returns_added", _I, _CODE, _T, "statements", "return statements on added lines",
+       "adds {value:,.0f} return statements", one="adds 1 return statement"),
+    _f("raises_added", _I, _CODE, _T, "statements", "raise and throw statements on added lines",
+       "adds {value:,.0f} raise/throw statements", one="adds 1 raise/throw statement"),
+    _f("handlers_added", _I, _CODE, _T, "handlers", "exception handlers on added lines",
+       "adds {value:,.0f} exception handlers", one="adds 1 exception handler"),
+    _f("literals_added", _I, _CODE, _T, "literals", "number and string literals on added lines",
+       "adds {value:,.0f} literals", one="adds 1 literal"),
+    _f("magic_numbers_added", _I, _CODE, _T, "literals",
+       "number literals other than 0, 1 and 2 on added lines",
+       "adds {value:,.0f} magic numbers", one="adds 1 magic number"),
+    # Code tokens of the added and removed lines (features.code_tokens, after JITLine).
+    _f("tokens_added", _I, _TOK, Group.TOKENS, "tokens", "code tokens on the added lines",
+       "adds {value:,.0f} code tokens", one="adds 1 code token"),
+    _f("tokens_removed", _I, _TOK, Group.TOKENS, "tokens", "code tokens on the deleted lines",
+       "removes {value:,.0f} code tokens", one="removes 1 code token"),
+    _f("distinct_tokens_added", _I, _TOK, Group.TOKENS, "tokens",
+       "distinct tokens on the added lines of each file, summed over the files",
+       "uses {value:,.0f} distinct tokens", one="uses 1 distinct token"),
+    _f("new_token_share_added", _D, _TOK, Group.TOKENS, "share",
+       "share of the added word pieces that occur nowhere in the file before",
+       "{value:.0%} of the words it adds are new to their files"),
+    *(
+        _f(f"token_{side}_{i:02d}", _I, _TOK, Group.TOKENS, "tokens",
+           f"{side} tokens in hash bucket {i:02d} of {_BUCKETS} (CRC-32; a hashed bag of tokens)",
+           f"{verb} {{value:,.0f}} tokens of one kind", default_model=False)
+        for side, verb in (("added", "adds"), ("removed", "removes"))
+        for i in range(_BUCKETS)
+    ),
     # The public JIT benchmark's definitions (Zeng et al., ISSTA 2021).
     _f("jit_ns", _I, _DIFF, _J, "subsystems",
        "ns as the public JIT benchmark counts it: only files that existed and changed",

@@ -20,6 +20,7 @@ from teamlens.features.pipeline import (
     CODE_FEATURES,
     FILE_HISTORY_FEATURES,
     FUNCTION_HISTORY_FEATURES,
+    TOKEN_FEATURES,
     values_row,
 )
 from teamlens.mining.gitlog import diff_file_changes
@@ -225,7 +226,7 @@ def test_a_patches_only_review_shares_the_pipeline_and_names_what_it_lacks(
     stored = _stored(config)
     name = config.repositories[0].name
     teams = TeamMap({"core": ["core/**"], "docs": ["docs/**", "assets/**"]})
-    lacking = {*CODE_FEATURES, *FUNCTION_HISTORY_FEATURES, "fix"}
+    lacking = {*CODE_FEATURES, *TOKEN_FEATURES, *FUNCTION_HISTORY_FEATURES, "fix"}
     for sha in _non_merge_children(r):
         when = int(r.git("log", "-1", "--format=%ct", sha))
         change = change_from_patches(
