@@ -15,9 +15,10 @@ For each repository, in ``DIR/<name>/``:
 1. ``repo/``: a clone (from ``--mirrors DIR/<owner>+<name>/repo`` when it exists, else
    from GitHub) with the pinned commit checked out as branch ``heldout``;
    ``teamlens/``: the data folder, filled by ``teamlens mine``, ``label`` and
-   ``features`` (incremental, so a second run reuses it; ``--rebuild`` starts afresh,
-   ``--no-update`` skips the commands). The key file is ``DIR/key``, outside every data
-   folder.
+   ``features`` (incremental, so a second run reuses it; ``--rebuild`` starts the data
+   folder afresh but keeps PyDriller's cache, which depends on the repository only;
+   ``--no-update`` skips the commands). The key file is ``DIR/key``, outside every
+   data folder.
 2. Labels from two labellers for the same changes: teamlens's default SZZ labels (the
    store) and PyDriller's B-SZZ (``pydriller.Git.get_commits_last_modified_lines``) run
    by this benchmark on the fix commits teamlens identifies (``is_fix``, one parent),
@@ -238,6 +239,41 @@ def _fmt(value: float | None) -> str:
     return (
         "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
     )
+
+
+def render_summary(doc: Mapping[str, Any]) -> str:
+    """Compact Markdown: ROC-AUC per repository (columns) for each label source and
+    subset, then the means of every metric on all changes."""
+    repos = doc["repositories"]
+    names = [n for n, e in repos.items() if "results" in e]
+    rows = [("mature", c) for c in MATURE_CONTENDERS] + [("test", c) for c in TEST_CONTENDERS]
+    lines: list[str] = []
+    for label in LABELS:
+        for subset in SUBSETS:
+            cells = {
+                (scope, c): [
+                    repos[n]["results"][label][scope].get(c, {}).get(subset) for n in names
+                ]
+                for scope, c in rows
+            }
+            if all(s is None or s["roc_auc"] is None for v in cells.values() for s in v):
+                continue
+            lines += ["", f"ROC-AUC, labels {label}, {subset} changes:"]
+            lines += ["", "| scope | contender | " + " | ".join(names) + " | mean |"]
+            lines.append("|---|---|" + "---:|" * (len(names) + 1))
+            for scope, c in rows:
+                values = [_fmt(s["roc_auc"] if s else None) for s in cells[(scope, c)]]
+                mean = doc["mean"][label][scope][c][subset]["roc_auc"]
+                lines.append(f"| {scope} | {c} | " + " | ".join(values) + f" | {_fmt(mean)} |")
+    lines += ["", "Means over the repositories, all changes:", ""]
+    lines.append("| labels | scope | contender | ROC-AUC | PR-AUC | Popt | Popt-ea |")
+    lines.append("|---|---|---|---:|---:|---:|---:|")
+    for label in LABELS:
+        for scope, c in rows:
+            cell = doc["mean"][label][scope][c]["all"]
+            shown = " | ".join(_fmt(cell[m]) for m in METRICS)
+            lines.append(f"| {label} | {scope} | {c} | {shown} |")
+    return "\n".join(lines).lstrip("\n")
 
 
 def render_tables(doc: Mapping[str, Any]) -> str:
@@ -557,10 +593,10 @@ def pydriller_links(ws: Workspace, fixes: Sequence[str], log: Log) -> dict[str, 
 def run_repository(
     ws: Workspace, args: argparse.Namespace, model: SavedModel, log: Log
 ) -> dict[str, Any]:
-    if args.rebuild and ws.folder.exists():
-        log(f"{ws.repo.name}: removing the data folder (--rebuild)")
-        shutil.rmtree(ws.data_dir, ignore_errors=True)
-        ws.pydriller_cache.unlink(missing_ok=True)
+    if args.rebuild and ws.data_dir.exists():
+        # PyDriller's cache stays: its links depend on the pinned repository only.
+        log(f"{ws.repo.name}: removing the teamlens data folder (--rebuild)")
+        shutil.rmtree(ws.data_dir)
     prepare_clone(ws, args.mirrors, log)
     write_config(ws)
     entry: dict[str, Any] = {"repository": ws.repo.slug, "commit": ws.repo.commit}
@@ -595,7 +631,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--mirrors", type=Path, help="folder of <owner>+<name>/repo mirrors")
     parser.add_argument("--repo", action="append", default=[], help="only these (short names)")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR, help="model folder")
-    parser.add_argument("--rebuild", action="store_true", help="new data folders and caches")
+    parser.add_argument("--rebuild", action="store_true", help="new teamlens data folders")
     parser.add_argument("--no-update", action="store_true", help="skip mine/label/features")
     parser.add_argument("--setup-only", action="store_true", help="stores and labels only")
     parser.add_argument("--seed", type=int, default=0)
@@ -645,6 +681,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(f"model: {model.model_id} ({model.meta.source}, created {model.meta.created})")
         print(render_tables(doc))
+        print("\n## Summary\n")
+        print(render_summary(doc))
         print(f"\n{doc['seconds']:.0f} s in all")
     return 0
 

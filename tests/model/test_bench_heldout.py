@@ -181,8 +181,9 @@ def test_evaluation_of_a_repository_names_no_person_and_no_change(
         "mean": means,
         "targets": bench.targets({"planted": results}, means),
     }
-    text = bench.render_tables(doc) + json.dumps(doc)
+    text = bench.render_tables(doc) + bench.render_summary(doc) + json.dumps(doc)
     assert "| planted | lightgbm |" in text
+    assert "| test | lightgbm |" in text
     pseudonyms = Pseudonymizer(load_key(config.privacy, config.data_dir))
     forbidden = {sha for (sha,) in store.query("SELECT sha FROM commits").rows}
     forbidden |= {sha[:10] for sha in forbidden}
