@@ -60,7 +60,9 @@ def test_evaluate_prints_the_contract_json(labelled_repo: LabelledRepo) -> None:
     result = _run(labelled_repo, "evaluate", "--format", "json")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert set(doc["models"]) == {"lightgbm", "logistic", "lapredict"}
+    assert set(doc["models"]) == {"lightgbm", "logistic", "blend", "lapredict"}
+    # The kind a trained model would be is chosen on the validation window.
+    assert doc["splits"][0]["choice"]["chosen"] in {"lightgbm", "logistic", "blend"}
     for metrics in doc["models"].values():
         assert set(metrics) >= {"roc_auc", "pr_auc", "f1", "mcc", "brier", "popt", "ifa"}
         assert set(metrics) >= {"recall_at_20_effort", "effort_at_20_recall"}
@@ -86,13 +88,17 @@ def test_train_writes_a_model_folder_and_chooses_the_current_model(
     doc = json.loads(result.stdout)
     folder = Path(doc["folder"])
     names = {p.name for p in folder.iterdir()}
-    assert names >= {"card.md", "meta.json", "model.txt", "levels.json"}
+    assert names >= {"card.md", "meta.json", "levels.json"}
+    # The chosen kind's files: LightGBM's text model and/or the portable logistic JSON.
+    assert ("model.txt" in names) == (doc["kind"] != "logistic")
+    assert ("logistic.json" in names) == (doc["kind"] != "lightgbm")
+    assert doc["kind"] == doc["choice"]["chosen"]
     levels = json.loads((folder / "levels.json").read_text(encoding="utf-8"))
     assert levels["basis"] == "training" and levels["changes"] >= 200
     assert levels["medium_from"] <= levels["high_from"]
     registry = Registry.for_data_dir(labelled_repo.config.data_dir)
     # The better of the new model and the previous current one on the same window wins.
-    new_auc = doc["models"]["lightgbm"]["roc_auc"]
+    new_auc = doc["models"][doc["kind"]]["roc_auc"]
     old_auc = doc["previous_current_roc_auc"]
     assert old_auc is not None
     expected = doc["model"] if new_auc >= old_auc else DEFAULT_ID
