@@ -116,7 +116,7 @@ def reasons_table(
     nf_column = next((f for f, c in model.meta.columns.items() if c in ("nf", "jit_nf")), None)
     for i in range(len(x)):
         row = x.iloc[[i]].reset_index(drop=True)
-        facts = {c: float(v) for c, v in frame.iloc[i].items() if _number(v)}
+        facts = {str(c): float(v) for c, v in frame.iloc[i].items() if _number(v)}
         single = nf_column is not None and float(row.iloc[0][nf_column]) <= 1
         risky = reference.level(float(model.classifier.predict_proba(row)[0, 1]))
         found = {
@@ -199,7 +199,7 @@ def main() -> int:
     if trained is not None:
         schemes["training distribution (levels.json)"] = trained.level
     schemes["repository's recent changes (teamlens)"] = own.level
-    result = {
+    result: dict[str, Any] = {
         "repo": repo,
         "model": model.model_id,
         "window_changes": len(window),
@@ -230,7 +230,7 @@ def main() -> int:
             for lv in RiskLevel
         )
         print(f"| {name} | {row['low']} | {row['medium']} | {row['high']} | {rates} |")
-    reasons = result["reasons"]
+    reasons: dict[str, Any] = result["reasons"]
     keys = [k for k in reasons["anchor"] if k != "changes"] + [
         k for k in reasons["teamlens"] if k not in reasons["anchor"]
     ]

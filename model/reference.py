@@ -42,7 +42,7 @@ from teamlens.model.levels import (
     training_reference,
     write_private_json,
 )
-from teamlens.model.registry import SavedModel
+from teamlens.model.registry import DEFAULT_ID, SavedModel
 from teamlens.store import Store
 
 #: How many of a repository's newest non-merge changes make its reference.
@@ -118,7 +118,7 @@ def repository_reference(data_dir: Path, model: SavedModel, repo: str, k: int) -
         reference = build_reference(
             LevelBasis.REPOSITORY, model.classifier.predict_proba(x)[:, 1], x
         )
-    _write_cached(path, key, reference)
+    _write_cached(path, key, reference, store.manifest(repo).state.opt_out)
     return reference
 
 
@@ -139,10 +139,14 @@ def _read_cached(path: Path, key: str) -> tuple[bool, Reference | None]:
         return False, None
 
 
-def _write_cached(path: Path, key: str, reference: Reference | None) -> None:
+def _write_cached(path: Path, key: str, reference: Reference | None, opt_out: str | None) -> None:
     """Cache the reference; a data folder that cannot be written (read-only, full) only
     costs the next review the same computation."""
-    doc = {"key": key, "reference": None if reference is None else reference.to_json()}
+    doc = {
+        "key": key,
+        "opt_out": opt_out,
+        "reference": None if reference is None else reference.to_json(),
+    }
     with contextlib.suppress(LevelsError):
         write_private_json(path, doc)
 
@@ -151,3 +155,35 @@ def reference_for(data_dir: Path, model: SavedModel, repo: str, k: int) -> Refer
     """The reference a review of `repo` with `model` uses: the repository's own, else the
     model's training distribution, else None (fixed thresholds)."""
     return repository_reference(data_dir, model, repo, k) or training_reference(model)
+
+
+def discard_stale_references(data_dir: Path) -> int:
+    """Delete the cached references built from rows purged since (DESIGN.md rule 4: an
+    opted-out person is in no aggregate): those whose repository's opt-out fingerprint
+    changed, whose repository left the store, or whose model is gone. Returns how many.
+
+    `mine` and `purge` call it where they retire the models of an older opt-out list.
+    """
+    root = data_dir / LEVELS_DIR
+    if not root.is_dir():
+        return 0
+    store = Store(data_dir)
+    repos = set(store.repos())
+    removed = 0
+    for path in sorted(root.glob("*/*.json")):
+        model_dir = data_dir / "models" / path.parent.name
+        stale = path.stem not in repos or (
+            path.parent.name != DEFAULT_ID and not (model_dir / "meta.json").is_file()
+        )
+        if not stale:
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+                stale = not isinstance(doc, dict) or doc.get("opt_out") != (
+                    store.manifest(path.stem).state.opt_out
+                )
+            except (OSError, ValueError, StoreError):
+                stale = True
+        if stale:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

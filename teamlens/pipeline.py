@@ -229,6 +229,9 @@ def mine_git(
 def _retire_models(config: Config) -> bool:
     entries = read_opt_out(config.privacy.opt_out)
     fingerprint = opt_out_fingerprint(load_key(config.privacy, config.data_dir), entries)
+    from teamlens.model.reference import discard_stale_references  # pandas: only here
+
+    discard_stale_references(config.data_dir)  # review levels built from purged rows
     return bool(retire_models(Registry.for_data_dir(config.data_dir), fingerprint, not entries))
 
 

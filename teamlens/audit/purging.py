@@ -126,6 +126,7 @@ def purge(config: Config) -> PurgeReport:
     from teamlens.mining.github import Actors, purge_pull_requests
     from teamlens.mining.miner import opt_out_fingerprint, purge_opted_out
     from teamlens.mining.ranges import staging_dir
+    from teamlens.model.reference import discard_stale_references
     from teamlens.model.registry import Registry, retire_models
 
     store = Store(config.data_dir)
@@ -169,6 +170,7 @@ def purge(config: Config) -> PurgeReport:
         fingerprint = opt_out_fingerprint(key, entries)
         registry = Registry.for_data_dir(config.data_dir)
         models_removed = bool(retire_models(registry, fingerprint, not entries))
+    discard_stale_references(config.data_dir)  # review levels built from purged rows
     return PurgeReport(
         tuple(results), config.privacy.retention_days, tuple(unchecked), models_removed
     )

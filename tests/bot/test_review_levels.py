@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
 import stat
 import subprocess
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import numpy as np
 import pytest
 import yaml
 
+from teamlens.audit import purge
 from teamlens.bot.domain import Level
 from teamlens.bot.review import review_local
 from teamlens.config import Config, load_config
@@ -42,7 +44,7 @@ from teamlens.model.registry import ModelMeta, Registry, SavedModel, save_model
 from teamlens.privacy import Pseudonymizer, load_key
 from teamlens.store import Store
 from tests.conftest import teamlens_command
-from tests.gitrepo import ALICE, BOB, RepoBuilder
+from tests.gitrepo import ALICE, BOB, ERIN, RepoBuilder
 from tests.model.conftest import AUTHORS
 
 REPO = "planted"
@@ -287,3 +289,21 @@ def test_review_output_names_no_author(trained: Trained) -> None:
     assert "riskiest" in outputs[0] and "% of this repository's recent changes" in outputs[0]
     assert json.loads(outputs[1])["level_meaning"].startswith("among the riskiest")
     assert _leaks(trained, "\n".join(outputs)) == []
+
+
+def test_purging_someone_discards_the_cached_reference(trained: Trained, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    shutil.copytree(trained.config.path.parent, work)
+    (tmp_path / "optout.txt").write_text(ERIN.email + "\n", encoding="utf-8")
+    doc = yaml.safe_load((work / "repos.yaml").read_text(encoding="utf-8"))
+    doc["privacy"]["opt_out"] = str(tmp_path / "optout.txt")
+    (work / "repos.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    config = load_config(work / "repos.yaml")
+    model = Registry.for_data_dir(config.data_dir).load(trained.model.model_id)
+    assert repository_reference(config.data_dir, model, REPO, config.privacy.k) is not None
+    cached = cache_path(config.data_dir, model.model_id, REPO)
+    assert cached.is_file()
+    purge(config)
+    assert not cached.exists()  # built from rows of someone who opted out since
+    # Four people are left: the repository has no reference of its own any more.
+    assert repository_reference(config.data_dir, model, REPO, config.privacy.k) is None
