@@ -99,8 +99,11 @@ def inventory(config: Config) -> str:
         "served page and the HTML report show only this table |",
         f"| reports | `{data_dir / 'reports'}/` by default (the HTML report and its CSV files) "
         "| whoever receives them; built from `team_period` only |",
-        f"| models | `{data_dir / 'models'}/<id>/` (model.txt, meta.json, card.md) | the data "
-        "folder's readers; no pseudonym, no commit id |",
+        f"| models | `{data_dir / 'models'}/<id>/` (model.txt, meta.json, card.md, levels.json) "
+        "| the data folder's readers; no pseudonym, no commit id |",
+        f"| review levels | `{data_dir / 'levels'}/<model>/<repo>.json` (risk cut points and "
+        "feature quantiles of the repository's recent changes) | teamlens review only; "
+        "aggregates of at least k people, deleted when the opt-out list changes |",
         "| exports | the folder given to `teamlens export --out` (changes.csv, datasheet.md) "
         "| whoever receives them; no pseudonym, commit id or team |",
         f"| clones | `{config.clones_dir}/<repo>` (`url:` repositories) and "
