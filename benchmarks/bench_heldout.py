@@ -31,9 +31,11 @@ For each repository, in ``DIR/<name>/``:
      ``--model FOLDER``) and ``la`` (lines added) alone;
    * on a time-ordered split of the mature changes (the newest 20 % tested; training on
      changes at least the maturity window older, as ``teamlens train`` does): the
-     in-repository LightGBM model, logistic regression and LApredict
-     (``teamlens.model.evaluation``, trained on teamlens's labels: what a user gets),
-     and the default model and ``la`` on the same test rows.
+     in-repository model ``teamlens train`` would save (``teamlens``: the kind it
+     chooses on the validation window), each kind it chooses from (LightGBM, logistic
+     regression, their blend) and LApredict (``teamlens.model.evaluation``, all
+     trained on teamlens's labels: what a user gets), and the default model and ``la``
+     on the same test rows.
 
    Metrics: ROC-AUC, PR-AUC and Popt (ranking by predicted risk, and by risk per line of
    effort, ``Popt-ea``; effort = la + ld), for all changes, **code** changes (touching
@@ -69,10 +71,11 @@ import pandas as pd
 from teamlens.config import load_config
 from teamlens.mining.languages import language_of
 from teamlens.model.dataset import JitData, load_store
-from teamlens.model.evaluation import Contender, evaluate_split
+from teamlens.model.evaluation import Contender, choose, evaluate_split
 from teamlens.model.metrics import effort_aware_order, popt, pr_auc, risk_order, roc_auc
 from teamlens.model.registry import DEFAULT_MODEL_DIR, SavedModel, load_model
 from teamlens.model.split import DAY, SplitError, holdout
+from teamlens.model.training import score_saved
 from teamlens.store import Store
 
 TEAMLENS = Path(sys.executable).parent / "teamlens"
@@ -105,7 +108,8 @@ LABELS = ("teamlens", "pydriller")
 SUBSETS = ("all", "code", "docs")
 SCOPES = ("mature", "test")
 MATURE_CONTENDERS = ("default", "la")
-TEST_CONTENDERS = ("default", "la", "lightgbm", "logistic", "lapredict")
+#: "teamlens" is the kind `teamlens train` would save (chosen on the validation window).
+TEST_CONTENDERS = ("default", "la", "teamlens", "lightgbm", "logistic", "blend", "lapredict")
 METRICS = ("roc_auc", "pr_auc", "popt", "popt_ea")
 
 Log = Callable[[str], None]
@@ -211,7 +215,7 @@ def targets(per_repo: Mapping[str, Results], means: Mapping[str, Any]) -> dict[s
             n: bool(m["default"]["all"].roc_auc > m["la"]["all"].roc_auc) for n, m in mature.items()
         }
         test = means[label]["test"]
-        ours = test["lightgbm"]["all"]
+        ours = test["teamlens"]["all"]
         ahead = {
             f"{metric} ahead of {other}": (
                 ours[metric] is not None
@@ -262,6 +266,8 @@ def render_summary(doc: Mapping[str, Any]) -> str:
             lines += ["", "| scope | contender | " + " | ".join(names) + " | mean |"]
             lines.append("|---|---|" + "---:|" * (len(names) + 1))
             for scope, c in rows:
+                if all(s is None for s in cells[(scope, c)]):
+                    continue
                 values = [_fmt(s["roc_auc"] if s else None) for s in cells[(scope, c)]]
                 mean = doc["mean"][label][scope][c][subset]["roc_auc"]
                 lines.append(f"| {scope} | {c} | " + " | ".join(values) + f" | {_fmt(mean)} |")
@@ -271,6 +277,8 @@ def render_summary(doc: Mapping[str, Any]) -> str:
     for label in LABELS:
         for scope, c in rows:
             cell = doc["mean"][label][scope][c]["all"]
+            if cell["roc_auc_repositories"] == 0 and cell["roc_auc"] is None:
+                continue
             shown = " | ".join(_fmt(cell[m]) for m in METRICS)
             lines.append(f"| {label} | {scope} | {c} | {shown} |")
     return "\n".join(lines).lstrip("\n")
@@ -380,11 +388,8 @@ def with_model_columns(store: Store, repo: str, data: JitData, model: SavedModel
 
 
 def model_risk(model: SavedModel, data: JitData) -> npt.NDArray[np.float64]:
-    """The saved model's risk for each change (reading the columns its meta names)."""
-    columns = [model.meta.columns.get(f, f) for f in model.meta.features]
-    x = data.frame.loc[:, columns].astype(np.float64)
-    x.columns = list(model.meta.features)
-    return np.asarray(model.classifier.predict_proba(x)[:, 1], dtype=np.float64)
+    """The saved model's risk for each change, as `teamlens train` scores a saved model."""
+    return np.asarray(score_saved(model, data), dtype=np.float64)
 
 
 def pydriller_labels(ids: Iterable[str], inducing: set[str]) -> npt.NDArray[np.int64]:
@@ -431,19 +436,24 @@ def evaluate_repository(
         return results, facts
     test = mature.rows(split.test)
     tcode, teffort = code[split.test], test.effort()
+    choice = choose(result.fitted)
     risks = {
         "default": default[split.test],
         "la": la[split.test],
-        **{c.value: result.fitted[c].risk(test) for c in Contender},
+        "teamlens": result.fitted[choice.chosen].risk(test),
+        **{c.value: f.risk(test) for c, f in result.fitted.items()},
     }
     for label in LABELS:
         ty = y[label][split.test]
         for contender in TEST_CONTENDERS:
-            results[label]["test"][contender] = subset_scores(ty, risks[contender], teffort, tcode)
+            if contender in risks:
+                scores = subset_scores(ty, risks[contender], teffort, tcode)
+                results[label]["test"][contender] = scores
     facts["split"] = {
         "train_changes": len(split.train),
         "test_changes": len(split.test),
         "gap_days": changes.maturity_days,
+        "chosen": choice.chosen.value,
         "lightgbm_params": dict(result.fitted[Contender.LIGHTGBM].params),
         "features": list(result.fitted[Contender.LIGHTGBM].features),
     }
