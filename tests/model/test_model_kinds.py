@@ -180,3 +180,42 @@ def test_evaluation_fits_every_contender_and_the_choice_ignores_the_test_window(
         assert isinstance(model, RiskClassifier)
         assert model.calibrator_.method is not CalibrationMethod.NONE
     assert result.as_dict()["choice"]["chosen"] == before.value
+
+
+def _saved_meta(root: Path, model_id: str, created: str, labelled: int, **extra: object) -> None:
+    meta = replace(
+        _meta("lightgbm", ("la",)),
+        model_id=model_id,
+        created=created,
+        labelled_changes=labelled,
+        **extra,  # type: ignore[arg-type]
+    )
+    (root / model_id).mkdir(parents=True)
+    (root / model_id / "meta.json").write_text(json.dumps(meta.to_json()), encoding="utf-8")
+
+
+def test_new_labels_are_counted_since_the_last_model_of_the_same_data(tmp_path: Path) -> None:
+    from teamlens.model.freshness import new_labels_since
+    from teamlens.model.registry import Registry
+
+    registry = Registry(tmp_path / "models")
+    frame = pd.DataFrame(
+        {
+            "id": [f"c{i}" for i in range(300)],
+            "time": np.arange(300),
+            "label": [1.0, 0.0] * 120 + [np.nan] * 60,  # 240 labelled
+            "effort": 1.0,
+            "la": 1.0,
+        }
+    )
+    data = JitData(frame, ("la",), "store:demo")
+    assert new_labels_since(registry, data) is None  # no model of this data: train
+    _saved_meta(registry.root, "old", "2026-01-01T00:00:00Z", 150)
+    _saved_meta(registry.root, "newer", "2026-02-01T00:00:00Z", 200)
+    _saved_meta(registry.root, "past", "2026-03-01T00:00:00Z", 100, until=86_400)
+    _saved_meta(registry.root, "other", "2026-03-01T00:00:00Z", 10, source="store:x")
+    since = new_labels_since(registry, data)
+    assert since is not None and (since.model_id, since.new) == ("newer", 40)
+    registry.set_current("old")  # the current model, when it is of the same data
+    since = new_labels_since(registry, data)
+    assert since is not None and (since.model_id, since.new) == ("old", 90)
