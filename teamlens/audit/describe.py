@@ -99,8 +99,12 @@ def inventory(config: Config) -> str:
         "served page and the HTML report show only this table |",
         f"| reports | `{data_dir / 'reports'}/` by default (the HTML report and its CSV files) "
         "| whoever receives them; built from `team_period` only |",
-        f"| models | `{data_dir / 'models'}/<id>/` (model.txt, meta.json, card.md, levels.json) "
+        f"| models | `{data_dir / 'models'}/<id>/` (model.txt or logistic.json, "
+        "calibration.json, meta.json, card.md, levels.json) "
         "| the data folder's readers; no pseudonym, no commit id |",
+        f"| training-data fingerprints | `{data_dir / 'training'}/fingerprints.json` (per "
+        "model, a keyed HMAC of the data it was trained on, so identical data is never "
+        "trained twice) | teamlens train and run only (0600); no commit id, no label |",
         f"| review levels | `{data_dir / 'levels'}/<model>/<repo>.json` (risk cut points and "
         "feature quantiles of the repository's recent changes) | teamlens review only; "
         "aggregates of at least k people, deleted when the opt-out list changes |",
