@@ -81,6 +81,15 @@ class FingerprintBook:
         """Add a model's fingerprint (and forget those of models no longer in `known`)."""
         book = {k: v for k, v in self.read().items() if k in known}
         book[model_id] = fingerprint
+        self._write(book)
+
+    def forget(self, model_ids: set[str]) -> None:
+        """Drop the fingerprints of removed models (opt-out: nothing of their data stays)."""
+        book = self.read()
+        if model_ids & set(book):
+            self._write({k: v for k, v in book.items() if k not in model_ids})
+
+    def _write(self, book: Mapping[str, str]) -> None:
         folder = self.path.parent
         tmp = folder / f".{FILE}.{os.getpid()}"
         try:

@@ -384,4 +384,7 @@ def retire_models(registry: Registry, fingerprint: str, nobody_opted_out: bool) 
         except OSError as exc:
             raise ModelError(f"model {model_id} not removed: {write_failure(exc, folder)}") from exc
         shutil.rmtree(doomed, ignore_errors=True)
+    from teamlens.model.freshness import FingerprintBook  # it imports this module
+
+    FingerprintBook(registry.root.parent).forget(set(stale))
     return stale

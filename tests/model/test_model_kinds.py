@@ -219,3 +219,18 @@ def test_new_labels_are_counted_since_the_last_model_of_the_same_data(tmp_path: 
     registry.set_current("old")  # the current model, when it is of the same data
     since = new_labels_since(registry, data)
     assert since is not None and (since.model_id, since.new) == ("old", 90)
+
+
+def test_retired_models_leave_no_fingerprint(tmp_path: Path) -> None:
+    from teamlens.model.freshness import FingerprintBook
+    from teamlens.model.registry import Registry, retire_models
+
+    registry = Registry(tmp_path / "models")
+    _saved_meta(registry.root, "kept", "2026-01-01T00:00:00Z", 10, opt_out="now")
+    _saved_meta(registry.root, "stale", "2026-01-02T00:00:00Z", 10, opt_out="before")
+    book = FingerprintBook(tmp_path)
+    book.record("kept", "hmac-sha256:aa", {"kept", "stale"})
+    book.record("stale", "hmac-sha256:bb", {"kept", "stale"})
+    assert book.model_with("hmac-sha256:bb", set(registry.ids())) == "stale"
+    assert retire_models(registry, "now", nobody_opted_out=False) == ["stale"]
+    assert book.read() == {"kept": "hmac-sha256:aa"}
