@@ -74,7 +74,14 @@ def assess(
     risk = float(model.classifier.predict_proba(row)[0, 1])
     reference = reference_for(config.data_dir, model, change.repo, config.privacy.k)
     level, meaning = level_and_meaning(risk, reference, config.review)
-    found = explain(model.classifier, row, reference, model.meta.columns, facts=change.features)
+    found = explain(
+        model.classifier,
+        row,
+        reference,
+        model.meta.columns,
+        facts=change.features,
+        unknown=change.unavailable,
+    )
     reasons = tuple(r.sentence for r in found)
     if timings is not None:
         timings["model"] = timings.get("model", 0.0) + time.perf_counter() - started

@@ -32,7 +32,7 @@ Sentences speak of the change and its files only, never of a person.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -165,6 +165,7 @@ def explain(
     columns: Mapping[str, str] | None = None,
     top: int = 3,
     facts: Mapping[str, float] | None = None,
+    unknown: Collection[str] = (),
 ) -> list[Reason]:
     """The (at most `top`) usable reasons that raise this one change's risk the most.
 
@@ -172,8 +173,9 @@ def explain(
     store column it reads (whose registry entry words the sentence; by default the
     feature's own name); `reference` is the distribution the values are compared with;
     `facts` are all the change's features by column (the model may read fewer), for
-    :data:`REQUIRES`. Files and directories are told together ("touches 14 files in 5
-    directories") when both raise the risk.
+    :data:`REQUIRES`; `unknown` names the columns the review could not compute (never a
+    reason, whatever value stands in for them). Files and directories are told together
+    ("touches 14 files in 5 directories") when both raise the risk.
     """
     if len(row) != 1:
         raise ValueError(f"explain() takes one change, got {len(row)} rows")
@@ -188,7 +190,7 @@ def explain(
         feature = str(name)
         column = names.get(feature, feature)
         value = float(values[feature])
-        if column in NEVER_REASONS or not math.isfinite(value):
+        if column in NEVER_REASONS or column in unknown or not math.isfinite(value):
             continue
         if _about_nothing(column, value, known):
             continue

@@ -132,6 +132,8 @@ def test_unknown_values_layout_counts_and_parsed_files_are_never_reasons() -> No
         reasons[0].sentence == "adds 90 lines, more than 90 % of this repository's recent changes"
     )
     assert {"whitespace_lines_added", "comment_lines_added"} <= NEVER_REASONS
+    # A feature the review could not compute is no reason, whatever stands in for it.
+    assert explain(model, row, reference, unknown=("la",)) == []
     for text in _texts(reasons):
         assert "nan" not in text and "-0" not in text and "blank" not in text
 
