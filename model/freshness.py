@@ -6,7 +6,8 @@ the settings: seed, tuning, gap, date) is compared with the fingerprints of the 
 in the registry. Equal: nothing is trained. For store data the fingerprint is an
 HMAC-SHA256 under the privacy key, so it cannot be used to test guesses about which
 commits and labels a store holds; it is kept in the private zone,
-``<data_dir>/training/fingerprints.json`` (0600), never in the published meta.json.
+``<data_dir>/training/fingerprints.json`` (0600, model.fingerprints), never in the
+published meta.json.
 A public dataset's fingerprint is a plain SHA-256 (there is nothing private in it).
 
 **Staleness** (``teamlens models``): the end of a model's training window, its age in
@@ -16,29 +17,19 @@ was trained (the store's labelled changes now, less the labelled changes it saw)
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from teamlens.errors import TeamlensError, write_failure
 from teamlens.model.dataset import JitData
 from teamlens.model.registry import ModelError, ModelMeta, Registry
 from teamlens.store import Store
 
-FOLDER = "training"
-FILE = "fingerprints.json"
 DAY = 86_400
-
-
-class FingerprintError(TeamlensError):
-    """The fingerprints file cannot be read or written."""
 
 
 def data_fingerprint(data: JitData, settings: Mapping[str, Any], key: bytes | None) -> str:
@@ -51,60 +42,6 @@ def data_fingerprint(data: JitData, settings: Mapping[str, Any], key: bytes | No
     if key is None:
         return "sha256:" + hashlib.sha256(payload).hexdigest()
     return "hmac-sha256:" + hmac.new(key, payload, hashlib.sha256).hexdigest()
-
-
-class FingerprintBook:
-    """Model id -> fingerprint of its training data, in the private zone of a data folder."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / FOLDER / FILE
-
-    def read(self) -> dict[str, str]:
-        try:
-            doc = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            raise FingerprintError(f"{self.path}: cannot be read ({exc})") from None
-        if not isinstance(doc, dict):
-            raise FingerprintError(f"{self.path}: not a mapping of model ids")
-        return {str(k): str(v) for k, v in doc.items()}
-
-    def model_with(self, fingerprint: str, known: set[str]) -> str | None:
-        """The model among `known` ids that was trained on data with this fingerprint."""
-        for model_id, recorded in sorted(self.read().items()):
-            if model_id in known and hmac.compare_digest(recorded, fingerprint):
-                return model_id
-        return None
-
-    def record(self, model_id: str, fingerprint: str, known: set[str]) -> None:
-        """Add a model's fingerprint (and forget those of models no longer in `known`)."""
-        book = {k: v for k, v in self.read().items() if k in known}
-        book[model_id] = fingerprint
-        self._write(book)
-
-    def forget(self, model_ids: set[str]) -> None:
-        """Drop the fingerprints of removed models (opt-out: nothing of their data stays)."""
-        book = self.read()
-        if model_ids & set(book):
-            self._write({k: v for k, v in book.items() if k not in model_ids})
-
-    def _write(self, book: Mapping[str, str]) -> None:
-        folder = self.path.parent
-        tmp = folder / f".{FILE}.{os.getpid()}"
-        try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            with contextlib.suppress(OSError):
-                folder.chmod(0o700)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps(book, indent=2, sort_keys=True) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise FingerprintError(f"fingerprint not recorded: {write_failure(exc, tmp)}") from exc
 
 
 def store_repos(source: str) -> tuple[str, ...]:

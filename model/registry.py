@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from teamlens.errors import TeamlensError, write_failure
+from teamlens.model.fingerprints import FingerprintBook
 
 if TYPE_CHECKING:
     # LightGBM (with scikit-learn and SciPy) takes about a second to import: loaded only
@@ -384,7 +385,5 @@ def retire_models(registry: Registry, fingerprint: str, nobody_opted_out: bool) 
         except OSError as exc:
             raise ModelError(f"model {model_id} not removed: {write_failure(exc, folder)}") from exc
         shutil.rmtree(doomed, ignore_errors=True)
-    from teamlens.model.freshness import FingerprintBook  # it imports this module
-
     FingerprintBook(registry.root.parent).forget(set(stale))
     return stale

@@ -30,7 +30,8 @@ from teamlens.model.card import CalibrationReport, render_card
 from teamlens.model.dataset import FEATURE_DEFINITIONS, DatasetError, JitData
 from teamlens.model.estimator import RiskClassifier
 from teamlens.model.evaluation import Choice, SplitResult, choose, evaluate_split
-from teamlens.model.freshness import FingerprintBook, data_fingerprint
+from teamlens.model.fingerprints import FingerprintBook
+from teamlens.model.freshness import data_fingerprint
 from teamlens.model.levels import record_levels
 from teamlens.model.metrics import roc_auc
 from teamlens.model.registry import (

@@ -265,7 +265,8 @@ def train(config: Config) -> Training:
     (``up_to_date``: the current model stays, and no duplicate is stored).
     """
     from teamlens.model.dataset import DatasetError, load_store  # LightGBM: only when used
-    from teamlens.model.freshness import FingerprintBook, new_labels_since
+    from teamlens.model.fingerprints import FingerprintBook
+    from teamlens.model.freshness import new_labels_since
     from teamlens.model.split import SplitError
     from teamlens.model.training import Fingerprinting, UpToDate
     from teamlens.model.training import train_if_new as train_model

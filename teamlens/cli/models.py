@@ -181,7 +181,7 @@ def train(
     and no repos.yaml, to ./.teamlens/models/. Data identical to an existing model's is
     not trained again.
     """
-    from teamlens.model.freshness import FingerprintBook
+    from teamlens.model.fingerprints import FingerprintBook
     from teamlens.model.registry import Registry
     from teamlens.model.training import Fingerprinting, UpToDate
     from teamlens.model.training import train_if_new as train_model

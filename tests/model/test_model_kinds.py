@@ -222,7 +222,7 @@ def test_new_labels_are_counted_since_the_last_model_of_the_same_data(tmp_path: 
 
 
 def test_retired_models_leave_no_fingerprint(tmp_path: Path) -> None:
-    from teamlens.model.freshness import FingerprintBook
+    from teamlens.model.fingerprints import FingerprintBook
     from teamlens.model.registry import Registry, retire_models
 
     registry = Registry(tmp_path / "models")
