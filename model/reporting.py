@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from teamlens.model.dataset import JitData
-from teamlens.model.evaluation import SplitResult, mean_metrics
+from teamlens.model.evaluation import SplitResult, choose, mean_metrics
 from teamlens.model.metrics import LOWER_IS_BETTER
 
 COLUMNS = (
@@ -81,6 +81,7 @@ def evaluation_text(data: JitData, results: Sequence[SplitResult]) -> str:
             f"test {r.test_rows} ({_day(w['test_start'])} to {_day(w['test_end'])}), "
             f"test defect rate {r.test_defect_rate:.3f}"
         )
+        lines.append(f"  model choice (validation window): {choose(r.fitted).reason}")
     title = "metrics" if len(results) == 1 else f"mean over {len(results)} rolling origins"
     lines += ["", *_table(f"{title} (ranking by risk):", doc["models"])]
     lines += ["", *_table("effort-aware ranking (risk per line):", doc["effort_aware_ranking"])]
