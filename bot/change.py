@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import pygit2
 
@@ -137,21 +138,28 @@ def compute_change(
     walker.hide(merge_base_id)
     in_range = list(walker)
     detect_copies = config.mining.detect_copies
-    mined: list[FileChange] = diff_file_changes(repo.path, base, head_sha, detect_copies)
-    now = int(head.commit_time)
-    change = Change(
-        head_sha,
-        now,
-        "",  # the reviewed change's own author is never counted (ndev counts earlier ones)
-        any(r.search(c.message) for r in fix_res for c in in_range),
-        tuple(file_touch(f) for f in mined),
-    )
-    history = review_history(
-        Store(config.data_dir), repo_config.name, repo.path, base, head_sha,
-        frozenset(str(c.id) for c in in_range), now, fix_res, detect_copies,
-    )  # fmt: skip
-    kamei, replayed = features_after(history.changes, change, teams)
-    diffs = diff_between(repo.path, base, head_sha)
+    # git computes the line diffs while this thread reads the file changes and history.
+    pool = ThreadPoolExecutor(1)
+    line_diffs = pool.submit(diff_between, repo.path, base, head_sha)
+    try:
+        mined: list[FileChange] = diff_file_changes(repo.path, base, head_sha, detect_copies)
+        now = int(head.commit_time)
+        change = Change(
+            head_sha,
+            now,
+            "",  # the reviewed change's own author is never counted (ndev counts earlier ones)
+            any(r.search(c.message) for r in fix_res for c in in_range),
+            tuple(file_touch(f) for f in mined),
+        )
+        history = review_history(
+            Store(config.data_dir), repo_config.name, repo.path, base, head_sha,
+            frozenset(str(c.id) for c in in_range), now, fix_res, detect_copies,
+            {p for t in change.files for p in (t.path, t.old_path) if p is not None},
+        )  # fmt: skip
+        kamei, replayed = features_after(history.changes, change, teams)
+        diffs = line_diffs.result()
+    finally:
+        pool.shutdown(wait=True)
     parse_started = time.perf_counter()
     code = change_code_metrics(InProcessBlobs(handle), base, head_sha, diffs)
     parsing = time.perf_counter() - parse_started

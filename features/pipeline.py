@@ -292,15 +292,43 @@ def git_history(
     fix_res: Sequence[re.Pattern[str]],
     detect_copies: bool,
     until: int,
+    paths: Iterable[str] | None = None,
 ) -> list[Change]:
     """The non-merge changes reachable from `revision` up to time `until`, in the store's
-    order, read as the miner reads them (one ``git log``, the miner's parser).
+    order, read as the miner reads them (``git log``, the miner's parser).
 
-    Author identities (``.mailmap`` applied, normalised as the miner does before keying
-    them) stay in memory, only to be counted.
+    With `paths`, only the changes that touch them or, through renames, their earlier
+    names (each with all its files): every change the replay of those files reads
+    (features.kamei.relevant_history), from a path-limited log that is much faster on a
+    long history. Author identities (``.mailmap`` applied, normalised as the miner does
+    before keying them) stay in memory, only to be counted.
     """
+    if paths is None:
+        return _git_history(repo, revision, fix_res, detect_copies, until, ())
+    wanted = set(paths)
+    while True:  # follow renames back to earlier names until no new name turns up
+        found = _git_history(repo, revision, fix_res, detect_copies, until, sorted(wanted))
+        earlier = {
+            t.old_path
+            for c in found
+            for t in c.files
+            if t.change_type == "R" and t.old_path is not None and t.path in wanted
+        }
+        if earlier <= wanted:
+            return found
+        wanted |= earlier
+
+
+def _git_history(
+    repo: Path,
+    revision: str,
+    fix_res: Sequence[re.Pattern[str]],
+    detect_copies: bool,
+    until: int,
+    paths: Sequence[str],
+) -> list[Change]:
     found: list[tuple[int, int, Change]] = []
-    with git_log(repo, [revision], (), detect_copies) as commits:
+    with git_log(repo, [revision], (), detect_copies, paths) as commits:
         for i, commit in enumerate(commits):
             if commit.is_merge or commit.commit_time > until:
                 continue
@@ -375,15 +403,17 @@ def review_history(
     now: int,
     fix_res: Sequence[re.Pattern[str]],
     detect_copies: bool,
+    paths: Iterable[str] | None = None,
 ) -> ReviewHistory:
     """The history of the change base..head (`in_range` are its own commits).
 
     From the store when the repository is mined there and `base` is stored
     (:func:`stored_history`). Otherwise from ``git log base``: the changes reachable
-    from the base up to `now`, which is the same set on a history whose commit times
-    follow its ancestry.
+    from the base up to `now` (only those touching `paths` or their earlier names, when
+    given), which is the same set on a history whose commit times follow its ancestry.
     """
     found = stored_history(store, repo_name, base, head, in_range, now) if store else None
     if found is not None:
         return found
-    return ReviewHistory(git_history(repo, base, fix_res, detect_copies, now), None, "git")
+    changes = git_history(repo, base, fix_res, detect_copies, now, paths)
+    return ReviewHistory(changes, None, "git")

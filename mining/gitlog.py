@@ -43,8 +43,14 @@ CHUNK = 1 << 20
 
 
 def git_log_command(
-    revisions: Sequence[str], exclude: Sequence[str], detect_copies: bool
+    revisions: Sequence[str],
+    exclude: Sequence[str],
+    detect_copies: bool,
+    paths: Sequence[str] = (),
 ) -> list[str]:
+    """The miner's `git log`; with `paths`, only the commits that touch them (every such
+    commit, no history simplification), each with all its files (``--full-diff``)."""
+    limited = ["--full-history", "--full-diff"] if paths else []
     return [
         "git",
         "-c",
@@ -73,9 +79,11 @@ def git_log_command(
         "-z",
         "--no-abbrev",
         f"--format={FORMAT}",
+        *limited,
         *revisions,
         *(["--not", *exclude] if exclude else []),
         "--",
+        *paths,
     ]
 
 
@@ -257,8 +265,10 @@ def git_log(
     revisions: Sequence[str],
     exclude: Sequence[str] = (),
     detect_copies: bool = False,
+    paths: Sequence[str] = (),
 ) -> Iterator[Iterator[Commit]]:
-    """Start `git log` at once; yield an iterator over its commits, parents first.
+    """Start `git log` at once; yield an iterator over its commits, parents first
+    (with `paths`, only those that touch them: :func:`git_log_command`).
 
     Starting first lets the caller do other work (counting, reading identities) while
     git walks the history, which takes a while before the first commit comes out.
@@ -269,7 +279,7 @@ def git_log(
     RepositoryError
         When git fails (a corrupt object, a missing revision), with git's own message.
     """
-    cmd = git_log_command(revisions, exclude, detect_copies)
+    cmd = git_log_command(revisions, exclude, detect_copies, paths)
     # stderr goes to a file, not a pipe: git may warn once per commit (rename limits),
     # and a full stderr pipe nobody reads would stall git and this reader with it.
     with tempfile.TemporaryFile() as errors, _started(cmd, repo_dir, errors) as proc:
