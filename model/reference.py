@@ -91,9 +91,20 @@ def recent_changes(store: Store, repo: str, limit: int = RECENT_CHANGES) -> pd.D
     return pd.DataFrame(result.rows, columns=list(result.columns))
 
 
+def missing_columns(model: SavedModel, frame: pd.DataFrame) -> list[str]:
+    """The columns `model` reads that the stored changes lack (features computed by an
+    older teamlens): the repository's changes then cannot be scored as a review is."""
+    return [
+        column
+        for feature in model.meta.features
+        if (column := model.meta.columns.get(feature, feature)) not in frame.columns
+    ]
+
+
 def repository_reference(data_dir: Path, model: SavedModel, repo: str, k: int) -> Reference | None:
     """The repository's own reference for `model` (cached), or None when it has no store,
-    fewer than MIN_CHANGES changes with features, or fewer than `k` people behind them.
+    fewer than MIN_CHANGES changes with features, fewer than `k` people behind them, or
+    stored features that lack a column the model reads (run ``teamlens features``).
 
     A cache that cannot be written is not an error (the next review computes it again).
     """
@@ -113,7 +124,7 @@ def repository_reference(data_dir: Path, model: SavedModel, repo: str, k: int) -
     frame = recent_changes(store, repo)
     people = distinct_people(frame)
     reference = None
-    if people is not None and people >= k:
+    if people is not None and people >= k and not missing_columns(model, frame):
         x = model_frame(model.meta, frame)
         reference = build_reference(
             LevelBasis.REPOSITORY, model.classifier.predict_proba(x)[:, 1], x

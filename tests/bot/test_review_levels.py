@@ -9,6 +9,7 @@ riskiest tenth of the repository's changes must be "high"; no reason reads "nan"
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import re
@@ -242,6 +243,18 @@ def test_the_reference_is_cached_privately_and_holds_no_commit_or_person(
     assert repository_reference(config.data_dir, model, REPO, k=len(AUTHORS) + 1) is None
     assert json.loads(path.read_text(encoding="utf-8"))["reference"] is None
     assert repository_reference(config.data_dir, model, REPO, config.privacy.k) == first
+
+
+def test_stored_features_without_a_models_column_give_no_reference(trained: Trained) -> None:
+    config, model = trained.config, trained.model
+    feature = model.meta.features[0]
+    newer = dataclasses.replace(
+        model.meta,
+        model_id="needs-newer-features",
+        columns={**model.meta.columns, feature: "a_column_of_a_newer_teamlens"},
+    )
+    other = SavedModel(model.path, newer, model.classifier)
+    assert repository_reference(config.data_dir, other, REPO, config.privacy.k) is None
 
 
 def test_without_a_store_the_training_distribution_decides(
