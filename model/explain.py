@@ -18,8 +18,9 @@ A feature becomes a reason only when the reason is true and usable:
 * it is about something the change has: nothing about "the changed functions" when it
   changes none, nothing about team shares when no team owns its files
   (:data:`REQUIRES`), no age of 0 days (which means new files, not recent ones);
-* its value lies on the side that the sentence calls risky: a count above the
-  reference's median ("more than p %"), a share or an age on the side named by
+* its value lies on the side that the sentence calls risky, beyond the typical values
+  of the reference (between its 40th and 60th percentiles, never a reason): a count
+  above them ("more than p %"), a share or an age on the side named by
   :data:`DIRECTIONS`, a yes/no feature in its risky state (:data:`RISKY_FLAG`). A
   contribution that raises the risk while the value is typical or below is dropped,
   so that a small number never reads as a large one. Without a reference, a count
@@ -104,7 +105,7 @@ class Reason:
     contribution: float  # log-odds; positive raises the risk
     sentence: str
     #: Where the value stands in the reference: "more than `percent` %" (above the
-    #: median) or "less than" (below); None without a comparison.
+    #: typical values) or "less than" (below); None without a comparison.
     percent: int | None = None
 
 

@@ -52,6 +52,9 @@ MEDIUM_SHARE = 0.20
 MIN_CHANGES = 50
 #: The percentiles kept per feature: 1 %, 2 %, ..., 99 % (never the minimum or maximum).
 PERCENTILES: tuple[int, ...] = tuple(range(1, 100))
+#: A value between these percentiles of the reference is typical: a reason never speaks
+#: of it as large or small (see :meth:`Reference.percent_below`).
+TYPICAL: tuple[int, int] = (40, 60)
 #: The file beside a model that holds its training distribution's reference.
 LEVELS_FILE = "levels.json"
 LEVELS_VERSION = 1
@@ -120,19 +123,21 @@ class Reference:
         return level_meaning(level, self.basis)
 
     def percent_below(self, feature: str, value: float) -> int | None:
-        """For a value above the median: a p such that at least p % of the changes have a
-        smaller value (the largest such percentile). None at or below the median, or
-        when the feature has no quantiles."""
+        """For a value above the typical ones (above the 60th percentile, :data:`TYPICAL`):
+        a p such that at least p % of the changes have a smaller value (the largest such
+        percentile). None for a typical or small value, or when the feature has no
+        quantiles."""
         grid = self.quantiles.get(feature)
-        if not grid or math.isnan(value) or value <= grid[49]:
+        if not grid or math.isnan(value) or value <= grid[TYPICAL[1] - 1]:
             return None
         return max(p for p, q in zip(PERCENTILES, grid, strict=True) if q < value)
 
     def percent_above(self, feature: str, value: float) -> int | None:
-        """For a value below the median: a p such that at least p % of the changes have a
-        larger value. None at or above the median, or without quantiles."""
+        """For a value below the typical ones (below the 40th percentile): a p such that at
+        least p % of the changes have a larger value. None for a typical or large value,
+        or without quantiles."""
         grid = self.quantiles.get(feature)
-        if not grid or math.isnan(value) or value >= grid[49]:
+        if not grid or math.isnan(value) or value >= grid[TYPICAL[0] - 1]:
             return None
         return 100 - min(p for p, q in zip(PERCENTILES, grid, strict=True) if q > value)
 

@@ -75,10 +75,10 @@ def test_a_risky_row_is_explained_and_compared_with_the_repository(
     gbm: tuple[RiskClassifier, Reference],
 ) -> None:
     model, reference = gbm
-    row = pd.DataFrame({"nf": [14.0], "nd": [5.0], "recent_fixes": [8.0], "la": [40.0]})
+    row = pd.DataFrame({"nf": [14.0], "nd": [7.0], "recent_fixes": [8.0], "la": [40.0]})
     reasons = explain(model, row, reference)
     texts = _texts(reasons)
-    files = next(t for t in texts if t.startswith("touches 14 files in 5 directories, more than "))
+    files = next(t for t in texts if t.startswith("touches 14 files in 7 directories, more than "))
     percent = int(re.findall(r"more than (\d+) %", files)[0])
     x, _ = _training()
     # True of the data: at least that share of the changes touch fewer files.
@@ -89,6 +89,9 @@ def test_a_risky_row_is_explained_and_compared_with_the_repository(
     assert all(r.contribution > 0 for r in reasons)
     assert reasons == sorted(reasons, key=lambda r: -r.contribution)
     assert len(reasons) <= 3
+    # 5 directories is typical here (the 60th percentile): files are told alone.
+    typical = row.assign(nd=[5.0])
+    assert "touches 14 files, more than " in " ".join(_texts(explain(model, typical, reference)))
 
 
 def test_a_safe_row_has_no_reason_to_worry(gbm: tuple[RiskClassifier, Reference]) -> None:
