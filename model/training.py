@@ -148,7 +148,15 @@ def train(
             reasons.append(f"the current model {previous_id!r} could not be compared: {exc}")
     model_id = registry.new_id(data.source)
     become_current = challenger_auc is None or (not math.isnan(ours) and ours >= challenger_auc)
-    if challenger_auc is not None:
+    if until is not None:
+        # A model of the past is for replaying past reviews; the current model may have
+        # been trained on this model's test window, so the comparison says nothing.
+        become_current = False
+        reasons.append(
+            "trained as of a past date to replay reviews: not made current "
+            "(`teamlens models --current ID` makes it so)."
+        )
+    elif challenger_auc is not None:
         verdict = "becomes current" if become_current else f"stays behind {previous_id!r}"
         reasons.append(
             f"ROC-AUC on the held-out window: this model {ours:.3f}, the current model "
