@@ -143,7 +143,12 @@ def change_from_patches(
         )
         patches.append(raw.get("patch"))
     change = Change(head, when, "", False, tuple(touches))
-    found = stored_history(store, repo_name, None, head, frozenset({head}), when) if store else None
+    paths = {p for t in touches for p in (t.path, t.old_path) if p is not None}
+    found = (
+        stored_history(store, repo_name, None, head, frozenset({head}), when, paths)
+        if store
+        else None
+    )
     history = None
     if found is not None:
         kamei, history = features_after(found.changes, change, teams)

@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pygit2
 
 from teamlens.feature_registry import FEATURES, Dtype, Stage
@@ -245,11 +246,23 @@ FILE_HISTORY_FEATURES = tuple(
 
 
 def load_changes(
-    read: TableReader, lost: frozenset[str] | set[str] = frozenset()
+    read: TableReader,
+    lost: frozenset[str] | set[str] = frozenset(),
+    paths: Iterable[str] | None = None,
 ) -> tuple[list[Change], int]:
-    """Stored non-merge changes in time order (ties in mined order), and the newest time."""
+    """Stored non-merge changes in time order (ties in mined order), and the newest time.
+
+    With `paths`, only the changes that touch them or, through renames, their earlier
+    names (each with all its files): every change the replay of those files reads
+    (features.kamei.relevant_history), without building the others.
+    """
     commits = read("commits", ["sha", "commit_time", "author_id", "is_fix", "is_merge"])
     files = read("file_changes", ["sha", "path", "old_path", "change_type", "added", "deleted"])
+    wanted: set[str] | None = None
+    if paths is not None:
+        touching = files.filter(_touching(files, set(paths)))
+        wanted = set(touching["sha"].to_pylist())
+        files = files.filter(pc.is_in(files["sha"], value_set=pa.array(sorted(wanted))))
     by_sha: dict[str, list[FileTouch]] = {}
     for sha, path, old, kind, added, deleted in zip(
         *(files[c].to_pylist() for c in files.column_names), strict=True
@@ -263,18 +276,41 @@ def load_changes(
         commits["is_merge"].to_pylist(),
         strict=True,
     )
-    ordered = sorted(
-        (when, i, Change(sha, when, author, fix, tuple(by_sha.get(sha, ()))))
-        for i, (sha, when, author, fix, merge) in enumerate(rows)
-        if not merge and sha not in lost
-    )
-    newest = max((when for when, _, _ in ordered), default=0)
+    newest = 0
+    ordered = []
+    for i, (sha, when, author, fix, merge) in enumerate(rows):
+        if merge or sha in lost:
+            continue
+        newest = max(newest, when)
+        if wanted is None or sha in wanted:
+            ordered.append((when, i, Change(sha, when, author, fix, tuple(by_sha.get(sha, ())))))
+    ordered.sort(key=lambda x: (x[0], x[1]))
     return [c for _, _, c in ordered], newest
 
 
-def load_functions(read: TableReader) -> dict[str, list[FunctionTouch]]:
-    """The stored changed functions per change."""
+def _touching(files: pa.Table, paths: set[str]) -> pa.ChunkedArray:
+    """The file changes at `paths` or, following renames back, at their earlier names."""
+    renamed = pc.equal(files["change_type"], "R")
+    while True:
+        value_set = pa.array(sorted(paths), pa.string())
+        at_path = pc.is_in(files["path"], value_set=value_set)
+        mask = pc.or_(
+            at_path, pc.fill_null(pc.is_in(files["old_path"], value_set=value_set), False)
+        )
+        earlier = files.filter(pc.and_(renamed, at_path))["old_path"].to_pylist()
+        more = {p for p in earlier if p is not None} - paths
+        if not more:
+            return mask
+        paths |= more
+
+
+def load_functions(
+    read: TableReader, shas: Iterable[str] | None = None
+) -> dict[str, list[FunctionTouch]]:
+    """The stored changed functions per change (of `shas` only, when given)."""
     table = read("changed_functions", ["sha", "path", "function"])
+    if shas is not None:
+        table = table.filter(pc.is_in(table["sha"], value_set=pa.array(sorted(shas), pa.string())))
     found: dict[str, list[FunctionTouch]] = {}
     for sha, path, name in zip(
         table["sha"].to_pylist(),
@@ -364,12 +400,19 @@ class ReviewHistory:
 
 
 def stored_history(
-    store: Store, repo_name: str, base: str | None, head: str, in_range: frozenset[str], now: int
+    store: Store,
+    repo_name: str,
+    base: str | None,
+    head: str,
+    in_range: frozenset[str],
+    now: int,
+    paths: Iterable[str] | None = None,
 ) -> ReviewHistory | None:
     """The history of a reviewed change from the store, as the store's replay sees it:
     the stored changes before `head` in the store's order (before time `now` when `head`
     is not stored), without the change's own commits (`in_range`). None when the store
-    does not hold the repository, or not `base` (when given)."""
+    does not hold the repository, or not `base` (when given). With `paths` (the
+    change's), only the changes the replay of those files reads."""
     if repo_name not in store.repos():
         return None
 
@@ -377,7 +420,7 @@ def stored_history(
         return store.read(table, repo_name).select(list(columns))
 
     lost = currently_lost(read("lost_commits", ["sha", "event"]))
-    changes, _ = load_changes(read, lost)
+    changes, _ = load_changes(read, lost, paths)
     if base is not None and base not in set(read("commits", ["sha"])["sha"].to_pylist()):
         return None
     cut = next((i for i, c in enumerate(changes) if c.sha == head), None)
@@ -389,7 +432,7 @@ def stored_history(
     if store.manifest(repo_name).state.features_version == FEATURES_VERSION:
         with_features = set(read("change_features", ["sha"])["sha"].to_pylist())
         if all(c.sha in with_features for c in earlier):
-            functions = load_functions(read)
+            functions = load_functions(read, [c.sha for c in earlier])
     return ReviewHistory(earlier, functions, "store")
 
 
@@ -412,7 +455,7 @@ def review_history(
     from the base up to `now` (only those touching `paths` or their earlier names, when
     given), which is the same set on a history whose commit times follow its ancestry.
     """
-    found = stored_history(store, repo_name, base, head, in_range, now) if store else None
+    found = stored_history(store, repo_name, base, head, in_range, now, paths) if store else None
     if found is not None:
         return found
     changes = git_history(repo, base, fix_res, detect_copies, now, paths)
