@@ -30,7 +30,7 @@ parent; the fix commit must exist):
 * **PyDriller** ``Git.get_commits_last_modified_lines`` (union over files): the anchor;
 * **teamlens** ``mining.szz.label_fix``: B-SZZ, and AG-SZZ and R-SZZ with the classic
   filters and with each precision filter (``formatting``, ``versions``, ``minor``,
-  ``added-context``) added alone and together.
+  ``added-context``, ``last-touch``) added alone and in combinations.
 
 Reported: micro precision, recall and F1 over (fix, inducing commit) pairs per
 contender, the fixes each found nothing for, and the same on the fixes that delete no
@@ -90,17 +90,24 @@ class Setting:
 
 
 def settings() -> list[Setting]:
+    """The filter sets measured: the classic five, each precision filter alone, the
+    ``minor`` rule at other thresholds, and combinations."""
     classic = ALL_FILTERS
-    precision = [AgFilter.FORMATTING, AgFilter.VERSIONS, AgFilter.MINOR, AgFilter.ADDED_CONTEXT]
+    formatting, versions, minor = AgFilter.FORMATTING, AgFilter.VERSIONS, AgFilter.MINOR
+    context, last = AgFilter.ADDED_CONTEXT, AgFilter.LAST_TOUCH
     found = [Setting(classic)]
-    found += [Setting(classic | {f}) for f in precision]
-    found.append(Setting(classic | {AgFilter.FORMATTING, AgFilter.VERSIONS}))
+    found += [Setting(classic | {f}) for f in (formatting, versions, minor, context, last)]
     found += [
-        Setting(classic | {AgFilter.MINOR}, MinorRule(n, share))
+        Setting(classic | {minor}, MinorRule(n, share))
         for n, share in ((5, 0.1), (10, 0.2), (20, 0.1), (10, 0.05))
     ]
-    found.append(Setting(classic | set(precision)))
-    found.append(Setting(classic | (set(precision) - {AgFilter.ADDED_CONTEXT})))
+    found += [
+        Setting(classic | {formatting, versions}),
+        Setting(classic | {formatting, last}),
+        Setting(classic | {formatting, minor, last}),
+        Setting(classic | {formatting, minor, last}, MinorRule(20, 0.1)),
+        Setting(classic | {formatting, versions, minor, last}),
+    ]
     return found
 
 
@@ -256,8 +263,20 @@ def run_repository(
         session.close()
 
 
+def mined_before(data: Path | None, repo: str, clone: Path) -> Path | None:
+    """The data folder `--data` keeps for `repo`, if it was mined at the clone's HEAD."""
+    if data is None:
+        return None
+    folder = data / repo.replace("/", "+")
+    head = folder / "head"
+    if head.is_file() and head.read_text("utf-8") == git_output(clone, "rev-parse", "HEAD"):
+        return folder / ".teamlens"
+    return None
+
+
 def measure_repository(
     teamlens: Path,
+    data: Path | None,
     git_dir: Path,
     fixes: Sequence[OracleFix],
     outcomes: dict[str, Outcome],
@@ -269,7 +288,12 @@ def measure_repository(
     mine_seconds = 0.0
     with scratch_clone(git_dir) as (clone, folder):
         try:
-            data_dir, mine_seconds = mine(teamlens, folder, clone)
+            data_dir = mined_before(data, fixes[0].repo, clone)
+            if data_dir is None:
+                into = folder if data is None else data / fixes[0].repo.replace("/", "+")
+                into.mkdir(parents=True, exist_ok=True)
+                data_dir, mine_seconds = mine(teamlens, into, clone)
+                (into / "head").write_text(git_output(clone, "rev-parse", "HEAD"), "utf-8")
             _, commits = load_store(data_dir)
         except RuntimeError as exc:
             # A snapshot without its largest blobs cannot be mined (numstat reads
@@ -387,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"{name}: {count} commits, {len(fixes)} fixes")
         try:
             mine_seconds += measure_repository(
-                args.teamlens, git_dir, fixes, outcomes, added_only, not_mined, log
+                args.teamlens, args.data, git_dir, fixes, outcomes, added_only, not_mined, log
             )
         except (subprocess.CalledProcessError, OSError, ValueError) as exc:
             log(f"  failed: {exc}")
@@ -514,6 +538,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=Path,
         default=DEFAULT_HELDOUT,
         help="held-out repositories, never run (default ../shared/data/szz-heldout.txt)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="keep each repository's mined data folder here and reuse it while HEAD is "
+        "unchanged (default: a throwaway folder)",
     )
     parser.add_argument(
         "--max-commits",

@@ -353,6 +353,50 @@ def _commit_hunks(session: SzzSession, sha: str) -> dict[str, list[Hunk]] | None
     return found
 
 
+def modified_paths(session: SzzSession, fix_sha: str) -> list[str]:
+    """The paths, in the fix's parent, of the files the fix modifies, renames or deletes."""
+    commit = session.object(fix_sha)
+    if not isinstance(commit, pygit2.Commit) or not commit.parents:
+        return []
+    diff = session.handle.diff(commit.parents[0], commit, context_lines=0, flags=_DIFF_FLAGS)
+    diff.find_similar(flags=DiffFind.FIND_RENAMES)
+    return sorted(
+        {
+            os.fsdecode(delta.old_file.raw_path)
+            for delta in diff.deltas
+            if delta.status in (DeltaStatus.MODIFIED, DeltaStatus.RENAMED, DeltaStatus.DELETED)
+            and delta.old_file.mode != _GITLINK
+        }
+    )
+
+
+def last_changes(
+    session: SzzSession, rev: str, paths: Sequence[str], limit: int
+) -> list[tuple[str, list[str]]]:
+    """(commit, which of `paths` it changed) of the last `limit` non-merge commits up to
+    `rev` that changed any of `paths`, newest first."""
+    if not paths:
+        return []
+    out = session.git(
+        "log",
+        "--no-merges",
+        "--no-renames",
+        "--format=%x00%H",
+        "--name-only",
+        f"-n{limit}",
+        rev,
+        "--",
+        *paths,
+    )
+    found: list[tuple[str, list[str]]] = []
+    for record in out.split(b"\0")[1:]:
+        sha, _, names = record.partition(b"\n")
+        found.append(
+            (sha.decode("ascii").strip(), [os.fsdecode(n) for n in names.split(b"\n") if n])
+        )
+    return found
+
+
 def insertion_points(session: SzzSession, fix_sha: str) -> dict[str, list[int]]:
     """Old path -> the parent's line after which the fix only adds lines, per such hunk.
 

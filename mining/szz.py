@@ -20,13 +20,14 @@ them. Three variants, each a set of filters; ``szz_links.variant`` names the var
     AG-SZZ keeping only the most recent inducing commit of each fix (Davies et al.;
     best F1 in Rosa et al., ICSE 2021). The default label.
 
-Four precision filters can be added to AG-SZZ and R-SZZ (``labels.filters``; the
+Five precision filters can be added to AG-SZZ and R-SZZ (``labels.filters``; the
 variant's name records them, e.g. ``r-szz+formatting,minor``); docs/szz.md has what each
 one does and what it measured on the developer-informed oracle of Rosa et al.:
 ``formatting`` and ``versions`` look through a candidate whose change to the blamed line
 only reformatted it or only changed a version number; ``minor`` drops candidates blamed
 for few of the many lines a fix changes; ``added-context`` blames the lines around the
-code a fix adds when it deletes nothing worth blaming.
+code a fix adds when it deletes nothing worth blaming; ``last-touch`` names, for a fix
+left with no candidate, the most recent earlier commit that changed its files.
 
 Nothing here reads or writes an identity: links are between commits. Links and fixes
 name stored commits only: `git blame` sees the commits of people who opted out (they
@@ -77,6 +78,7 @@ from teamlens.mining.szz_filters import (
     MinorRule,
     context_lines,
     drop_minor,
+    last_touch,
     look_through,
 )
 from teamlens.store import SCHEMAS, RepoWriter, Store
@@ -130,6 +132,7 @@ class AgFilter(StrEnum):
     VERSIONS = "versions"  # look through a change that only changed a version number
     MINOR = "minor"  # drop candidates blamed for few of a fix's many lines
     ADDED_CONTEXT = "added-context"  # an added-only fix blames the lines around it
+    LAST_TOUCH = "last-touch"  # a fix with no candidate: the last commit to its files
 
 
 #: The annotation-graph filters: a variant's name says which of these are off.
@@ -226,6 +229,16 @@ def label_fix(
             ag, _ = _annotation_graph(session, parent, context, commits, bulk_files, filters)
         if AgFilter.MINOR in filters:
             ag = drop_minor(ag, minor)
+        if not ag and AgFilter.LAST_TOUCH in filters:
+
+            def never(sha: str) -> bool:
+                info = commits.get(sha)
+                return info is not None and (
+                    (AgFilter.MERGES in filters and info.is_merge)
+                    or (AgFilter.BULK in filters and info.n_files > bulk_files)
+                )
+
+            ag = last_touch(session, fix_sha, AgFilter.NON_SOURCE in filters, never)
         if Variant.AG in variants:
             results.append(FixLinks(fix_sha, Variant.AG, ag, variant_name(Variant.AG, filters)))
         if Variant.R in variants:

@@ -6,16 +6,25 @@ trailing comma) or only changed a version number in it: the line, or the hunk it
 in, reads the same before and after once layout (and version numbers) are set aside.
 ``minor`` drops the candidates blamed for a small share of the many lines a fix
 changes. ``added-context`` gives a fix that deletes nothing to blame the parent's code
-lines on either side of what it adds. :mod:`teamlens.mining.szz` applies them.
+lines on either side of what it adds; ``last-touch`` gives a fix left with no candidate
+the most recent earlier commit that changed its files. :mod:`teamlens.mining.szz`
+applies them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from teamlens.mining.blame import Hunk, Origin, SzzSession, insertion_points
+from teamlens.mining.blame import (
+    Hunk,
+    Origin,
+    SzzSession,
+    insertion_points,
+    last_changes,
+    modified_paths,
+)
 from teamlens.mining.languages import language_of
 from teamlens.mining.syntax import comment_or_blank_lines
 
@@ -25,6 +34,7 @@ __all__ = [
     "MinorRule",
     "context_lines",
     "drop_minor",
+    "last_touch",
     "look_through",
 ]
 
@@ -40,6 +50,9 @@ class MinorRule:
 
 #: Measured on the development part of the oracle (docs/szz.md).
 MINOR_RULE = MinorRule(min_lines=10, share=0.1)
+#: How many of the latest commits to a fix's files ``last-touch`` looks at for one that
+#: is neither a merge nor a bulk commit.
+LAST_TOUCH_LOOKS = 10
 #: How many reformatting or version-bump commits one line is followed back through.
 LOOK_THROUGH_DEPTH = 5
 
@@ -176,3 +189,22 @@ def drop_minor(
         path: {sha: n for sha, n in by_sha.items() if sha in keep} for path, by_sha in links.items()
     }
     return {path: by_sha for path, by_sha in kept.items() if by_sha}
+
+
+def last_touch(
+    session: SzzSession,
+    fix_sha: str,
+    source_only: bool,
+    skip: Callable[[str], bool],
+) -> dict[str, dict[str, int]]:
+    """For a fix left with no candidate: the most recent earlier commit that changed the
+    files it modifies (source files only, with `source_only`), unless `skip` says no.
+
+    Path -> {commit: 0}: no line of it was blamed, so it is linked for 0 lines.
+    """
+    paths = [p for p in modified_paths(session, fix_sha) if not source_only or language_of(p)]
+    wanted = set(paths)
+    for sha, changed in last_changes(session, f"{fix_sha}^", paths, LAST_TOUCH_LOOKS):
+        if not skip(sha):
+            return {path: {sha: 0} for path in changed if path in wanted}
+    return {}

@@ -91,6 +91,7 @@ SZZ_FILTERS = (
     "versions",
     "minor",
     "added-context",
+    "last-touch",
 )
 #: The filters on unless repos.yaml says otherwise.
 DEFAULT_SZZ_FILTERS = ("non-source", "comments", "cosmetic", "merges", "bulk")

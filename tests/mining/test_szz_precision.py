@@ -211,3 +211,41 @@ def test_an_unknown_filter_name_is_a_config_error(
     repo_builder.commit("Add a", ALICE)
     with pytest.raises(ConfigError, match="filters"):
         load_config(make_config({"app": repo_builder.path}, labels={"filters": ["versoins"]}))
+
+
+def test_a_fix_with_no_candidate_names_the_last_change_to_its_files(
+    repo_builder: RepoBuilder,
+) -> None:
+    r = repo_builder
+    r.write("div.py", "def ratio(a, b):\n    total = a + b\n    return a / total\n")
+    r.commit("Add ratio", ALICE)
+    r.write(
+        "div.py",
+        "def ratio(a, b):\n    total = a + b\n    return a / total\n\n\n"
+        "def share(a, b):\n    return ratio(a, b)\n",
+    )
+    latest = r.commit("Add share", BOB)
+    for i in range(60):  # a bulk commit touches div.py later: never a candidate
+        r.write(f"gen/m{i}.py", f"V = {i}\n")
+    r.write("div.py", "# generated header\n" + (r.path / "div.py").read_text())
+    r.commit("Regenerate", ZOE)
+    r.write("README.md", "# notes\n")
+    r.commit("Document", ALICE)  # does not touch div.py
+    source = (r.path / "div.py").read_text()
+    r.write(
+        "div.py",
+        source.replace(
+            "    return a / total\n",
+            "    if not total:\n        return 0.0\n    return a / total\n",
+        ),
+    )
+    r.write("README.md", "# notes\n\nratio is safe now\n")
+    fix = r.commit("Fix division by zero", CAROL)
+    assert _found(r, fix)[Variant.R] == set()
+    last = _found(r, fix, frozenset({AgFilter.LAST_TOUCH}))
+    assert last[Variant.AG] == last[Variant.R] == {latest}
+    assert last[Variant.B] == set()
+    results = label_fix(
+        SzzSession(r.path), fix, [Variant.R], _infos(r), 50, ALL_FILTERS | {AgFilter.LAST_TOUCH}
+    )
+    assert results[0].links == {"div.py": {latest: 0}}  # no line blamed: linked for 0 lines
