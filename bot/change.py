@@ -138,9 +138,11 @@ def compute_change(
     walker.hide(merge_base_id)
     in_range = list(walker)
     detect_copies = config.mining.detect_copies
-    # git computes the line diffs while this thread reads the file changes and history.
-    pool = ThreadPoolExecutor(1)
-    line_diffs = pool.submit(diff_between, repo.path, base, head_sha)
+    # git computes the line diffs while this thread reads the file changes and history:
+    # without context for the code metrics (as the store's), with three for the hunks.
+    pool = ThreadPoolExecutor(2)
+    line_diffs = pool.submit(diff_between, repo.path, base, head_sha, 0)
+    hunk_diffs = pool.submit(diff_between, repo.path, base, head_sha, 3)
     try:
         mined: list[FileChange] = diff_file_changes(repo.path, base, head_sha, detect_copies)
         now = int(head.commit_time)
@@ -158,6 +160,7 @@ def compute_change(
         )  # fmt: skip
         kamei, replayed = features_after(history.changes, change, teams)
         diffs = line_diffs.result()
+        shown = hunk_diffs.result()
     finally:
         pool.shutdown(wait=True)
     parse_started = time.perf_counter()
@@ -170,7 +173,7 @@ def compute_change(
             functions.advance(earlier, history.functions.get(earlier.sha, []))
         fn_features = functions.features(change, code.touched)
     values = feature_values(change, kamei, fn_features, code)
-    by_path = {d.new_path or d.old_path: d for d in diffs}
+    by_path = {d.new_path or d.old_path: d for d in shown}
     files = tuple(
         changed_file(touch, f.is_binary, teams, replayed, now, by_path.get(touch.path))
         for touch, f in zip(change.files, mined, strict=True)

@@ -5,9 +5,10 @@ headers only (no context), which is all the code metrics need: the numbers of th
 each change deleted (in the parent) and added (in the commit).
 
 :func:`diff_between` gives the same for two commits (``git diff``, a change under
-review), with the same options and parser, so the store and the review see the same
-lines; it keeps each hunk's text (with context) for the review bot. Context lines do
-not change which lines are added or deleted, only how they are grouped into hunks.
+review), with the same options and parser; it keeps each hunk's text for the review bot.
+The number of context lines can change which lines git calls added or deleted (with
+``-U3`` an unchanged blank line between two rewritten blocks may stay context, with
+``-U0`` be deleted and added again), so code metrics always read ``-U0`` diffs.
 """
 
 from __future__ import annotations
@@ -79,8 +80,9 @@ def iter_diffs(repo: Path, shas: Sequence[str]) -> Iterator[tuple[str, list[File
         yield from _diffs(repo, cmd, shas, errors)
 
 
-def diff_between(repo: Path, old: str, new: str, context: int = 3) -> list[FileDiff]:
-    """The file diffs from commit `old` to commit `new`, hunk texts kept."""
+def diff_between(repo: Path, old: str, new: str, context: int = 0) -> list[FileDiff]:
+    """The file diffs from commit `old` to commit `new` with `context` lines around each
+    hunk (0: what the code metrics read), hunk texts kept."""
     cmd = ["git", "-c", "core.quotepath=off", "diff", "-p", f"-U{context}", *_DIFF_OPTIONS]
     with tempfile.TemporaryFile() as errors:
         found = list(_diffs(repo, [*cmd, old, new, "--"], (), errors, keep_hunks=True))
