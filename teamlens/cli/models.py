@@ -175,9 +175,10 @@ def train(
     fmt: str,
     until: str | None,
 ) -> None:
-    """Train a model (LightGBM, logistic or a blend, chosen on validation) and pick current.
+    """Train a model (LightGBM, logistic or blend) and pick the current one.
 
-    The model folder goes to <data_dir>/models/<id>/ with its model card; with --dataset
+    The kind is chosen on the validation window and its risk calibrated there. The model
+    folder goes to <data_dir>/models/<id>/ with its model card; with --dataset
     and no repos.yaml, to ./.teamlens/models/. Data identical to an existing model's is
     not trained again.
     """
