@@ -93,7 +93,9 @@ class Calibrator:
             "offset": self.offset,
             "knots": list(self.knots),
             "values": list(self.values),
-            "fitted_on": {"window": "validation", "changes": self.changes, "defects": self.defects},
+            # The window's size only: a defect count of a few weeks of changes says more
+            # about the people behind them than a published model needs to.
+            "fitted_on": {"window": "validation", "changes": self.changes},
         }
 
     @classmethod

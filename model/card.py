@@ -245,6 +245,18 @@ def render_card(
             f"- Kind chosen on the validation window (never the test window): "
             f"**{meta.choice.get('chosen', meta.kind)}**; validation ROC-AUC {shown}."
         )
+        figures = meta.choice.get("validation_figures", {})
+        if any(figures.values()):
+            lines += [
+                "",
+                "| validation window | ROC-AUC | PR-AUC | Brier (raw risk) |",
+                "|---|---|---|---|",
+            ]
+            for name, f in figures.items():
+                lines.append(
+                    f"| {name} | {_fmt(f.get('roc_auc'))} | {_fmt(f.get('pr_auc'))} | "
+                    f"{_fmt(f.get('brier_raw'))} |"
+                )
     lines += [
         "",
         "## Intended use",

@@ -44,7 +44,7 @@ from sklearn.linear_model import LogisticRegression
 from teamlens.model.calibration import fit_calibrator
 from teamlens.model.dataset import JitData
 from teamlens.model.estimator import ModelKind, RiskClassifier
-from teamlens.model.metrics import Metrics, Ranking, evaluate_scores, roc_auc
+from teamlens.model.metrics import Metrics, Ranking, evaluate_scores, pr_auc, roc_auc
 from teamlens.model.split import SplitError, TimeSplit, holdout
 
 VALIDATION_SHARE = 0.2
@@ -227,6 +227,9 @@ class Choice:
     chosen: Contender
     validation_auc: Mapping[Contender, float]
     reason: str
+    #: Per contender on the validation window: ROC-AUC, PR-AUC and Brier of the raw
+    #: (uncalibrated) risk, and the number of changes.
+    validation: Mapping[Contender, Mapping[str, float | None]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -235,8 +238,27 @@ class Choice:
             "validation_roc_auc": {
                 c.value: None if math.isnan(v) else v for c, v in self.validation_auc.items()
             },
+            "validation_figures": {c.value: dict(v) for c, v in self.validation.items()},
             "reason": self.reason,
         }
+
+
+def validation_figures(fitted: Fitted) -> dict[str, float | None]:
+    """A contender's figures on the validation window (empty when there was none)."""
+    y, risk = fitted.validation_y, fitted.validation_risk
+    if not len(risk):
+        return {}
+    both = len(np.unique(y)) == 2
+
+    def known(value: float) -> float | None:
+        return None if math.isnan(value) else float(value)
+
+    return {
+        "roc_auc": known(fitted.validation_auc),
+        "pr_auc": known(pr_auc(y, risk)) if both else None,
+        "brier_raw": float(np.mean((risk - y) ** 2)),
+        "changes": float(len(y)),
+    }
 
 
 def choose(fitted: Mapping[Contender, Fitted]) -> Choice:
@@ -247,10 +269,11 @@ def choose(fitted: Mapping[Contender, Fitted]) -> Choice:
     window (too short a history) LightGBM, the design's default, is kept.
     """
     aucs: dict[Contender, float] = {c: fitted[c].validation_auc for c in CHOOSABLE if c in fitted}
+    figures = {c: validation_figures(fitted[c]) for c in aucs}
     known = {c: a for c, a in aucs.items() if not math.isnan(a)}
     if not known:
         kept = Contender.LIGHTGBM if Contender.LIGHTGBM in fitted else next(iter(aucs))
-        return Choice(kept, aucs, "no validation window; the default kind is kept")
+        return Choice(kept, aucs, "no validation window; the default kind is kept", figures)
     singles = {c: a for c, a in known.items() if c is not Contender.BLEND}
     chosen = Contender.BLEND
     if singles:
@@ -263,7 +286,7 @@ def choose(fitted: Mapping[Contender, Fitted]) -> Choice:
         f"{chosen.value} has the best validation ROC-AUC ({known[chosen]:.3f}; {others}); "
         f"a blend must beat both its parts by {BLEND_MARGIN}"
     )
-    return Choice(chosen, aucs, reason)
+    return Choice(chosen, aucs, reason, figures)
 
 
 @dataclass(frozen=True)

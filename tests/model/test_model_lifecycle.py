@@ -148,6 +148,9 @@ def test_train_until_a_date_records_it_and_uses_only_what_was_known(copy: Copy) 
     assert then_inducing < now_inducing
     assert meta.choice["chosen"] == meta.kind
     assert set(meta.choice["validation_roc_auc"]) == {"lightgbm", "logistic", "blend"}
+    figures = meta.choice["validation_figures"]
+    assert set(figures) == {"lightgbm", "logistic", "blend"}
+    assert all(0 <= f["pr_auc"] <= 1 and 0 <= f["brier_raw"] <= 1 for f in figures.values())
     assert meta.calibration["test_brier_after"] is not None
     assert 0 < meta.calibration["test_brier_before"] < 1
     card = (registry.folder(doc["model"]) / "card.md").read_text(encoding="utf-8")
