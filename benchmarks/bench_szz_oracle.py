@@ -58,6 +58,7 @@ from bench_szz import load_store, mine
 from teamlens.config import LabelConfig
 from teamlens.mining.szz import (
     ALL_FILTERS,
+    DEFAULT_FILTERS,
     MINOR_RULE,
     AgFilter,
     CommitInfo,
@@ -99,13 +100,13 @@ def settings() -> list[Setting]:
     found += [Setting(classic | {f}) for f in (formatting, versions, minor, context, last)]
     found += [
         Setting(classic | {minor}, MinorRule(n, share))
-        for n, share in ((5, 0.1), (10, 0.2), (20, 0.1), (10, 0.05))
+        for n, share in ((5, 0.1), (10, 0.1), (10, 0.2), (20, 0.05))
     ]
     found += [
         Setting(classic | {formatting, versions}),
         Setting(classic | {formatting, last}),
-        Setting(classic | {formatting, minor, last}),
-        Setting(classic | {formatting, minor, last}, MinorRule(20, 0.1)),
+        Setting(classic | {formatting, minor, last}, MinorRule(10, 0.1)),
+        Setting(DEFAULT_FILTERS),  # formatting, minor, last-touch: the default
         Setting(classic | {formatting, versions, minor, last}),
     ]
     return found

@@ -141,8 +141,9 @@ ALL_FILTERS = frozenset(
 )
 #: The precision filters: a variant's name says which of these are on.
 PRECISION_FILTERS = frozenset(AgFilter) - ALL_FILTERS
-#: What ``labels.filters`` holds unless repos.yaml says otherwise.
-DEFAULT_FILTERS = ALL_FILTERS
+#: What ``labels.filters`` holds unless repos.yaml says otherwise: the precision filters
+#: that raised R-SZZ's F1 on the development oracle (docs/szz.md).
+DEFAULT_FILTERS = ALL_FILTERS | {AgFilter.FORMATTING, AgFilter.MINOR, AgFilter.LAST_TOUCH}
 
 
 def variant_name(variant: Variant, filters: frozenset[AgFilter] = ALL_FILTERS) -> str:

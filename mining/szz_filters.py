@@ -49,7 +49,7 @@ class MinorRule:
 
 
 #: Measured on the development part of the oracle (docs/szz.md).
-MINOR_RULE = MinorRule(min_lines=10, share=0.1)
+MINOR_RULE = MinorRule(min_lines=20, share=0.1)
 #: How many of the latest commits to a fix's files ``last-touch`` looks at for one that
 #: is neither a merge nor a bulk commit.
 LAST_TOUCH_LOOKS = 10

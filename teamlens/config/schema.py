@@ -93,8 +93,17 @@ SZZ_FILTERS = (
     "added-context",
     "last-touch",
 )
-#: The filters on unless repos.yaml says otherwise.
-DEFAULT_SZZ_FILTERS = ("non-source", "comments", "cosmetic", "merges", "bulk")
+#: The filters on unless repos.yaml says otherwise (teamlens.mining.szz.DEFAULT_FILTERS).
+DEFAULT_SZZ_FILTERS = (
+    "non-source",
+    "comments",
+    "cosmetic",
+    "merges",
+    "bulk",
+    "formatting",
+    "minor",
+    "last-touch",
+)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from teamlens.cli import cli
 from teamlens.config import Config, load_config
 from teamlens.errors import RepositoryError
-from teamlens.mining.szz import label_repository
+from teamlens.mining.szz import DEFAULT_FILTERS, Variant, label_repository, variant_name
 from teamlens.mining.tasks import mine_all
 from teamlens.store import Store
 from tests.conftest import ConfigFactory
@@ -72,13 +72,13 @@ def mined(
     return repo, config, config_path
 
 
+#: What szz_links.variant records for the default variant with the default filters.
+_DEFAULT = variant_name(Variant.R, DEFAULT_FILTERS)
+
+
 def _links(config: Config) -> set[tuple[str, str]]:
-    rows = (
-        Store(config.data_dir)
-        .query("SELECT fix_sha, inducing_sha FROM szz_links WHERE variant = 'r-szz'")
-        .rows
-    )
-    return {(fix, inducing) for fix, inducing in rows}
+    rows = Store(config.data_dir).query("SELECT fix_sha, inducing_sha, variant FROM szz_links").rows
+    return {(fix, inducing) for fix, inducing, variant in rows if variant == _DEFAULT}
 
 
 def _labelled(config: Config) -> set[str]:
