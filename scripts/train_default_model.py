@@ -17,7 +17,8 @@ Validation is leave-one-repository-out (LORO): for each repository, every conten
 fitted on the other repositories only and scored on all of its mature changes; the
 LightGBM settings are chosen by the mean LORO ROC-AUC (inside the corpus only; the
 six repositories held out for acceptance are never read). Printed per repository: ROC-AUC,
-PR-AUC and Popt of LightGBM, logistic regression and LApredict (``la`` alone), on all
+PR-AUC and Popt of LightGBM, logistic regression and lines added alone (the ranking by
+``la``), on all
 changes and on code changes (a source file touched) and docs/config-only changes
 separately. The final model is then fitted on every corpus repository and saved with its
 card (the card's figures are the pooled LORO predictions, each change scored by a model
@@ -44,9 +45,10 @@ import numpy.typing as npt
 
 from teamlens.config import load_config
 from teamlens.feature_registry import FEATURES, Group, Stage
-from teamlens.model.card import render_card
+from teamlens.model.calibration import brier, fit_calibrator
+from teamlens.model.card import CalibrationReport, render_card
 from teamlens.model.dataset import JitData, load_store
-from teamlens.model.estimator import RiskClassifier
+from teamlens.model.estimator import ModelKind, RiskClassifier
 from teamlens.model.evaluation import LIGHTGBM_GRID, Contender, best_f1_threshold, fit_contender
 from teamlens.model.levels import record_levels
 from teamlens.model.metrics import Ranking, evaluate_scores
@@ -55,6 +57,8 @@ from teamlens.store import Store
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "model" / "default"
 K = 5
+#: Fewer inducing (or clean) changes than this in a table cell: no figures ("n/a").
+MIN_OF_EACH = 5
 HELD_OUT_NAMES = frozenset({"flask", "click", "requests", "httpx", "cobra", "express"})
 #: LightGBM settings compared by mean LORO ROC-AUC (the evaluation grid, and a smaller
 #: and a more regularised variant); the best is the shipped model's.
@@ -83,8 +87,9 @@ class Scores:
 
 
 def _scores(y: npt.NDArray[np.int64], risk: npt.NDArray[np.float64], effort: Any) -> Scores:
-    if len(y) == 0:
-        return Scores(0, 0, math.nan, math.nan, math.nan)
+    defects = int(y.sum())
+    if min(defects, len(y) - defects) < MIN_OF_EACH:
+        return Scores(len(y), defects, math.nan, math.nan, math.nan)
     m = evaluate_scores(y, risk, effort, 0.5, Ranking.RISK)
     return Scores(len(y), int(y.sum()), m.roc_auc, m.pr_auc, m.popt)
 
@@ -106,8 +111,8 @@ def load_corpus(corpus: Path) -> tuple[JitData, tuple[str, ...]]:
     return replace(data, frame=frame, features=features), features
 
 
-def _lightgbm(params: Mapping[str, Any], seed: int) -> RiskClassifier:
-    return RiskClassifier(seed=seed, num_threads=1, **params)
+def _classifier(choice: Choice, seed: int) -> RiskClassifier:
+    return RiskClassifier(seed=seed, num_threads=1, kind=choice.kind.value, **choice.params)
 
 
 @dataclass(frozen=True)
@@ -117,10 +122,16 @@ class Choice:
     params: Mapping[str, Any]
     balanced: bool  # every repository weighs the same in training (else every change)
     features: tuple[str, ...]
+    kind: ModelKind = ModelKind.LIGHTGBM
 
     def describe(self) -> str:
         weighting = "repositories weigh alike" if self.balanced else "changes weigh alike"
-        return f"{dict(self.params)}, {weighting}, {len(self.features)} features"
+        what = f"LightGBM {dict(self.params)}" if self.kind is ModelKind.LIGHTGBM else ""
+        if self.kind is ModelKind.BLEND:
+            what = f"blend of logistic regression and LightGBM {dict(self.params)}"
+        elif self.kind is ModelKind.LOGISTIC:
+            what = "logistic regression"
+        return f"{what}, {weighting}, {len(self.features)} features"
 
 
 def repository_weights(data: JitData) -> npt.NDArray[np.float64]:
@@ -133,7 +144,7 @@ def repository_weights(data: JitData) -> npt.NDArray[np.float64]:
 def fit_lightgbm(data: JitData, choice: Choice, seed: int) -> RiskClassifier:
     weights = repository_weights(data) if choice.balanced else None
     x = data.frame.loc[:, list(choice.features)].astype(np.float64)
-    return _lightgbm(choice.params, seed).fit(x, data.y(), sample_weight=weights)
+    return _classifier(choice, seed).fit(x, data.y(), sample_weight=weights)
 
 
 def loro_predictions(
@@ -167,7 +178,7 @@ def _mean_auc(data: JitData, risk: npt.NDArray[np.float64]) -> float:
 
 
 def loro_table(
-    data: JitData, predictions: Mapping[Contender, npt.NDArray[np.float64]]
+    data: JitData, predictions: Mapping[str, npt.NDArray[np.float64]]
 ) -> list[dict[str, Any]]:
     """One row per repository and subset (all, code, docs/config-only) and contender."""
     rows: list[dict[str, Any]] = []
@@ -183,8 +194,8 @@ def loro_table(
             y = frame.loc[mask, "label"].to_numpy(dtype=np.int64)
             effort = frame.loc[mask, "effort"].to_numpy(dtype=np.float64)
             row: dict[str, Any] = {"repo": name, "subset": subset, "people": int(people)}
-            for contender, risk in predictions.items():
-                row[contender.value] = _scores(y, risk[mask], effort)
+            for key, risk in predictions.items():
+                row[key] = _scores(y, risk[mask], effort)
             rows.append(row)
     return rows
 
@@ -203,7 +214,7 @@ def markdown_table(rows: list[dict[str, Any]], subset: str) -> list[str]:
     ]
     chosen = [r for r in rows if r["subset"] == subset]
     for r in chosen:
-        lgb, log, la = r["lightgbm"], r["logistic"], r["lapredict"]
+        lgb, log, la = r["lightgbm"], r["logistic"], r["la"]
         if r["people"] < K:
             lines.append(f"| {r['repo']} | - | - | suppressed (< {K} people) |" + " |" * 6)
             continue
@@ -223,9 +234,9 @@ def markdown_table(rows: list[dict[str, Any]], subset: str) -> list[str]:
     defects = sum(r["lightgbm"].defects for r in shown)
     lines.append(
         f"| mean of {len(shown)} | {changes:,} | {defects:,} | {mean('lightgbm', 'roc_auc')} | "
-        f"{mean('logistic', 'roc_auc')} | {mean('lapredict', 'roc_auc')} | "
-        f"{mean('lightgbm', 'pr_auc')} | {mean('lapredict', 'pr_auc')} | "
-        f"{mean('lightgbm', 'popt')} | {mean('lapredict', 'popt')} |"
+        f"{mean('logistic', 'roc_auc')} | {mean('la', 'roc_auc')} | "
+        f"{mean('lightgbm', 'pr_auc')} | {mean('la', 'pr_auc')} | "
+        f"{mean('lightgbm', 'popt')} | {mean('la', 'popt')} |"
     )
     return lines
 
@@ -259,9 +270,10 @@ def select(
 ) -> tuple[Choice, dict[Contender, npt.NDArray[np.float64]], list[str]]:
     """The candidate with the best mean LORO ROC-AUC, its LightGBM predictions, a log.
 
-    First every setting of :data:`GRID`, with changes or repositories weighing alike;
-    then, from the best, leaving out one stage's features at a time (history, code) while
-    that raises the mean.
+    First every LightGBM setting of :data:`GRID`, with changes or repositories weighing
+    alike; then, with the best of them, logistic regression and the blend of both; then,
+    from the best, leaving out one stage's features at a time (history, code) while that
+    raises the mean.
     """
     log: list[str] = []
 
@@ -282,6 +294,11 @@ def select(
             if best is None or auc > best[0]:
                 best = (auc, choice, found)
     assert best is not None
+    for kind in (ModelKind.LOGISTIC, ModelKind.BLEND):
+        choice = replace(best[1], kind=kind)
+        auc, found = run(choice)
+        if auc > best[0]:
+            best = (auc, choice, found)
     by_name = {f.name: f for f in FEATURES}
     for stage in (Stage.HISTORY, Stage.CODE):
         kept = tuple(f for f in best[1].features if by_name[f].stage is not stage)
@@ -315,14 +332,20 @@ def main() -> int:
     if args.quick:
         choice = Choice(GRID[0], False, features)
         predictions = loro_predictions(data, choice, args.seed, (Contender.LIGHTGBM,))
-        search = ["no search (--quick)"]
+        search = ["no search in this run (--quick): the first LightGBM settings, all features"]
     else:
         choice, predictions, search = select(data, features, args.seed)
     features = choice.features
-    predictions.update(
-        loro_predictions(data, choice, args.seed, (Contender.LOGISTIC, Contender.LAPREDICT))
-    )
-    rows = loro_table(data, predictions)
+    la = data.frame["la"].to_numpy(dtype=np.float64)
+    scores: dict[str, npt.NDArray[np.float64]] = {
+        "lightgbm": predictions[Contender.LIGHTGBM],
+        "logistic": loro_predictions(data, choice, args.seed, (Contender.LOGISTIC,))[
+            Contender.LOGISTIC
+        ],
+        # Lines added alone: the ranking by la (no model, nothing to fit).
+        "la": la / (1.0 + la),
+    }
+    rows = loro_table(data, scores)
     tables: list[str] = []
     for subset, title in (
         ("all", "All mature changes"),
@@ -335,17 +358,26 @@ def main() -> int:
         args.table.write_text("\n".join(tables).lstrip() + "\n", encoding="utf-8")
 
     # The shipped model: all corpus repositories, the chosen settings.
+    # Calibrated on the pooled out-of-repository predictions: how risk from a model that
+    # never saw a repository turns out there.
     model = fit_lightgbm(data, choice, args.seed)
-    oof = predictions[Contender.LIGHTGBM]
-    threshold = best_f1_threshold(data.y(), oof)
     y, effort = data.y(), data.effort()
+    raw = scores["lightgbm"]
+    calibrator = fit_calibrator(y, raw)
+    model.calibrate(calibrator)
+    oof = calibrator.apply(raw)
+    scores["lightgbm"] = oof
+    threshold = best_f1_threshold(y, oof)
+    calibration = CalibrationReport(
+        calibrator.method.value, len(y), brier(y, raw), brier(y, oof), raw
+    )
     metrics = {
-        c.value: evaluate_scores(y, risk, effort, threshold, Ranking.RISK).as_dict()
-        for c, risk in predictions.items()
+        key: evaluate_scores(y, risk, effort, threshold, Ranking.RISK).as_dict()
+        for key, risk in scores.items()
     }
     effort_aware = {
-        c.value: evaluate_scores(y, risk, effort, threshold, Ranking.EFFORT_AWARE).as_dict()
-        for c, risk in predictions.items()
+        key: evaluate_scores(y, risk, effort, threshold, Ranking.EFFORT_AWARE).as_dict()
+        for key, risk in scores.items()
     }
     times = data.times()
     window = {
@@ -367,15 +399,26 @@ def main() -> int:
         params={**model.get_params(), "seed": args.seed, "balanced": choice.balanced},
         threshold=threshold,
         metrics=metrics,
+        kind=model.model_kind.value,
+        choice={"chosen": choice.kind.value, "reason": f"mean LORO ROC-AUC: {choice.describe()}"},
+        calibration={
+            **calibration.as_dict(),
+            "fitted_on": f"pooled leave-one-repository-out predictions ({len(y)} changes)",
+        },
+        labelled_changes=len(data),
         notes=(
             "Metrics are pooled leave-one-repository-out predictions (each repository scored "
             "by a model fitted on the others); per-repository figures: docs/evaluation.md, "
             "'The default model'.",
             f"Chosen by mean LORO ROC-AUC (inside the corpus only): {choice.describe()}.",
+            "`la`: the ranking by lines added alone (no model).",
             *search,
         ),
     )
-    card = render_card(meta, data, oof, k=K, effort_aware=effort_aware)
+    card = render_card(meta, data, oof, K, effort_aware=effort_aware, calibration=calibration)
+    card = card.replace(
+        "fitted on the validation window", "fitted on the pooled out-of-repository predictions"
+    ).replace("Brier on the test window", "Brier on those predictions (in-sample for the map)")
     body = card[card.index("## Intended use") :] if "## Intended use" in card else card
     card = "\n".join(write_card_header(meta, data, repos)) + "\n" + body
     card += "\n## Leave-one-repository-out, per repository\n" + "\n".join(tables) + "\n"
