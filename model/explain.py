@@ -25,6 +25,8 @@ A feature becomes a reason only when the reason is true and usable:
   contribution that raises the risk while the value is typical or below is dropped,
   so that a small number never reads as a large one. Without a reference, a count
   must at least be above zero and the sentence carries no comparison;
+* one sentence where two say the same ("adds 364 lines" and "adds 364 lines in new
+  files": :data:`OVERLAPS`), and files and directories in one;
 * at most three, strongest first.
 
 Sentences speak of the change and its files only, never of a person.
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
@@ -75,6 +77,10 @@ REQUIRES: Mapping[str, str] = {
     "max_complexity_increase": "functions_changed",
     "owner_share": "n_teams",
 }
+#: A general feature and a more specific one that say the same when their values are
+#: equal ("adds 364 lines" and "adds 364 lines in new files"): then only the specific
+#: sentence is told, with both contributions.
+OVERLAPS: tuple[tuple[str, str], ...] = (("la", "la_new_files"), ("nf", "files_added"))
 #: Features whose value 0 means "new" rather than "small": never a reason at 0.
 ZERO_MEANS_NEW: frozenset[str] = frozenset({"age", "functions_age"})
 #: Yes/no features and the value a risk-raising sentence may speak of.
@@ -203,7 +209,19 @@ def explain(
         if usable:
             text = describe(column, value) + suffix
             candidates.append(Reason(feature, value, float(push), text, percent))
-    return _joined(candidates, names, values)[:top]
+    return _joined(_merged(candidates, names), names, values)[:top]
+
+
+def _merged(candidates: list[Reason], columns: Mapping[str, str]) -> list[Reason]:
+    """:data:`OVERLAPS`: one sentence where a general and a specific one say the same."""
+    for general, specific in OVERLAPS:
+        by_column = {columns.get(r.feature, r.feature): r for r in candidates}
+        wide, narrow = by_column.get(general), by_column.get(specific)
+        if wide is None or narrow is None or wide.value != narrow.value:
+            continue
+        both = replace(narrow, contribution=wide.contribution + narrow.contribution)
+        candidates = [both if r is narrow else r for r in candidates if r is not wide]
+    return candidates
 
 
 def _joined(

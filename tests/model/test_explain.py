@@ -205,3 +205,21 @@ def test_numbers_never_read_as_minus_zero() -> None:
     assert describe("entropy", -0.0) == "keeps its edits in one file"
     assert describe("la", 1622.0) == "adds 1,622 lines"
     assert describe("unknown_feature", -0.0) == "unknown_feature is 0"
+
+
+def test_two_sentences_that_say_the_same_are_told_once() -> None:
+    coef = {"la": 1.0, "la_new_files": 1.0, "nf": 1.0, "files_added": 0.5}
+    model = Linear(coef, dict.fromkeys(coef, 0.0))
+    reference = _reference({name: list(range(100)) for name in coef})
+    all_new = pd.DataFrame({"la": [364.0], "la_new_files": [364.0], "nf": [90.0],
+                            "files_added": [80.0]})  # fmt: skip
+    reasons = explain(model, all_new, reference)
+    assert [r.sentence.split(",")[0] for r in reasons] == [
+        "adds 364 lines in new files",  # carries both contributions: the strongest
+        "touches 90 files",
+        "adds 80 new files",
+    ]
+    assert reasons[0].contribution == pytest.approx(2 * 364.0)
+    some_new = all_new.assign(la_new_files=[100.0])
+    texts = [r.sentence.split(",")[0] for r in explain(model, some_new, reference)]
+    assert texts[0] == "adds 364 lines" and "adds 100 lines in new files" in texts
