@@ -262,7 +262,9 @@ def load_changes(
     if paths is not None:
         touching = files.filter(_touching(files, set(paths)))
         wanted = set(touching["sha"].to_pylist())
-        files = files.filter(pc.is_in(files["sha"], value_set=pa.array(sorted(wanted), pa.string())))
+        files = files.filter(
+            pc.is_in(files["sha"], value_set=pa.array(sorted(wanted), pa.string()))
+        )
     by_sha: dict[str, list[FileTouch]] = {}
     for sha, path, old, kind, added, deleted in zip(
         *(files[c].to_pylist() for c in files.column_names), strict=True
