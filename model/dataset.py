@@ -214,11 +214,16 @@ def load_store(store: Store, repos: Sequence[str]) -> JitData:
         None of the repositories has features yet, or one's were computed by another
         teamlens version (run ``teamlens features``).
     """
-    stale = [r for r in repos if store.manifest(r).state.features_version != FEATURES_VERSION]
+    stale = [
+        r
+        for r in repos
+        if store.manifest(r).parts.get("change_features")
+        and store.manifest(r).state.features_version != FEATURES_VERSION
+    ]
     if stale:
         raise DatasetError(
-            f"the features of {', '.join(stale)} were computed by another teamlens version "
-            "(or not at all); run `teamlens features` to recompute them"
+            f"the features of {', '.join(stale)} were computed by another teamlens version; "
+            "run `teamlens features` to recompute them"
         )
     features = KAMEI_FEATURES + TEAMLENS_FEATURES + TOKEN_FEATURES
     columns = ", ".join(f"c.{name}::DOUBLE AS {name}" for name in features)
