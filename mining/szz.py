@@ -272,7 +272,11 @@ def _annotation_graph(
         blamed_any = blamed_any or bool(wanted)
         ignore: list[str] = []
         while True:  # look through cosmetic commits until the blame holds none
-            blamed = session.blame(parent, path, wanted, ignore)
+            if formatting or versions:  # the look-through needs where each line came from
+                origins = session.origins(parent, path, wanted, ignore)
+                blamed = {n: origin.sha for n, origin in origins.items()}
+            else:
+                blamed = session.blame(parent, path, wanted, ignore)
             if AgFilter.COSMETIC not in filters:
                 break
             fresh = {sha for sha in blamed.values() if sha not in ignore}
@@ -281,7 +285,6 @@ def _annotation_graph(
                 break
             ignore += more
         if formatting or versions:
-            origins = session.origins(parent, path, wanted, ignore)
             blamed = look_through(session, origins, ignore, formatting, versions)
         for sha in blamed.values():
             if sha in ignore:
