@@ -25,7 +25,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import pygit2
 
@@ -33,7 +32,7 @@ from teamlens.bot.domain import ChangedFile, ChangedFunction, ChangeUnderReview
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import RepositoryError
 from teamlens.features.changes import read_codeowners
-from teamlens.features.diffs import FileDiff, diff_between
+from teamlens.features.diffs import FileDiff, PendingDiff
 from teamlens.features.function_history import FunctionHistory
 from teamlens.features.kamei import (
     Change,
@@ -138,11 +137,10 @@ def compute_change(
     walker.hide(merge_base_id)
     in_range = list(walker)
     detect_copies = config.mining.detect_copies
-    # git computes the line diffs while this thread reads the file changes and history:
-    # without context for the code metrics (as the store's), with three for the hunks.
-    pool = ThreadPoolExecutor(2)
-    line_diffs = pool.submit(diff_between, repo.path, base, head_sha, 0)
-    hunk_diffs = pool.submit(diff_between, repo.path, base, head_sha, 3)
+    # git computes the line diffs while this reads the file changes and history: without
+    # context for the code metrics (as the store's), with three for the hunks shown.
+    line_diffs = PendingDiff(repo.path, base, head_sha, 0)
+    hunk_diffs = PendingDiff(repo.path, base, head_sha, 3)
     try:
         mined: list[FileChange] = diff_file_changes(repo.path, base, head_sha, detect_copies)
         now = int(head.commit_time)
@@ -162,7 +160,8 @@ def compute_change(
         diffs = line_diffs.result()
         shown = hunk_diffs.result()
     finally:
-        pool.shutdown(wait=True)
+        line_diffs.close()
+        hunk_diffs.close()
     parse_started = time.perf_counter()
     code = change_code_metrics(InProcessBlobs(handle), base, head_sha, diffs)
     parsing = time.perf_counter() - parse_started

@@ -83,10 +83,46 @@ def iter_diffs(repo: Path, shas: Sequence[str]) -> Iterator[tuple[str, list[File
 def diff_between(repo: Path, old: str, new: str, context: int = 0) -> list[FileDiff]:
     """The file diffs from commit `old` to commit `new` with `context` lines around each
     hunk (0: what the code metrics read), hunk texts kept."""
-    cmd = ["git", "-c", "core.quotepath=off", "diff", "-p", f"-U{context}", *_DIFF_OPTIONS]
-    with tempfile.TemporaryFile() as errors:
-        found = list(_diffs(repo, [*cmd, old, new, "--"], (), errors, keep_hunks=True))
-    return found[0][1] if found else []
+    return PendingDiff(repo, old, new, context).result()
+
+
+class PendingDiff:
+    """:func:`diff_between` started now and read by :meth:`result`: git computes the diff
+    while the caller does other work (and waits, pipe full, if it is larger)."""
+
+    def __init__(self, repo: Path, old: str, new: str, context: int = 0) -> None:
+        cmd = ["git", "-c", "core.quotepath=off", "diff", "-p", f"-U{context}", *_DIFF_OPTIONS]
+        self._repo = repo
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        try:
+            self._proc = _start(repo, [*cmd, old, new, "--"], self._errors)
+        except BaseException:
+            self._errors.close()
+            raise
+
+    def result(self) -> list[FileDiff]:
+        try:
+            found = list(_read(self._repo, self._proc, (), self._errors, keep_hunks=True))
+        finally:
+            self.close()
+        return found[0][1] if found else []
+
+    def close(self) -> None:
+        """Stop git if it still runs (the result was not wanted after all)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        self._errors.close()
+
+
+def _start(repo: Path, cmd: Sequence[str], errors: IO[bytes]) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            cmd, cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors
+        )
+    except OSError as exc:  # the folder was removed while the features ran
+        gone = "the repository folder is gone" if not repo.is_dir() else "cannot run git"
+        raise RepositoryError(f"{repo}: git log -p failed: {gone} ({exc.strerror})") from None
 
 
 def _diffs(
@@ -96,13 +132,16 @@ def _diffs(
     errors: IO[bytes],
     keep_hunks: bool = False,
 ) -> Iterator[tuple[str, list[FileDiff]]]:
-    try:
-        proc = subprocess.Popen(
-            cmd, cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors
-        )
-    except OSError as exc:  # the folder was removed while the features ran
-        gone = "the repository folder is gone" if not repo.is_dir() else "cannot run git"
-        raise RepositoryError(f"{repo}: git log -p failed: {gone} ({exc.strerror})") from None
+    yield from _read(repo, _start(repo, cmd, errors), shas, errors, keep_hunks)
+
+
+def _read(
+    repo: Path,
+    proc: subprocess.Popen[bytes],
+    shas: Sequence[str],
+    errors: IO[bytes],
+    keep_hunks: bool = False,
+) -> Iterator[tuple[str, list[FileDiff]]]:
     with proc:
         assert proc.stdin is not None and proc.stdout is not None
         # git reads all of stdin before it writes: no deadlock in writing everything first.
