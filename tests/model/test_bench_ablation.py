@@ -7,6 +7,7 @@ figures follow the scores given (a perfect ranking scores 1, its reverse 0).
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -14,8 +15,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from pydriller import Git
 
+from teamlens.config import load_config
 from teamlens.feature_registry import FEATURES, Group, feature
+from teamlens.features.changes import features_for
+from teamlens.mining.szz import label_repository
+from teamlens.mining.tasks import mine_all
+from tests.model.conftest import AUTHORS, build_history
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import bench_ablation as bench
@@ -137,6 +145,53 @@ def test_missing_corpus_is_skipped_with_a_reason(
 ) -> None:
     assert bench.main([str(tmp_path / "nothing")]) == 0
     assert "skipped" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A corpus data folder of two planted repositories, mined, labelled and featurised."""
+    root = tmp_path_factory.mktemp("corpus")
+    names = ("north", "south")
+    for seed, name in enumerate(names):
+        build_history(root / "clones" / name, changes=160, seed=seed + 3)
+    doc = {
+        "data_dir": "teamlens",
+        "repositories": [{"name": n, "path": str(root / "clones" / n)} for n in names],
+        "privacy": {"key_file": str(root / "key")},
+        "labels": {"maturity_days": 1},
+    }
+    (root / "repos.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    config = load_config(root / "repos.yaml")
+    mine_all(config)
+    for repo in config.repositories:
+        label_repository(config, repo)
+    features_for(config)
+    return root
+
+
+def test_whole_run_prints_aggregates_and_names_nobody(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = tmp_path / "ablation.json"
+    assert bench.main([str(corpus), "--save", str(saved)]) == 0
+    out = capsys.readouterr()
+    result = json.loads(saved.read_text(encoding="utf-8"))
+    assert result["repositories"] == 2
+    names = [r["variant"] for r in result["rows"] if r["subset"] == "all"]
+    assert names[0] == "all default-model features"
+    assert names[-2:] == ["la alone (no model)", "LApredict"]
+    nonempty = [g for g, cols in result["groups"].items() if cols]
+    assert len(names) == 1 + 2 * len(nonempty) + 2
+    assert len(result["rows"]) == 2 * len(names)
+    # Five authors and planted defects in each: both repositories count in every row.
+    assert {r["repositories"] for r in result["rows"] if r["subset"] == "all"} == {2}
+    assert "All changes:" in out.out and "Code changes only:" in out.out
+    text = out.out + out.err + saved.read_text(encoding="utf-8")
+    for person in AUTHORS:
+        assert person.name not in text
+        assert person.email not in text
+    for sha in Git(str(corpus / "clones" / "north")).get_list_commits():
+        assert sha.hash[:7] not in text
 
 
 def test_registry_has_no_review_feature_the_default_model_reads() -> None:
