@@ -8,6 +8,7 @@ command fails before it would). A TeamlensError exits with 1, a bad option or ar
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import yaml
 
 from teamlens.config import load_config
 from teamlens.mining.tasks import mine_all
+from teamlens.model.registry import DEFAULT_MODEL_DIR
 from tests.conftest import TEST_KEY, teamlens_command
 from tests.gitrepo import ALICE, BOB, CAROL, RepoBuilder
 
@@ -58,8 +60,11 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> Place:
     broken.parent.mkdir()
     broken.write_text("repositories: [\n  - name: app\n", encoding="utf-8")
     # CSVs for `score`: a cell that is not a number, and a file without the model's features.
-    header = "_id,date,bug,ns,nd,nf,entrophy,la,ld,lt\n"
-    (root / "bad.csv").write_text(header + "c1,0,0,1,1,1,0.5,many,1,1\n", encoding="utf-8")
+    # bad.csv has every column the shipped default model reads, so only the cell is wrong.
+    wanted = json.loads((DEFAULT_MODEL_DIR / "meta.json").read_text(encoding="utf-8"))["features"]
+    header = ",".join(["_id", "date", "bug", *wanted]) + "\n"
+    cells = ["many" if name == "la" else "1" for name in wanted]
+    (root / "bad.csv").write_text(header + ",".join(["c1", "0", "0", *cells]) + "\n", "utf-8")
     (root / "thin.csv").write_text("_id,la\nc1,3\n", encoding="utf-8")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TEAMLENS_KEY", TEST_KEY)
