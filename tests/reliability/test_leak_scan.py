@@ -571,7 +571,10 @@ def test_the_outputs_hold_the_expected_artefacts(world: World) -> None:
     assert "Merge pull request #1 from <person>/fix-parser" in texts
     assert (world.data_dir / "aggregates" / "team_period.parquet").stat().st_size > 0
     assert [p for p in (world.data_dir / "models").iterdir() if (p / "card.md").exists()]
-    assert "becomes current" in world.ran["train"].out
+    # The trained model is either made current or stays behind a better one on the
+    # same test window (the shipped default model can win): both are named.
+    train_out = world.ran["train"].out
+    assert "written to" in train_out and "current model:" in train_out, train_out
     reports = world.outputs / "report"
     assert {"report.html", "month.html", "team_period.csv", "latest.csv"} <= {
         p.name for p in reports.iterdir()
