@@ -300,6 +300,32 @@ class ContenderResult:
 
 
 @dataclass(frozen=True)
+class SubsetResult:
+    """The test window's code changes, scored apart from docs/config-only changes.
+
+    A code change touches at least one file in a programming language (the store's
+    ``language`` column, ``teamlens.mining.languages``); the others change docs, config
+    or data only. Labels rarely call those inducing, so they are easy to rank clean and
+    flatter a model's figures on all changes (docs/evaluation.md).
+    """
+
+    code_rows: int
+    code_inducing: int
+    other_rows: int
+    other_inducing: int
+    results: Mapping[Contender, ContenderResult]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code_rows": self.code_rows,
+            "code_inducing": self.code_inducing,
+            "docs_config_only_rows": self.other_rows,
+            "docs_config_only_inducing": self.other_inducing,
+            "models": {c.value: r.metrics.as_dict() for c, r in self.results.items()},
+        }
+
+
+@dataclass(frozen=True)
 class SplitResult:
     window: Mapping[str, int]
     train_rows: int
@@ -307,6 +333,8 @@ class SplitResult:
     test_defect_rate: float
     results: Mapping[Contender, ContenderResult]
     fitted: Mapping[Contender, Fitted]
+    #: None when the data does not say which changes are code (a Kamei CSV).
+    code: SubsetResult | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -323,6 +351,7 @@ class SplitResult:
             if Contender.LIGHTGBM in self.results
             else {},
             "choice": choose(self.fitted).as_dict(),
+            "code_changes": None if self.code is None else self.code.as_dict(),
         }
 
 
@@ -375,14 +404,40 @@ def evaluate_split(
         float(test.y().mean()),
         results,
         fitted,
+        _code_subset(test, fitted),
     )
 
 
-def mean_metrics(results: Sequence[SplitResult]) -> dict[str, dict[str, float | None]]:
-    """Per contender, the mean of each metric over several splits (NaN ignored)."""
+def _code_subset(test: JitData, fitted: Mapping[Contender, Fitted]) -> SubsetResult | None:
+    """Every contender scored on the test window's code changes only."""
+    if not test.has("language"):
+        return None
+    is_code = test.frame["language"].notna().to_numpy()
+    code = test.rows(np.flatnonzero(is_code))
+    other = test.rows(np.flatnonzero(~is_code))
+
+    # Scored only with both classes: a one-class subset has no ranking to judge.
+    both = len(np.unique(code.y())) == 2
+    results = {c: score(one, code) for c, one in fitted.items()} if both else {}
+    return SubsetResult(len(code), int(code.y().sum()), len(other), int(other.y().sum()), results)
+
+
+def mean_metrics(
+    results: Sequence[SplitResult], code_only: bool = False
+) -> dict[str, dict[str, float | None]]:
+    """Per contender, the mean of each metric over several splits (NaN ignored).
+
+    With `code_only`, over the splits' code changes (splits without any are skipped).
+    """
+    if code_only:
+        scored = [r.code.results for r in results if r.code is not None and r.code.results]
+    else:
+        scored = [r.results for r in results]
     out: dict[str, dict[str, float | None]] = {}
-    for contender in results[0].results:
-        rows = [asdict(r.results[contender].metrics) for r in results]
+    if not scored:
+        return out
+    for contender in scored[0]:
+        rows = [asdict(one[contender].metrics) for one in scored]
         means: dict[str, float | None] = {}
         for name in rows[0]:
             values = [float(row[name]) for row in rows if not math.isnan(float(row[name]))]

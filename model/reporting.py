@@ -43,6 +43,7 @@ def evaluation_json(data: JitData, results: Sequence[SplitResult]) -> dict[str, 
     """
     return {
         "models": mean_metrics(list(results)),
+        "code_changes": mean_metrics(list(results), code_only=True),
         "effort_aware_ranking": _mean_effort_aware(results),
         "splits": [r.as_dict() for r in results],
         "data": {
@@ -85,12 +86,33 @@ def evaluation_text(data: JitData, results: Sequence[SplitResult]) -> str:
     title = "metrics" if len(results) == 1 else f"mean over {len(results)} rolling origins"
     lines += ["", *_table(f"{title} (ranking by risk):", doc["models"])]
     lines += ["", *_table("effort-aware ranking (risk per line):", doc["effort_aware_ranking"])]
+    lines += _code_lines(results)
     lines.append("")
     lines.append(
         "Brier, E@20%R (effort at 20 % recall) and IFA: lower is better; the rest higher. "
         "Effort is la + ld. See docs/evaluation.md."
     )
     return "\n".join(lines)
+
+
+def _code_lines(results: Sequence[SplitResult]) -> list[str]:
+    """The code changes' table, and what the docs/config-only changes were."""
+    subsets = [r.code for r in results if r.code is not None]
+    if not subsets:
+        return []
+    code = sum(s.code_rows for s in subsets)
+    other = sum(s.other_rows for s in subsets)
+    other_bad = sum(s.other_inducing for s in subsets)
+    lines = [
+        "",
+        f"test changes touching code: {code}; docs/config-only: {other} "
+        f"({other_bad} of them labelled defect-inducing). Figures on all changes include "
+        "the docs/config-only ones, which are easy to rank clean.",
+    ]
+    metrics = mean_metrics(list(results), code_only=True)
+    if metrics:
+        lines += ["", *_table("code changes only (ranking by risk):", metrics)]
+    return lines
 
 
 def _day(seconds: int) -> str:

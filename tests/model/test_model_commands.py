@@ -73,6 +73,24 @@ def test_evaluate_prints_the_contract_json(labelled_repo: LabelledRepo) -> None:
     assert _leaks(labelled_repo, result.stdout + result.stderr) == []
 
 
+def test_evaluate_scores_code_changes_apart_from_docs_and_config(
+    labelled_repo: LabelledRepo,
+) -> None:
+    result = _run(labelled_repo, "evaluate", "--format", "json", "--no-tune")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    split = doc["splits"][0]
+    code = split["code_changes"]
+    # Every test change is either code or docs/config-only, and both kinds are there.
+    assert code["code_rows"] + code["docs_config_only_rows"] == split["test_rows"]
+    assert code["code_rows"] > 0
+    assert set(code["models"]) == set(doc["models"])
+    assert doc["code_changes"]["lightgbm"]["roc_auc"] == code["models"]["lightgbm"]["roc_auc"]
+    text = _run(labelled_repo, "evaluate", "--no-tune")
+    assert "code changes only (ranking by risk):" in text.stdout
+    assert f"test changes touching code: {code['code_rows']}; " in text.stdout
+
+
 def test_rolling_evaluation_reports_each_origin(labelled_repo: LabelledRepo) -> None:
     result = _run(labelled_repo, "evaluate", "--rolling", "3", "--no-tune")
     assert result.returncode == 0, result.stderr
