@@ -55,6 +55,7 @@ from teamlens.features.pipeline import (
 from teamlens.mining.domain import ChangeType, FileChange
 from teamlens.mining.gitlog import diff_file_changes
 from teamlens.mining.repository import GitRepository
+from teamlens.privacy import read_opt_out
 from teamlens.store import Store
 
 
@@ -155,6 +156,7 @@ def compute_change(
             Store(config.data_dir), repo_config.name, repo.path, base, head_sha,
             frozenset(str(c.id) for c in in_range), now, fix_res, detect_copies,
             {p for t in change.files for p in (t.path, t.old_path) if p is not None},
+            read_opt_out(config.privacy.opt_out),
         )  # fmt: skip
         kamei, replayed = features_after(history.changes, change, teams)
         diffs = line_diffs.result()

@@ -331,9 +331,14 @@ def git_history(
     detect_copies: bool,
     until: int,
     paths: Iterable[str] | None = None,
+    opted_out: Iterable[str] = (),
 ) -> list[Change]:
     """The non-merge changes reachable from `revision` up to time `until`, in the store's
     order, read as the miner reads them (``git log``, the miner's parser).
+
+    `opted_out` are the opt-out list's entries: changes of those people are left out,
+    as the store never holds them (an e-mail matches the author's address as written or
+    as .mailmap gives it, and then every address .mailmap gives the same person).
 
     With `paths`, only the changes that touch them or, through renames, their earlier
     names (each with all its files): every change the replay of those files reads
@@ -341,11 +346,14 @@ def git_history(
     long history. Author identities (``.mailmap`` applied, normalised as the miner does
     before keying them) stay in memory, only to be counted.
     """
+    emails = frozenset(e.lower() for e in opted_out if "@" in e)
     if paths is None:
-        return _git_history(repo, revision, fix_res, detect_copies, until, ())
+        return _git_history(repo, revision, fix_res, detect_copies, until, (), emails)
     wanted = set(paths)
     while True:  # follow renames back to earlier names until no new name turns up
-        found = _git_history(repo, revision, fix_res, detect_copies, until, sorted(wanted))
+        found = _git_history(
+            repo, revision, fix_res, detect_copies, until, sorted(wanted), emails
+        )
         earlier = {
             t.old_path
             for c in found
@@ -364,19 +372,23 @@ def _git_history(
     detect_copies: bool,
     until: int,
     paths: Sequence[str],
+    opted_out: frozenset[str] = frozenset(),
 ) -> list[Change]:
     found: list[tuple[int, int, Change]] = []
+    gone: set[str] = set()  # opted-out people, by their .mailmap address
     with git_log(repo, [revision], (), detect_copies, paths) as commits:
         for i, commit in enumerate(commits):
             if commit.is_merge or commit.commit_time > until:
                 continue
             author = normalise_identity(commit.author.name, commit.author.email)
+            if opted_out and {commit.author.raw_email.lower(), author} & opted_out:
+                gone.add(author)
             is_fix = any(r.search(commit.message) for r in fix_res)
             touches = tuple(file_touch(f) for f in commit.file_changes)
             change = Change(commit.sha, commit.commit_time, author, is_fix, touches)
             found.append((commit.commit_time, i, change))
     found.sort(key=lambda x: (x[0], x[1]))
-    return [c for _, _, c in found]
+    return [c for _, _, c in found if c.author_id not in gone]
 
 
 def values_row(values: Mapping[str, object]) -> dict[str, float]:
@@ -449,6 +461,7 @@ def review_history(
     fix_res: Sequence[re.Pattern[str]],
     detect_copies: bool,
     paths: Iterable[str] | None = None,
+    opted_out: Iterable[str] = (),
 ) -> ReviewHistory:
     """The history of the change base..head (`in_range` are its own commits).
 
@@ -460,5 +473,5 @@ def review_history(
     found = stored_history(store, repo_name, base, head, in_range, now, paths) if store else None
     if found is not None:
         return found
-    changes = git_history(repo, base, fix_res, detect_copies, now, paths)
+    changes = git_history(repo, base, fix_res, detect_copies, now, paths, opted_out)
     return ReviewHistory(changes, None, "git")

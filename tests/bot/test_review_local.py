@@ -17,7 +17,7 @@ from teamlens.bot.review import review_local
 from teamlens.config import Config, load_config
 from teamlens.features.pipeline import git_history
 from tests.conftest import TEST_KEY, teamlens_command
-from tests.gitrepo import ALICE, BOB, CAROL, ERIN, ZOE, Person, RepoBuilder
+from tests.gitrepo import ALICE, BOB, CAROL, CAROL_OLD, ERIN, ZOE, Person, RepoBuilder
 
 SIMPLE = "def area(w, h):\n    return w * h\n"
 BRANCHY = """def area(w, h):
@@ -242,3 +242,25 @@ def test_file_history_survives_control_characters_in_identities_and_messages(
     assert [len(c.files) for c in found] == [2, 1, 1]
     assert [c.is_fix for c in found] == [False, True, False]
     assert [c.author_id for c in found] == [ALICE.email, odd.email.lower(), BOB.email]
+
+
+def test_history_without_a_store_leaves_out_opted_out_people(repo_builder: RepoBuilder) -> None:
+    """Opt-out is total: the review's git history drops what the store would never hold.
+
+    The opt-out list names Carol's old address; .mailmap gives it her current one, so
+    her changes under both addresses are gone, and Bob's stay.
+    """
+    repo_builder.write(".mailmap", f"{CAROL.name} <{CAROL.email}> <{CAROL_OLD.email}>\n")
+    repo_builder.write("a.py", "A = 1\n")
+    repo_builder.commit("Add a", ALICE)
+    repo_builder.write("a.py", "A = 2\n")
+    repo_builder.commit("Change a", CAROL_OLD)
+    repo_builder.write("a.py", "A = 3\n")
+    repo_builder.commit("Change a again", CAROL)
+    repo_builder.write("a.py", "A = 4\n")
+    base = repo_builder.commit("Change a once more", BOB)
+    everyone = git_history(repo_builder.path, base, [], False, until=repo_builder.clock)
+    assert {c.author_id for c in everyone} == {ALICE.email, CAROL.email, BOB.email}
+    for listed in ([CAROL_OLD.email], [CAROL.email.upper()]):
+        kept = git_history(repo_builder.path, base, [], False, repo_builder.clock, ["a.py"], listed)
+        assert [c.author_id for c in kept] == [ALICE.email, BOB.email]
