@@ -351,9 +351,7 @@ def git_history(
         return _git_history(repo, revision, fix_res, detect_copies, until, (), emails)
     wanted = set(paths)
     while True:  # follow renames back to earlier names until no new name turns up
-        found = _git_history(
-            repo, revision, fix_res, detect_copies, until, sorted(wanted), emails
-        )
+        found = _git_history(repo, revision, fix_res, detect_copies, until, sorted(wanted), emails)
         earlier = {
             t.old_path
             for c in found
