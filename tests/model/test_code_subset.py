@@ -25,7 +25,7 @@ def _changes() -> JitData:
             "label": label,
             "effort": la,
             "la": la,
-            "language": np.where(is_code, "Python", None),
+            "language": ["Python" if code else None for code in is_code],
         }
     )
     return JitData(frame, ("la",), "test")
