@@ -41,7 +41,14 @@ from teamlens.model.levels import (
     record_levels,
 )
 from teamlens.model.reference import cache_path, recent_changes, repository_reference
-from teamlens.model.registry import ModelMeta, Registry, SavedModel, save_model
+from teamlens.model.registry import (
+    DEFAULT_MODEL_DIR,
+    ModelMeta,
+    Registry,
+    SavedModel,
+    load_model,
+    save_model,
+)
 from teamlens.privacy import Pseudonymizer, load_key
 from teamlens.store import Store
 from tests.conftest import teamlens_command
@@ -320,3 +327,23 @@ def test_purging_someone_discards_the_cached_reference(trained: Trained, tmp_pat
     assert not cached.exists()  # built from rows of someone who opted out since
     # Four people are left: the repository has no reference of its own any more.
     assert repository_reference(config.data_dir, model, REPO, config.privacy.k) is None
+
+
+def test_the_shipped_default_model_puts_the_planted_change_above_a_note(
+    trained: Trained, tmp_path: Path
+) -> None:
+    """A new user's first review (no store, the shipped default model) sees new code."""
+    doc = {
+        "data_dir": str(tmp_path / "empty"),
+        "repositories": [{"name": "fresh", "path": str(trained.repo.path)}],
+        "privacy": {"key_file": str(tmp_path / "key")},
+    }
+    (tmp_path / "repos.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    config = load_config(tmp_path / "repos.yaml")
+    default = load_model(DEFAULT_MODEL_DIR)
+    large = review_local(config, None, trained.main, _large_new_code(trained), default)
+    note = review_local(config, None, trained.main, _one_line_note(trained), default)
+    assert note.level is Level.LOW
+    assert large.level is not Level.LOW
+    assert large.risk > 10 * note.risk
+    assert any(r.startswith("adds ") or "new files" in r for r in large.reasons), large.reasons
