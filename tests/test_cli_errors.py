@@ -33,6 +33,7 @@ class Place:
     config: Path
     broken: Path
     missing: Path
+    typo: Path  # a team glob that matches no file (`src/flaks/**`)
 
     def fill(self, arg: str) -> str:
         return arg.format(
@@ -41,6 +42,7 @@ class Place:
             config=self.config,
             broken=self.broken,
             missing=self.missing,
+            typo=self.typo,
         )
 
 
@@ -56,6 +58,9 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> Place:
     config = work / "repos.yaml"
     doc = {"repositories": [{"name": "app", "path": str(builder.path)}]}
     config.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    typo = work / "typo.yaml"
+    typo_doc = {**doc, "teams": {"core": "src/flaks/**"}}
+    typo.write_text(yaml.safe_dump(typo_doc, sort_keys=False), encoding="utf-8")
     broken = root / "broken" / "repos.yaml"
     broken.parent.mkdir()
     broken.write_text("repositories: [\n  - name: app\n", encoding="utf-8")
@@ -76,6 +81,7 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> Place:
         config=config,
         broken=broken,
         missing=root / "nowhere" / "repos.yaml",
+        typo=typo,
     )
 
 
@@ -93,6 +99,7 @@ def _environment(root: Path) -> dict[str, str]:
 # (command, arguments after `teamlens`, exit code, a piece of the one line)
 USER = 1  # a TeamlensError
 USAGE = 2  # a bad option or argument
+_EMPTY_GLOB = "repository 'app': team 'core': glob 'src/flaks/**' matches no file at the mined tip"
 CASES: list[tuple[str, list[str], int, str]] = [
     ("init", ["init"], USER, "already exists (use --force to overwrite)"),
     ("mine", ["--config", "{missing}", "mine"], USER, "not found (run `teamlens init`"),
@@ -153,6 +160,16 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ("query", ["query"], USAGE, "Missing argument 'SQL'"),
     ("privacy", ["privacy", "--output", "{root}/nothing"], USER, "no such file or folder"),
     ("purge", ["--config", "{missing}", "purge"], USER, "not found (run `teamlens init`"),
+    ("mine", ["--config", "{typo}", "mine"], USER, _EMPTY_GLOB),
+    ("features", ["--config", "{typo}", "features"], USER, _EMPTY_GLOB),
+    ("run", ["--config", "{typo}", "run"], USER, _EMPTY_GLOB),
+    ("report", ["--config", "{typo}", "report"], USER, _EMPTY_GLOB),
+    (
+        "review",
+        ["--config", "{typo}", "review", "--base", "HEAD~1", "--head", "HEAD"],
+        USER,
+        _EMPTY_GLOB,
+    ),
     ("(none)", ["nosuch"], USAGE, "No such command 'nosuch'"),
     ("(none)", ["--nope"], USAGE, "No such option '--nope'"),
 ]

@@ -7,7 +7,7 @@ Everything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -83,6 +83,22 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
     """teamlens: learn from code history without scoring people."""
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
+
+
+def allow_empty_teams_option(func: F) -> F:
+    return click.option(
+        "--allow-empty-teams",
+        is_flag=True,
+        help="A team glob that matches no file is a warning, not an error.",
+    )(func)
+
+
+def check_teams(config: Config, repos: Sequence[str] = (), allow_empty: bool = False) -> None:
+    """Stop on a repos.yaml team glob that owns no file (or warn, with --allow-empty-teams)."""
+    from teamlens.features.team_globs import check_team_globs
+
+    for warning in check_team_globs(config, repos, allow_empty):
+        click.echo(f"teamlens: warning: {warning}", err=True)
 
 
 def _scale_options(func: F, workers_help: str) -> F:

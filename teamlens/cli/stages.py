@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import click
 
 from teamlens.cli.core import (
+    allow_empty_teams_option,
+    check_teams,
     cli,
     config_from,
     config_option,
@@ -116,6 +118,7 @@ def stage_progress(stage: Stage) -> ProgressCallback | None:
 @click.option(
     "--no-github", is_flag=True, help="Skip pull requests and reviews (git history only)."
 )
+@allow_empty_teams_option
 @scale_options
 @click.pass_context
 def mine(
@@ -124,6 +127,7 @@ def mine(
     repos: tuple[str, ...],
     quiet: bool,
     no_github: bool,
+    allow_empty_teams: bool,
     workers: int,
     scheduler: str | None,
 ) -> None:
@@ -136,6 +140,7 @@ def mine(
     from teamlens.pipeline import mine_git, mine_github
 
     config = config_from(ctx, config_path)
+    check_teams(config, repos, allow_empty_teams)
     with runner_for(workers, scheduler) as runner:
         mining = mine_git(config, repos, runner, None if quiet else Progress())
         echo_mining(mining, quiet)
@@ -152,12 +157,14 @@ def mine(
 @cli.command()
 @config_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
+@allow_empty_teams_option
 @scale_options
 @click.pass_context
 def run(
     ctx: click.Context,
     config_path: Path | None,
     quiet: bool,
+    allow_empty_teams: bool,
     workers: int,
     scheduler: str | None,
 ) -> None:
@@ -172,6 +179,7 @@ def run(
     from teamlens.pipeline import run as run_pipeline
 
     config = config_from(ctx, config_path)
+    check_teams(config, (), allow_empty_teams)
     result = run_pipeline(
         config,
         workers=workers,
@@ -265,6 +273,7 @@ def label(
 @config_option
 @click.option("--repo", "repos", multiple=True, help="Only this repository (repeatable).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@allow_empty_teams_option
 @features_scale_options
 @click.pass_context
 def features(
@@ -272,6 +281,7 @@ def features(
     config_path: Path | None,
     repos: tuple[str, ...],
     quiet: bool,
+    allow_empty_teams: bool,
     workers: int,
     scheduler: str | None,
 ) -> None:
@@ -281,6 +291,7 @@ def features(
     from teamlens.summary import label_totals
 
     config = config_from(ctx, config_path)
+    check_teams(config, repos, allow_empty_teams)
     progress = None if quiet else Progress(unit="changes", verb="features")
     if scheduler is None and len(repositories(config, repos)) == 1:
         # One repository: a cluster would run one task; its code metrics use the processes.

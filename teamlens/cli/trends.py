@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from teamlens.cli.core import cli, config_from, config_option, server_options
+from teamlens.cli.core import (
+    allow_empty_teams_option,
+    check_teams,
+    cli,
+    config_from,
+    config_option,
+    server_options,
+)
 
 
 @cli.command()
@@ -26,6 +33,7 @@ from teamlens.cli.core import cli, config_from, config_option, server_options
     show_default=True,
     help="Period of the trends.",
 )
+@allow_empty_teams_option
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -33,11 +41,14 @@ def report(
     out: Path | None,
     csv_dir: Path | None,
     period: str,
+    allow_empty_teams: bool,
 ) -> None:
     """Team quality trends as one offline HTML file (k-suppressed; never per person)."""
     from teamlens.pipeline import write_report
 
-    out = write_report(config_from(ctx, config_path), out, csv_dir, period)
+    config = config_from(ctx, config_path)
+    check_teams(config, (), allow_empty_teams)
+    out = write_report(config, out, csv_dir, period)
     click.echo(f"wrote {out}")
 
 

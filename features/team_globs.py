@@ -1,0 +1,102 @@
+"""Team globs that own no file: a typo (``src/flaks/**``) would make a team vanish silently.
+
+The commands that use teams (mine, features, run, report, review) check, before they
+start, every glob of repos.yaml ``teams`` (the repository's own ``teams`` or the
+top-level one) against the files at the tip of the repository's mined branch. A glob
+that matches none of them is an error naming the repository, the team and the glob;
+``--allow-empty-teams`` makes it a warning. CODEOWNERS rules are the repository's own
+and are not checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from teamlens.config import Config, RepositoryConfig
+from teamlens.errors import ConfigError, RepositoryError
+from teamlens.features.kamei import TeamMap
+from teamlens.mining.git import run_git
+from teamlens.mining.repository import GitRepository
+
+
+class EmptyTeamGlobError(ConfigError):
+    "A repos.yaml team glob matches no file of the repository"
+
+
+@dataclass(frozen=True)
+class EmptyTeamGlob:
+    """One glob of one team that owns no file at the repository's tip."""
+
+    repository: str
+    team: str
+    glob: str
+
+    def message(self) -> str:
+        return (
+            f"repository {self.repository!r}: team {self.team!r}: glob {self.glob!r} "
+            "matches no file at the mined tip"
+        )
+
+
+def tip_paths(repo: GitRepository, repo_config: RepositoryConfig) -> set[str] | None:
+    """Every file path at the tip of the branch(es) mined, or None when there is no tip."""
+    tips = repo.tips(repo_config.branch, repo_config.all_branches)
+    if not tips:
+        return None
+    tip = repo.main_line_tip(sorted(set(tips.values())))
+    out = run_git(repo.path, "ls-tree", "-r", "-z", "--name-only", tip, what="git ls-tree")
+    return {p for p in out.split("\0") if p}
+
+
+def empty_globs(
+    name: str, globs: Mapping[str, Sequence[str]], paths: set[str]
+) -> list[EmptyTeamGlob]:
+    """The globs of ``globs`` (team -> globs) that match none of ``paths``."""
+    empty = []
+    for team in sorted(globs):
+        for glob in globs[team]:
+            single = TeamMap({team: [glob]})
+            if not any(single.owners(p) for p in paths):
+                empty.append(EmptyTeamGlob(name, team, glob))
+    return empty
+
+
+def _open(config: Config, repo_config: RepositoryConfig) -> GitRepository | None:
+    """The repository as it is now (a `url:` clone is not synced), or None if not cloned yet."""
+    if repo_config.url is not None and not (config.clones_dir / repo_config.name).exists():
+        return None
+    try:
+        return GitRepository.open(repo_config, config.clones_dir, sync=False)
+    except RepositoryError:
+        return None  # the command itself reports a missing or broken repository
+
+
+def check_team_globs(
+    config: Config, only: Sequence[str] = (), allow_empty: bool = False
+) -> list[str]:
+    """Check the team globs of the repositories in ``only`` (or all of them).
+
+    Returns one warning line per empty glob when ``allow_empty``; otherwise raises.
+
+    Raises
+    ------
+    EmptyTeamGlobError
+        A glob matches no file at the tip (one line naming every such glob).
+    """
+    found: list[EmptyTeamGlob] = []
+    for repo_config in [config.repository(n) for n in only] if only else config.repositories:
+        globs = dict((repo_config.teams or config.teams).globs)
+        if not globs:
+            continue
+        repo = _open(config, repo_config)
+        paths = tip_paths(repo, repo_config) if repo is not None else None
+        if paths is None:
+            continue  # nothing mined yet: nothing to check against
+        found.extend(empty_globs(repo_config.name, globs, paths))
+    if found and not allow_empty:
+        raise EmptyTeamGlobError(
+            "; ".join(e.message() for e in found)
+            + " (a typo? fix repos.yaml `teams`, or pass --allow-empty-teams)"
+        )
+    return [e.message() for e in found]
