@@ -7,7 +7,14 @@ from pathlib import Path
 import click
 
 from teamlens import __version__
-from teamlens.cli.core import cli, config_from, config_option, server_options
+from teamlens.cli.core import (
+    allow_empty_teams_option,
+    check_teams,
+    cli,
+    config_from,
+    config_option,
+    server_options,
+)
 
 
 @cli.command()
@@ -41,6 +48,7 @@ from teamlens.cli.core import cli, config_from, config_option, server_options
     show_default=True,
     help="Output format.",
 )
+@allow_empty_teams_option
 @click.pass_context
 def review(
     ctx: click.Context,
@@ -53,6 +61,7 @@ def review(
     level_only: bool,
     model_id: str | None,
     fmt: str,
+    allow_empty_teams: bool,
 ) -> None:
     """Risk, reasons and suggestions for a change (local refs or a pull request).
 
@@ -62,6 +71,7 @@ def review(
     from teamlens.model.registry import Registry
 
     config = config_from(ctx, config_path)
+    check_teams(config, (repo_name,) if repo_name else (), allow_empty_teams)
     model = None if model_id is None else Registry.for_data_dir(config.data_dir).load(model_id)
     if github_ref is not None:
         if base or head:
