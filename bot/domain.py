@@ -67,7 +67,8 @@ class Suggestion:
     """One concrete, checkable suggestion from one rule.
 
     ``path`` and ``line`` place it on a line the change adds (an inline comment); both
-    None for a suggestion about the whole change.
+    None for a suggestion about the whole change. ``end_line`` (when known) is the last
+    line of what it names, e.g. a function.
     """
 
     rule: str
@@ -75,12 +76,38 @@ class Suggestion:
     path: str | None = None
     line: int | None = None
     details: Mapping[str, object] = field(default_factory=dict)
+    end_line: int | None = None
 
     @property
     def fingerprint(self) -> str:
         """Stable across pushes and rebases: path, rule and message, not the line number."""
         text = "\0".join((self.path or "", self.rule, self.message))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class NothingToReview:
+    """The answer for a change with nothing in it: no commits between the merge base and
+    head (``base == head``), or commits whose diff is empty."""
+
+    repo: str
+    base: str  # the merge base
+    head: str
+
+    @property
+    def reason(self) -> str:
+        if self.base == self.head:
+            return "no commits between the merge base and head"
+        return "the diff between the merge base and head is empty"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "nothing_to_review": True,
+            "reason": self.reason,
+            "base": self.base,
+            "head": self.head,
+            "repo": self.repo,
+        }
 
 
 @dataclass(frozen=True)

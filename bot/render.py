@@ -19,8 +19,7 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from teamlens.bot.domain import ChangedFile, Level, ReviewResult, Suggestion
-from teamlens.mining.domain import ChangeType
+from teamlens.bot.domain import ChangedFile, Level, NothingToReview, ReviewResult, Suggestion
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -157,7 +156,8 @@ def parse_fingerprint(body: str) -> str | None:
 @dataclass(frozen=True)
 class _Location:
     path: str
-    line: int | None
+    start_line: int
+    end_line: int | None = None
 
 
 def _sarif_level(level: Level) -> str:
@@ -169,29 +169,36 @@ def _uri(path: str) -> str:
     return urllib.parse.quote(path.lstrip("/"), safe="/")
 
 
-def _fallback_path(files: tuple[ChangedFile, ...]) -> str | None:
-    """The first changed file that exists at head, else the first file, else None."""
+def _first_added_line(path: str, files: tuple[ChangedFile, ...]) -> int:
+    """The first line the change adds to `path` (at head), else 1 (the file as a whole)."""
     for f in files:
-        if f.status is not ChangeType.DELETED:
-            return f.path
-    return files[0].path if files else None
+        if f.path == path and f.added_lines:
+            return min(f.added_lines)
+    return 1
 
 
-def _locate(s: Suggestion | None, fallback: str | None) -> _Location | None:
-    """Where a suggestion (None: the whole change) is shown in SARIF."""
-    if s is not None and s.path is not None:
-        return _Location(s.path, s.line)
-    return None if fallback is None else _Location(fallback, None)
+def _locate(s: Suggestion, files: tuple[ChangedFile, ...]) -> _Location | None:
+    """Where a suggestion is shown in SARIF: its line, else the first line the change adds
+    to its file (else line 1); None for a suggestion about the whole change (no file is
+    made up for it)."""
+    if s.path is None:
+        return None
+    if s.line is None or s.line < 1:
+        return _Location(s.path, _first_added_line(s.path, files))
+    end = s.end_line if s.end_line is not None and s.end_line >= s.line else None
+    return _Location(s.path, s.line, end)
 
 
 def _sarif_locations(where: _Location | None) -> list[dict[str, object]]:
     if where is None:
         return []
+    region: dict[str, object] = {"startLine": where.start_line}
+    if where.end_line is not None:
+        region["endLine"] = where.end_line
     physical: dict[str, object] = {
-        "artifactLocation": {"uri": _uri(where.path), "uriBaseId": "%SRCROOT%"}
+        "artifactLocation": {"uri": _uri(where.path), "uriBaseId": "%SRCROOT%"},
+        "region": region,
     }
-    if where.line is not None and where.line >= 1:
-        physical["region"] = {"startLine": where.line}
     return [{"physicalLocation": physical}]
 
 
@@ -233,7 +240,7 @@ def _risk_text(result: ReviewResult, numeric: bool) -> str:
     if result.level_meaning:
         text += " " + level_line(result)
     if result.reasons:
-        text += " Why: " + " ".join(result.reasons)
+        text += "\nWhy:" + "".join(f"\n- {' '.join(r.split())}" for r in result.reasons)
     return text
 
 
@@ -248,8 +255,11 @@ def to_sarif(
 ) -> dict[str, object]:
     """The result as a SARIF 2.1.0 log: one result for the risk, one per suggestion.
 
-    A suggestion without a path is placed on the first changed file (SARIF consumers
-    need a location), without a region. ``rule_descriptions`` and ``help_uris`` describe
+    Every located result has a region: a suggestion's line (and ``endLine`` when the
+    suggestion knows it); a suggestion with a file but no line starts at the first line the
+    change adds to that file (line 1 if none). The risk and the suggestions about the
+    whole change have no location: none is made up for them. The risk's reasons are one
+    per line of its message. ``rule_descriptions`` and ``help_uris`` describe
     the rules by id (a rule without a description is described by its id).
     """
     descriptions = {RISK_RULE: RISK_DESCRIPTION, **(rule_descriptions or {})}
@@ -257,20 +267,18 @@ def to_sarif(
     rules = [_rule(r, descriptions.get(r, r), (help_uris or {}).get(r)) for r in rule_ids]
     index = {r: i for i, r in enumerate(rule_ids)}
     level = _sarif_level(result.level)
-    fallback = _fallback_path(result.change.files)
+    files = result.change.files
     results = [
         _sarif_result(
             RISK_RULE,
             0,
             level,
             _risk_text(result, numeric),
-            _locate(None, fallback),
+            None,
             RISK_FINGERPRINT,
         ),
         *(
-            _sarif_result(
-                s.rule, index[s.rule], level, s.message, _locate(s, fallback), s.fingerprint
-            )
+            _sarif_result(s.rule, index[s.rule], level, s.message, _locate(s, files), s.fingerprint)
             for s in result.suggestions
         ),
     ]
@@ -316,4 +324,28 @@ def to_sarif_json(
         help_uris=help_uris,
         numeric=numeric,
     )
+    return json.dumps(log, indent=2, ensure_ascii=False)
+
+
+# --- nothing to review -----------------------------------------------------------------
+
+
+def nothing_text(nothing: NothingToReview) -> str:
+    """One line: ``teamlens: nothing to review (no commits between the merge base and head)``."""
+    return f"{TOOL_NAME}: nothing to review ({nothing.reason})"
+
+
+def nothing_json(nothing: NothingToReview) -> str:
+    """``{"nothing_to_review": true, ...}`` as a JSON text: no risk, no reasons."""
+    return json.dumps(nothing.as_json())
+
+
+def nothing_sarif_json(nothing: NothingToReview, tool_version: str) -> str:
+    """A SARIF 2.1.0 log with no results (no rules, no risk)."""
+    run: dict[str, object] = {
+        "tool": {"driver": {"name": TOOL_NAME, "version": tool_version, "rules": []}},
+        "results": [],
+        "properties": {"nothingToReview": True, **nothing.as_json()},
+    }
+    log = {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
     return json.dumps(log, indent=2, ensure_ascii=False)

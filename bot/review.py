@@ -21,7 +21,13 @@ import numpy as np
 import pandas as pd
 
 from teamlens.bot.change import compute_change
-from teamlens.bot.domain import ChangeUnderReview, Level, ReviewResult, Suggestion
+from teamlens.bot.domain import (
+    ChangeUnderReview,
+    Level,
+    NothingToReview,
+    ReviewResult,
+    Suggestion,
+)
 from teamlens.bot.rules import suggest
 from teamlens.config import Config, ReviewConfig
 from teamlens.model.explain import explain
@@ -102,4 +108,23 @@ def review_local(
 
     repo = config.repository(repo_name) if repo_name else config.repositories[0]
     change = compute_change(config, repo, base, head, timings)
+    return assess(config, change, model, similar_suggestions(config, change), timings)
+
+
+def review_local_or_nothing(
+    config: Config,
+    repo_name: str | None,
+    base: str,
+    head: str,
+    model: SavedModel | None = None,
+    timings: dict[str, float] | None = None,
+) -> ReviewResult | NothingToReview:
+    """Like :func:`review_local`, but a change with no commits between the merge base and
+    head, or with an empty diff, is not scored: :class:`NothingToReview`."""
+    from teamlens.bot.similar_comments import similar_suggestions
+
+    repo = config.repository(repo_name) if repo_name else config.repositories[0]
+    change = compute_change(config, repo, base, head, timings)
+    if not change.files:
+        return NothingToReview(change.repo, change.base, change.head)
     return assess(config, change, model, similar_suggestions(config, change), timings)

@@ -67,7 +67,15 @@ def review(
 
     About the change only, never about its author. Usable as a pre-push hook.
     """
-    from teamlens.bot.render import to_json, to_markdown, to_sarif_json
+    from teamlens.bot.domain import NothingToReview
+    from teamlens.bot.render import (
+        nothing_json,
+        nothing_sarif_json,
+        nothing_text,
+        to_json,
+        to_markdown,
+        to_sarif_json,
+    )
     from teamlens.model.registry import Registry
 
     config = config_from(ctx, config_path)
@@ -86,9 +94,18 @@ def review(
             raise click.UsageError("--post needs --github OWNER/REPO#N")
         if not base or not head:
             raise click.UsageError("give --base and --head, or --github OWNER/REPO#N")
-        from teamlens.bot.review import review_local
+        from teamlens.bot.review import review_local_or_nothing
 
-        result = review_local(config, repo_name, base, head, model=model)
+        found = review_local_or_nothing(config, repo_name, base, head, model=model)
+        if isinstance(found, NothingToReview):
+            if fmt == "json":
+                click.echo(nothing_json(found))
+            elif fmt == "sarif":
+                click.echo(nothing_sarif_json(found, __version__))
+            else:
+                click.echo(nothing_text(found))
+            return
+        result = found
     numeric = not (level_only or post)  # what is posted is shown without the number
     if fmt == "json":
         click.echo(to_json(result, numeric))

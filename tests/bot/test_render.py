@@ -225,18 +225,18 @@ def test_sarif_structure_and_results() -> None:
     risk = results[0]
     assert risk["ruleId"] == RISK_RULE and risk["level"] == "note"
     assert "medium risk (0.43)" in risk["message"]["text"]
-    # the overall risk sits on the first changed file that exists at head, no region
-    assert risk["locations"][0]["physicalLocation"] == {
-        "artifactLocation": {"uri": "src/app/parser.py", "uriBaseId": "%SRCROOT%"}
-    }
+    # the overall risk is about the whole change: no location is made up for it
+    assert "locations" not in risk
     by_fp = {r["partialFingerprints"][FINGERPRINT_KEY]: r for r in results[1:]}
     first = by_fp[MISSING_TEST.fingerprint]["locations"][0]["physicalLocation"]
     assert first["artifactLocation"]["uri"] == "src/app/parser.py"
     assert first["region"] == {"startLine": 42}
     no_line = by_fp[MISSING_TEST_2.fingerprint]["locations"][0]["physicalLocation"]
-    assert no_line == {"artifactLocation": {"uri": "src/app/header.py", "uriBaseId": "%SRCROOT%"}}
-    whole = by_fp[WHOLE.fingerprint]["locations"][0]["physicalLocation"]
-    assert whole == {"artifactLocation": {"uri": "src/app/parser.py", "uriBaseId": "%SRCROOT%"}}
+    assert no_line == {
+        "artifactLocation": {"uri": "src/app/header.py", "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": 1},  # the first line the change adds to the file
+    }
+    assert "locations" not in by_fp[WHOLE.fingerprint]
 
 
 def test_sarif_level_is_warning_when_high() -> None:
@@ -264,7 +264,7 @@ def test_sarif_uri_is_percent_encoded_and_descriptions_apply() -> None:
     assert rule["helpUri"] == "https://example.invalid/rules/r"
     physical = runs[0]["results"][1]["locations"][0]["physicalLocation"]
     assert physical["artifactLocation"]["uri"] == "docs/my%20notes%231.md"
-    assert "region" not in physical  # line 0 is no line
+    assert physical["region"] == {"startLine": 1}  # line 0 is no line: the file from its top
 
 
 def test_sarif_without_files_has_no_locations() -> None:
@@ -324,7 +324,7 @@ def test_outputs_only_hold_what_was_given() -> None:
     }  # fmt: skip
     risk_text = (
         "teamlens: medium risk (0.43). Among the riskiest 30 % of this repository's recent "
-        "changes, not the riskiest 10 %. Why: " + " ".join(result.reasons)
+        "changes, not the riskiest 10 %.\nWhy:" + "".join(f"\n- {r}" for r in result.reasons)
     )
     allowed = given | vocabulary | {RISK_DESCRIPTION, RISK_FINGERPRINT, risk_text}
     texts = set(_strings(json.loads(to_json(result)))) | set(_strings(to_sarif(result, "0.1.0")))
