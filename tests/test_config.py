@@ -408,7 +408,9 @@ def test_init_writes_a_loadable_file_for_the_current_repo(
 
     target = repo.path / "repos.yaml"
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"wrote {target}\n"
+    assert result.stdout == (
+        f"wrote {target}\nadded /.teamlens/, /.teamlens-clones/ to .git/info/exclude\n"
+    )
     config = load_config(target)
     (entry,) = config.repositories
     assert entry.name == "payments-service"

@@ -20,7 +20,7 @@ from teamlens.cli.core import (
     features_scale_options,
     scale_options,
 )
-from teamlens.config import write_starter
+from teamlens.config import exclude_data_folders, write_starter
 from teamlens.progress import Progress
 
 if TYPE_CHECKING:  # the stages pull in pyarrow and DuckDB: load them only when needed
@@ -32,9 +32,15 @@ if TYPE_CHECKING:  # the stages pull in pyarrow and DuckDB: load them only when 
 @cli.command()
 @click.option("--force", is_flag=True, help="Overwrite an existing repos.yaml.")
 def init(force: bool) -> None:
-    """Write a commented repos.yaml for the repository in the current folder."""
+    """Write a commented repos.yaml for the repository in the current folder.
+
+    Its data and clone folders, when inside the work tree, go into .git/info/exclude.
+    """
     path = write_starter(Path.cwd(), force=force)
     click.echo(f"wrote {path}")
+    added = exclude_data_folders(path)
+    if added:
+        click.echo(f"added {', '.join(added)} to .git/info/exclude")
 
 
 def echo_mining(mining: GitMining, quiet: bool) -> None:

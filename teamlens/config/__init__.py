@@ -29,7 +29,7 @@ from teamlens.config.schema import (
     ReviewConfig,
     TeamsConfig,
 )
-from teamlens.config.starter import STARTER, write_starter
+from teamlens.config.starter import STARTER, exclude_data_folders, write_starter
 from teamlens.config.validation import load_config
 from teamlens.config.yaml_loader import MAX_YAML_DEPTH
 
@@ -53,6 +53,7 @@ __all__ = [
     "RepositoryConfig",
     "ReviewConfig",
     "TeamsConfig",
+    "exclude_data_folders",
     "load_config",
     "write_starter",
 ]

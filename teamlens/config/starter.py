@@ -23,7 +23,7 @@ repositories:                       # required: at least one
     path: {path}                         # a local clone; or `url:` to clone into clones_dir
 {branch_line}
     # all_branches: true            # mine every branch instead of one
-    # github: owner/repo            # also mine pull requests (later releases)
+    # github: owner/repo            # also mine pull requests and reviews
 
 teams: {{}}                           # team name -> path globs it owns, e.g.
 #   core: ["src/**"]
@@ -35,7 +35,7 @@ privacy:
   key_env: TEAMLENS_KEY             # environment variable holding the pseudonymisation key;
   # key_file: ~/.config/teamlens/key  # used when the variable is unset (created 0600)
   # opt_out: optout.txt             # one e-mail per line (logins: with GitHub mining)
-  retention_days: 365               # raw text older than this will be purged (`purge`)
+  retention_days: 365               # review text older than this is not kept
   # dominance: 50                   # % of a figure's changes one person may make at most
 
 # mining:
@@ -98,3 +98,45 @@ def write_starter(folder: Path, force: bool = False) -> Path:
     target.write_text(text, encoding="utf-8")
     load_config(target)  # the starter must always be valid
     return target
+
+
+def exclude_data_folders(config_path: Path) -> list[str]:
+    """Add the data and clone folders of ``config_path`` to ``.git/info/exclude``.
+
+    Only folders inside the work tree of the repository holding repos.yaml count; a
+    line already there is not added again. Returns the lines added (``/.teamlens/``).
+    """
+    config = load_config(config_path)
+    top = _toplevel(config_path.parent)
+    if top is None:
+        return []
+    wanted = []
+    for folder in (config.data_dir, config.clones_dir):
+        try:
+            rel = folder.resolve().relative_to(top)
+        except ValueError:
+            continue  # outside the work tree: git never sees it
+        if rel.parts:
+            wanted.append(f"/{rel.as_posix()}/")
+    if not wanted:
+        return []
+    result = subprocess.run(
+        ["git", "-C", str(top), "rev-parse", "--git-path", "info/exclude"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0 or not result.stdout.strip():
+        return []
+    exclude = top / result.stdout.strip()  # relative to top unless git made it absolute
+    present = set()
+    if exclude.exists():
+        present = {line.strip() for line in exclude.read_text(encoding="utf-8").splitlines()}
+    added = [line for line in dict.fromkeys(wanted) if line not in present]
+    if added:
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        old = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+        sep = "" if not old or old.endswith("\n") else "\n"
+        lines = "".join(f"{line}\n" for line in added)
+        exclude.write_text(f"{old}{sep}# teamlens data and clones\n{lines}", encoding="utf-8")
+    return added
