@@ -1,7 +1,7 @@
 """Code structure with tree-sitter (offline grammar wheels): comments, blank lines, tokens.
 
 Used by the SZZ labeller to tell comment-only and whitespace-only lines and cosmetic
-commits from real code changes, and (later) by the code metrics. Supported: Python,
+commits from real code changes, and by the code metrics (features). Supported: Python,
 Java, JavaScript, TypeScript (and TSX) and Go; other files get ``None`` answers and the
 callers fall back to treating every non-blank line as code.
 """
