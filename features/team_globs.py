@@ -2,10 +2,11 @@
 
 The commands that use teams (mine, features, run, report, review) check, before they
 start, every glob of repos.yaml ``teams`` (the repository's own ``teams`` or the
-top-level one) against the files at the tip of the repository's mined branch. A glob
-that matches none of them is an error naming the repository, the team and the glob;
-``--allow-empty-teams`` makes it a warning. CODEOWNERS rules are the repository's own
-and are not checked.
+top-level one) against the files at the tip of the repository's mined branch and,
+for a glob that matches none of them, every path the store holds for the repository
+(a folder deleted since still has a history). A glob that matches neither is an error
+naming the repository, the team and the glob; ``--allow-empty-teams`` makes it a
+warning. CODEOWNERS rules are the repository's own and are not checked.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from teamlens.errors import ConfigError, RepositoryError
 from teamlens.features.kamei import TeamMap
 from teamlens.mining.git import run_git
 from teamlens.mining.repository import GitRepository
+from teamlens.store import Store
 
 
 class EmptyTeamGlobError(ConfigError):
@@ -35,7 +37,7 @@ class EmptyTeamGlob:
     def message(self) -> str:
         return (
             f"repository {self.repository!r}: team {self.team!r}: glob {self.glob!r} "
-            "matches no file at the mined tip"
+            "matches no file at the mined tip or in the mined history"
         )
 
 
@@ -60,6 +62,16 @@ def empty_globs(
             if not any(single.owners(p) for p in paths):
                 empty.append(EmptyTeamGlob(name, team, glob))
     return empty
+
+
+def stored_paths(config: Config, name: str) -> set[str]:
+    """Every path (new and old) of the repository's stored file changes."""
+    store = Store(config.data_dir)
+    if name not in store.repos():
+        return set()
+    table = store.read("file_changes", name)
+    paths = set(table["path"].to_pylist()) | set(table["old_path"].to_pylist())
+    return {p for p in paths if p}
 
 
 def _open(config: Config, repo_config: RepositoryConfig) -> GitRepository | None:
@@ -93,7 +105,11 @@ def check_team_globs(
         paths = tip_paths(repo, repo_config) if repo is not None else None
         if paths is None:
             continue  # nothing mined yet: nothing to check against
-        found.extend(empty_globs(repo_config.name, globs, paths))
+        empty = empty_globs(repo_config.name, globs, paths)
+        if empty:  # only then read the store: a folder deleted since still has a history
+            stored = stored_paths(config, repo_config.name)
+            empty = [e for e in empty if empty_globs(e.repository, {e.team: [e.glob]}, stored)]
+        found.extend(empty)
     if found and not allow_empty:
         raise EmptyTeamGlobError(
             "; ".join(e.message() for e in found)

@@ -99,7 +99,10 @@ def _environment(root: Path) -> dict[str, str]:
 # (command, arguments after `teamlens`, exit code, a piece of the one line)
 USER = 1  # a TeamlensError
 USAGE = 2  # a bad option or argument
-_EMPTY_GLOB = "repository 'app': team 'core': glob 'src/flaks/**' matches no file at the mined tip"
+_EMPTY_GLOB = (
+    "repository 'app': team 'core': glob 'src/flaks/**' matches no file at the mined tip "
+    "or in the mined history"
+)
 CASES: list[tuple[str, list[str], int, str]] = [
     ("init", ["init"], USER, "already exists (use --force to overwrite)"),
     ("mine", ["--config", "{missing}", "mine"], USER, "not found (run `teamlens init`"),

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from teamlens.cli import cli
 from teamlens.config import load_config
 from teamlens.features.team_globs import EmptyTeamGlobError, check_team_globs
+from teamlens.mining.tasks import mine_all
 from tests.conftest import ConfigFactory
 from tests.gitrepo import ALICE, BOB, RepoBuilder
 
@@ -47,7 +48,8 @@ def test_allow_empty_teams_turns_it_into_a_warning(
     warnings = check_team_globs(config, allow_empty=True)
 
     assert warnings == [
-        "repository 'app': team 'core': glob 'src/flaks/**' matches no file at the mined tip"
+        "repository 'app': team 'core': glob 'src/flaks/**' matches no file at the mined tip "
+        "or in the mined history"
     ]
 
 
@@ -80,7 +82,8 @@ def test_cli_error_and_warning(
     assert refused.exit_code == 1
     assert refused.stderr.splitlines() == [
         "teamlens: error: repository 'app': team 'core': glob 'src/flaks/**' matches no file "
-        "at the mined tip (a typo? fix repos.yaml `teams`, or pass --allow-empty-teams)"
+        "at the mined tip or in the mined history (a typo? fix repos.yaml `teams`, or pass "
+        "--allow-empty-teams)"
     ]
     assert not (tmp_path / "work" / ".teamlens" / "store" / "app").exists()  # nothing mined
 
@@ -93,3 +96,19 @@ def test_cli_error_and_warning(
         in allowed.stderr
     )
     assert (tmp_path / "work" / ".teamlens" / "store" / "app").exists()
+
+
+def test_a_folder_deleted_since_passes_once_its_history_is_mined(
+    repo: RepoBuilder, make_config: ConfigFactory, key_env: str
+) -> None:
+    repo.write("legacy/old.py", "x = 1\n")
+    repo.commit("Add legacy", ALICE)
+    repo.git("rm", "-q", "-r", "legacy")
+    repo.commit("Remove legacy", BOB)
+    config = load_config(make_config({"app": repo.path}, teams={"legacy": "legacy/**"}))
+
+    with pytest.raises(EmptyTeamGlobError, match="team 'legacy'"):
+        check_team_globs(config)  # not at the tip, and nothing mined yet
+    mine_all(config)
+
+    assert check_team_globs(config) == []
