@@ -104,11 +104,8 @@ def review_local(
     timings: dict[str, float] | None = None,
 ) -> ReviewResult:
     """Review the change base...head of a configured repository."""
-    from teamlens.bot.similar_comments import similar_suggestions
-
-    repo = config.repository(repo_name) if repo_name else config.repositories[0]
-    change = compute_change(config, repo, base, head, timings)
-    return assess(config, change, model, similar_suggestions(config, change), timings)
+    change = _local_change(config, repo_name, base, head, timings)
+    return _assess_local(config, change, model, timings)
 
 
 def review_local_or_nothing(
@@ -121,10 +118,29 @@ def review_local_or_nothing(
 ) -> ReviewResult | NothingToReview:
     """Like :func:`review_local`, but a change with no commits between the merge base and
     head, or with an empty diff, is not scored: :class:`NothingToReview`."""
-    from teamlens.bot.similar_comments import similar_suggestions
-
-    repo = config.repository(repo_name) if repo_name else config.repositories[0]
-    change = compute_change(config, repo, base, head, timings)
+    change = _local_change(config, repo_name, base, head, timings)
     if not change.files:
         return NothingToReview(change.repo, change.base, change.head)
+    return _assess_local(config, change, model, timings)
+
+
+def _local_change(
+    config: Config,
+    repo_name: str | None,
+    base: str,
+    head: str,
+    timings: dict[str, float] | None,
+) -> ChangeUnderReview:
+    repo = config.repository(repo_name) if repo_name else config.repositories[0]
+    return compute_change(config, repo, base, head, timings)
+
+
+def _assess_local(
+    config: Config,
+    change: ChangeUnderReview,
+    model: SavedModel | None,
+    timings: dict[str, float] | None,
+) -> ReviewResult:
+    from teamlens.bot.similar_comments import similar_suggestions
+
     return assess(config, change, model, similar_suggestions(config, change), timings)

@@ -264,16 +264,21 @@ def test_stored_features_without_a_models_column_give_no_reference(trained: Trai
     assert repository_reference(config.data_dir, other, REPO, config.privacy.k) is None
 
 
-def test_without_a_store_the_training_distribution_decides(
-    trained: Trained, tmp_path: Path
-) -> None:
+def _fresh_config(trained: Trained, tmp_path: Path) -> Config:
+    """A configuration of the trained repository with an empty data folder: no store."""
     doc = {
         "data_dir": str(tmp_path / "empty"),
         "repositories": [{"name": "fresh", "path": str(trained.repo.path)}],
         "privacy": {"key_file": str(tmp_path / "key")},
     }
     (tmp_path / "repos.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
-    config = load_config(tmp_path / "repos.yaml")
+    return load_config(tmp_path / "repos.yaml")
+
+
+def test_without_a_store_the_training_distribution_decides(
+    trained: Trained, tmp_path: Path
+) -> None:
+    config = _fresh_config(trained, tmp_path)
     result = review_local(config, None, trained.main, _large_new_code(trained), trained.model)
     assert result.level_meaning.endswith("of the changes the model was trained on")
     assert all("% of this repository's" not in r for r in result.reasons)
@@ -333,13 +338,7 @@ def test_the_shipped_default_model_puts_the_planted_change_above_a_note(
     trained: Trained, tmp_path: Path
 ) -> None:
     """A new user's first review (no store, the shipped default model) sees new code."""
-    doc = {
-        "data_dir": str(tmp_path / "empty"),
-        "repositories": [{"name": "fresh", "path": str(trained.repo.path)}],
-        "privacy": {"key_file": str(tmp_path / "key")},
-    }
-    (tmp_path / "repos.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
-    config = load_config(tmp_path / "repos.yaml")
+    config = _fresh_config(trained, tmp_path)
     default = load_model(DEFAULT_MODEL_DIR)
     large = review_local(config, None, trained.main, _large_new_code(trained), default)
     note = review_local(config, None, trained.main, _one_line_note(trained), default)
