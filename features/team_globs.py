@@ -28,13 +28,18 @@ class EmptyTeamGlobError(ConfigError):
 
 @dataclass(frozen=True)
 class EmptyTeamGlob:
-    """One glob of one team that owns no file at the repository's tip."""
+    """One glob of one team that owns no file: of one repository, or (None) of any."""
 
-    repository: str
+    repository: str | None
     team: str
     glob: str
 
     def message(self) -> str:
+        if self.repository is None:
+            return (
+                f"team {self.team!r}: glob {self.glob!r} matches no file of any repository "
+                "(at the mined tip or in the mined history)"
+            )
         return (
             f"repository {self.repository!r}: team {self.team!r}: glob {self.glob!r} "
             "matches no file at the mined tip or in the mined history"
@@ -52,7 +57,7 @@ def tip_paths(repo: GitRepository, repo_config: RepositoryConfig) -> set[str] | 
 
 
 def empty_globs(
-    name: str, globs: Mapping[str, Sequence[str]], paths: set[str]
+    name: str | None, globs: Mapping[str, Sequence[str]], paths: set[str]
 ) -> list[EmptyTeamGlob]:
     """The globs of ``globs`` (team -> globs) that match none of ``paths``."""
     empty = []
@@ -89,6 +94,11 @@ def check_team_globs(
 ) -> list[str]:
     """Check the team globs of the repositories in ``only`` (or all of them).
 
+    A repository's own ``teams`` are checked against that repository. The top-level
+    ``teams`` are shared by every repository without its own, so a shared glob is empty
+    only when it matches no file of any of them (all are checked, whatever ``only`` says:
+    ``lib/**`` may own files in one repository and none in another).
+
     Returns one warning line per empty glob when ``allow_empty``; otherwise raises.
 
     Raises
@@ -97,22 +107,48 @@ def check_team_globs(
         A glob matches no file at the tip (one line naming every such glob).
     """
     found: list[EmptyTeamGlob] = []
-    for repo_config in [config.repository(n) for n in only] if only else config.repositories:
+    wanted = set(only)
+    shared: dict[tuple[str, str], int] = {}  # (team, glob) -> repositories it owns nothing in
+    sharing = 0  # repositories checked against the top-level teams
+    for repo_config in config.repositories:
+        own = repo_config.teams is not None
+        if own and wanted and repo_config.name not in wanted:
+            continue
         globs = dict((repo_config.teams or config.teams).globs)
         if not globs:
             continue
-        repo = _open(config, repo_config)
-        paths = tip_paths(repo, repo_config) if repo is not None else None
-        if paths is None:
+        empty = _empty_in(config, repo_config, globs)
+        if empty is None:
             continue  # nothing mined yet: nothing to check against
-        empty = empty_globs(repo_config.name, globs, paths)
-        if empty:  # only then read the store: a folder deleted since still has a history
-            stored = stored_paths(config, repo_config.name)
-            empty = [e for e in empty if empty_globs(e.repository, {e.team: [e.glob]}, stored)]
-        found.extend(empty)
+        if own:
+            found.extend(empty)
+            continue
+        sharing += 1
+        for e in empty:
+            shared[(e.team, e.glob)] = shared.get((e.team, e.glob), 0) + 1
+    found += [
+        EmptyTeamGlob(None, team, glob)
+        for (team, glob), count in sorted(shared.items())
+        if count == sharing
+    ]
     if found and not allow_empty:
         raise EmptyTeamGlobError(
             "; ".join(e.message() for e in found)
             + " (a typo? fix repos.yaml `teams`, or pass --allow-empty-teams)"
         )
     return [e.message() for e in found]
+
+
+def _empty_in(
+    config: Config, repo_config: RepositoryConfig, globs: Mapping[str, Sequence[str]]
+) -> list[EmptyTeamGlob] | None:
+    """The globs that own no file of the repository, or None when it has no mined tip."""
+    repo = _open(config, repo_config)
+    paths = tip_paths(repo, repo_config) if repo is not None else None
+    if paths is None:
+        return None
+    empty = empty_globs(repo_config.name, globs, paths)
+    if empty:  # only then read the store: a folder deleted since still has a history
+        stored = stored_paths(config, repo_config.name)
+        empty = [e for e in empty if empty_globs(e.repository, {e.team: [e.glob]}, stored)]
+    return empty

@@ -100,8 +100,8 @@ def _environment(root: Path) -> dict[str, str]:
 USER = 1  # a TeamlensError
 USAGE = 2  # a bad option or argument
 _EMPTY_GLOB = (
-    "repository 'app': team 'core': glob 'src/flaks/**' matches no file at the mined tip "
-    "or in the mined history"
+    "team 'core': glob 'src/flaks/**' matches no file of any repository "
+    "(at the mined tip or in the mined history)"
 )
 CASES: list[tuple[str, list[str], int, str]] = [
     ("init", ["init"], USER, "already exists (use --force to overwrite)"),

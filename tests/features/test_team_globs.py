@@ -48,8 +48,8 @@ def test_allow_empty_teams_turns_it_into_a_warning(
     warnings = check_team_globs(config, allow_empty=True)
 
     assert warnings == [
-        "repository 'app': team 'core': glob 'src/flaks/**' matches no file at the mined tip "
-        "or in the mined history"
+        "team 'core': glob 'src/flaks/**' matches no file of any repository "
+        "(at the mined tip or in the mined history)"
     ]
 
 
@@ -59,6 +59,30 @@ def test_correct_globs_pass(repo: RepoBuilder, make_config: ConfigFactory) -> No
     )
 
     assert check_team_globs(config) == []
+
+
+def test_a_shared_glob_needs_files_in_one_repository_only(
+    repo: RepoBuilder, make_config: ConfigFactory, tmp_path: Path
+) -> None:
+    """Top-level teams serve every repository: `docs/**` owning nothing in one is fine."""
+    other = RepoBuilder(tmp_path / "other")
+    other.write("web/index.js", "export const x = 1;\n")
+    other.commit("Add web", ALICE)
+    teams = {"core": "src/flask/**", "docs": "docs/**", "web": "web/**"}
+    config = load_config(make_config({"app": repo.path, "web": other.path}, teams=teams))
+
+    assert check_team_globs(config) == []
+    assert check_team_globs(config, only=["web"]) == []  # the other repository counts too
+
+    typo = load_config(
+        make_config({"app": repo.path, "web": other.path}, teams={**teams, "ops": "ops/**"})
+    )
+    with pytest.raises(EmptyTeamGlobError) as caught:
+        check_team_globs(typo, only=["web"])
+    assert str(caught.value).startswith(
+        "team 'ops': glob 'ops/**' matches no file of any repository"
+    )
+    assert "docs/**" not in str(caught.value) and "web/**" not in str(caught.value)
 
 
 def test_a_repository_own_teams_are_checked(repo: RepoBuilder, make_config: ConfigFactory) -> None:
@@ -81,8 +105,8 @@ def test_cli_error_and_warning(
     refused = runner.invoke(cli, ["--config", str(path), "mine", "-q"])
     assert refused.exit_code == 1
     assert refused.stderr.splitlines() == [
-        "teamlens: error: repository 'app': team 'core': glob 'src/flaks/**' matches no file "
-        "at the mined tip or in the mined history (a typo? fix repos.yaml `teams`, or pass "
+        "teamlens: error: team 'core': glob 'src/flaks/**' matches no file of any repository "
+        "(at the mined tip or in the mined history) (a typo? fix repos.yaml `teams`, or pass "
         "--allow-empty-teams)"
     ]
     assert not (tmp_path / "work" / ".teamlens" / "store" / "app").exists()  # nothing mined
@@ -92,7 +116,7 @@ def test_cli_error_and_warning(
     )
     assert allowed.exit_code == 0, allowed.stderr
     assert (
-        "teamlens: warning: repository 'app': team 'core': glob 'src/flaks/**' matches no file"
+        "teamlens: warning: team 'core': glob 'src/flaks/**' matches no file of any repository"
         in allowed.stderr
     )
     assert (tmp_path / "work" / ".teamlens" / "store" / "app").exists()
