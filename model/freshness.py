@@ -8,7 +8,8 @@ HMAC-SHA256 under the privacy key, so it cannot be used to test guesses about wh
 commits and labels a store holds; it is kept in the private zone,
 ``<data_dir>/training/fingerprints.json`` (0600, model.fingerprints), never in the
 published meta.json.
-A public dataset's fingerprint is a plain SHA-256 (there is nothing private in it).
+A dataset trained without any repos.yaml (so without a key) gets a plain SHA-256 of
+the whole table; with a repos.yaml it is keyed too.
 
 **Staleness** (``teamlens models``): the end of a model's training window, its age in
 days (since that end), and how many labels have matured in its repositories since it

@@ -191,7 +191,8 @@ def train(
     data, config, moment = _model_data(ctx, config_path, dataset, repos, until)
     _echo_features(data, "trained")
     data_dir = DEFAULT_DATA_DIR.resolve() if config is None else config.data_dir
-    key = None if dataset is not None or config is None else load_key(config.privacy, data_dir)
+    # Keyed whenever a key exists: a CSV may hold commit ids beside labels too.
+    key = None if config is None else load_key(config.privacy, data_dir)
     log = None if fmt == "json" else (lambda m: click.echo(m, err=True))
     report = train_model(
         data,
