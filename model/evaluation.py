@@ -314,8 +314,13 @@ class SubsetResult:
     other_rows: int
     other_inducing: int
     results: Mapping[Contender, ContenderResult]
+    #: Fewer than k people (but some) behind the code or the docs/config-only changes: nothing of
+    #: the split is shown (its counts beside the window's would give the other part).
+    withheld: bool = False
 
     def as_dict(self) -> dict[str, Any]:
+        if self.withheld:
+            return {"withheld": "fewer than k people behind one of the two parts"}
         return {
             "code_rows": self.code_rows,
             "code_inducing": self.code_inducing,
@@ -376,8 +381,12 @@ def evaluate_split(
     tune: bool = True,
     contenders: Sequence[Contender] = tuple(Contender),
     log: Callable[[str], None] | None = None,
+    k: int = 5,
 ) -> SplitResult:
-    """Fit every contender on the split's training rows and score it on its test rows."""
+    """Fit every contender on the split's training rows and score it on its test rows.
+
+    The test window's code and docs/config-only changes are scored apart when at least
+    `k` people stand behind each part (data with a ``people`` column)."""
     train, test = data.rows(split.train), data.rows(split.test)
     if len(np.unique(train.y())) < 2:
         raise SplitError("the training window holds only one class; need both labels")
@@ -404,17 +413,20 @@ def evaluate_split(
         float(test.y().mean()),
         results,
         fitted,
-        _code_subset(test, fitted),
+        _code_subset(test, fitted, k),
     )
 
 
-def _code_subset(test: JitData, fitted: Mapping[Contender, Fitted]) -> SubsetResult | None:
+def _code_subset(test: JitData, fitted: Mapping[Contender, Fitted], k: int) -> SubsetResult | None:
     """Every contender scored on the test window's code changes only."""
-    if not test.has("language"):
+    if not test.has("language") or not test.has("people"):
         return None
     is_code = test.frame["language"].notna().to_numpy()
     code = test.rows(np.flatnonzero(is_code))
     other = test.rows(np.flatnonzero(~is_code))
+    # An empty part gives nothing away; a part of fewer than k people would.
+    if any(0 < part.frame["people"].nunique() < k for part in (code, other)):
+        return SubsetResult(0, 0, 0, 0, {}, withheld=True)
 
     # Scored only with both classes: a one-class subset has no ranking to judge.
     both = len(np.unique(code.y())) == 2

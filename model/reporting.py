@@ -43,7 +43,9 @@ def evaluation_json(data: JitData, results: Sequence[SplitResult]) -> dict[str, 
     """
     return {
         "models": mean_metrics(list(results)),
-        "code_changes": mean_metrics(list(results), code_only=True),
+        "code_changes": None
+        if any(r.code is not None and r.code.withheld for r in results)
+        else mean_metrics(list(results), code_only=True),
         "effort_aware_ranking": _mean_effort_aware(results),
         "splits": [r.as_dict() for r in results],
         "data": {
@@ -100,6 +102,12 @@ def _code_lines(results: Sequence[SplitResult]) -> list[str]:
     subsets = [r.code for r in results if r.code is not None]
     if not subsets:
         return []
+    if any(s.withheld for s in subsets):
+        return [
+            "",
+            "code and docs/config-only changes are not shown apart: fewer than k people "
+            "stand behind one of the two parts of a test window.",
+        ]
     code = sum(s.code_rows for s in subsets)
     other = sum(s.other_rows for s in subsets)
     other_bad = sum(s.other_inducing for s in subsets)

@@ -146,7 +146,10 @@ def evaluate(
     times = labelled.times()
     splits = rolling_origin(times, rolling, 0.3, gap) if rolling else [holdout(times, 0.2, gap)]
     log = None if fmt == "json" else (lambda m: click.echo(m, err=True))
-    results = [evaluate_split(labelled, s, seed=seed, tune=not no_tune, log=log) for s in splits]
+    k = MIN_K if config is None else config.privacy.k
+    results = [
+        evaluate_split(labelled, s, seed=seed, tune=not no_tune, log=log, k=k) for s in splits
+    ]
     if fmt == "json":
         click.echo(json.dumps(evaluation_json(labelled, results)))
     else:
