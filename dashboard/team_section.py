@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from teamlens.dashboard.charts import (
+    RATE_SIZE,
+    SMALL_SIZE,
     Point,
     Scale,
     Span,
@@ -249,7 +251,7 @@ def _team_section(team: str, slug: str, rows: Sequence[Row], ctx: _Context) -> s
         ctx,
         "defect_rate",
         "rate",
-        (720, 200),
+        RATE_SIZE,
         f"Defect-inducing rate per {ctx.period}: {team}",
         _describe(team, rows, "defect_rate", "Defect-inducing rate with 95 % interval", ctx),
     )
@@ -258,7 +260,7 @@ def _team_section(team: str, slug: str, rows: Sequence[Row], ctx: _Context) -> s
         ctx,
         "changes",
         "bars",
-        (360, 130),
+        SMALL_SIZE,
         f"Changes per {ctx.period}: {team}",
         _describe(team, rows, "changes", "Changes", ctx),
     )
@@ -267,7 +269,7 @@ def _team_section(team: str, slug: str, rows: Sequence[Row], ctx: _Context) -> s
         ctx,
         "mean_risk",
         "line",
-        (360, 130),
+        SMALL_SIZE,
         f"Mean predicted risk per {ctx.period}: {team}",
         _describe(team, rows, "mean_risk", "Mean predicted risk", ctx),
     )
