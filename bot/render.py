@@ -177,21 +177,16 @@ def _first_added_line(path: str, files: tuple[ChangedFile, ...]) -> int:
     return 1
 
 
-def _locate(s: Suggestion, files: tuple[ChangedFile, ...]) -> _Location | None:
-    """Where a suggestion is shown in SARIF: its line, else the first line the change adds
-    to its file (else line 1); None for a suggestion about the whole change (no file is
-    made up for it)."""
-    if s.path is None:
-        return None
+def _locate(s: Suggestion, path: str, files: tuple[ChangedFile, ...]) -> _Location:
+    """Where a suggestion about `path` is shown in SARIF: its line, else the first line the
+    change adds to the file (else line 1)."""
     if s.line is None or s.line < 1:
-        return _Location(s.path, _first_added_line(s.path, files))
+        return _Location(path, _first_added_line(path, files))
     end = s.end_line if s.end_line is not None and s.end_line >= s.line else None
-    return _Location(s.path, s.line, end)
+    return _Location(path, s.line, end)
 
 
-def _sarif_locations(where: _Location | None) -> list[dict[str, object]]:
-    if where is None:
-        return []
+def _sarif_locations(where: _Location) -> list[dict[str, object]]:
     region: dict[str, object] = {"startLine": where.start_line}
     if where.end_line is not None:
         region["endLine"] = where.end_line
@@ -214,24 +209,28 @@ def _rule(rule_id: str, description: str, help_uri: str | None) -> dict[str, obj
 
 
 def _sarif_result(
-    rule_id: str,
-    index: int,
-    level: str,
-    text: str,
-    where: _Location | None,
-    fingerprint: str,
+    rule_id: str, index: int, level: str, text: str, where: _Location, fingerprint: str
 ) -> dict[str, object]:
-    result: dict[str, object] = {
+    return {
         "ruleId": rule_id,
         "ruleIndex": index,
         "level": level,
         "message": {"text": text},
+        "locations": _sarif_locations(where),
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
     }
-    locations = _sarif_locations(where)
-    if locations:
-        result["locations"] = locations
-    return result
+
+
+def _notification(
+    rule_id: str, index: int, level: str, text: str, fingerprint: str
+) -> dict[str, object]:
+    """A tool execution notification: what is about the whole change, with no location."""
+    return {
+        "descriptor": {"id": rule_id, "index": index},
+        "level": level,
+        "message": {"text": text},
+        "properties": {"fingerprint": fingerprint},
+    }
 
 
 def _risk_text(result: ReviewResult, numeric: bool) -> str:
@@ -253,41 +252,49 @@ def to_sarif(
     help_uris: Mapping[str, str] | None = None,
     numeric: bool = True,
 ) -> dict[str, object]:
-    """The result as a SARIF 2.1.0 log: one result for the risk, one per suggestion.
+    """The result as a SARIF 2.1.0 log.
 
-    Every located result has a region: a suggestion's line (and ``endLine`` when the
-    suggestion knows it); a suggestion with a file but no line starts at the first line the
-    change adds to that file (line 1 if none). The risk and the suggestions about the
-    whole change have no location: none is made up for them. The risk's reasons are one
-    per line of its message. ``rule_descriptions`` and ``help_uris`` describe
-    the rules by id (a rule without a description is described by its id).
+    ``results`` hold only what has a place in the code, each with a location and a
+    region: a suggestion's line (and ``endLine`` when the suggestion knows it); a
+    suggestion with a file but no line starts at the first line the change adds to that
+    file (line 1 if none). What is about the whole change (the risk, with its reasons one
+    per line, and the suggestions without a file) goes into the invocation's
+    ``toolExecutionNotifications`` and the run's ``properties`` (risk and level): GitHub
+    code scanning refuses a file in which any result has no location, and none is made
+    up. ``rule_descriptions`` and ``help_uris`` describe the rules by id (a rule without a
+    description is described by its id).
     """
     descriptions = {RISK_RULE: RISK_DESCRIPTION, **(rule_descriptions or {})}
-    rule_ids = list(dict.fromkeys([RISK_RULE, *_grouped(result.suggestions)]))
-    rules = [_rule(r, descriptions.get(r, r), (help_uris or {}).get(r)) for r in rule_ids]
+    helps = help_uris or {}
+    located = [(s, s.path) for s in result.suggestions if s.path is not None]
+    whole = tuple(s for s in result.suggestions if s.path is None)
+    rule_ids = list(dict.fromkeys(s.rule for s, _ in located))
     index = {r: i for i, r in enumerate(rule_ids)}
+    notice_ids = list(dict.fromkeys([RISK_RULE, *(s.rule for s in whole)]))
+    notice_index = {r: i for i, r in enumerate(notice_ids)}
     level = _sarif_level(result.level)
     files = result.change.files
     results = [
         _sarif_result(
-            RISK_RULE,
-            0,
-            level,
-            _risk_text(result, numeric),
-            None,
-            RISK_FINGERPRINT,
-        ),
+            s.rule, index[s.rule], level, s.message, _locate(s, path, files), s.fingerprint
+        )
+        for s, path in located
+    ]
+    notifications = [
+        _notification(RISK_RULE, 0, level, _risk_text(result, numeric), RISK_FINGERPRINT),
         *(
-            _sarif_result(s.rule, index[s.rule], level, s.message, _locate(s, files), s.fingerprint)
-            for s in result.suggestions
+            _notification(s.rule, notice_index[s.rule], level, s.message, s.fingerprint)
+            for s in whole
         ),
     ]
     driver: dict[str, object] = {"name": TOOL_NAME, "version": tool_version}
     if information_uri is not None:
         driver["informationUri"] = information_uri
-    driver["rules"] = rules
+    driver["rules"] = [_rule(r, descriptions.get(r, r), helps.get(r)) for r in rule_ids]
+    driver["notifications"] = [_rule(r, descriptions.get(r, r), helps.get(r)) for r in notice_ids]
     run: dict[str, object] = {
         "tool": {"driver": driver},
+        "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
         "results": results,
         "properties": _run_properties(result, numeric),
     }
@@ -341,9 +348,11 @@ def nothing_json(nothing: NothingToReview) -> str:
 
 
 def nothing_sarif_json(nothing: NothingToReview, tool_version: str) -> str:
-    """A SARIF 2.1.0 log with no results (no rules, no risk)."""
+    """A SARIF 2.1.0 log with no results (no rules, no risk), saying why in a note."""
+    note = {"level": "note", "message": {"text": nothing_text(nothing)}}
     run: dict[str, object] = {
         "tool": {"driver": {"name": TOOL_NAME, "version": tool_version, "rules": []}},
+        "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": [note]}],
         "results": [],
         "properties": {"nothingToReview": True, **nothing.as_json()},
     }

@@ -202,6 +202,14 @@ def _check_sarif_structure(log: Mapping[str, Any]) -> None:
             region = location["physicalLocation"].get("region")
             if region is not None:
                 assert isinstance(region["startLine"], int) and region["startLine"] >= 1
+    notices = [d["id"] for d in driver.get("notifications", [])]
+    for invocation in run.get("invocations", []):
+        assert invocation["executionSuccessful"] is True
+        for note in invocation["toolExecutionNotifications"]:
+            assert note["message"]["text"] and note["level"] in {"note", "warning"}
+            assert "locations" not in note
+            if "descriptor" in note:
+                assert notices[note["descriptor"]["index"]] == note["descriptor"]["id"]
     json.dumps(log)  # serialisable
 
 
@@ -214,20 +222,19 @@ def test_sarif_structure_and_results() -> None:
     driver = run[0]["tool"]["driver"]
     assert driver["version"] == "0.1.0"
     assert driver["informationUri"] == "https://example.invalid/teamlens"
-    assert [r["id"] for r in driver["rules"]] == [
-        RISK_RULE,
-        "missing-test",
-        "complexity-jump",
-        "large-change",
-    ]
+    assert [r["id"] for r in driver["rules"]] == ["missing-test", "complexity-jump"]
+    assert [r["id"] for r in driver["notifications"]] == [RISK_RULE, "large-change"]
     results = run[0]["results"]
-    assert len(results) == 1 + len(result.suggestions)
-    risk = results[0]
-    assert risk["ruleId"] == RISK_RULE and risk["level"] == "note"
+    assert len(results) == 3  # the suggestions with a file; not the risk, not WHOLE
+    # the overall risk is about the whole change: a notification, with no location
+    risk, whole = run[0]["invocations"][0]["toolExecutionNotifications"]
+    assert risk["descriptor"] == {"id": RISK_RULE, "index": 0} and risk["level"] == "note"
     assert "medium risk (0.43)" in risk["message"]["text"]
-    # the overall risk is about the whole change: no location is made up for it
-    assert "locations" not in risk
-    by_fp = {r["partialFingerprints"][FINGERPRINT_KEY]: r for r in results[1:]}
+    assert whole["descriptor"] == {"id": "large-change", "index": 1}
+    assert whole["message"]["text"] == WHOLE.message
+    assert whole["properties"] == {"fingerprint": WHOLE.fingerprint}
+    assert run[0]["properties"]["risk"] == 0.4321 and run[0]["properties"]["level"] == "medium"
+    by_fp = {r["partialFingerprints"][FINGERPRINT_KEY]: r for r in results}
     first = by_fp[MISSING_TEST.fingerprint]["locations"][0]["physicalLocation"]
     assert first["artifactLocation"]["uri"] == "src/app/parser.py"
     assert first["region"] == {"startLine": 42}
@@ -236,7 +243,7 @@ def test_sarif_structure_and_results() -> None:
         "artifactLocation": {"uri": "src/app/header.py", "uriBaseId": "%SRCROOT%"},
         "region": {"startLine": 1},  # the first line the change adds to the file
     }
-    assert "locations" not in by_fp[WHOLE.fingerprint]
+    assert WHOLE.fingerprint not in by_fp
 
 
 def test_sarif_level_is_warning_when_high() -> None:
@@ -245,6 +252,8 @@ def test_sarif_level_is_warning_when_high() -> None:
     runs = log["runs"]
     assert isinstance(runs, list)
     assert {r["level"] for r in runs[0]["results"]} == {"warning"}
+    notes = runs[0]["invocations"][0]["toolExecutionNotifications"]
+    assert {n["level"] for n in notes} == {"warning"}
     assert "informationUri" not in runs[0]["tool"]["driver"]
 
 
@@ -259,20 +268,22 @@ def test_sarif_uri_is_percent_encoded_and_descriptions_apply() -> None:
     _check_sarif_structure(log)
     runs = log["runs"]
     assert isinstance(runs, list)
-    rule = runs[0]["tool"]["driver"]["rules"][1]
+    rule = runs[0]["tool"]["driver"]["rules"][0]
     assert rule["shortDescription"] == {"text": "A rule."}
     assert rule["helpUri"] == "https://example.invalid/rules/r"
-    physical = runs[0]["results"][1]["locations"][0]["physicalLocation"]
+    physical = runs[0]["results"][0]["locations"][0]["physicalLocation"]
     assert physical["artifactLocation"]["uri"] == "docs/my%20notes%231.md"
     assert physical["region"] == {"startLine": 1}  # line 0 is no line: the file from its top
 
 
-def test_sarif_without_files_has_no_locations() -> None:
+def test_sarif_without_files_has_no_results() -> None:
     log = to_sarif(make_result(suggestions=(WHOLE,), files=()), "0.1.0")
     _check_sarif_structure(log)
     runs = log["runs"]
     assert isinstance(runs, list)
-    assert all("locations" not in r for r in runs[0]["results"])
+    assert runs[0]["results"] == []  # nothing has a place in the code
+    notes = runs[0]["invocations"][0]["toolExecutionNotifications"]
+    assert [n["descriptor"]["id"] for n in notes] == [RISK_RULE, WHOLE.rule]
 
 
 def test_sarif_json_round_trips() -> None:
@@ -320,7 +331,8 @@ def test_outputs_only_hold_what_was_given() -> None:
         FINGERPRINT_KEY, "locations", "physicalLocation", "artifactLocation", "uri",
         "uriBaseId", "%SRCROOT%", "region", "startLine", "properties", "risk", "model",
         "repo", "base", "head", "reasons", "suggestions", "rule", "path", "line",
-        "fingerprint", RISK_RULE, "level_meaning",
+        "fingerprint", RISK_RULE, "level_meaning", "invocations", "executionSuccessful",
+        "toolExecutionNotifications", "descriptor", "index", "notifications",
     }  # fmt: skip
     risk_text = (
         "teamlens: medium risk (0.43). Among the riskiest 30 % of this repository's recent "

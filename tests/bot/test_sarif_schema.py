@@ -12,7 +12,7 @@ from typing import Any
 
 import jsonschema
 
-from teamlens.bot.domain import NothingToReview, Suggestion
+from teamlens.bot.domain import Level, NothingToReview, Suggestion
 from teamlens.bot.render import (
     FINGERPRINT_KEY,
     RISK_RULE,
@@ -87,28 +87,66 @@ def test_every_located_result_has_a_region() -> None:
     assert regions[FUNCTION.fingerprint] == [{"startLine": 10, "endLine": 30}]
     # a file without a line: the first line the change adds to it (header.py adds 1..12)
     assert regions[MISSING_TEST_2.fingerprint] == [{"startLine": 1}]
-    assert all("locations" in r for r in _results(log)[1:])  # all but the risk
+
+
+def test_every_result_has_a_location_with_a_region() -> None:
+    """GitHub code scanning refuses a whole SARIF file when any result has no location
+    ("locationFromSarifResult: expected at least one location")."""
+    for suggestions in ((MISSING_TEST, COMPLEXITY, MISSING_TEST_2, FUNCTION, WHOLE), (WHOLE,)):
+        for numeric in (True, False):
+            log = to_sarif(make_result(suggestions=suggestions), "1", numeric=numeric)
+            results = _results(log)
+            assert len(results) == sum(s.path is not None for s in suggestions)
+            for result in results:
+                assert result["locations"], result
+                for location in result["locations"]:
+                    region = location["physicalLocation"]["region"]
+                    assert region["startLine"] >= 1
+                    uri = location["physicalLocation"]["artifactLocation"]["uri"]
+                    assert uri.startswith("src/app/")
+            assert _errors(log) == []
 
 
 def test_a_file_without_a_line_starts_at_its_first_added_line() -> None:
     later = Suggestion(rule="untested", message="No test.", path="src/app/parser.py")
     log = to_sarif(make_result(suggestions=(later,)), "1")
-    physical = _results(log)[1]["locations"][0]["physicalLocation"]
+    physical = _results(log)[0]["locations"][0]["physicalLocation"]
     assert physical["region"] == {"startLine": 10}  # parser.py adds lines 10 and 42
 
 
-def test_nothing_about_the_whole_change_gets_a_made_up_location() -> None:
-    log = to_sarif(make_result(suggestions=(WHOLE, MISSING_TEST)), "1")
-    risk, whole, located = _results(log)
-    assert risk["ruleId"] == RISK_RULE and "locations" not in risk
-    assert whole["ruleId"] == WHOLE.rule and "locations" not in whole
+def _notifications(log: dict[str, object]) -> list[dict[str, Any]]:
+    runs = log["runs"]
+    assert isinstance(runs, list)
+    notes = runs[0]["invocations"][0]["toolExecutionNotifications"]
+    assert isinstance(notes, list)
+    return notes
+
+
+def test_the_whole_change_is_a_notification_not_a_result() -> None:
+    """The risk and the suggestions without a file get no made-up location: they are the
+    invocation's notifications, and the risk and level are the run's properties."""
+    log = to_sarif(make_result(level=Level.HIGH, suggestions=(WHOLE, MISSING_TEST)), "1")
+    (located,) = _results(log)
     uri = located["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     assert uri == "src/app/parser.py"
+    risk, whole = _notifications(log)
+    assert risk["descriptor"]["id"] == RISK_RULE and risk["level"] == "warning"
+    assert whole["descriptor"]["id"] == WHOLE.rule and whole["message"]["text"] == WHOLE.message
+    assert all("locations" not in n for n in (risk, whole))
+    runs = log["runs"]
+    assert isinstance(runs, list)
+    assert runs[0]["properties"]["level"] == "high"
+    assert runs[0]["properties"]["risk"] == 0.4321
+    hidden = to_sarif(make_result(suggestions=(WHOLE,)), "1", numeric=False)
+    hidden_runs = hidden["runs"]
+    assert isinstance(hidden_runs, list)
+    assert "risk" not in hidden_runs[0]["properties"]
+    assert "0.43" not in json.dumps(hidden)
 
 
 def test_reasons_are_one_per_line() -> None:
     result = make_result()
-    text = _results(to_sarif(result, "1"))[0]["message"]["text"]
+    text = _notifications(to_sarif(result, "1"))[0]["message"]["text"]
     lines = text.splitlines()
     assert lines[-3:] == ["Why:", *(f"- {r}" for r in result.reasons)]
     assert lines[0].startswith("teamlens: medium risk (0.43).")
@@ -117,5 +155,5 @@ def test_reasons_are_one_per_line() -> None:
 def test_an_end_line_before_the_start_is_left_out() -> None:
     odd = Suggestion(rule="r", message="m", path="src/app/parser.py", line=10, end_line=3)
     log = to_sarif(make_result(suggestions=(odd,)), "1")
-    assert _results(log)[1]["locations"][0]["physicalLocation"]["region"] == {"startLine": 10}
+    assert _results(log)[0]["locations"][0]["physicalLocation"]["region"] == {"startLine": 10}
     assert _errors(log) == []
