@@ -93,9 +93,14 @@ class NothingToReview:
     repo: str
     base: str  # the merge base
     head: str
+    #: Why, when the caller knows better than the commits show (e.g. ``--worktree``:
+    #: "no uncommitted changes"); empty: told from the commits.
+    detail: str = ""
 
     @property
     def reason(self) -> str:
+        if self.detail:
+            return self.detail
         if self.base == self.head:
             return "no commits between the merge base and head"
         return "the diff between the merge base and head is empty"

@@ -21,6 +21,12 @@ from teamlens.cli.core import (
 @config_option
 @click.option("--base", default=None, help="Base commit or branch (local mode).")
 @click.option("--head", default=None, help="Head commit or branch (local mode).")
+@click.option(
+    "--worktree",
+    is_flag=True,
+    help="Review uncommitted work (staged, unstaged and untracked files that are not "
+    "ignored) against HEAD, or against --base (for pre-commit hooks and editors).",
+)
 @click.option("--repo", "repo_name", default=None, help="Repository name from repos.yaml.")
 @click.option(
     "--github", "github_ref", default=None, metavar="OWNER/REPO#N", help="Review a pull request."
@@ -55,6 +61,7 @@ def review(
     config_path: Path | None,
     base: str | None,
     head: str | None,
+    worktree: bool,
     repo_name: str | None,
     github_ref: str | None,
     post: bool,
@@ -63,9 +70,11 @@ def review(
     fmt: str,
     allow_empty_teams: bool,
 ) -> None:
-    """Risk, reasons and suggestions for a change (local refs or a pull request).
+    """Risk, reasons and suggestions for a change (local refs, uncommitted work or a pull
+    request).
 
-    About the change only, never about its author. Usable as a pre-push hook.
+    About the change only, never about its author. Usable as a pre-push hook, and with
+    --worktree as a pre-commit hook.
     """
     from teamlens.bot.domain import NothingToReview
     from teamlens.bot.render import (
@@ -82,8 +91,8 @@ def review(
     check_teams(config, (repo_name,) if repo_name else (), allow_empty_teams)
     model = None if model_id is None else Registry.for_data_dir(config.data_dir).load(model_id)
     if github_ref is not None:
-        if base or head:
-            raise click.UsageError("--github and --base/--head exclude each other")
+        if base or head or worktree:
+            raise click.UsageError("--github and --base/--head/--worktree exclude each other")
         from teamlens.bot.github import review_pull_request
 
         result = review_pull_request(
@@ -92,11 +101,20 @@ def review(
     else:
         if post:
             raise click.UsageError("--post needs --github OWNER/REPO#N")
-        if not base or not head:
-            raise click.UsageError("give --base and --head, or --github OWNER/REPO#N")
-        from teamlens.bot.review import review_local_or_nothing
+        if worktree:
+            if head:
+                raise click.UsageError("--worktree reviews the working tree: no --head")
+            from teamlens.bot.worktree import review_worktree
 
-        found = review_local_or_nothing(config, repo_name, base, head, model=model)
+            found = review_worktree(config, repo_name, base or "HEAD", model=model)
+        else:
+            if not base or not head:
+                raise click.UsageError(
+                    "give --base and --head, --worktree, or --github OWNER/REPO#N"
+                )
+            from teamlens.bot.review import review_local_or_nothing
+
+            found = review_local_or_nothing(config, repo_name, base, head, model=model)
         if isinstance(found, NothingToReview):
             if fmt == "json":
                 click.echo(nothing_json(found))
