@@ -2,13 +2,14 @@
 
 One module per group of commands, each registering on the group in :mod:`.core`:
 :mod:`.stages` (init, mine, label, features, run), :mod:`.models` (evaluate, train,
-models, export), :mod:`.review` (review, bot), :mod:`.trends` (report, serve) and
-:mod:`.data` (privacy, purge, query). The console script is ``teamlens.cli:main``.
+models, export), :mod:`.review` (review, bot), :mod:`.trends` (report, serve),
+:mod:`.data` (privacy, purge, query), :mod:`.demo` (demo). The console script is
+``teamlens.cli:main``.
 """
 
 from __future__ import annotations
 
-from teamlens.cli import data, models, review, stages, trends
+from teamlens.cli import data, demo, models, review, stages, trends
 from teamlens.cli.core import cli, main
 
-__all__ = ["cli", "data", "main", "models", "review", "stages", "trends"]
+__all__ = ["cli", "data", "demo", "main", "models", "review", "stages", "trends"]
