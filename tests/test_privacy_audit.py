@@ -194,16 +194,53 @@ def test_the_key_itself_under_data_dir_is_found_and_never_printed(mined: Config)
     _assert_silent(report, TEST_KEY)
 
 
-def test_words_that_look_like_people_can_be_allowed(mined: Config, tmp_path: Path) -> None:
+def test_ordinary_words_are_not_people_but_whole_identities_are(
+    mined: Config, tmp_path: Path
+) -> None:
     note = tmp_path / "notes.md"
     note.write_text("Carol singers on Danvers street; see icon@2x.png\n", encoding="utf-8")
     report = audit(mined, outputs=[note])
-    # "carol" is the local part of carol@marvel.test; "Danvers" alone is no one's name,
-    # and icon@2x.png is a file name, not an address.
-    assert [(v.rule, v.detail) for v in report.violations] == [
-        (RAW_IDENTITY, "a contributor's e-mail local part (1 line)")
+    # "carol" (the local part of carol@marvel.test) is an ordinary word, "Danvers" alone
+    # is no one's name, and icon@2x.png is a file name, not an address.
+    assert report.ok
+    assert any("ordinary word" in note for note in report.unchecked)
+
+    note.write_text("Thanks to Carol Danvers (carol@marvel.test)\n", encoding="utf-8")
+    found = {(v.rule, v.detail) for v in audit(mined, outputs=[note]).violations}
+    assert found == {
+        (RAW_IDENTITY, '"c**** d******": a contributor\'s name (1 line)'),
+        (RAW_IDENTITY, "a contributor's e-mail address (1 line)"),
+    }
+
+
+def test_a_word_found_is_shown_with_its_place_and_can_be_allowed(
+    mined: Config, tmp_path: Path
+) -> None:
+    note = tmp_path / "notes.md"
+    note.write_text("# Notes\n\nThe cdanvers table is slow.\n", encoding="utf-8")
+    report = audit(mined, outputs=[note])
+    # cdanvers is the local part of a .mailmap alias: shown, so the operator can judge it
+    assert [(v.rule, v.where, v.detail) for v in report.violations] == [
+        (
+            RAW_IDENTITY,
+            f"{note}, line 3",
+            '"cdanvers": a contributor\'s e-mail local part (1 line)',
+        )
     ]
-    assert audit(mined, outputs=[note], allow=["Carol"]).ok
+    assert audit(mined, outputs=[note], allow=["cdanvers"]).ok
+
+
+def test_words_glued_into_code_or_paths_are_not_people(mined: Config, tmp_path: Path) -> None:
+    note = tmp_path / "hotspots.csv"
+    note.write_text(
+        "path,fixes\nsrc/cdanvers/app.py,3\ncdanvers_helper.py,2\nlib/cdanvers-width.js,1\n",
+        encoding="utf-8",
+    )
+    assert audit(mined, outputs=[note]).ok
+    note.write_text("path,owner\nsrc/app.py,cdanvers.\n", encoding="utf-8")
+    assert [v.detail for v in audit(mined, outputs=[note]).violations] == [
+        '"cdanvers": a contributor\'s e-mail local part (1 line)'
+    ]
 
 
 def test_role_accounts_are_not_people_but_their_users_are(
@@ -225,7 +262,7 @@ def test_role_accounts_are_not_people_but_their_users_are(
     note.write_text("Reviewed by jane doe for the dev team on GitHub\n", encoding="utf-8")
     report = audit(config, outputs=[note])
     assert [(v.rule, v.detail) for v in report.violations] == [
-        (RAW_IDENTITY, "a contributor's name (1 line)")
+        (RAW_IDENTITY, '"j*** d**": a contributor\'s name (1 line)')
     ]
 
 

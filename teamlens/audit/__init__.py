@@ -12,8 +12,10 @@
 * :func:`purge` applies the retention window and the opt-out list to every repository's
   store now, without mining.
 
-The audit never prints what it finds: a violation names the file, the column or line and
-the kind of identity, not the identity itself, and never the key.
+A violation names the file, the column or line and the kind of identity. Of what it
+found it shows only the word of a one-word name or e-mail local part (for the operator to
+judge and ``--allow``) and the initials of a longer name; never an e-mail address, a hash,
+a pseudonym or the key.
 
 One module per job:
 

@@ -31,12 +31,14 @@ def audit(
     outputs: Sequence[Path] = (),
     allow: Collection[str] = (),
     now: dt.datetime | None = None,
+    ordinary_words: bool = True,
 ) -> AuditReport:
     """Check data_dir and `outputs` (files or folders) against the privacy rules.
 
     `allow` lists words or names that are not identities although a contributor's name or
     e-mail local part is spelled the same (an ordinary word such as "mark"); e-mail
-    addresses and hashes are always reported.
+    addresses and hashes are always reported. `ordinary_words` False looks for one-word
+    names and local parts even when they are ordinary words (teamlens.audit.common_words).
 
     Raises
     ------
@@ -84,7 +86,14 @@ def audit(
     violations += team_violations
     unchecked += team_notes
 
-    finder = _Finder(people.pairs, allow, pseudonyms, key)
+    finder = _Finder(people.pairs, allow, pseudonyms, key, None if ordinary_words else frozenset())
+    if finder.ordinary:
+        n = len(finder.ordinary)
+        unchecked.append(
+            f"{n} one-word name{'s' if n != 1 else ''} or e-mail local "
+            f'part{"s" if n != 1 else ""} spelled like an ordinary word (such as "mark" or '
+            '"main") not looked for alone: only within longer names and e-mail addresses'
+        )
     store_root = store.root.resolve()
     data_root = config.data_dir.resolve()
     export_violations, export_notes = _check_exports(config, store, outputs, data_root)

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from teamlens.audit.common_words import common_words
 from teamlens.audit.rules import (
     KEY_EXPOSED,
     PLAIN_HASH,
@@ -60,11 +61,14 @@ _ROLE_WORDS = frozenset(
 _ROLE_SEQUENCES = frozenset(
     {("no", "reply"), ("do", "not", "reply"), ("web", "flow"), ("github", "actions")}
 )
+#: (rule, kind, shown): what was found; `shown` is the matched word(s) of a name or local part
+Finding = tuple[str, str, str]
 _MIN_WORD_CHARS = 3  # as teamlens.privacy.Scrubber: shorter names and local parts are noise
 _NOREPLY_DOMAIN = "users.noreply.github.com"
 # --- finding identities in text ----------------------------------------------------------
 
 _WORD_RE = re.compile(r"\w+")
+_GLUE = frozenset("./-_")  # characters that join words into one code token or path
 _EMAIL_CANDIDATE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*")
 _SCALE_SUFFIX = re.compile(r"^\d+(?:\.\d+)?x\.")  # icon@2x.png is a file, not an address
 _HEX_RUN = re.compile(r"(?<![0-9a-f])[0-9a-f]{16,}(?![0-9a-f])")
@@ -101,11 +105,16 @@ class _Finder:
         allow: Iterable[str] = (),
         pseudonyms: Collection[str] = (),
         key: bytes | None = None,
+        common: frozenset[str] | None = None,
     ) -> None:
+        """`allow`: words or names never looked for; `common`: ordinary words (default:
+        teamlens.audit.common_words), looked for only as part of a longer name."""
         self.emails: set[str] = set()
         self.sequences: dict[tuple[str, ...], str] = {}
         self.digests: dict[str, str] = {}
         allowed = {_words(a) for a in allow}
+        self.common = common if common is not None else common_words()
+        self.ordinary: set[tuple[str, ...]] = set()  # one-word identities not looked for
         for name, email in pairs:
             self._add(name.strip(), email.strip(), allowed)
         lengths: dict[str, set[int]] = {}
@@ -139,7 +148,10 @@ class _Finder:
                 and seq not in _ROLE_SEQUENCES
                 and not (len(seq) == 1 and seq[0] in _ROLE_WORDS)
             ):
-                self.sequences.setdefault(seq, kind)
+                if len(seq) == 1 and seq[0] in self.common:
+                    self.ordinary.add(seq)
+                else:
+                    self.sequences.setdefault(seq, kind)
 
     def _digest(self, text: str, what: str) -> None:
         if not text:
@@ -154,15 +166,19 @@ class _Finder:
 
     def find(
         self, text: str, outside_store: bool, names: bool = True, others: bool = True
-    ) -> set[tuple[str, str]]:
-        """(rule, kind) of everything found in `text`; the matches themselves are not kept.
+    ) -> set[Finding]:
+        """(rule, kind, shown) of everything found in `text`.
 
+        `shown` is the matched word of a one-word name or e-mail local part (lower case),
+        so that the operator can judge an ordinary word and allow it, or the initials of
+        a name of several words; it is empty for the key, e-mail addresses, hashes and
+        pseudonyms, which are never repeated.
         `names`: look for names and e-mail local parts (word sequences); `others`: for
         everything else (the key, e-mail addresses, plain hashes, pseudonyms).
         """
-        found: set[tuple[str, str]] = set()
+        found: set[Finding] = set()
         if others and self.key is not None and self.key in text:
-            found.add((KEY_EXPOSED, "the pseudonymisation key"))
+            found.add((KEY_EXPOSED, "the pseudonymisation key", ""))
         low = text.lower()
         if "@" in low:
             for m in _EMAIL_CANDIDATE.finditer(low):
@@ -173,7 +189,7 @@ class _Finder:
                 else:
                     continue
                 if others:
-                    found.add((RAW_IDENTITY, kind))
+                    found.add((RAW_IDENTITY, kind, ""))
                 # One finding per address: its local part is not reported again below.
                 low = low[: m.start()] + " " * (m.end() - m.start()) + low[m.end() :]
         if not others:
@@ -183,26 +199,47 @@ class _Finder:
             for candidate in (run, *(run[:n] for n in (64, 40, 32, 16) if n < len(run))):
                 hit = self.digests.get(candidate)
                 if hit is not None:  # the longest match only: one finding per hash
-                    found.add((PLAIN_HASH, hit))
+                    found.add((PLAIN_HASH, hit, ""))
                     break
             if outside_store and run in self.pseudonyms:
-                found.add((PSEUDONYM_OUTSIDE, "a pseudonym from the store"))
+                found.add((PSEUDONYM_OUTSIDE, "a pseudonym from the store", ""))
         if names and self.by_first:
             found |= self._word_sequences(low)
         return found
 
-    def _word_sequences(self, low: str) -> set[tuple[str, str]]:
-        found: set[tuple[str, str]] = set()
-        words = _WORD_RE.findall(low)
-        if self.by_first.keys().isdisjoint(words):  # the common case, decided in C
+    def _word_sequences(self, low: str) -> set[Finding]:
+        """Whole names and e-mail local parts: a match glued to more of a token by
+        ``.``, ``/``, ``-`` or ``_`` (``max-width``, ``src/flask/main.py``) is part of
+        code or a path, not someone's name."""
+        found: set[Finding] = set()
+        if self.by_first.keys().isdisjoint(_WORD_RE.findall(low)):  # the common case, in C
             return found
+        spans = [(m.group(), m.start(), m.end()) for m in _WORD_RE.finditer(low)]
+        words = [w for w, _, _ in spans]
         for i, word in enumerate(words):
             for n in self.by_first.get(word, ()):
-                kind = self.sequences.get(tuple(words[i : i + n]))
-                if kind is not None:
-                    found.add((RAW_IDENTITY, kind))
+                seq = tuple(words[i : i + n])
+                kind = self.sequences.get(seq)
+                if kind is not None and not _glued(low, spans[i][1], spans[i + n - 1][2]):
+                    found.add((RAW_IDENTITY, kind, _shown(seq)))
                     break
         return found
+
+
+def _shown(seq: tuple[str, ...]) -> str:
+    """What the report repeats of a match: a single word in full (it may be an ordinary
+    word the operator wants to allow); a name of several words only by its initials
+    (``b** b******``), since it is someone's whole name."""
+    if len(seq) == 1:
+        return seq[0]
+    return " ".join(w[0] + "*" * (len(w) - 1) for w in seq)
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] continues a longer token on either side."""
+    before = start >= 2 and text[start - 1] in _GLUE and text[start - 2].isalnum()
+    after = end + 1 < len(text) and text[end] in _GLUE and text[end + 1].isalnum()
+    return before or after
 
 
 # --- scanning files ----------------------------------------------------------------------
@@ -213,22 +250,23 @@ _OVERLAP = 512
 
 
 class _Hits:
-    """Findings grouped per (rule, place, kind), with a count and the first location."""
+    """Findings grouped per (rule, place, kind, shown), with a count and the first location."""
 
     def __init__(self) -> None:
-        self._hits: dict[tuple[str, str, str], list[Any]] = {}
+        self._hits: dict[tuple[str, str, str, str], list[Any]] = {}
 
-    def add(self, found: Iterable[tuple[str, str]], place: str, location: str = "") -> None:
-        for rule, kind in found:
-            entry = self._hits.setdefault((rule, place, kind), [location, 0])
+    def add(self, found: Iterable[Finding], place: str, location: str = "") -> None:
+        for rule, kind, shown in found:
+            entry = self._hits.setdefault((rule, place, kind, shown), [location, 0])
             entry[1] += 1
 
     def violations(self, unit: str) -> list[Violation]:
         out = []
-        for (rule, place, kind), (location, count) in self._hits.items():
+        for (rule, place, kind, shown), (location, count) in self._hits.items():
             where = f"{place}, {location}" if location else place
+            what = f'"{shown}": {kind}' if shown else kind
             out.append(
-                Violation(rule, where, f"{kind} ({count} {unit}{'s' if count != 1 else ''})")
+                Violation(rule, where, f"{what} ({count} {unit}{'s' if count != 1 else ''})")
             )
         return out
 
@@ -260,7 +298,7 @@ _BLOCK = 4096
 
 def _screen(
     finder: _Finder, texts: Sequence[str], outside: bool, names: bool = True, others: bool = True
-) -> Iterator[tuple[int, set[tuple[str, str]]]]:
+) -> Iterator[tuple[int, set[Finding]]]:
     """(index, findings) of each text with a finding. Texts are searched a block at a
     time (one regex pass over the joined block), and one by one only in a block with a
     finding: most blocks have none."""
