@@ -7,26 +7,22 @@ data), inlined in a ``<style>`` element: the page needs no network at all.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 
 import pyarrow as pa
 
 from teamlens.aggregates import ALL_TEAMS, UNOWNED
 from teamlens.dashboard.charts import _e, _x_ticks
+from teamlens.dashboard.notes import notes_section
 from teamlens.dashboard.report_rows import (
     DEFAULT_TITLE,
     PERIODS,
     Latest,
     Row,
-    _rolled_weeks,
-    _team_key,
     latest_rows,
-    period_end,
-    period_label,
     read_rows,
 )
 from teamlens.dashboard.team_section import (
@@ -38,6 +34,7 @@ from teamlens.dashboard.team_section import (
     _table_head,
     _team_section,
 )
+from teamlens.dashboard.windows import AUTO, window_name
 
 
 @functools.cache
@@ -128,10 +125,12 @@ def _latest_section(latest: Latest, k: int) -> str:
             cells = "".join(_labelled(_cell(row, column), name) for column, name in _LATEST_HEADERS)
         body.append(f"<tr>{head}{cells}</tr>")
     start = latest.start.isoformat()
-    caption = (
-        f"Latest {latest.period}: {_e(latest.label)} (from {start}). Teams without changes "
-        "in it are not listed."
+    which = (
+        "Each team's latest window"
+        if latest.period == AUTO
+        else f"Latest {latest.period}: {_e(latest.label)} (from {start})"
     )
+    caption = f"{which}. Teams without changes in it are not listed."
     if any(r.rolled_up for r in latest.rows):
         caption += " A rolled-up month stands in for a team's week below k."
     return (
@@ -199,82 +198,6 @@ def _hotspots_section(by_team: Mapping[str, Sequence[Row]], period: str) -> str:
     )
 
 
-def _ranges(periods: Iterable[tuple[str, dt.date]]) -> list[str]:
-    """Consecutive periods as ``first to last`` ranges: weeks first, then months."""
-    items = sorted(set(periods), key=lambda p: (PERIODS.index(p[0]), p[1]))
-    runs: list[list[tuple[str, dt.date]]] = []
-    for kind, start in items:
-        previous = runs[-1][-1] if runs else None
-        if previous is not None and previous[0] == kind and period_end(*previous) == start:
-            runs[-1].append((kind, start))
-        else:
-            runs.append([(kind, start)])
-    out = []
-    for run in runs:
-        first, last = period_label(*run[0]), period_label(*run[-1])
-        out.append(first if first == last else f"{first} to {last}")
-    return out
-
-
-def _notes_section(rows: Sequence[Row], by_team: Mapping[str, Sequence[Row]], k: int) -> str:
-    items: list[str] = []
-    suppressed = [r for r in rows if r.suppressed]
-    reasons: dict[str, int] = {}
-    for row in suppressed:
-        reasons[row.reason or "no reason given"] = (
-            reasons.get(row.reason or "no reason given", 0) + 1
-        )
-    detail = "".join(f"<li>{n} \u00d7 {_e(reason)}</li>" for reason, n in sorted(reasons.items()))
-    items.append(
-        f"<li>{len(suppressed)} of {len(rows)} team-periods are hidden (each needs at least "
-        f"{k} contributors){':' if detail else '.'}<ul>{detail}</ul></li>"
-        if detail
-        else f"<li>No team-period is hidden: each has at least {k} contributors.</li>"
-    )
-    # A shown row's reason lists the figure groups it leaves empty or repeats as published
-    # before (dashboard.team_period): say how often, so that a blank or a figure that did
-    # not move is explained.
-    held: dict[str, int] = {}
-    for row in rows:
-        if not row.suppressed and row.reason:
-            for note in row.reason.split("; "):
-                held[note] = held.get(note, 0) + 1
-    if held:
-        lines = "".join(f"<li>{n} \u00d7 {_e(note)}</li>" for note, n in sorted(held.items()))
-        items.append(
-            "<li>Some shown team-periods leave figures out, or show them as published "
-            f"before, until enough people are behind them:<ul>{lines}</ul></li>"
-        )
-    never = [team for team, team_rows in by_team.items() if all(r.suppressed for r in team_rows)]
-    if never:
-        names = ", ".join(_e(t) for t in never)
-        items.append(f"<li>Hidden in every period (fewer than {k} contributors): {names}.</li>")
-    provisional = [(r.period, r.start) for r in rows if not r.suppressed and r.provisional]
-    if provisional:
-        items.append(
-            "<li>Provisional periods (labels not mature yet; their defect rates will still "
-            f"change): {_e(', '.join(_ranges(provisional)))}.</li>"
-        )
-    else:
-        items.append("<li>No period is provisional: every label is mature.</li>")
-    rolled = _rolled_weeks(rows)
-    if rolled:
-        lines = "".join(
-            f"<li>{_e(team)}: {_e(period_label('month', month))} "
-            f"(weeks {_e(', '.join(w.label for w in weeks))})</li>"
-            for (team, month), weeks in sorted(
-                rolled.items(), key=lambda i: (_team_key(i[0][0]), i[0][1])
-            )
-        )
-        items.append(
-            f"<li>Weeks rolled up into their month (fewer than {k} contributors in the week, "
-            f"at least {k} in the month):<ul>{lines}</ul></li>"
-        )
-    else:
-        items.append("<li>No week was rolled up into its month.</li>")
-    return f'<section id="notes"><h2>Notes</h2><ul>{"".join(items)}</ul></section>'
-
-
 def _how_to_read(k: int) -> str:
     entries = "".join(
         f"<dt>{_e(term.format(k=k))}</dt><dd>"
@@ -291,14 +214,18 @@ def render_html(
     k: int,
     generated: str,
     title: str = DEFAULT_TITLE,
+    controls: str = "",
 ) -> str:
     """The report as one self-contained HTML page (no network needed, no scripts).
+
+    ``controls`` is HTML put under the title: the served page's pickers (a ``GET`` form
+    to the page's own origin, which the page's policy then allows).
 
     ``period`` is the report's period (``week`` or ``month``), ``k`` the minimum number
     of contributors behind a shown figure and ``generated`` the time of the report, as
     it should be printed. Every string from the table is escaped.
     """
-    if period not in PERIODS:
+    if period not in (*PERIODS, AUTO):
         raise ValueError(f"period must be week or month, got {period!r}")
     rows = read_rows(table)
     by_team: dict[str, list[Row]] = {}
@@ -327,8 +254,9 @@ def render_html(
         sections = [_team_section(t, slugs[t], by_team[t], ctx) for t in shown_teams]
     latest = latest_rows(rows, period)
     nav = "".join(f'<li><a href="#{_e(slugs[t])}">{_e(t)}</a></li>' for t in shown_teams)
-    csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'"
-    periods_word = "weeks" if period == "week" else "months"
+    form_action = "'self'" if controls else "'none'"
+    csp = f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action {form_action}"
+    periods_word = "chosen per team" if period == AUTO else f"{window_name(period)}s"
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
@@ -340,12 +268,12 @@ def render_html(
         f'<p class="meta">Generated {_e(generated)} \u00b7 periods: {periods_word} \u00b7 '
         f"k = {k} \u00b7 {len(shown_teams)} teams shown. Figures are about teams and code, "
         'never about a person (see <a href="#how-to-read">How to read this</a>).</p>'
-        '<nav aria-label="Sections"><ul><li><a href="#latest">Latest period</a></li>'
+        f'{controls}<nav aria-label="Sections"><ul><li><a href="#latest">Latest period</a></li>'
         f'{nav}<li><a href="#hotspots">Hotspots</a></li><li><a href="#notes">Notes</a>'
         '</li><li><a href="#how-to-read">How to read this</a></li></ul></nav></header>'
         f"<main>{_latest_section(latest, k)}"
         f'<section id="trends"><h2>Trends per team</h2>{_legend(k)}{"".join(sections)}'
         f"{'' if sections else '<p>No team has a shown period.</p>'}</section>"
-        f"{_hotspots_section(by_team, period)}{_notes_section(rows, by_team, k)}"
+        f"{_hotspots_section(by_team, period)}{notes_section(rows, by_team, k)}"
         f"{_how_to_read(k)}</main></body></html>\n"
     )

@@ -39,6 +39,7 @@ from teamlens.dashboard.team_period import (
     group_members,
     prepare,
 )
+from teamlens.dashboard.windows import WINDOWS
 from teamlens.disclosure import Statistic, dominated, find_disclosures, people_behind, too_few
 
 SMALL_GROUP = "small-group"
@@ -105,7 +106,7 @@ def check_published(config: Config, key: bytes | None) -> tuple[list[Problem], l
         if row["suppressed"] is True:
             continue
         team, period, start = row["team"], row["period"], row["period_start"]
-        if period not in ("week", "month") or not isinstance(start, dt.date):
+        if period not in WINDOWS or not isinstance(start, dt.date):
             notes.append(f"{place}, team {team!r}: period {period!r} of {start!r} is unknown")
             continue
         where = f"{place}, team {team!r}, {period} of {start.isoformat()}"

@@ -20,11 +20,19 @@ from types import MappingProxyType
 import pyarrow as pa
 
 from teamlens.aggregates import ALL_TEAMS, FIGURES, SCHEMA, UNOWNED
+from teamlens.dashboard.windows import (
+    AUTO,
+    ROLLED_INTO_MONTH,
+    WINDOWS,
+    window_end,
+    window_label,
+)
 
 DEFAULT_TITLE = "teamlens: team quality trends"
 TEAM_PERIOD_CSV = "team_period.csv"
 LATEST_CSV = "latest.csv"
-PERIODS = ("week", "month")
+#: The kinds of window a row may have, finest first (dashboard.windows).
+PERIODS = WINDOWS
 
 #: Decimal places of each numeric figure, for the page and the CSV files alike.
 DECIMALS: Mapping[str, int] = MappingProxyType(
@@ -100,16 +108,14 @@ def _month_end(day: dt.date) -> dt.date:
 
 
 def period_end(period: str, start: dt.date) -> dt.date:
-    """The day after the week or month that starts on ``start``."""
-    return start + dt.timedelta(days=7) if period == "week" else _month_end(start)
+    """The day after the window (week, month, quarter, half-year, year) from ``start``."""
+    return window_end(period, start)
 
 
 def period_label(period: str, start: dt.date) -> str:
-    """``2024-W05`` for an ISO week, ``2024-02`` for a month."""
-    if period == "week":
-        year, week, _ = start.isocalendar()
-        return f"{year}-W{week:02d}"
-    return f"{start.year}-{start.month:02d}"
+    """``2024-W05`` for an ISO week, ``2024-02`` for a month, ``2024-Q1``, ``2024-H1``,
+    ``2024``."""
+    return window_label(period, start)
 
 
 @dataclass(frozen=True)
@@ -174,7 +180,7 @@ def read_rows(table: pa.Table) -> list[Row]:
     rows: list[Row] = []
     for item in data:
         if item["period"] not in PERIODS:
-            raise ValueError(f"unknown period {item['period']!r} (week or month)")
+            raise ValueError(f"unknown period {item['period']!r} ({', '.join(PERIODS)})")
         suppressed = bool(item["suppressed"])
         figures: dict[str, Value] = {name: None if suppressed else item[name] for name in FIGURES}
         rows.append(
@@ -202,7 +208,11 @@ class Latest:
 
     @property
     def label(self) -> str:
-        return "" if self.start is None else period_label(self.period, self.start)
+        if self.start is None:
+            return ""
+        if self.period == AUTO:
+            return "each team's latest window"
+        return period_label(self.period, self.start)
 
 
 def latest_rows(rows: Sequence[Row], period: str) -> Latest:
@@ -210,7 +220,17 @@ def latest_rows(rows: Sequence[Row], period: str) -> Latest:
 
     Where a team's week is suppressed because it was rolled up into its month, the
     month's row stands in for it. Teams without changes in that period have no row.
+    With ``auto`` (each team in its own kind of window), each team's latest row;
+    ``start`` is then the latest start among them.
     """
+    if period == AUTO:
+        own: dict[str, Row] = {}
+        for row in rows:
+            if row.team not in own or row.start > own[row.team].start:
+                own[row.team] = row
+        chosen_rows = sorted(own.values(), key=_row_key)
+        latest_start = max((r.start for r in chosen_rows), default=None)
+        return Latest(AUTO, latest_start, tuple(chosen_rows))
     starts = [r.start for r in rows if r.period == period and not r.rolled_up]
     if not starts:
         return Latest(period, None, ())
@@ -240,3 +260,47 @@ def _rolled_weeks(rows: Sequence[Row]) -> dict[tuple[str, dt.date], list[Row]]:
             if key in months:
                 weeks.setdefault(key, []).append(row)
     return weeks
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How many team windows a table shows: a week rolled up into its shown month
+    counts as shown; the rolled-up month rows themselves are not counted again."""
+
+    shown: int
+    total: int
+
+    @property
+    def hidden(self) -> int:
+        return self.total - self.shown
+
+    @property
+    def hidden_share(self) -> float:
+        return self.hidden / self.total if self.total else 0.0
+
+    def describe(self) -> str:
+        """``12 of 40 team windows hidden (30 %)``."""
+        return f"{self.hidden} of {self.total} team windows hidden ({self.hidden_share:.0%})"
+
+
+#: Windows of the last this many days count as recent in :func:`coverage`.
+RECENT_DAYS = 3 * 365
+
+
+def coverage(rows: Sequence[Row], recent: bool = False, teams_only: bool = False) -> Coverage:
+    """Shown and total team windows of the table (``recent``: those that end in the last
+    three years before the table's last day; ``teams_only``: without ``(all teams)`` and
+    ``(no team)``)."""
+    counted = [r for r in rows if not r.rolled_up]
+    if teams_only:
+        counted = [r for r in counted if r.team not in (ALL_TEAMS, UNOWNED)]
+    if recent and rows:
+        since = max(r.end for r in rows) - dt.timedelta(days=RECENT_DAYS)
+        counted = [r for r in counted if r.end > since]
+    shown = sum(1 for r in counted if not r.suppressed or rolled_into_month(r))
+    return Coverage(shown, len(counted))
+
+
+def rolled_into_month(row: Row) -> bool:
+    """A week hidden because its month stands in for it."""
+    return row.suppressed and (row.reason or "").endswith(ROLLED_INTO_MONTH)

@@ -51,7 +51,7 @@ import math
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -63,7 +63,16 @@ import pyarrow.parquet as pq
 
 from teamlens.aggregates import ALL_TEAMS, SCHEMA, TEAM_PERIOD_FILE, UNOWNED, TeamPeriodRow
 from teamlens.config import Config
+from teamlens.dashboard.headlines import wilson
 from teamlens.dashboard.ledger import CellKey, Ledger, change_tokens
+from teamlens.dashboard.windows import (
+    AUTO,
+    PERIOD_CHOICES,
+    ROLLED_INTO_MONTH,
+    WINDOWS,
+    choose_windows,
+    window_starts,
+)
 from teamlens.disclosure import (
     DEFAULT_DOMINANCE,
     Statistic,
@@ -73,13 +82,15 @@ from teamlens.disclosure import (
     unsafe,
 )
 from teamlens.errors import TeamlensError
+from teamlens.features.changes import read_codeowners
+from teamlens.features.kamei import TeamMap
+from teamlens.mining.repository import GitRepository
 from teamlens.model.dataset import DatasetError, load_store
 from teamlens.model.registry import ModelError, Registry
 from teamlens.model.training import score_saved
 from teamlens.privacy import load_key
 from teamlens.store import Store
 
-Z95 = 1.959963984540054
 HOTSPOTS = 3
 
 
@@ -96,18 +107,8 @@ class BuildReport:
     seconds: float
 
 
-def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval of a proportion (Wilson 1927)."""
-    if trials == 0:
-        return math.nan, math.nan
-    p = successes / trials
-    denominator = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denominator
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-PERIODS = ("week", "month")
+#: What ``period`` may be: a kind of window (dashboard.windows) or ``auto``.
+PERIODS = PERIOD_CHOICES
 
 
 class Group(enum.Enum):
@@ -133,16 +134,6 @@ GROUP_FIGURES: dict[Group, tuple[str, ...]] = {
 }
 
 
-def _period_start(times: pd.Series, period: str) -> pd.Series:
-    """The Monday of each time's week, or the first day of the month that Monday falls
-    in: periods nest, so weeks add up to months exactly."""
-    days = pd.to_datetime(times, unit="s", utc=True).dt.tz_localize(None).dt.normalize()
-    monday = days - pd.to_timedelta(days.dt.day_of_week, unit="D")
-    if period == "week":
-        return monday.dt.date
-    return monday.dt.to_period("M").dt.start_time.dt.date
-
-
 def change_frame(config: Config) -> pd.DataFrame:
     """One row per change: time, team list, label, churn, risk, author, review facts."""
     names = [r.name for r in config.repositories]
@@ -159,9 +150,44 @@ def change_frame(config: Config) -> pd.DataFrame:
     )
     review_frame = pd.DataFrame(reviews.rows, columns=list(reviews.columns))
     frame = frame.merge(review_frame, on=["repo", "id"], how="left")
+    frame["label"] = _mature_labels(frame, config.labels.maturity_days)
     frame["churn"] = frame["effort"].astype(np.int64)
     frame["team"] = [list(t) if len(t) else [UNOWNED] for t in frame["team"]]
     return frame
+
+
+def _mature_labels(frame: pd.DataFrame, maturity_days: float) -> pd.Series:
+    """Labels of changes older than the label-maturity window (before the repository's
+    newest change); younger ones are unlabelled, whatever a fix already found.
+
+    A young change that a fix already traced is labelled inducing while its clean
+    neighbours are not labelled yet: counting it would bias a recent rate upwards.
+    """
+    newest = frame.groupby("repo")["time"].transform("max")
+    young = frame["time"] > newest - maturity_days * 86_400
+    return frame["label"].where(~young)
+
+
+def team_owners(config: Config) -> Owners:
+    """The teams owning each (repository, path): repos.yaml globs, CODEOWNERS when asked
+    (read from the repository's HEAD; globs only when it cannot be opened)."""
+    maps: dict[str, TeamMap] = {}
+    for repo_config in config.repositories:
+        source = repo_config.teams or config.teams
+        globs: dict[str, Sequence[str]] = dict(source.globs)
+        if source.codeowners:
+            try:
+                repo = GitRepository.open(repo_config, config.clones_dir, sync=False)
+                globs.update(read_codeowners(repo))
+            except TeamlensError:
+                pass
+        maps[repo_config.name] = TeamMap(globs)
+    empty = TeamMap({})
+
+    def owners(repo: str, path: str) -> tuple[str, ...]:
+        return maps.get(repo, empty).owners(path)
+
+    return owners
 
 
 def _fix_files(config: Config) -> pd.DataFrame:
@@ -209,12 +235,13 @@ def _values(members: pd.DataFrame, group: Group) -> list[float]:
 
 
 def _figures(
-    part: pd.DataFrame, group: Group, fix_paths: Mapping[str, list[str]], high: float
-) -> dict[str, Any]:
+    part: pd.DataFrame, group: Group, fix_paths: Mapping[str, list[FixPath]], high: float,
+    team: str,
+) -> dict[str, Any]:  # fmt: skip
     if group is Group.VOLUME:
         hot: Counter[str] = Counter()
         for change in part["member"]:
-            hot.update(fix_paths.get(change, ()))
+            hot.update(path for path, owners in fix_paths.get(change, ()) if _own(team, owners))
         ranked = sorted(hot.items(), key=lambda item: (-item[1], item[0]))
         return {
             "changes": len(part),
@@ -248,6 +275,19 @@ def _figures(
     }
 
 
+#: A file a fix touched, and the teams that own it (None: ownership unknown).
+FixPath = tuple[str, tuple[str, ...] | None]
+#: The teams that own a path of a repository: (repo, path) -> team names.
+Owners = Callable[[str, str], tuple[str, ...]]
+
+
+def _own(team: str, owners: tuple[str, ...] | None) -> bool:
+    """Whether a hotspot file belongs in ``team``'s list: its own files only."""
+    if owners is None or team == ALL_TEAMS:
+        return True
+    return team in owners if team != UNOWNED else not owners
+
+
 def _primary(members: pd.DataFrame, group: Group, policy: Policy) -> str | None:
     """Why a group's figures cannot be shown, or None."""
     people = dict(zip(members["member"], members["people"], strict=True))
@@ -265,13 +305,14 @@ def _primary(members: pd.DataFrame, group: Group, policy: Policy) -> str | None:
     return None
 
 
-def _cells(frame: pd.DataFrame, period: str) -> Iterable[tuple[str, dt.date, pd.DataFrame]]:
+def _cells(frame: pd.DataFrame, period: str) -> Iterable[tuple[str, str, dt.date, pd.DataFrame]]:
+    """(team, kind, start, changes) of every cell of one kind of window."""
     exploded = frame.explode("team")
     for key, part in exploded.groupby(["team", f"{period}_start"], sort=True):
         team, start = key
-        yield str(team), _as_date(start), part
+        yield str(team), period, _as_date(start), part
     for start, part in frame.groupby(f"{period}_start", sort=True):
-        yield ALL_TEAMS, _as_date(start), part
+        yield ALL_TEAMS, period, _as_date(start), part
 
 
 def _as_date(value: object) -> dt.date:
@@ -302,11 +343,13 @@ def build_rows(
     high: float,
     dominance: float = DEFAULT_DOMINANCE,
     ledger: Ledger | None = None,
+    owners: Owners | None = None,
 ) -> list[dict[str, Any]]:
     """The table's rows from the change frame (see the module docstring).
 
     ``ledger`` holds what was published before; the groups published now are appended
-    to it (the caller saves it).
+    to it (the caller saves it). ``owners`` names the teams owning a file, so that a
+    team's hotspots are its own files (without it, every file a fix touched counts).
     """
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}, got {period!r}")
@@ -316,12 +359,13 @@ def build_rows(
     person_of = dict(zip(frame["member"], frame["people"], strict=True))
     cells = _primary_cells(frame, period, policy)
     known_members = set(person_of)
-    fix_paths: dict[str, list[str]] = {}
+    fix_paths: dict[str, list[FixPath]] = {}
     repos = fixes["repo"] if "repo" in fixes.columns else [""] * len(fixes)
     for repo, change, path in zip(repos, fixes["id"], fixes["path"], strict=True):
         member = f"{repo}\0{change}"
         if member in known_members:
-            fix_paths.setdefault(member, []).append(str(path))
+            owned = None if owners is None else owners(str(repo), str(path))
+            fix_paths.setdefault(member, []).append((str(path), owned))
     ledger.forget_except(set(person_of))
     for group in Group:
         _publish_group(cells, group, policy, ledger, person_of, fix_paths)
@@ -335,13 +379,13 @@ def build_rows(
 
 def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     """The change frame with ``member`` (a change id unique across repositories) and the
-    start of each change's week and month."""
+    start of each change's window of every kind (``week_start`` … ``year_start``)."""
     if "repo" not in frame.columns:
         frame = frame.assign(repo="")
+    starts = {f"{kind}_start": window_starts(frame["time"], kind) for kind in WINDOWS}
     return frame.assign(
         member=[f"{r}\0{i}" for r, i in zip(frame["repo"], frame["id"], strict=True)],
-        week_start=_period_start(frame["time"], "week"),
-        month_start=_period_start(frame["time"], "month"),
+        **starts,
     )
 
 
@@ -354,32 +398,38 @@ def cell_changes(frame: pd.DataFrame, team: str, period: str, start: dt.date) ->
 
 
 def _primary_cells(frame: pd.DataFrame, period: str, policy: Policy) -> list[_Cell]:
-    """Rows with primary suppression applied; weeks below k rolled into their month."""
-    cells = list(_cells(frame, period))
-    months = {(team, start): part for team, start, part in _cells(frame, "month")}
-    failing = {(team, start): _primary(part, Group.VOLUME, policy) for team, start, part in cells}
+    """Rows with primary suppression applied: with ``week``, weeks below k rolled into
+    their month; with ``auto``, each team in the kind of window chosen for it."""
+    cells = _auto_cells(frame, policy) if period == AUTO else list(_cells(frame, period))
+    failing = {
+        (team, kind, start): _primary(part, Group.VOLUME, policy)
+        for team, kind, start, part in cells
+    }
     # A week that fails is rolled up into its month (when the month passes): then every
     # week of that team and month is replaced by the month.
     rolled: set[tuple[str, dt.date]] = set()
+    months: dict[tuple[str, dt.date], pd.DataFrame] = {}
     if period == "week":
-        for team, start, _ in cells:
+        months = {(team, start): part for team, _, start, part in _cells(frame, "month")}
+        for team, kind, start, _ in cells:
             month_part = months.get((team, _month_of(start)))
             if (
-                failing[(team, start)]
+                failing[(team, kind, start)]
                 and month_part is not None
                 and _primary(month_part, Group.VOLUME, policy) is None
             ):
                 rolled.add((team, _month_of(start)))
     out: list[_Cell] = []
-    for team, start, part in cells:
-        if (team, _month_of(start)) in rolled:
-            row = TeamPeriodRow(team, period, start, suppressed=True, reason="shown in its month")
+    for team, kind, start, part in cells:
+        why = failing[(team, kind, start)]
+        if kind == "week" and (team, _month_of(start)) in rolled:
+            row = TeamPeriodRow(team, kind, start, suppressed=True, reason=ROLLED_INTO_MONTH)
             out.append(_Cell(row, part.iloc[0:0], {}, []))
-        elif failing[(team, start)]:
-            row = TeamPeriodRow(team, period, start, suppressed=True, reason=failing[(team, start)])
+        elif why:
+            row = TeamPeriodRow(team, kind, start, suppressed=True, reason=why)
             out.append(_Cell(row, part.iloc[0:0], {}, []))
         else:
-            out.append(_Cell(TeamPeriodRow(team, period, start), part, {}, []))
+            out.append(_Cell(TeamPeriodRow(team, kind, start), part, {}, []))
     for team, month in sorted(rolled):
         part = months[(team, month)]
         out.append(_Cell(TeamPeriodRow(team, "month", month, rolled_up=True), part, {}, []))
@@ -396,6 +446,21 @@ def _primary_cells(frame: pd.DataFrame, period: str, policy: Policy) -> list[_Ce
     return out
 
 
+def _auto_cells(
+    frame: pd.DataFrame, policy: Policy
+) -> list[tuple[str, str, dt.date, pd.DataFrame]]:
+    """Each team's cells in the kind of window chosen for it (dashboard.windows)."""
+    by_kind = {kind: list(_cells(frame, kind)) for kind in WINDOWS}
+    candidates: dict[str, list[tuple[str, dt.date, bool]]] = {}
+    for kind, cells in by_kind.items():
+        for team, _, start, part in cells:
+            shown = _primary(part, Group.VOLUME, policy) is None
+            candidates.setdefault(team, []).append((kind, start, shown))
+    newest = max(frame["week_start"]) if len(frame) else dt.date.today()
+    chosen = choose_windows(candidates, _as_date(newest))
+    return [cell for kind, cells in by_kind.items() for cell in cells if chosen[cell[0]] == kind]
+
+
 def _month_of(start: dt.date) -> dt.date:
     """The month a week belongs to: the month of its Monday."""
     return dt.date(start.year, start.month, 1)
@@ -407,7 +472,7 @@ def _publish_group(
     policy: Policy,
     ledger: Ledger,
     person_of: Mapping[str, str],
-    fix_paths: Mapping[str, list[str]],
+    fix_paths: Mapping[str, list[FixPath]],
 ) -> None:
     """Republication and secondary suppression of one group; fills the rows' figures."""
     known = ledger.statistics(group.value)
@@ -454,7 +519,7 @@ def _publish_group(
             cell.notes.append(f"{group.value} figures {_WAITING}")
             continue
         members = cell.groups[group]
-        figures = _figures(members, group, fix_paths, policy.high)
+        figures = _figures(members, group, fix_paths, policy.high, cell.row.team)
         cell.row = cell.row.with_figures(figures)
         if verdict is None:
             ledger.record(group.value, key, ids, values, figures)
@@ -481,6 +546,7 @@ def build_team_period(config: Config, period: str = "week") -> BuildReport:
         config.review.high,
         config.privacy.dominance,
         ledger,
+        team_owners(config),
     )
     table = pa.Table.from_pylist(rows, schema=SCHEMA)
     ledger.save(config.data_dir)

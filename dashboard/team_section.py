@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from teamlens.dashboard.charts import (
     RATE_SIZE,
@@ -24,7 +24,9 @@ from teamlens.dashboard.charts import (
     nice_ceiling,
     svg_chart,
 )
+from teamlens.dashboard.headlines import Verdict, headline, window_kind
 from teamlens.dashboard.report_rows import Row
+from teamlens.dashboard.windows import AUTO, window_name
 
 # --- table cells (the page's tables use them too) ----------------------------------------
 
@@ -243,7 +245,16 @@ def _team_table(rows: Sequence[Row], ctx: _Context) -> str:
     )
 
 
+def _headline(team: str, rows: Sequence[Row], k: int) -> str:
+    """The team's headline (dashboard.headlines) as a paragraph."""
+    found = headline(team, rows, k)
+    css = {Verdict.WORSE: "worse", Verdict.BETTER: "better"}.get(found.verdict, "unclear")
+    return f'<p class="headline {css}">{_e(found.text)}</p>'
+
+
 def _team_section(team: str, slug: str, rows: Sequence[Row], ctx: _Context) -> str:
+    if ctx.period == AUTO:  # each team in its own kind of window
+        ctx = replace(ctx, period=window_name(window_kind(rows)))
     hidden = sum(1 for r in rows if r.suppressed)
     shown = sum(1 for r in rows if not r.suppressed)
     rate = _chart(
@@ -275,7 +286,8 @@ def _team_section(team: str, slug: str, rows: Sequence[Row], ctx: _Context) -> s
     )
     return (
         f'<section class="team" id="{_e(slug)}"><h3>{_e(team)}</h3>'
-        f'<p class="muted">{shown} periods shown, {hidden} hidden.</p>'
+        f"{_headline(team, rows, ctx.k)}"
+        f'<p class="muted">{shown} windows shown, {hidden} hidden.</p>'
         f"<figure>{rate}<figcaption>Defect-inducing rate per {ctx.period} with its 95 % "
         "interval</figcaption></figure>"
         f'<div class="pair"><figure>{changes}<figcaption>Changes per {ctx.period}'

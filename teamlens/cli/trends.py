@@ -28,10 +28,11 @@ from teamlens.cli.core import (
               help="Also write the numbers as CSV files into this folder.")  # fmt: skip
 @click.option(
     "--period",
-    type=click.Choice(["week", "month"]),
-    default="week",
+    type=click.Choice(["auto", "week", "month", "quarter", "half", "year"]),
+    default="auto",
     show_default=True,
-    help="Period of the trends.",
+    help="Window of the trends: calendar windows that nest; auto chooses per team the "
+    "finest that shows most of its windows (k people each).",
 )
 @allow_empty_teams_option
 @click.pass_context
@@ -44,12 +45,15 @@ def report(
     allow_empty_teams: bool,
 ) -> None:
     """Team quality trends as one offline HTML file (k-suppressed; never per person)."""
+    from teamlens.dashboard.summary import summary_lines
     from teamlens.pipeline import write_report
 
     config = config_from(ctx, config_path)
     check_teams(config, (), allow_empty_teams)
     out = write_report(config, out, csv_dir, period)
     click.echo(f"wrote {out}")
+    for line in summary_lines(config.data_dir, config.privacy.k):
+        click.echo(line)
 
 
 @cli.command("serve")

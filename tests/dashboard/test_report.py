@@ -233,11 +233,17 @@ def test_provisional_periods_are_dashed() -> None:
 def test_notes_and_how_to_read() -> None:
     page = render()
     notes = page[page.index('id="notes"') : page.index('id="how-to-read"')]
-    assert "13 of 33 team-periods are hidden" in notes
-    assert "8 \u00d7 fewer than 5 contributors" in notes
-    assert "2024-W19 to 2024-W21" in notes
-    assert "beta: 2024-04 (weeks 2024-W14, 2024-W15, 2024-W16, 2024-W17, 2024-W18)" in notes
-    assert "Hidden in every period (fewer than 5 contributors): gamma" in notes
+    # beta's April weeks are shown in their month: only gamma's eight weeks are hidden
+    assert "8 of 32 team windows hidden (25%)" in notes
+    assert "gamma: weeks; 0 of 8 shown; hidden: 8 \u00d7 fewer than 5 contributors" in notes
+    assert "Provisional (some changes too young for a mature label): 2024-W19 to 2024-W21" in notes
+    assert "Weeks rolled up into their month" in notes and "2024-W14 to 2024-W18" in notes
+    assert "Teams hidden in every window" in notes and "gamma." in notes
+    # one summary line per team; the rest is collapsed
+    assert notes.count("<details>") == 4 and notes.count("<summary>") == 4
+    # 3 changes of each of the three provisional weeks have no mature label
+    assert "9 of the 508 changes in shown windows have no mature label yet" in notes
+    assert "every label is mature" not in notes
     guide = page[page.index('id="how-to-read"') :]
     assert "never about a person" in page and "k = 5" in guide
     assert "Provisional" in guide and "hidden" in guide
@@ -327,7 +333,7 @@ def test_monthly_report() -> None:
     ]
     page = render(pa.Table.from_pylist(rows, schema=SCHEMA), period="month")
     assert "Latest month: 2024-06" in page
-    assert "No week was rolled up" in page
+    assert "0 of 12 team windows hidden" in page and "Weeks rolled up" not in page
 
 
 def test_bad_period_is_refused() -> None:
@@ -413,4 +419,4 @@ def test_figures_left_out_of_a_shown_row_are_explained_in_the_notes() -> None:
             row.update(defect_rate_low=None, defect_rate_high=None, reason=note)
     shown = sum(1 for r in rows if r["team"] == "alpha" and not r["suppressed"])
     page = render(pa.Table.from_pylist(rows, schema=SCHEMA))
-    assert f"{shown} \u00d7 {note}" in page
+    assert f"{shown} shown windows: {note}" in page

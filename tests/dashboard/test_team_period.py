@@ -13,7 +13,8 @@ import yaml
 
 from teamlens.aggregates import ALL_TEAMS, FIGURES, SCHEMA, TeamPeriodRow
 from teamlens.config import Config, load_config
-from teamlens.dashboard.team_period import build_rows, build_team_period, read_team_period, wilson
+from teamlens.dashboard.headlines import wilson
+from teamlens.dashboard.team_period import build_rows, build_team_period, read_team_period
 from teamlens.features.changes import features_for
 from teamlens.mining.szz import label_repository
 from teamlens.mining.tasks import mine_all
