@@ -28,7 +28,12 @@ from collections.abc import Sequence
 
 import pygit2
 
-from teamlens.bot.domain import ChangedFile, ChangedFunction, ChangeUnderReview
+from teamlens.bot.domain import (
+    ChangedFile,
+    ChangedFunction,
+    ChangeUnderReview,
+    PriorFunction,
+)
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import RepositoryError
 from teamlens.features.changes import read_codeowners
@@ -168,11 +173,17 @@ def compute_change(
     code = change_code_metrics(InProcessBlobs(handle), base, head_sha, diffs)
     parsing = time.perf_counter() - parse_started
     fn_features = None
+    prior: tuple[PriorFunction, ...] = ()  # per function, for the risky lines
     if history.functions is not None:
         functions = FunctionHistory()
         for earlier in relevant_history(history.changes, change):
             functions.advance(earlier, history.functions.get(earlier.sha, []))
         fn_features = functions.features(change, code.touched)
+        prior = tuple(
+            PriorFunction(t.path, t.name, p.functions_prior_changes, p.functions_prior_fixes)
+            for t in sorted(set(code.touched), key=lambda t: (t.path, t.name))
+            for p in [functions.features(change, [t])]
+        )
     values = feature_values(change, kamei, fn_features, code)
     by_path = {d.new_path or d.old_path: d for d in shown}
     files = tuple(
@@ -195,4 +206,5 @@ def compute_change(
         functions_changed,
         values_row(values),
         unavailable=FUNCTION_HISTORY_FEATURES if fn_features is None else (),
+        prior_functions=prior,
     )

@@ -50,6 +50,16 @@ class ChangedFunction:
 
 
 @dataclass(frozen=True)
+class PriorFunction:
+    """A function the change touches, and how often earlier changes changed and fixed it."""
+
+    path: str  # at head
+    name: str  # qualified (features.code_metrics)
+    changes: int
+    fixes: int
+
+
+@dataclass(frozen=True)
 class ChangeUnderReview:
     repo: str
     base: str  # commit ids
@@ -60,6 +70,9 @@ class ChangeUnderReview:
     #: Registry features that could not be computed for this change (their value is NaN
     #: in `features`), e.g. code metrics of a pull request seen only through its patches.
     unavailable: tuple[str, ...] = ()
+    #: Per function the change touches: its earlier changes and fixes (the store's
+    #: function history; empty without a mined store).
+    prior_functions: tuple[PriorFunction, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +129,20 @@ class NothingToReview:
 
 
 @dataclass(frozen=True)
+class RiskyLine:
+    """An added line a later fix is likely to touch (bot.lines), with why in a sentence.
+
+    ``score`` is the line model's log-odds: it orders the lines of one change only.
+    """
+
+    path: str
+    line: int  # at head
+    score: float
+    reason: str
+    function: str | None = None  # the function around it, if any
+
+
+@dataclass(frozen=True)
 class ReviewResult:
     change: ChangeUnderReview
     risk: float  # 0..1, from the current model
@@ -126,6 +153,8 @@ class ReviewResult:
     #: What the level means, e.g. "among the riskiest 10 % of this repository's recent
     #: changes" (model.levels).
     level_meaning: str = ""
+    #: The riskiest added lines (medium and high risk only; also in `suggestions`).
+    risky_lines: tuple[RiskyLine, ...] = ()
 
     def as_json(self, numeric: bool = True) -> dict[str, object]:
         """The interface contract: ``{"risk", "level", "reasons", "suggestions"}`` and more.
@@ -147,6 +176,15 @@ class ReviewResult:
                     "fingerprint": s.fingerprint,
                 }
                 for s in self.suggestions
+            ],
+            "risky_lines": [
+                {
+                    "path": line.path,
+                    "line": line.line,
+                    **({"score": round(line.score, 3)} if numeric else {}),
+                    "reason": line.reason,
+                }
+                for line in self.risky_lines
             ],
             "model": self.model_id,
             "base": self.change.base,

@@ -92,7 +92,16 @@ def assess(
     if timings is not None:
         timings["model"] = timings.get("model", 0.0) + time.perf_counter() - started
     suggestions = suggest(change, config.review.rules, config.review.disabled_rules, extra)
-    return ReviewResult(change, risk, level, reasons, tuple(suggestions), model.model_id, meaning)
+    from teamlens.bot.lines import line_suggestions, risky_lines_for
+
+    started = time.perf_counter()
+    lines = risky_lines_for(config, change, level)  # medium and high risk only
+    if timings is not None and lines:
+        timings["lines"] = timings.get("lines", 0.0) + time.perf_counter() - started
+    return ReviewResult(
+        change, risk, level, reasons, (*suggestions, *line_suggestions(lines)),
+        model.model_id, meaning, risky_lines=lines,
+    )  # fmt: skip
 
 
 def review_local(

@@ -126,6 +126,7 @@ DEFAULT_RULE_THRESHOLDS: Mapping[str, Mapping[str, float]] = MappingProxyType(
         "hotspot": MappingProxyType({"fixes": 2}),
         "ownership": MappingProxyType({"files": 1}),
         "similar": MappingProxyType({"min_score": 4.0, "top": 2}),
+        "risky-line": MappingProxyType({"top": 3}),  # bot.lines
     }
 )
 

@@ -1,0 +1,177 @@
+"""Risky lines on built repositories: a planted complex line of a function that earlier
+fixes touched ranks above trivial lines; the review carries the lines as inline
+suggestions in JSON, SARIF and Markdown, only for medium and high risk, and no person's
+name or e-mail is in any output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pygit2
+import pytest
+import yaml
+
+from teamlens.bot.change import compute_change
+from teamlens.bot.lines import RULE, rank_lines
+from teamlens.bot.render import to_json, to_markdown, to_sarif_json
+from teamlens.bot.review import review_local
+from teamlens.config import Config, load_config
+from teamlens.features.changes import build_features
+from teamlens.features.code_metrics.line_facts import added_line_facts
+from teamlens.features.lines import change_lines
+from teamlens.mining.szz import label_repository
+from teamlens.mining.tasks import mine_all
+from tests.gitrepo import ALICE, BOB, CAROL, ERIN, EVERYONE, ZOE, RepoBuilder
+
+DAY = 86_400
+
+PARSE = '''def parse(text, flags):
+    """Split `text` into tokens."""
+    tokens = []
+    for token in text.split():
+        if token.startswith("--"):
+            tokens.append(token[2:])
+{extra}        else:
+            tokens.append(token)
+    return tokens
+'''
+
+PLANTED = """        elif token.startswith("-") and len(token) > 1:
+            for ch in token[1:]:
+                if ch not in flags:
+                    raise ValueError(ch)
+"""
+
+TRIVIAL = """
+
+SEPARATOR = ","
+
+
+def version():
+    return "1.0"
+"""
+
+
+def _app(extra: str = "", tail: str = "") -> str:
+    return PARSE.format(extra=extra) + tail
+
+
+def _history(r: RepoBuilder) -> tuple[str, str]:
+    """`parse` changed and fixed several times, then the change under review."""
+
+    def commit(message: str, who: Any) -> str:
+        r.clock += DAY
+        return r.commit(message, who)
+
+    r.write("cli/app.py", _app())
+    r.write("cli/tests/test_app.py", "def test_parse():\n    assert True\n")
+    commit("Add the parser", ALICE)
+    for i, who in enumerate((BOB, CAROL, ZOE, ERIN)):
+        extra = f'        elif token == "{"x" * (i + 1)}":\n            continue\n'
+        r.write("cli/app.py", _app(extra))
+        commit(f"Fix parse for option {i}" if i % 2 == 0 else f"Teach parse option {i}", who)
+    r.write("cli/app.py", _app())
+    base = commit("Fix parse: drop the special cases", ALICE)
+    r.write("cli/app.py", _app(PLANTED, TRIVIAL))
+    head = commit("Short flags, a version", BOB)
+    return base, head
+
+
+def _config(r: RepoBuilder, tmp_path: Path, **sections: Any) -> Config:
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    doc = {"repositories": [{"name": "cli", "path": str(r.path)}], **sections}
+    path = work / "repos.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return load_config(path)
+
+
+def test_line_facts_of_a_planted_branch() -> None:
+    before = _app().encode()
+    after = _app(PLANTED).encode()
+    first = before.count(b"\n") - 3  # the planted lines follow `tokens.append(token[2:])`
+    facts = added_line_facts("app.py", before, after, [], range(first + 1, first + 5))
+    assert facts is not None
+    condition, loop, check, raising = facts
+    assert condition.function == "parse"
+    assert (condition.complexity, condition.complexity_before) == (7, 3)  # + elif, and, for, if
+    assert condition.decisions == 2  # the `elif` and the `and`
+    assert (loop.nesting, check.nesting, raising.nesting) == (2, 3, 4)
+    assert raising.exits == 1 and raising.calls == 1
+    assert condition.new_words > 0  # `ch` is new to the file; `len` is too
+
+
+def test_a_complex_line_of_a_fixed_function_ranks_above_trivial_lines(
+    repo_builder: RepoBuilder, tmp_path: Path, key_env: str
+) -> None:
+    base, head = _history(repo_builder)
+    config = _config(repo_builder, tmp_path)
+    mine_all(config)
+    label_repository(config, config.repositories[0])
+    build_features(config, config.repositories[0])
+    change = compute_change(config, config.repositories[0], base, head)
+    parse = next(p for p in change.prior_functions if p.name == "parse")
+    assert (parse.changes, parse.fixes) == (6, 3)
+
+    ranked = rank_lines(change, change_lines(pygit2.Repository(str(repo_builder.path)), base, head))
+    assert {r.path for r in ranked} == {"cli/app.py"}
+    planted = [r for r in ranked if r.function == "parse"]
+    trivial = [r for r in ranked if r.function != "parse"]
+    assert len(planted) == 4 and len(trivial) == 3  # SEPARATOR, def version, return
+    # The best planted line comes first, above every trivial one.
+    assert ranked[0].function == "parse"
+    assert ranked[0].score > max(t.score for t in trivial)
+    assert "inside `parse` (complexity 7, was 3)" in ranked[0].reason
+    assert "a function fixed 3 times before" in ranked[0].reason
+
+
+def _outputs(config: Config, base: str, head: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+    result = review_local(config, None, base, head)
+    sarif = json.loads(to_sarif_json(result, "test"))
+    return json.loads(to_json(result)), sarif, to_markdown(result)
+
+
+def test_the_review_shows_at_most_three_lines_in_json_sarif_and_markdown(
+    repo_builder: RepoBuilder, tmp_path: Path, key_env: str
+) -> None:
+    base, head = _history(repo_builder)
+    # No store: the fixed thresholds decide the level; medium from any risk.
+    config = _config(repo_builder, tmp_path, review={"medium": 0.000001, "high": 1.0})
+    as_json, sarif, markdown = _outputs(config, base, head)
+    assert as_json["level"] == "medium"
+    lines = as_json["risky_lines"]
+    assert 1 <= len(lines) <= 3
+    assert lines[0]["path"] == "cli/app.py" and "`parse`" in lines[0]["reason"]
+    added = range(6, 10)  # the planted lines at head
+    assert lines[0]["line"] in added
+    inline = [s for s in as_json["suggestions"] if s["rule"] == RULE]
+    assert [(s["path"], s["line"]) for s in inline] == [(x["path"], x["line"]) for x in lines]
+    # At most one line per function.
+    assert len({x["reason"].split("`")[1] if "`" in x["reason"] else "" for x in lines}) == len(
+        lines
+    )
+    results = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == RULE]
+    assert len(results) == len(lines)
+    region = results[0]["locations"][0]["physicalLocation"]["region"]
+    assert region["startLine"] == lines[0]["line"]
+    assert RULE in markdown
+    text = json.dumps(as_json) + json.dumps(sarif) + markdown
+    for person in EVERYONE:
+        assert person.name not in text and person.email not in text
+        assert person.email.split("@")[0] not in text
+
+
+@pytest.mark.parametrize(
+    "review",
+    [{"medium": 0.99, "high": 1.0}, {"medium": 0.000001, "high": 1.0, "disabled_rules": [RULE]}],
+    ids=["low-risk", "disabled"],
+)
+def test_no_lines_for_a_low_risk_change_or_a_disabled_rule(
+    repo_builder: RepoBuilder, tmp_path: Path, key_env: str, review: dict[str, Any]
+) -> None:
+    base, head = _history(repo_builder)
+    as_json, sarif, _ = _outputs(_config(repo_builder, tmp_path, review=review), base, head)
+    assert as_json["risky_lines"] == []
+    assert not [r for r in sarif["runs"][0]["results"] if r["ruleId"] == RULE]
