@@ -16,7 +16,12 @@ Endpoints (all ``GET``):
     liveness; the only endpoint that never needs the token.
 
 Filters, on ``/`` and ``/api/team_period``: ``team`` (a team's name, or
-:data:`teamlens.aggregates.ALL_TEAMS`) and ``period`` (``week`` or ``month``).
+:data:`teamlens.aggregates.ALL_TEAMS`) and ``period`` (a ``--period`` choice of
+:mod:`teamlens.dashboard.windows`: ``auto`` shows each team in the window the table was
+built with, a kind of window shows that kind's rows). An empty value is no filter. A
+team the table does not hold, or a period teamlens does not know, is a 404 with a
+one-line message (on ``/`` an HTML page that offers the pickers again). The page carries
+the pickers (:mod:`teamlens.dashboard.pickers`): a ``GET`` form that needs no script.
 
 With a token, every endpoint but ``/health`` wants ``Authorization: Bearer <token>``
 (compared in constant time). Without one the server binds only to a loopback address
@@ -48,7 +53,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.responses import Response
 
 from teamlens.aggregates import FIGURES, SCHEMA, TEAM_PERIOD_FILE
+from teamlens.dashboard.pickers import Pickers, not_found_html, notice_html, pickers_html
 from teamlens.dashboard.report import DEFAULT_TITLE, render_html
+from teamlens.dashboard.report_rows import _team_key
+from teamlens.dashboard.windows import AUTO, PERIOD_CHOICES, window_name
 from teamlens.errors import TeamlensError
 from teamlens.serving import LOOPBACK_HOSTS, Transport
 
@@ -68,13 +76,14 @@ logger = logging.getLogger(__name__)
 
 #: The query parameters ``/`` and ``/api/team_period`` take; anything else is a 400.
 FILTERS: Final = ("team", "period")
-PERIODS: Final = ("week", "month")
+#: What ``period`` may be: ``auto`` or a kind of window (dashboard.windows).
+PERIODS: Final = PERIOD_CHOICES
 #: Sent with every response, errors included.
 SECURITY_HEADERS: Final[Mapping[str, str]] = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'none'; object-src 'none'; "
         "style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
-        "form-action 'none'; frame-ancestors 'none'"
+        "form-action 'self'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -97,6 +106,10 @@ class TeamPeriodUnavailableError(RuntimeError):
 
 class _BadQueryError(ValueError):
     """A request's query string names an unknown parameter or an invalid value."""
+
+
+class _NotFoundError(LookupError):
+    """A filter names a team the table does not hold, or a period teamlens does not know."""
 
 
 @dataclass(frozen=True)
@@ -188,7 +201,9 @@ def _enforce_suppression(table: pa.Table) -> pa.Table:
 
 
 def _parse_query(request: Request, allowed: tuple[str, ...]) -> _Filters:
-    """The filters of a query string; unknown, repeated or invalid parameters raise."""
+    """The filters of a query string; unknown, repeated or invalid parameters raise
+    :class:`_BadQueryError`, an unknown period :class:`_NotFoundError`. An empty value
+    (what the pickers send for "every team") is no filter."""
     seen: dict[str, str] = {}
     for name, value in request.query_params.multi_items():
         if name not in allowed:
@@ -198,21 +213,49 @@ def _parse_query(request: Request, allowed: tuple[str, ...]) -> _Filters:
             )
         if name in seen:
             raise _BadQueryError(f"query parameter {name!r} given twice")
-        if not value or len(value) > _MAX_FILTER_LENGTH:
-            raise _BadQueryError(f"query parameter {name!r} is empty or too long")
+        if len(value) > _MAX_FILTER_LENGTH:
+            raise _BadQueryError(f"query parameter {name!r} is too long")
         seen[name] = value
-    period = seen.get("period")
+    period = seen.get("period") or None
     if period is not None and period not in PERIODS:
-        raise _BadQueryError(f"period must be one of {', '.join(PERIODS)}")
-    return _Filters(team=seen.get("team"), period=period)
+        raise _NotFoundError(f"unknown period {period[:40]!r} (choose one of {', '.join(PERIODS)})")
+    return _Filters(team=seen.get("team") or None, period=period)
+
+
+def _teams(table: pa.Table) -> list[str]:
+    """The table's teams in report order: all teams, the teams by name, no team."""
+    names = {str(t) for t in table["team"].to_pylist()} if table.num_rows else set()
+    return sorted(names, key=_team_key)
+
+
+def _kinds(table: pa.Table) -> frozenset[str]:
+    """The kinds of window the table holds rows of (rolled-up months count as weeks')."""
+    if table.num_rows == 0:
+        return frozenset()
+    own = table.filter(pc.invert(pc.fill_null(table["rolled_up"], False)))
+    return frozenset(str(p) for p in pc.unique(own["period"]).to_pylist())
+
+
+def _check_team(table: pa.Table, filters: _Filters) -> None:
+    if filters.team is not None and filters.team not in _teams(table):
+        raise _NotFoundError(
+            f"unknown team {filters.team[:40]!r} (the published table has no such team)"
+        )
 
 
 def _select(table: pa.Table, filters: _Filters) -> pa.Table:
-    """The rows matching the filters (rows are only selected, never split)."""
+    """The rows matching the filters (rows are only selected, never split). A kind of
+    window selects its rows, and with weeks the rolled-up months that stand in for
+    weeks below k; ``auto`` selects every row (each team in the window it was built in).
+    """
     if filters.team is not None:
         table = table.filter(pc.equal(table["team"], filters.team))
-    if filters.period is not None:
-        table = table.filter(pc.equal(table["period"], filters.period))
+    if filters.period is not None and filters.period != AUTO:
+        chosen = pc.equal(table["period"], filters.period)
+        if filters.period == "week":
+            rolled = pc.fill_null(table["rolled_up"], False)
+            chosen = pc.or_(chosen, pc.and_(rolled, pc.equal(table["period"], "month")))
+        table = table.filter(chosen)
     return table
 
 
@@ -231,11 +274,12 @@ def _json_rows(table: pa.Table) -> list[dict[str, Any]]:
 
 
 def _page_period(table: pa.Table, filters: _Filters) -> str:
-    """The period the page is about: the filter's, else week when the table has weeks."""
-    if filters.period is not None:
+    """The period the page is about: the filter's kind of window, else the one kind the
+    selected rows hold, else ``auto`` (each team in its own)."""
+    if filters.period is not None and filters.period != AUTO:
         return filters.period
-    has_weeks = table.num_rows > 0 and pc.any(pc.equal(table["period"], "week")).as_py()
-    return "week" if has_weeks else "month"
+    kinds = _kinds(table)
+    return next(iter(kinds)) if len(kinds) == 1 else AUTO
 
 
 def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -308,16 +352,33 @@ def create_app(data_dir: Path, *, k: int, token: str | None) -> FastAPI:
             return _error(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
         return None
 
-    def _selected(request: Request) -> tuple[_Snapshot, _Filters, pa.Table] | Response:
+    def _selected(
+        request: Request, *, html: bool
+    ) -> tuple[_Snapshot, _Filters, pa.Table] | Response:
+        """The snapshot, the filters and the rows they select, or the error response:
+        400 for a bad query, 404 for an unknown team or period (on the page: an HTML
+        page with the message and the pickers), 503 without a readable table."""
+        missing: _NotFoundError | None = None
         try:
             filters = _parse_query(request, FILTERS)
         except _BadQueryError as exc:
             return _error(400, str(exc))
+        except _NotFoundError as exc:
+            missing, filters = exc, _Filters(team=None, period=None)
         try:
             snapshot = source.current()
         except TeamPeriodUnavailableError as exc:
             logger.warning("%s", exc)
             return _error(503, str(exc))
+        try:
+            if missing is not None:
+                raise missing
+            _check_team(snapshot.table, filters)
+        except _NotFoundError as exc:
+            if not html:
+                return _error(404, str(exc))
+            pickers = Pickers(_teams(snapshot.table), _kinds(snapshot.table))
+            return HTMLResponse(not_found_html(str(exc), pickers, DEFAULT_TITLE), status_code=404)
         return snapshot, filters, _select(snapshot.table, filters)
 
     @app.get("/health")
@@ -330,7 +391,7 @@ def create_app(data_dir: Path, *, k: int, token: str | None) -> FastAPI:
 
     @app.get("/api/team_period")
     def team_period(request: Request) -> Response:
-        selected = _selected(request)
+        selected = _selected(request, html=False)
         if isinstance(selected, Response):
             return selected
         snapshot, filters, table = selected
@@ -345,17 +406,27 @@ def create_app(data_dir: Path, *, k: int, token: str | None) -> FastAPI:
 
     @app.get("/")
     def page(request: Request) -> Response:
-        selected = _selected(request)
+        selected = _selected(request, html=True)
         if isinstance(selected, Response):
             return selected
         snapshot, filters, table = selected
         title = DEFAULT_TITLE if filters.team is None else f"{DEFAULT_TITLE}: {filters.team}"
+        kinds = _kinds(snapshot.table)
+        pickers = Pickers(_teams(snapshot.table), kinds, filters.team, filters.period)
+        controls = pickers_html(pickers)
+        if filters.period not in (None, AUTO, *kinds):
+            built = ", ".join(window_name(kind) for kind in sorted(kinds)) or "nothing yet"
+            controls += notice_html(
+                f"The published table holds no {window_name(filters.period or '')} windows "
+                f"(it holds: {built}); `teamlens report --period {filters.period}` builds them."
+            )
         html = render_html(
             table,
             period=_page_period(table, filters),
             k=k,
             generated=snapshot.generated,
             title=title,
+            controls=controls,
         )
         return HTMLResponse(html)
 
