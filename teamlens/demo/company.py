@@ -142,5 +142,5 @@ def build_company(size: DemoSize, rng: random.Random) -> Company:
             )
             number += 1
     if size is DemoSize.SMALL:
-        return Company(teams, tuple(people), 1.4, 0.45, 120)
-    return Company(teams, tuple(people), 3.0, 0.55, 300)
+        return Company(teams, tuple(people), 1.4, 0.45, 60)
+    return Company(teams, tuple(people), 3.0, 0.55, 120)

@@ -24,6 +24,7 @@ PREFIX = "/api/v3"
 class _Handler(BaseHTTPRequestHandler):
     server: _ReplayServer
     protocol_version = "HTTP/1.1"  # keep-alive: the miner sends a few requests per pull
+    disable_nagle_algorithm = True  # else each answer waits ~40 ms for a delayed ACK
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # quiet: the demo prints its own progress

@@ -1,0 +1,153 @@
+"""`teamlens demo --small` end to end: a populated report, a model folder, a review, and
+no synthetic person's name, e-mail or login in anything it publishes."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from teamlens.cli import cli
+from teamlens.demo.company import DemoSize, build_company
+from teamlens.demo.gitwrite import write_repository
+from teamlens.demo.history import DAY, ChangeKind, History
+from teamlens.demo.run import RISKY_BRANCH, end_of
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    folder: Path
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    folder = tmp_path_factory.mktemp("demo") / "out"
+    result = CliRunner().invoke(
+        cli, ["demo", "--dir", str(folder), "--small"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.stderr
+    return DemoRun(folder, result.stdout, result.stderr)
+
+
+def _identities() -> list[str]:
+    company = build_company(DemoSize.SMALL, random.Random(0))
+    found = ["demo person", "demo.invalid", "demo-person"]
+    for p in company.people:
+        found += [p.name.lower(), p.email.lower(), p.login.lower(), p.email.split("@")[0]]
+    return found
+
+
+def _published(run: DemoRun) -> dict[str, str]:
+    """Everything a person reads: command output, report, CSV, model folders, review."""
+    texts = {"stdout": run.stdout, "stderr": run.stderr}
+    data = run.folder / "data"
+    for path in [*(data / "reports").rglob("*"), *(data / "models").rglob("*")]:
+        if path.is_file():
+            texts[str(path.relative_to(run.folder))] = path.read_bytes().decode("utf-8", "replace")
+    texts["review.md"] = (run.folder / "review.md").read_text(encoding="utf-8")
+    return texts
+
+
+def test_last_line_is_the_report_and_it_shows_teams(demo_run: DemoRun) -> None:
+    report = Path(demo_run.stdout.strip().splitlines()[-1])
+    assert report == demo_run.folder.resolve() / "data" / "reports" / "report.html"
+    assert report.is_file() and report.stat().st_size > 10_000
+    with (report.parent / "team_period.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    teams = {"payments", "search", "web", "platform"}
+    shown = {r["team"] for r in rows if r["suppressed"] == "no"}
+    assert teams <= shown  # every team has windows with at least k people behind them
+    html = report.read_text(encoding="utf-8")
+    assert all(team in html for team in teams)
+
+
+def test_a_model_is_trained_with_its_card(demo_run: DemoRun) -> None:
+    models = [p for p in (demo_run.folder / "data" / "models").iterdir() if p.is_dir()]
+    assert len(models) == 1
+    card = (models[0] / "card.md").read_text(encoding="utf-8")
+    assert card.startswith(f"# Model card: {models[0].name}")
+    assert f"model card: {models[0] / 'card.md'}" in demo_run.stdout
+    assert "ROC-AUC on the held-out window" in card
+
+
+def test_the_risky_change_is_reviewed_with_reasons_and_suggestions(demo_run: DemoRun) -> None:
+    review = (demo_run.folder / "review.md").read_text(encoding="utf-8")
+    assert review.startswith("**teamlens: high risk**")
+    assert "**Why**" in review and "**Suggestions**" in review
+    assert "`untested`" in review and "`complexity`" in review
+    assert f"review of the planted risky change: {demo_run.folder / 'review.md'}" in (
+        demo_run.stdout
+    )
+
+
+def test_progress_names_the_stages(demo_run: DemoRun) -> None:
+    for stage in ("demo: building the company", "mine shop", "label shop", "features shop"):
+        assert stage in demo_run.stderr
+    assert "pull requests updated on GitHub" in demo_run.stdout  # the recorded ones, mined
+
+
+def test_no_synthetic_identity_leaks(demo_run: DemoRun) -> None:
+    texts = _published(demo_run)
+    assert any(name.endswith("report.html") for name in texts)
+    assert any(name.endswith("model.txt") for name in texts)
+    leaks = [
+        (name, needle)
+        for name, text in texts.items()
+        for needle in _identities()
+        if needle in text.lower()
+    ]
+    assert leaks == []
+    # ...while the raw history does hold them (so the check above can fail).
+    log = subprocess.run(
+        ["git", "-C", str(demo_run.folder / "company"), "log", "-1", "--format=%an <%ae>"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Demo Person" in log and "@demo.invalid" in log
+
+
+def test_same_seed_same_history(tmp_path: Path) -> None:
+    def head(seed: int, folder: Path) -> tuple[str, str]:
+        rng = random.Random(seed)
+        company = build_company(DemoSize.SMALL, rng)
+        last = end_of(dt.date(2026, 6, 30))
+        history = History(company, rng, last - DAY)
+        changes = history.build()
+        risky = history.risky_change(last - DAY // 2)
+        assert any(c.kind is ChangeKind.FIX for c in changes)
+        shas = write_repository(folder, changes, {RISKY_BRANCH: risky})
+        branch = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", RISKY_BRANCH],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return shas[-1], branch
+
+    first, second, other = (
+        head(3, tmp_path / "a"),
+        head(3, tmp_path / "b"),
+        head(4, tmp_path / "c"),
+    )
+    assert first == second
+    assert other[0] != first[0]
+
+
+def test_a_folder_it_did_not_make_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path), "--small"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"teamlens: error: {tmp_path}: not empty and not made by `teamlens demo`; "
+        "choose another --dir"
+    ]
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine\n"
