@@ -28,12 +28,15 @@ from collections.abc import Sequence
 
 import pygit2
 
+from teamlens.bot.cochange import FilePast, file_pasts
 from teamlens.bot.domain import (
     ChangedFile,
     ChangedFunction,
     ChangeUnderReview,
     PriorFunction,
 )
+from teamlens.bot.moves import moved_functions
+from teamlens.bot.split import references
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import RepositoryError
 from teamlens.features.changes import read_codeowners
@@ -90,8 +93,12 @@ def changed_file(
     diff: FileDiff | None = None,
     added_lines: Sequence[int] | None = None,
     hunks: Sequence[str] | None = None,
+    past: FilePast | None = None,
+    mentions: Sequence[str] | None = None,
 ) -> ChangedFile:
-    """One file of the change as the bot shows it (the replay gives its recent fixes)."""
+    """One file of the change as the bot shows it (the replay gives its recent fixes;
+    `past` its earlier changes and co-changed tests; `mentions` the other files of the
+    change its text names)."""
     is_new = touch.change_type in ("A", "C")
     return ChangedFile(
         path=touch.path,
@@ -105,6 +112,9 @@ def changed_file(
         owners=teams.owners(touch.path),
         recent_fixes=history.recent_fixes(touch, now) if history is not None else 0,
         hunks=tuple(hunks if hunks is not None else diff.hunks if diff else ()),
+        past=past.changes if past is not None else (),
+        co_changed_tests=past.co_changed_tests if past is not None else (),
+        references=tuple(mentions) if mentions is not None else None,
     )
 
 
@@ -186,14 +196,27 @@ def compute_change(
         )
     values = feature_values(change, kamei, fn_features, code)
     by_path = {d.new_path or d.old_path: d for d in shown}
+    tree = head.tree
+    pasts = file_pasts(
+        relevant_history(history.changes, change), change.files, lambda path: path in tree
+    )
+    mentions = _mentions(handle, tree, mined)
     files = tuple(
-        changed_file(touch, f.is_binary, teams, replayed, now, by_path.get(touch.path))
+        changed_file(
+            touch, f.is_binary, teams, replayed, now, by_path.get(touch.path),
+            past=pasts.get(touch.path),
+            mentions=mentions.get(touch.path, ()) if mentions is not None else None,
+        )
         for touch, f in zip(change.files, mined, strict=True)
-    )
+    )  # fmt: skip
+    moved = moved_functions(code.functions)
     functions_changed = tuple(
-        ChangedFunction(path, f.name, f.start_line, f.complexity_before, f.complexity_after)
+        ChangedFunction(
+            path, f.name, f.start_line, f.complexity_before, f.complexity_after,
+            end_line=f.end_line, moved=(path, f.start_line) in moved,
+        )
         for path, f in code.functions
-    )
+    )  # fmt: skip
     if timings is not None:
         timings["tree-sitter"] = timings.get("tree-sitter", 0.0) + parsing
         total = time.perf_counter() - started
@@ -207,4 +230,33 @@ def compute_change(
         values_row(values),
         unavailable=FUNCTION_HISTORY_FEATURES if fn_features is None else (),
         prior_functions=prior,
+        time=now,
     )
+
+
+#: What the split rule reads to find which files of a change name each other: files
+#: up to this size, and at most this many bytes in all (beyond: left unread).
+MAX_MENTION_FILE_BYTES = 512 * 1024
+MAX_MENTION_BYTES = 4 * 1024 * 1024
+
+
+def _mentions(
+    handle: pygit2.Repository, tree: pygit2.Tree, mined: Sequence[FileChange]
+) -> dict[str, tuple[str, ...]] | None:
+    """Per file of the change at head, the other files of the change its text names
+    (bot.split.references); a binary, deleted or too large file is read as empty. None
+    (unknown) when the change's files are more than :data:`MAX_MENTION_BYTES` in all."""
+    texts: dict[str, bytes] = {}
+    budget = MAX_MENTION_BYTES
+    for f in mined:
+        text = b""
+        if f.change_type is not ChangeType.DELETED and not f.is_binary and f.path in tree:
+            entry = tree[f.path]
+            blob = handle[entry.id] if entry.type_str == "blob" else None
+            if isinstance(blob, pygit2.Blob) and blob.size <= MAX_MENTION_FILE_BYTES:
+                budget -= blob.size
+                if budget < 0:
+                    return None
+                text = blob.data
+        texts[f.path] = text
+    return references(texts)

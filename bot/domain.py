@@ -24,6 +24,14 @@ class Level(StrEnum):
 
 
 @dataclass(frozen=True)
+class PastChange:
+    """An earlier change that touched a file: when, and whether it was a fix. No person."""
+
+    time: int  # commit time, seconds since the epoch
+    is_fix: bool
+
+
+@dataclass(frozen=True)
 class ChangedFile:
     """One file of the change, as the diff between base and head shows it."""
 
@@ -38,6 +46,19 @@ class ChangedFile:
     owners: tuple[str, ...] = ()  # teams owning the path (repos.yaml globs or CODEOWNERS)
     recent_fixes: int = 0  # fix commits that touched the file in the 90 days before
     hunks: tuple[str, ...] = ()  # the diff hunks (text), for finding similar past comments
+    #: Earlier changes that touched the file (its renames followed), oldest first.
+    past: tuple[PastChange, ...] = ()
+    #: Test files that earlier changes changed together with this one, with how often,
+    #: most often first (only tests that exist at head).
+    co_changed_tests: tuple[tuple[str, int], ...] = ()
+    #: Other files of this change whose name this file's text mentions (a module, class
+    #: or file name); None when unknown (e.g. a change seen only through its patches).
+    references: tuple[str, ...] | None = None
+
+    @property
+    def lines(self) -> int:
+        """Changed lines: added + deleted."""
+        return self.added + self.deleted
 
 
 @dataclass(frozen=True)
@@ -47,6 +68,10 @@ class ChangedFunction:
     start_line: int  # at head (at base for a deleted function)
     complexity_before: int | None  # None: the function is new
     complexity_after: int | None  # None: the function was deleted
+    end_line: int | None = None  # its last line, in the version of start_line
+    #: Its text moved unchanged (from another file or within its file), or it is the
+    #: removed side of such a move: nothing new to test or review in it.
+    moved: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +98,7 @@ class ChangeUnderReview:
     #: Per function the change touches: its earlier changes and fixes (the store's
     #: function history; empty without a mined store).
     prior_functions: tuple[PriorFunction, ...] = ()
+    time: int = 0  # commit time of head (seconds): "now" for the history windows
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,10 @@ def assess(
     reasons = tuple(r.sentence for r in found)
     if timings is not None:
         timings["model"] = timings.get("model", 0.0) + time.perf_counter() - started
-    suggestions = suggest(change, config.review.rules, config.review.disabled_rules, extra)
+    review = config.review
+    suggestions = suggest(
+        change, review.rules, review.disabled_rules, extra, review.enabled_rules, review.ignore
+    )
     from teamlens.bot.lines import line_suggestions, risky_lines_for
 
     started = time.perf_counter()

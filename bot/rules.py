@@ -1,105 +1,116 @@
 """Suggestion rules: each a small function with an id, thresholds from repos.yaml, a test.
 
-Every rule looks at the change only (files, functions, features) and says something
-concrete and checkable: which split points, which functions, which numbers, which team.
-A rule that has nothing concrete to say stays silent.
+Every rule looks at the change only (files, functions, features, the history of the
+touched files) and says something concrete and checkable: which split points, which
+functions, which numbers, which team. A rule that has nothing concrete to say stays
+silent. Files matching ``review.ignore`` (changelogs, lock files, generated and vendored
+files by default) are taken out of the change before any rule sees it: no rule names
+them or counts their lines.
 
 Rules (thresholds under ``review.rules`` in repos.yaml; docs/review.md):
 
-``split``
-    lines, files, directories or subsystems above their thresholds: split the change,
-    naming the natural split points (teams, else top-level directories).
+``split`` (bot.split)
+    lines, files, directories or subsystems above their thresholds: names the parts the
+    change comes apart into (independent files, teams, folders, code and tests, renames).
 ``untested``
-    functions changed or added in non-test files and no test file changed: names them.
+    functions changed or added in non-test files (not merely moved) and no test file
+    changed: names them, and the tests that changed together with their files before.
 ``complexity``
     a function's cyclomatic complexity grew by at least ``increase``: names it, with
     the numbers before and after.
 ``hotspot``
-    a touched file had at least ``fixes`` fix commits in the last 90 days: names it.
+    a touched file's fix density (fix commits / commits touching it in the last
+    ``days``) is at least ``density``, with at least ``changes`` commits and ``fixes``
+    fixes: names it.
 ``ownership``
-    files owned by teams other than the one owning most of the change: asks those
-    teams for a review (team handles, never a person).
+    a team that does not own most of the change's changed lines owns at least
+    ``share`` of them (and ``lines``): asks it for a review (a team, never a person).
 ``similar`` (bot.similar_comments)
     a past review comment on similar code scores at least ``min_score``: quotes it.
+
+Which rules run: :data:`DEFAULT_ENABLED`, unless repos.yaml sets
+``review.rules.<name>.enabled`` or lists the rule in ``review.disabled_rules``.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import fnmatch
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from types import MappingProxyType
 
 from teamlens.bot.domain import ChangedFile, ChangeUnderReview, Suggestion
+from teamlens.bot.split import split
 from teamlens.mining.domain import ChangeType
 
 Thresholds = Mapping[str, float]
+
+SECONDS_PER_DAY = 86_400
+
+#: Whether each rule runs when repos.yaml does not say (``review.rules.<name>.enabled``).
+#: Set from the per-rule lift measured on real history (benchmarks/bench_rules.py,
+#: docs/review.md "How well each rule works"): a rule whose lift is not clearly above 1
+#: is off by default.
+DEFAULT_ENABLED: Mapping[str, bool] = MappingProxyType(
+    {
+        "split": True,
+        "untested": True,
+        "complexity": True,
+        "hotspot": True,
+        "ownership": True,
+        "similar": True,
+    }
+)
 
 
 def _plural(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
 
 
-def _top_directory(path: str) -> str:
-    parts = path.split("/")
-    return parts[0] if len(parts) > 1 else "(top level)"
-
-
-def split(change: ChangeUnderReview, limits: Thresholds) -> list[Suggestion]:
-    f = change.features
-    over = [
-        (f"{f['la'] + f['ld']:,.0f} lines", f["la"] + f["ld"] > limits["lines"]),
-        (f"{f['nf']:,.0f} files", f["nf"] > limits["files"]),
-        (f"{f['nd']:,.0f} directories", f["nd"] > limits["directories"]),
-        (f"{f['ns']:,.0f} subsystems", f["ns"] > limits["subsystems"]),
-    ]
-    if not any(hit for _, hit in over):
-        return []
-    teams = Counter(t for file in change.files for t in file.owners)
-    if len(teams) > 1:
-        groups = teams
-        by = "team"
-    else:
-        groups = Counter(_top_directory(file.path) for file in change.files)
-        by = "top-level directory"
-    if len(groups) < 2:
-        return []  # nothing natural to split along: no concrete advice
-    points = ", ".join(
-        f"{name} ({_plural(n, 'file', 'files')})" for name, n in groups.most_common(5)
-    )
-    size = ", ".join(text for text, _ in over)
-    return [
-        Suggestion(
-            "split",
-            f"This change is large or scattered ({size}). Consider one pull request per {by}: "
-            f"{points}.",
-            details={"by": by, "groups": dict(groups)},
-        )
-    ]
-
-
 def untested(change: ChangeUnderReview, limits: Thresholds) -> list[Suggestion]:
     if any(f.is_test for f in change.files):
         return []
-    code_paths = {f.path for f in change.files if not f.is_test}
+    code = {f.path: f for f in change.files if not f.is_test}
     named = sorted(
         {
             (fn.path, fn.name)
             for fn in change.functions
-            if fn.path in code_paths and fn.complexity_after is not None
+            if fn.path in code and fn.complexity_after is not None and not fn.moved
         }
     )
     if not named or len(named) < limits["functions"]:
         return []
     shown = ", ".join(f"`{name}` ({path})" for path, name in named[:8])
     more = f" and {len(named) - 8} more" if len(named) > 8 else ""
+    tests = _co_changed_tests([code[path] for path in dict.fromkeys(p for p, _ in named)], limits)
+    where = (
+        " Tests that changed together with these files before: "
+        + ", ".join(f"{path} ({_plural(n, 'time', 'times')})" for path, n in tests)
+        + "."
+        if tests
+        else ""
+    )
     return [
         Suggestion(
             "untested",
             f"No test changed alongside "
             f"{_plural(len(named), 'changed function', 'changed functions')}: "
-            f"{shown}{more}. Add or update tests for them.",
-            details={"functions": len(named)},
+            f"{shown}{more}. Add or update tests for them.{where}",
+            details={"functions": len(named), "tests": [path for path, _ in tests]},
         )
     ]
+
+
+def _co_changed_tests(
+    files: Sequence[ChangedFile], limits: Thresholds, shown: int = 3
+) -> list[tuple[str, int]]:
+    """The tests changed together with `files` most often (at least ``together`` times)."""
+    counts: dict[str, int] = {}
+    for f in files:
+        for path, n in f.co_changed_tests:
+            counts[path] = counts.get(path, 0) + n
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [(path, n) for path, n in ranked if n >= max(limits["together"], 1)][:shown]
 
 
 def complexity(change: ChangeUnderReview, limits: Thresholds) -> list[Suggestion]:
@@ -125,45 +136,79 @@ def complexity(change: ChangeUnderReview, limits: Thresholds) -> list[Suggestion
 
 
 def hotspot(change: ChangeUnderReview, limits: Thresholds) -> list[Suggestion]:
-    hot = sorted(
-        (f for f in change.files if f.recent_fixes >= max(limits["fixes"], 1)),
-        key=lambda f: (-f.recent_fixes, f.path),
-    )
-    hot = [f for f in hot if f.status is not ChangeType.DELETED]
+    since = change.time - limits["days"] * SECONDS_PER_DAY
+    hot: list[tuple[ChangedFile, int, int]] = []
+    for f in change.files:
+        if f.status is ChangeType.DELETED:
+            continue
+        window = [p for p in f.past if since <= p.time <= change.time]
+        fixes = sum(p.is_fix for p in window)
+        if (
+            window
+            and len(window) >= max(limits["changes"], 1)
+            and fixes >= max(limits["fixes"], 1)
+            and fixes / len(window) >= limits["density"]
+        ):
+            hot.append((f, fixes, len(window)))
     if not hot:
         return []
-    shown = ", ".join(f"{f.path} ({_plural(f.recent_fixes, 'fix', 'fixes')})" for f in hot[:5])
+    hot.sort(key=lambda h: (-h[1] / h[2], -h[1], h[0].path))
+    shown = ", ".join(
+        f"{f.path} ({fixes:,} of its {changes:,} changes were fixes)"
+        for f, fixes, changes in hot[:5]
+    )
     more = f" and {len(hot) - 5} more" if len(hot) > 5 else ""
     return [
         Suggestion(
             "hotspot",
-            f"Files with recent fix activity (last 90 days): {shown}{more}. "
+            f"Files that fixes keep touching (last {limits['days']:,.0f} days): {shown}{more}. "
             "Hotspots: extra care and tests pay off here.",
-            path=hot[0].path if len(hot) == 1 else None,
-            details={"files": {f.path: f.recent_fixes for f in hot}},
+            path=hot[0][0].path if len(hot) == 1 else None,
+            details={"files": {f.path: {"fixes": n, "changes": c} for f, n, c in hot}},
         )
     ]
 
 
 def ownership(change: ChangeUnderReview, limits: Thresholds) -> list[Suggestion]:
+    """By changed lines: renames, copies and other entries without a changed line say
+    nothing about whose code changed. A tie for the most lines means no team is at
+    home in the change, and then nobody is asked."""
     owned: dict[str, list[ChangedFile]] = {}
     for f in change.files:
+        if f.lines == 0:
+            continue
         for team in f.owners:
             owned.setdefault(team, []).append(f)
     if len(owned) < 2:
         return []
-    home = max(owned, key=lambda t: (len(owned[t]), t))
-    return [
-        Suggestion(
-            "ownership",
-            f"{_plural(len(files), 'file', 'files')} here belong to team {team} "
-            f"({', '.join(f.path for f in files[:3])}{', ...' if len(files) > 3 else ''}): "
-            f"ask {_handle(team)} for a review.",
-            details={"team": team},
+    total = sum(f.lines for f in change.files)
+    lines = {team: sum(f.lines for f in files) for team, files in owned.items()}
+    most = max(lines.values())
+    if sum(1 for n in lines.values() if n == most) > 1:
+        return []  # no home team
+    home = next(team for team, n in lines.items() if n == most)
+    found = []
+    for team, files in sorted(owned.items()):
+        share = lines[team] / total
+        if (
+            team == home
+            or len(files) < limits["files"]
+            or lines[team] < limits["lines"]
+            or share < limits["share"]
+        ):
+            continue
+        paths = ", ".join(f.path for f in files[:3]) + (", ..." if len(files) > 3 else "")
+        found.append(
+            Suggestion(
+                "ownership",
+                f"{_plural(len(files), 'file', 'files')} here "
+                f"{'belongs' if len(files) == 1 else 'belong'} to team {team} ({paths}; "
+                f"{lines[team]:,} of the change's {total:,} changed lines): "
+                f"ask {_handle(team)} for a review.",
+                details={"team": team, "lines": lines[team], "share": round(share, 3)},
+            )
         )
-        for team, files in sorted(owned.items())
-        if team != home and len(files) >= limits["files"]
-    ]
+    return found
 
 
 def _handle(team: str) -> str:
@@ -181,15 +226,69 @@ RULES: Mapping[str, Rule] = {
 }
 
 
+def enabled_rules(
+    enabled: Mapping[str, bool] | None = None,
+    disabled: Sequence[str] = (),
+    defaults: Mapping[str, bool] = DEFAULT_ENABLED,
+) -> frozenset[str]:
+    """The rules that run: repos.yaml's ``enabled`` where it says, else `defaults`
+    (:data:`DEFAULT_ENABLED`); never one listed in `disabled`."""
+    settings = {**defaults, **(enabled or {})}
+    return frozenset(name for name, on in settings.items() if on and name not in disabled)
+
+
+class IgnoredPaths:
+    """``review.ignore`` globs: ``**`` and ``*`` cross folders, a glob without ``/``
+    matches a file name at any depth; case matters."""
+
+    def __init__(self, globs: Sequence[str]) -> None:
+        patterns: set[str] = set()
+        for glob in globs:
+            glob = glob.lstrip("/")
+            patterns.add(glob)
+            if glob.endswith("/**"):
+                patterns.add(glob[:-3] + "/*")
+            if "/" not in glob:
+                patterns.add("*/" + glob)
+        self.patterns = tuple(sorted(patterns))
+
+    def __call__(self, path: str) -> bool:
+        return any(fnmatch.fnmatchcase(path, p) for p in self.patterns)
+
+
+def without_ignored(change: ChangeUnderReview, ignore: Sequence[str]) -> ChangeUnderReview:
+    """The change as the rules see it: files matching `ignore` (and their functions) gone."""
+    ignored = IgnoredPaths(ignore)
+    gone = {f.path for f in change.files if ignored(f.path)}
+    if not gone:
+        return change
+    return replace(
+        change,
+        files=tuple(f for f in change.files if f.path not in gone),
+        functions=tuple(fn for fn in change.functions if fn.path not in gone),
+    )
+
+
 def suggest(
     change: ChangeUnderReview,
     thresholds: Mapping[str, Thresholds],
     disabled: Sequence[str] = (),
     extra: Sequence[Suggestion] = (),
+    enabled: Mapping[str, bool] | None = None,
+    ignore: Sequence[str] = (),
 ) -> list[Suggestion]:
-    """Every enabled rule's suggestions (``similar`` comes in as `extra`)."""
+    """Every running rule's suggestions (``similar`` comes in as `extra`), on the change
+    without its ignored files."""
+    running = enabled_rules(enabled, disabled)
+    ignored = IgnoredPaths(ignore)
+    seen = without_ignored(change, ignore)
     found: list[Suggestion] = []
     for name, rule in RULES.items():
-        if name not in disabled:
-            found += rule(change, thresholds[name])
-    return found + [s for s in extra if s.rule not in disabled]
+        if name in running:
+            found += rule(seen, thresholds[name])
+    return found + [
+        s
+        for s in extra
+        if (s.rule in running or (s.rule not in DEFAULT_ENABLED and s.rule not in disabled))
+        and not (s.path is not None and ignored(s.path))
+    ]

@@ -4,8 +4,9 @@ and after, and the comment and blank lines added."""
 from __future__ import annotations
 
 import bisect
+import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import tree_sitter as ts
 
@@ -35,6 +36,24 @@ class FunctionChange:
     start_line: int
     complexity_before: int | None  # McCabe cyclomatic complexity; None: a new function
     complexity_after: int | None  # None: a deleted function
+    #: Last line (decorators and body included) in the version ``start_line`` is in.
+    end_line: int | None = field(default=None, compare=False)
+    #: A hash of the function's text before and after the change (each line stripped,
+    #: blank lines dropped; None where that version has no such function): the same hash
+    #: removed in one place and added in another is code that moved unchanged.
+    body_before: str | None = field(default=None, compare=False)
+    body_after: str | None = field(default=None, compare=False)
+
+
+def _body_hash(function: _Function, lines: _Lines | None) -> str | None:
+    if lines is None:
+        return None
+    text = b"\n".join(
+        stripped
+        for line in lines.lines[function.first_line - 1 : function.last_line]
+        if (stripped := line.strip())
+    )
+    return hashlib.blake2b(text, digest_size=12).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -201,6 +220,7 @@ def _file_metrics(versions: _Versions) -> FileCodeMetrics:
         else {}
     )
     changed = []
+    before_lines, after_lines = versions.before_lines, versions.after_lines
     for was, now in pairs:
         shown = new[now] if now is not None else old[was or 0]
         changed.append(
@@ -209,6 +229,9 @@ def _file_metrics(versions: _Versions) -> FileCodeMetrics:
                 shown.node.start_point.row + 1,
                 old_cc[was] if was is not None else None,
                 new_cc[now] if now is not None else None,
+                end_line=shown.last_line,
+                body_before=_body_hash(old[was], before_lines) if was is not None else None,
+                body_after=_body_hash(new[now], after_lines) if now is not None else None,
             )
         )
     comments, blanks = (

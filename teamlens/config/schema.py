@@ -121,14 +121,30 @@ class LabelConfig:
 DEFAULT_RULE_THRESHOLDS: Mapping[str, Mapping[str, float]] = MappingProxyType(
     {
         "split": MappingProxyType({"lines": 400, "files": 20, "directories": 8, "subsystems": 4}),
-        "untested": MappingProxyType({"functions": 1}),
+        "untested": MappingProxyType({"functions": 1, "together": 2}),
         "complexity": MappingProxyType({"increase": 5}),
-        "hotspot": MappingProxyType({"fixes": 2}),
-        "ownership": MappingProxyType({"files": 1}),
+        "hotspot": MappingProxyType({"fixes": 3, "changes": 5, "density": 0.5, "days": 365}),
+        "ownership": MappingProxyType({"files": 1, "lines": 10, "share": 0.2}),
         "similar": MappingProxyType({"min_score": 4.0, "top": 2}),
         "risky-line": MappingProxyType({"top": 3}),  # bot.lines
     }
 )
+
+
+#: Files every rule of the review ignores (``review.ignore`` adds to these;
+#: ``review.ignore_defaults: false`` drops them): changelogs, lock files, generated and
+#: minified files, vendored folders. A glob without ``/`` matches a name at any depth;
+#: case matters (``CHANGES*`` is a changelog, ``changes.py`` code).
+DEFAULT_REVIEW_IGNORE: tuple[str, ...] = (
+    "CHANGES*", "CHANGELOG*", "HISTORY*", "NEWS*", "RELEASE_NOTES*", "RELEASES*",
+    "Changelog*", "ChangeLog*", "changelog.md", "changelog.rst", "changelog.txt",
+    "changes.md", "changes.rst", "history.md", "history.rst", "news.md", "news.rst",
+    "*.lock", "package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "go.sum",
+    "*.min.js", "*.min.css", "*.map", "*_pb2.py", "*_pb2_grpc.py", "*.pb.go",
+    "*.generated.*", "*_generated.*", "*.g.dart",
+    "vendor/**", "*/vendor/*", "third_party/**", "*/third_party/*",
+    "node_modules/**", "*/node_modules/*",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -141,6 +157,10 @@ class ReviewConfig:
         default_factory=lambda: DEFAULT_RULE_THRESHOLDS
     )
     disabled_rules: tuple[str, ...] = ()
+    #: ``review.rules.<name>.enabled`` where repos.yaml sets it; other rules follow
+    #: their default (teamlens.bot.rules.DEFAULT_ENABLED).
+    enabled_rules: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
+    ignore: tuple[str, ...] = DEFAULT_REVIEW_IGNORE  # path globs no rule looks at
     quiet: bool = True  # comment only at medium risk or above, or when a suggestion fires
     max_inline: int = 10  # inline comments per push at most
     review_drafts: bool = False

@@ -16,6 +16,7 @@ from teamlens.config.reading import _kind, _resolve, _Section, _shown, _Unusable
 from teamlens.config.schema import (
     DEFAULT_BOTS,
     DEFAULT_FIX_PATTERNS,
+    DEFAULT_REVIEW_IGNORE,
     DEFAULT_RULE_THRESHOLDS,
     DEFAULT_SZZ_FILTERS,
     MIN_K,
@@ -252,8 +253,11 @@ def _share(section: _Section, name: str, default: float) -> float:
 def _review(file: Path, value: object) -> ReviewConfig:
     section = _Section(file, "review", value if value is not None else {})
     section.check_keys(
-        {"medium", "high", "rules", "disabled_rules", "quiet", "max_inline", "review_drafts"}
-    )
+        {
+            "medium", "high", "rules", "disabled_rules", "quiet", "max_inline",
+            "review_drafts", "ignore", "ignore_defaults",
+        }
+    )  # fmt: skip
     medium, high = _share(section, "medium", 0.35), _share(section, "high", 0.6)
     if high < medium:
         raise section.fail("high", f"a risk at least medium ({medium})", high)
@@ -261,6 +265,7 @@ def _review(file: Path, value: object) -> ReviewConfig:
     if not isinstance(raw_rules, dict):
         raise section.fail("rules", "a mapping of rule -> thresholds", raw_rules)
     rules = {name: dict(limits) for name, limits in DEFAULT_RULE_THRESHOLDS.items()}
+    enabled: dict[str, bool] = {}
     for name, limits in raw_rules.items():
         where = f"rules.{_shown(name)}"
         if name not in rules:
@@ -268,6 +273,11 @@ def _review(file: Path, value: object) -> ReviewConfig:
         if not isinstance(limits, dict):
             raise section.fail(where, "a mapping of threshold -> number", limits)
         for key, number in limits.items():
+            if key == "enabled":
+                if not isinstance(number, bool):
+                    raise section.fail(f"{where}.enabled", "true or false", number)
+                enabled[name] = number
+                continue
             if key not in rules[name]:
                 known = ", ".join(rules[name])
                 raise section.fail(f"{where}.{_shown(key)}", f"one of {known}", key)
@@ -279,6 +289,16 @@ def _review(file: Path, value: object) -> ReviewConfig:
         isinstance(d, str) and d in rules for d in disabled
     ):
         raise section.fail("disabled_rules", f"a list of {', '.join(rules)}", disabled)
+    both = sorted(name for name in disabled if enabled.get(name))
+    if both:
+        where = f"rules.{both[0]}.enabled"
+        raise section.fail(where, "not true for a rule in disabled_rules", True)
+    ignore = section.data.get("ignore", [])
+    if not isinstance(ignore, list) or not all(isinstance(g, str) and g for g in ignore):
+        raise section.fail("ignore", "a list of path globs", ignore)
+    defaults = section.data.get("ignore_defaults", True)
+    if not isinstance(defaults, bool):
+        raise section.fail("ignore_defaults", "true or false", defaults)
     flags = {}
     for name, default in (("quiet", True), ("review_drafts", False)):
         flag = section.data.get(name, default)
@@ -290,6 +310,8 @@ def _review(file: Path, value: object) -> ReviewConfig:
         high=high,
         rules=MappingProxyType({k: MappingProxyType(v) for k, v in rules.items()}),
         disabled_rules=tuple(disabled),
+        enabled_rules=MappingProxyType(enabled),
+        ignore=(DEFAULT_REVIEW_IGNORE if defaults else ()) + tuple(ignore),
         quiet=flags["quiet"],
         max_inline=section.integer("max_inline", 10, 0, "a number of comments (0 or more)"),
         review_drafts=flags["review_drafts"],

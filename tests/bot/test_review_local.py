@@ -116,7 +116,7 @@ def test_untested_functions_are_named(repo_builder: RepoBuilder, tmp_path: Path,
 
 def test_hotspots_count_recent_fixes(repo_builder: RepoBuilder, tmp_path: Path, key: None) -> None:
     _base(repo_builder)
-    for i in range(3):
+    for i in range(4):
         repo_builder.write(
             "billing/invoice.py", f"def total(items):\n    return sum(items) + {i}\n"
         )
@@ -128,11 +128,11 @@ def test_hotspots_count_recent_fixes(repo_builder: RepoBuilder, tmp_path: Path, 
     found = _rules(_config(repo_builder, tmp_path), base, head)
     assert found == {
         "hotspot": [
-            "Files with recent fix activity (last 90 days): billing/invoice.py (3 fixes). "
-            "Hotspots: extra care and tests pay off here."
+            "Files that fixes keep touching (last 365 days): billing/invoice.py (4 of its 5 "
+            "changes were fixes). Hotspots: extra care and tests pay off here."
         ]
     }
-    quiet = _config(repo_builder, tmp_path, review={"rules": {"hotspot": {"fixes": 4}}})
+    quiet = _config(repo_builder, tmp_path, review={"rules": {"hotspot": {"fixes": 5}}})
     assert _rules(quiet, base, head) == {}
 
 
@@ -140,19 +140,23 @@ def test_cross_team_and_large_changes(repo_builder: RepoBuilder, tmp_path: Path,
     base = _base(repo_builder)
     for i in range(3):
         repo_builder.write(f"geo/extra{i}.py", "".join(f"X{j} = {j}\n" for j in range(60)))
-    repo_builder.write("billing/invoice.py", "def total(items):\n    return sum(items) or 0\n")
+    repo_builder.write(
+        "billing/invoice.py",
+        "def total(items):\n    return sum(items)\n" + "".join(f"Y{j} = {j}\n" for j in range(60)),
+    )
     repo_builder.write("geo/tests/test_more.py", "def test_more():\n    assert True\n")
     head = repo_builder.commit("Constants everywhere", ERIN)
     config = _config(repo_builder, tmp_path, review={"rules": {"split": {"lines": 150}}})
     found = _rules(config, base, head)
     assert set(found) == {"split", "ownership"}
     assert found["split"] == [
-        "This change is large or scattered (184 lines, 5 files, 3 directories, 2 subsystems). "
-        "Consider one pull request per team: geometry (4 files), billing (1 file)."
+        "This change is large (242 lines). It comes apart by owning team; consider one pull "
+        "request each: geometry: geo/extra0.py, geo/extra1.py, geo/extra2.py and 1 more "
+        "(182 lines); billing: billing/invoice.py (60 lines)."
     ]
     assert found["ownership"] == [
-        "1 file here belong to team billing (billing/invoice.py): ask the billing team for a "
-        "review."
+        "1 file here belongs to team billing (billing/invoice.py; 60 of the change's 242 "
+        "changed lines): ask the billing team for a review."
     ]
     assert _rules(_config(repo_builder, tmp_path), base, head).keys() == {"ownership"}
 
@@ -187,7 +191,11 @@ def test_outputs_name_no_author(repo_builder: RepoBuilder, tmp_path: Path) -> No
     repo_builder.write(
         "geo/shapes.py", BRANCHY + "\n\ndef volume(a, b, c):\n    return a * b * c\n"
     )
-    repo_builder.write("billing/invoice.py", "def total(items):\n    return sum(items) or 0\n")
+    repo_builder.write(
+        "billing/invoice.py",
+        "def total(items):\n    return sum(items) or 0\n"
+        + "".join(f"Y{j} = 0\n" for j in range(9)),
+    )
     head = repo_builder.commit("Rework by Alice Liddell <alice@example.com>", ALICE)
     config = _config(repo_builder, tmp_path)
     outputs = []

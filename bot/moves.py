@@ -1,0 +1,40 @@
+"""Code that a change only moved: functions whose text left one place and arrived,
+unchanged, in another (another file, another class, or elsewhere in the same file).
+
+The code metrics give each changed function a hash of its text before and after the
+change, each line stripped and blank lines dropped, so re-indenting a method into or out
+of a class still counts as a move (features.code_metrics). A function is moved when:
+
+* its text is the same before and after (it only changed place within its file), or
+* its new text is the old text of a function the change removed or rewrote (moved in
+  from elsewhere), or
+* its old text is the new text of a function the change added or rewrote (the removed
+  side of such a move).
+
+A function whose text changed at all is not moved: a move with an edit is an edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from teamlens.features.code_metrics.file_metrics import FunctionChange
+
+
+def moved_functions(functions: Iterable[tuple[str, FunctionChange]]) -> set[tuple[str, int]]:
+    """(path, start line) of every function of the change that only moved."""
+    found = list(functions)
+    removed = {
+        f.body_before
+        for _, f in found
+        if f.body_before is not None and f.body_before != f.body_after
+    }
+    added = {
+        f.body_after for _, f in found if f.body_after is not None and f.body_after != f.body_before
+    }
+    moved: set[tuple[str, int]] = set()
+    for path, f in found:
+        unchanged = f.body_before is not None and f.body_before == f.body_after
+        if unchanged or f.body_after in removed or f.body_before in added:
+            moved.add((path, f.start_line))
+    return moved
