@@ -29,6 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from teamlens.dashboard.windows import window_span
 from teamlens.disclosure import Statistic
 
 LEDGER_FILE = Path("ledger") / "publications.parquet"  # under data_dir
@@ -139,7 +140,8 @@ class Ledger:
         for row in self._rows:
             if row["group"] == group:
                 key: Hashable = (row["version"], row["team"], row["period"], row["period_start"])
-                out.append(Statistic(key, self._entry(row).members, True, row["team"]))
+                span = window_span(row["period"], row["period_start"])
+                out.append(Statistic(key, self._entry(row).members, True, row["team"], span=span))
         return out
 
     def record(

@@ -71,6 +71,7 @@ from teamlens.dashboard.windows import (
     ROLLED_INTO_MONTH,
     WINDOWS,
     choose_windows,
+    window_span,
     window_starts,
 )
 from teamlens.disclosure import (
@@ -496,7 +497,13 @@ def _publish_group(
                 decided[key] = "wait" if before.members <= set(person_of) else "hide"
         candidates[key] = (cell, ids, values)
     fresh = [
-        Statistic(("new", *key), ids, family=key[0], value=0.0 if key[0] == ALL_TEAMS else 1.0)
+        Statistic(
+            ("new", *key),
+            ids,
+            family=key[0],
+            value=0.0 if key[0] == ALL_TEAMS else 1.0,
+            span=window_span(key[1], key[2]),
+        )
         for key, (_, ids, _) in candidates.items()
         if key not in decided
     ]

@@ -103,6 +103,17 @@ def window_end(period: str, start: dt.date) -> dt.date:
     return dt.date(start.year + month // 12, month % 12 + 1, 1)
 
 
+def _monday_from(day: dt.date) -> dt.date:
+    return day + dt.timedelta(days=(7 - day.weekday()) % 7)
+
+
+def window_span(period: str, start: dt.date) -> tuple[int, int]:
+    """The days a window's changes can fall on, as [first, after) day numbers
+    (teamlens.disclosure.Statistic): its weeks, from the first Monday on or after its
+    start to the first Monday on or after its end (January 2024 runs to 4 February)."""
+    return _monday_from(start).toordinal(), _monday_from(window_end(period, start)).toordinal()
+
+
 def window_label(period: str, start: dt.date) -> str:
     """``2024-W05``, ``2024-02``, ``2024-Q1``, ``2024-H1`` or ``2024``."""
     kind = window_of(period)

@@ -20,7 +20,10 @@ statistics × atoms matrix. Finding the smallest derivable set is hard in genera
 candidates checked are the ones differencing attacks use: every single atom, every
 difference of two nested statistics (a team inside a larger team, a week inside its
 month, an earlier publication of the same cell), and every statistic minus all the
-statistics it contains (the total minus its shown teams, a month minus its shown weeks).
+statistics it contains (the total minus its shown teams, a month minus its shown weeks),
+and the same over families of statistics, over the whole component and inside each
+calendar window a statistic covers (a team's weeks add up to its month; the total's
+months minus the teams' quarters leave the rest of a quarter).
 """
 
 from __future__ import annotations
@@ -55,6 +58,9 @@ class Statistic:
     #: What showing it is worth: protect holds back the least valuable first (the larger
     #: among equals).
     value: float = 1.0
+    #: The time it covers, [start, end) as day numbers, when it is a calendar window:
+    #: the statistics of one family inside a window add up to a figure of that window.
+    span: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,31 @@ class _Component:
             if len(nested) > 1:
                 covered = set().union(*(families[g] for g in nested))
                 yield union - covered, self._via(members, name, *nested), True
+
+        yield from self._windowed()
+
+    def _windowed(self) -> Iterable[tuple[set[int], tuple[Hashable, ...], bool]]:
+        """The family differences again, inside each window a statistic spans: a team's
+        weeks add up to its quarter, the total's months to the total's quarter, and that
+        quarter minus the teams' quarters is what the other teams did in it (a family
+        union over the whole component would be a year, and miss the quarter)."""
+        spans = sorted({s.span for s in self.stats if s.span is not None})
+        for low, high in spans:
+            inside: dict[str, set[int]] = {}
+            members: dict[str, list[int]] = {}
+            for i, stat in enumerate(self.stats):
+                if stat.span is not None and low <= stat.span[0] and stat.span[1] <= high:
+                    inside.setdefault(stat.family, set()).update(self.atoms_of[i])
+                    members.setdefault(stat.family, []).append(i)
+            if len(inside) < 2:
+                continue
+            for name, union in inside.items():
+                nested = [g for g, atoms in inside.items() if g != name and atoms < union]
+                for g in nested:
+                    yield union - inside[g], self._via(members, name, g), True
+                if len(nested) > 1:
+                    covered = set().union(*(inside[g] for g in nested))
+                    yield union - covered, self._via(members, name, *nested), True
 
     def _via(self, members: Mapping[str, list[int]], *names: str) -> tuple[Hashable, ...]:
         return tuple(self.stats[i].key for name in names for i in members[name])
