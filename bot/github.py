@@ -36,13 +36,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from teamlens.bot.change import changed_file, compute_change, team_map
+from teamlens.bot.cochange import FilePast, file_pasts
 from teamlens.bot.domain import ChangeUnderReview, Level, ReviewResult
 from teamlens.bot.render import inline_body, parse_fingerprint, to_markdown
 from teamlens.bot.review import assess
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import TeamlensError
 from teamlens.feature_registry import FEATURES
-from teamlens.features.kamei import Change, FileTouch, TeamMap, features_after
+from teamlens.features.kamei import Change, FileTouch, TeamMap, features_after, relevant_history
 from teamlens.features.pipeline import (
     CODE_FEATURES,
     FILE_HISTORY_FEATURES,
@@ -150,8 +151,10 @@ def change_from_patches(
         else None
     )
     history = None
+    pasts: dict[str, FilePast] = {}
     if found is not None:
         kamei, history = features_after(found.changes, change, teams)
+        pasts = file_pasts(relevant_history(found.changes, change), touches)
     else:
         kamei, _ = features_after([], change, teams)
     unavailable = {*CODE_FEATURES, *TOKEN_FEATURES, *FUNCTION_HISTORY_FEATURES, "fix"}
@@ -165,6 +168,7 @@ def change_from_patches(
         changed_file(
             touch, patch is None, teams, history, when,
             added_lines=sorted(added_lines(patch)), hunks=list(_split_hunks(patch)),
+            past=pasts.get(touch.path),
         )
         for touch, patch in zip(touches, patches, strict=True)
     )  # fmt: skip
@@ -176,6 +180,7 @@ def change_from_patches(
         (),
         values_row(values),
         unavailable=tuple(f.name for f in FEATURES if f.name in unavailable and f.model),
+        time=when,
     )
 
 

@@ -51,10 +51,10 @@ def _stem(path: str) -> str:
 
 
 def references(texts: Mapping[str, bytes]) -> dict[str, tuple[str, ...]]:
-    """For each file, the other files whose stem (``helpers`` of ``src/helpers.py``, or
-    ``helpers`` of ``test_helpers.py`` after the ``test_`` prefix) its text mentions as
-    a whole word. Stems shorter than 3 characters or too common (``utils``, ``index``)
-    say nothing and are skipped."""
+    """For each file, the other files whose stem (``helpers`` of ``src/helpers.py``) its
+    text mentions as a whole word; a test file also names what its own name says it
+    tests (``test_helpers.py`` or ``helpers_test.go``: ``helpers``). Stems shorter than
+    3 characters or too common (``utils``, ``index``) say nothing and are skipped."""
     by_stem: dict[str, list[str]] = {}
     for path in texts:
         stem = _stem(path)
