@@ -24,7 +24,8 @@ one-line message (on ``/`` an HTML page that offers the pickers again). The page
 the pickers (:mod:`teamlens.dashboard.pickers`): a ``GET`` form that needs no script.
 
 With a token, every endpoint but ``/health`` wants ``Authorization: Bearer <token>``
-(compared in constant time). Without one the server binds only to a loopback address
+(compared in constant time), or the session cookie a browser gets by giving the token
+to the sign-in form that ``/`` shows without one (:mod:`teamlens.dashboard.session`). Without one the server binds only to a loopback address
 and answers only requests whose ``Host`` is a loopback name, so a web page elsewhere
 cannot read it through DNS rebinding. Off loopback the token must not cross the network
 in the clear: the server speaks TLS (a certificate and key) or is told that a proxy in
@@ -56,6 +57,15 @@ from teamlens.aggregates import FIGURES, SCHEMA, TEAM_PERIOD_FILE
 from teamlens.dashboard.pickers import Pickers, not_found_html, notice_html, pickers_html
 from teamlens.dashboard.report import DEFAULT_TITLE, render_html
 from teamlens.dashboard.report_rows import _team_key
+from teamlens.dashboard.session import (
+    COOKIE,
+    LOGIN_PATH,
+    MAX_FORM_BYTES,
+    login_html,
+    parse_form,
+    set_cookie_header,
+    valid_session,
+)
 from teamlens.dashboard.windows import AUTO, PERIOD_CHOICES, window_name
 from teamlens.errors import TeamlensError
 from teamlens.serving import LOOPBACK_HOSTS, Transport
@@ -92,7 +102,7 @@ SECURITY_HEADERS: Final[Mapping[str, str]] = {
 }
 MIN_TOKEN_LENGTH: Final = 16
 _MAX_FILTER_LENGTH: Final = 200
-_UNAUTHENTICATED: Final = frozenset({"/health"})
+_UNAUTHENTICATED: Final = frozenset({"/health", LOGIN_PATH})
 
 
 class ServeConfigError(TeamlensError):
@@ -314,13 +324,19 @@ def _check_settings(k: int, token: str | None) -> None:
         raise ServeConfigError("the token must be printable ASCII without spaces")
 
 
-def create_app(data_dir: Path, *, k: int, token: str | None) -> FastAPI:
+def create_app(
+    data_dir: Path, *, k: int, token: str | None, secure_cookies: bool = False
+) -> FastAPI:
     """The FastAPI application serving ``<data_dir>/aggregates/team_period.parquet``.
 
     Args:
         data_dir: the teamlens data folder.
         k: the minimum group size the table was built with (shown on the page).
-        token: when set, the bearer token every endpoint but ``/health`` requires.
+        token: when set, the bearer token every endpoint but ``/health`` requires (or
+            the session cookie a browser gets from ``POST /login`` with it:
+            :mod:`teamlens.dashboard.session`).
+        secure_cookies: mark the session cookie ``Secure`` (served over TLS, directly or
+            behind a proxy).
 
     Raises:
         ServeConfigError: k below 1, or a token that is too short or not plain ASCII.
@@ -348,8 +364,16 @@ def create_app(data_dir: Path, *, k: int, token: str | None) -> FastAPI:
         if request.url.path in _UNAUTHENTICATED:
             return None
         presented = _bearer(request.headers.get("authorization"))
-        if presented is None or not hmac.compare_digest(presented, expected):
-            return _error(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
+        if presented is not None and hmac.compare_digest(presented, expected):
+            return None
+        if presented is None and valid_session(request.cookies.get(COOKIE), expected):
+            return None
+        challenge = {"WWW-Authenticate": "Bearer"}
+        if request.url.path == "/" and request.method == "GET" and presented is None:
+            # A browser: the sign-in form, which comes back to this very page.
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return HTMLResponse(login_html(DEFAULT_TITLE, here), 401, headers=challenge)
+        return _error(401, "a valid bearer token is required", challenge)
         return None
 
     def _selected(
@@ -380,6 +404,25 @@ def create_app(data_dir: Path, *, k: int, token: str | None) -> FastAPI:
             pickers = Pickers(_teams(snapshot.table), _kinds(snapshot.table))
             return HTMLResponse(not_found_html(str(exc), pickers, DEFAULT_TITLE), status_code=404)
         return snapshot, filters, _select(snapshot.table, filters)
+
+    if expected is not None:
+
+        @app.post(LOGIN_PATH)
+        async def login(request: Request) -> Response:
+            origin = request.headers.get("origin")
+            if origin not in (None, "null") and _host_name(
+                origin.split("://", 1)[-1]
+            ) != _host_name(request.headers.get("host", "")):
+                return _error(403, "sign in from this server's own page")
+            body = await request.body()
+            if len(body) > MAX_FORM_BYTES:
+                return _error(413, "the sign-in form is too large")
+            presented, next_path = parse_form(body)
+            if not presented or not hmac.compare_digest(presented, expected):
+                page = login_html(DEFAULT_TITLE, next_path, "That is not the server's token.")
+                return HTMLResponse(page, 401, headers={"WWW-Authenticate": "Bearer"})
+            cookie = set_cookie_header(expected, secure=secure_cookies)
+            return Response(status_code=303, headers={"Location": next_path, "Set-Cookie": cookie})
 
     @app.get("/health")
     def health(request: Request) -> Response:
@@ -472,7 +515,9 @@ def make_server(
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ServeConfigError(f"port must be 0 to 65535, got {port!r}")
     transport.check(host, "teamlens serve")
-    app = create_app(data_dir, k=k, token=token)
+    app = create_app(
+        data_dir, k=k, token=token, secure_cookies=transport.tls or transport.behind_proxy
+    )
     path = Path(data_dir) / TEAM_PERIOD_FILE
     if not path.is_file():
         logger.warning("%s does not exist yet: the page answers 503 until it does", path)

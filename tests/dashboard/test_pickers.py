@@ -185,3 +185,77 @@ def test_the_pickers_work_in_a_browser_and_keep_the_token(
         check_png(tab.screenshot("404"), 390, min_height=400)
         problems = tab.problems()  # the browser logs the 404 itself, and nothing else
         assert len(problems) == 1 and "status of 404" in problems[0], problems
+
+
+def test_a_browser_signs_in_with_the_token_and_the_pickers_keep_it(
+    chromium: Browser, served: str, company_trends: CompanyTrends
+) -> None:
+    """No header: the page asks for the token (POST, never in a URL), sets an HttpOnly
+    SameSite=Strict cookie holding no token, and every picked page loads with it."""
+    rows = _rows(served)
+    team = next(r["team"] for r in rows if r["team"] != ALL_TEAMS and not r["suppressed"])
+    with open_page(chromium, "sign-in-390", viewport=(390, 844)) as tab:
+        first = tab.page.goto(f"{served}/?team={team}", wait_until="load")
+        assert first is not None and first.status == 401
+        assert tab.page.locator("svg.chart").count() == 0
+        company_trends.assert_no_identity(tab.page.content())
+        tab.page.fill("input[name=token]", TOKEN + "x")
+        with tab.page.expect_navigation(wait_until="load") as wrong:
+            tab.page.click("button[type=submit]")
+        assert wrong.value is not None and wrong.value.status == 401
+        assert "not the server's token" in tab.page.locator("#error").inner_text()
+        assert not tab.page.context.cookies()
+
+        tab.page.fill("input[name=token]", TOKEN)
+        with tab.page.expect_navigation(wait_until="load") as signed:
+            tab.page.click("button[type=submit]")
+        assert signed.value is not None and signed.value.status == 200
+        assert urlsplit(tab.page.url).query == f"team={team}"  # back where it started
+        assert tab.page.locator("section.team h3").all_inner_texts() == [team]
+        (cookie,) = tab.page.context.cookies()
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        assert TOKEN not in cookie["value"]
+        assert all(TOKEN not in url for url in tab.log.requests)
+
+        tab.page.select_option("select[name=team]", "")
+        with tab.page.expect_navigation(wait_until="load") as picked:
+            tab.page.click("form.pickers button[type=submit]")
+        assert picked.value is not None and picked.value.status == 200
+        assert len(tab.page.locator("section.team").all()) > 1
+        company_trends.assert_no_identity(tab.page.content())
+        check_png(tab.screenshot(), 390, min_height=844)
+        problems = tab.problems()  # the two 401s the browser logs, nothing else
+        assert all("status of 401" in p for p in problems), problems
+
+
+def test_the_sign_in_form_refuses_another_origin_and_a_wrong_token(served: str) -> None:
+    good = {"token": TOKEN, "next": "/"}
+    other = requests.post(
+        f"{served}/login",
+        data=good,
+        headers={"Origin": "http://evil.test"},
+        timeout=10,
+        allow_redirects=False,
+    )
+    assert other.status_code == 403 and "set-cookie" not in other.headers
+    wrong = requests.post(
+        f"{served}/login", data={"token": "nope"}, timeout=10, allow_redirects=False
+    )
+    assert wrong.status_code == 401 and "set-cookie" not in wrong.headers
+    away = requests.post(
+        f"{served}/login",
+        data={**good, "next": "//evil.test/x"},
+        timeout=10,
+        allow_redirects=False,
+    )
+    assert away.status_code == 303 and away.headers["location"] == "/"
+    cookie = away.cookies.get("teamlens_session")
+    assert cookie and TOKEN not in cookie
+    api = requests.get(
+        f"{served}/api/team_period", cookies={"teamlens_session": cookie}, timeout=10
+    )
+    assert api.status_code == 200 and api.json()["rows"]
+    forged = requests.get(
+        f"{served}/api/team_period", cookies={"teamlens_session": "0" * 64}, timeout=10
+    )
+    assert forged.status_code == 401
