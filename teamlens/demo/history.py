@@ -34,6 +34,7 @@ from teamlens.demo.code import (
 from teamlens.demo.company import Company, Person, Team
 
 DAY = 86_400
+MAX_MODULES = 16  # source modules per team
 _SUFFIXES = ("rules", "store", "client", "utils", "policy", "service", "model", "api", "cache")
 _PROBLEMS = ("off-by-one", "rounding", "overflow", "wrong limit", "edge case", "bad default")
 
@@ -135,8 +136,10 @@ class History:
     def _new_module(self, team: Team, touched: dict[str, None], with_tests: bool) -> list[Line]:
         language = self.rng.choice(team.languages)
         taken = set(self.modules)
-        while True:
+        for attempt in range(10_000):
             stem = f"{self.rng.choice(team.nouns)}_{self.rng.choice(_SUFFIXES)}"
+            if attempt >= 50:  # the plain names are taken: number them
+                stem += f"_{attempt}"
             path, test_path = self._module_path(team, language, stem)
             if path not in taken:
                 break
@@ -301,6 +304,8 @@ class History:
         owned = self.team_modules[team.name]
         visiting = author.team != team.name
         roll = self.rng.random()
+        if 0.66 <= roll < 0.72 and len(owned) >= MAX_MODULES:
+            roll = 0.0  # a team this size adds functions, not more modules
         added: list[Line] = []
         noun = self.rng.choice(team.nouns)
         if roll < 0.30:
