@@ -144,9 +144,10 @@ def build_features(
             _drop_changes(writer, gone)
             done -= gone
         stage("load")
-        kamei = replay(changes, teams)
-        stage("history")
         todo = [c for c in changes if c.sha not in done]
+        # Nothing new: no replay of the history (the rows it feeds are all stored).
+        kamei = replay(changes, teams) if todo else {}
+        stage("history")
         # The functions' history needs every change's functions, in time order: those of
         # stored changes from the store, the others as their chunk computes them.
         functions = load_functions(writer.read) if done else {}
@@ -168,7 +169,12 @@ def build_features(
                 chunk = todo[start : start + BATCH]
                 started = time.monotonic()
                 code, fn_table = _code_metrics_parallel(
-                    repo.path, repo_config.name, [c.sha for c in chunk], pool, workers
+                    repo.path,
+                    repo_config.name,
+                    [c.sha for c in chunk],
+                    pool,
+                    workers,
+                    _counting(progress, repo_config.name, added, len(todo)),
                 )
                 stages["code metrics"] = stages.get("code metrics", 0.0) + (
                     time.monotonic() - started
@@ -203,18 +209,39 @@ def build_features(
             if pool is not None:
                 pool.shutdown()
         labels = _labels(writer, repo_config.name, changes, newest, config)
-        writer.replace({"change_labels": labels}, writer.manifest.state)
+        _replace_if_changed(writer, "change_labels", labels)
         stage("labels")
         if writer.has_rows("pull_requests"):
             shas = [c.sha for c in changes]
             reviews = review_facts(writer, repo_config.name, repo.handle, shas)
-            writer.replace({"change_reviews": reviews}, writer.manifest.state)
+            _replace_if_changed(writer, "change_reviews", reviews)
             stage("reviews")
     inducing = sum(1 for v in labels["is_inducing"].to_pylist() if v)
     labelled = sum(1 for v in labels["is_inducing"].to_pylist() if v is not None)
     return FeaturesReport(
         repo_config.name, added, labelled, inducing, stages, _labelled_people(writer, labels)
     )
+
+
+def _replace_if_changed(writer: RepoWriter, table: str, rows: pa.Table) -> None:
+    """Replace a derived table unless it holds exactly these rows already: a run with
+    nothing new leaves the store (and what is built from it) as it was."""
+    if writer.has_rows(table) and writer.read(table).equals(rows.cast(SCHEMAS[table])):
+        return
+    writer.replace({table: rows}, writer.manifest.state)
+
+
+def _counting(
+    progress: ProgressCallback | None, label: str, before: int, total: int
+) -> Callable[[int], None] | None:
+    """Per-change progress inside a chunk: `before` changes were done before it."""
+    if progress is None:
+        return None
+
+    def counted(done: int) -> None:
+        progress(label, before + done, total)
+
+    return counted
 
 
 def _labelled_people(writer: RepoWriter, labels: pa.Table) -> int:
@@ -238,13 +265,15 @@ def _drop_changes(writer: RepoWriter, shas: set[str]) -> None:
 
 
 def _code_metrics(
-    repo_path: Path, name: str, shas: list[str]
+    repo_path: Path, name: str, shas: list[str], counted: Callable[[int], None] | None = None
 ) -> tuple[dict[str, ChangeCode], pa.Table]:
     summaries: dict[str, ChangeCode] = {}
     fn_rows: dict[str, list[object]] = {c: [] for c in SCHEMAS["changed_functions"].names}
     with BlobReader.open(repo_path) as blobs:
         for sha, diffs in iter_diffs(repo_path, shas):
             code = summaries[sha] = change_code_metrics(blobs, f"{sha}^", sha, diffs)
+            if counted is not None and len(summaries) < len(shas):  # the chunk's end: later
+                counted(len(summaries))
             for path, fn in code.functions:
                 for column, value in (
                     ("repo", name),
@@ -260,11 +289,18 @@ def _code_metrics(
 
 
 def _code_metrics_parallel(
-    repo_path: Path, name: str, shas: list[str], pool: Executor | None, workers: int
+    repo_path: Path,
+    name: str,
+    shas: list[str],
+    pool: Executor | None,
+    workers: int,
+    counted: Callable[[int], None] | None = None,
 ) -> tuple[dict[str, ChangeCode], pa.Table]:
-    """Split the commits over the pool's processes (each with its own git readers)."""
+    """Split the commits over the pool's processes (each with its own git readers).
+
+    In one process, ``counted(n)`` hears how many of `shas` are done as they are."""
     if pool is None or workers < 2 or len(shas) < 2:
-        return _code_metrics(repo_path, name, shas)
+        return _code_metrics(repo_path, name, shas, counted)
     parts = [shas[i::workers] for i in range(workers)]
     summaries: dict[str, ChangeCode] = {}
     tables = []

@@ -129,6 +129,8 @@ def train(
     result = evaluate_split(labelled, split, seed=seed, tune=tune, log=log)
     choice = choose(result.fitted)
     fitted = result.fitted[choice.chosen]
+    if log is not None:
+        log(f"calibrating {choice.chosen.value} and scoring it on the test window")
     test = labelled.rows(split.test)
     risk = fitted.risk(test)
     ours = result.results[choice.chosen].metrics.roc_auc
@@ -183,6 +185,8 @@ def train(
         until=None if until is None else day_window({"until": until})["until"],
         labelled_changes=len(labelled),
     )
+    if log is not None:
+        log(f"writing the model folder and card of {model_id}")
     card = render_card(
         meta,
         test,

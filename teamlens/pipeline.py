@@ -13,35 +13,45 @@ stage, so the failure is recorded (:attr:`RunResult.github_failure`, reported th
 ``on_report`` as a :class:`GithubFailure`) and the run carries on; ``result.ok`` is
 False then (the command exits with 1 at the end).
 
-Progress comes through two callbacks: ``progress(stage)`` gives the per-item progress
-callback of a stage (or None), and ``on_report(report)`` receives each stage's report
-as soon as it exists, so a caller can print as the run goes. Training and the report
-import LightGBM and the aggregates only when they run, so ``teamlens mine`` (which
-shares :func:`mine_git` and :func:`mine_github`) does not pay for them.
+Progress: with ``progress`` (a :class:`~teamlens.progress.RunProgress`) every stage is
+named as it runs, with its counts and rate, or its current step where there is nothing
+to count (training, the report), and a heartbeat keeps a long step from going silent;
+``on_report(report)`` receives each stage's report as soon as it exists, so a caller
+can print as the run goes. Training and the report import LightGBM and the aggregates
+only when they run, so ``teamlens mine`` (which shares :func:`mine_git` and
+:func:`mine_github`) does not pay for them.
+
+A second run with nothing new is quick: mining reads no commit when the branch tips
+did not move, SZZ labels no fix twice, features compute no change twice (and leave the
+stored labels alone when they come out the same), training stops at its freshness
+check before LightGBM is even imported, and the report is reused when its inputs (the
+store, the configuration, the current model, earlier publications and teamlens
+itself) are those it was built from (:attr:`TeamReport.reused`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from teamlens.config import Config
 from teamlens.features.changes import FeaturesReport, build_features
-from teamlens.mining.github import GithubError, GithubReport, iter_github_repositories
-from teamlens.mining.github import mine_github as mine_github_repository
 from teamlens.mining.miner import MiningReport, ProgressCallback, opt_out_fingerprint
 from teamlens.mining.szz import LabelReport, label_repository
 from teamlens.mining.tasks import Runner, mine_all, run_per_repository, runner_for
 from teamlens.model.registry import Registry, retire_models
 from teamlens.privacy import load_key, read_opt_out
+from teamlens.progress import Progress, RunProgress
 from teamlens.store import Store
 from teamlens.summary import RepoSummary, summarise
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # github3 is imported only when a repository names a GitHub repository
+    from teamlens.mining.github import GithubError, GithubReport
     from teamlens.model.training import TrainReport
 
 
@@ -113,12 +123,15 @@ class TeamReport:
 
     path: Path | None
     not_written: str | None
+    #: Not rebuilt: its inputs are exactly those it was built from (the files are as then).
+    reused: bool = False
 
 
-StageReport = (
-    GitMining | GithubReport | GithubFailure | Labels | Features | Training | Summary | TeamReport
+StageReport: TypeAlias = (
+    "GitMining | GithubReport | GithubFailure | Labels | Features | Training | Summary | TeamReport"
 )
-#: The per-item progress callback of a stage, or None for none.
+#: The older form of progress: the per-item callback of a stage (or None), asked for by
+#: the stages that count items (mine, github, label, features); no steps, no heartbeat.
 ProgressFor = Callable[[Stage], ProgressCallback | None]
 #: Receives each stage's report as soon as it exists (GitHub: one per repository).
 ReportCallback = Callable[[StageReport], None]
@@ -143,8 +156,38 @@ class RunResult:
         return self.github_failure is None
 
 
-def _no_progress(stage: Stage) -> ProgressCallback | None:
-    return None
+#: What each stage counts, and what it does before it has anything to count.
+_STAGES: dict[Stage, tuple[str, str]] = {
+    Stage.MINE: ("commits", "reading the branch tips"),
+    Stage.GITHUB: ("pull requests", "asking GitHub for updated pull requests"),
+    Stage.LABEL: ("fixes", "finding fix commits not labelled yet"),
+    Stage.FEATURES: ("changes", "finding changes without features"),
+    Stage.TRAIN: ("labelled changes", "loading the labelled changes"),
+    Stage.SUMMARY: ("repositories", "counting the facts of each repository"),
+    Stage.REPORT: ("tables", "checking whether the report's inputs changed"),
+}
+
+
+_COUNTED = (Stage.MINE, Stage.GITHUB, Stage.LABEL, Stage.FEATURES)
+
+
+@contextmanager
+def _stage(
+    progress: RunProgress | ProgressFor | None, stage: Stage
+) -> Iterator[Progress | ProgressCallback | None]:
+    """The stage's progress (named, with a heartbeat), or None without a display."""
+    if isinstance(progress, RunProgress):
+        unit, first_step = _STAGES[stage]
+        with progress.stage(stage.value, unit, first_step) as shown:
+            yield shown
+    elif progress is not None and stage in _COUNTED:
+        yield progress(stage)
+    else:
+        yield None
+
+
+def _steps(shown: Progress | ProgressCallback | None) -> Callable[[str], None] | None:
+    return shown.step if isinstance(shown, Progress) else None
 
 
 def _ignore(report: StageReport) -> None:
@@ -156,7 +199,7 @@ def run(
     *,
     workers: int = 1,
     scheduler: str | None = None,
-    progress: ProgressFor | None = None,
+    progress: RunProgress | ProgressFor | None = None,
     on_report: ReportCallback | None = None,
 ) -> RunResult:
     """The main job: mine, GitHub, label, features, train, summary, report.
@@ -164,41 +207,57 @@ def run(
     With ``workers`` > 1 or a ``scheduler`` URL, mining, labels and features run one
     task per repository on one Dask cluster (GitHub stays serial). A GitHub failure is
     recorded and the run goes on; any other :class:`~teamlens.errors.TeamlensError`
-    stops it.
+    stops it. With ``progress`` each stage is shown as it runs (see the module); the
+    older form, a function of the stage that gives its per-item callback, still works.
     """
-    progress = progress or _no_progress
     report = on_report or _ignore
     github_failure: GithubError | None = None
     github: list[GithubReport] = []
 
-    def github_done(done: StageReport) -> None:
-        if isinstance(done, GithubReport):
-            github.append(done)
+    def github_done(done: GithubReport) -> None:
+        github.append(done)
         report(done)
 
-    with runner_for(workers, scheduler) as runner:
-        mining = mine_git(config, (), runner, progress(Stage.MINE))
+    with ExitStack() as cluster:
+        with _stage(progress, Stage.MINE) as shown:
+            if isinstance(shown, Progress) and (workers > 1 or scheduler is not None):
+                shown.step("starting the Dask cluster")
+            runner = cluster.enter_context(runner_for(workers, scheduler))
+            mining = mine_git(config, (), runner, shown)
         report(mining)
-        try:
-            mine_github(config, (), progress(Stage.GITHUB), github_done)
-        except GithubError as exc:
-            # GitHub being down must not stop the job: the git history is enough for
-            # everything after this; the caller learns of it from the result.
-            github_failure = exc
-            report(GithubFailure(exc))
-        labels = Labels(
-            tuple(run_per_repository(runner, label_repository, config, (), progress(Stage.LABEL)))
-        )
+        if any(r.github is not None for r in config.repositories):
+            from teamlens.mining.github import GithubError
+
+            with _stage(progress, Stage.GITHUB) as shown:
+                try:
+                    mine_github(config, (), shown, github_done)
+                except GithubError as exc:
+                    # GitHub being down must not stop the job: the git history is enough
+                    # for everything after this; the caller learns of it from the result.
+                    github_failure = exc
+            if github_failure is not None:
+                report(GithubFailure(github_failure))
+        with _stage(progress, Stage.LABEL) as shown:
+            labels = Labels(tuple(run_per_repository(runner, label_repository, config, (), shown)))
         report(labels)
-        features = Features(
-            tuple(run_per_repository(runner, build_features, config, (), progress(Stage.FEATURES)))
-        )
+        with _stage(progress, Stage.FEATURES) as shown:
+            features = Features(
+                tuple(run_per_repository(runner, build_features, config, (), shown))
+            )
+            if isinstance(shown, Progress) and (workers > 1 or scheduler is not None):
+                shown.step("closing the Dask cluster")
+            cluster.close()
         report(features)
-    training = train(config)
+    with _stage(progress, Stage.TRAIN) as shown:
+        training = train(config, _steps(shown))
     report(training)
-    summary = Summary(tuple(summarise(Store(config.data_dir), config.privacy.k)), config.privacy.k)
+    with _stage(progress, Stage.SUMMARY):
+        summary = Summary(
+            tuple(summarise(Store(config.data_dir), config.privacy.k)), config.privacy.k
+        )
     report(summary)
-    team_report = _team_report(config)
+    with _stage(progress, Stage.REPORT) as shown:
+        team_report = _team_report(config, _steps(shown))
     report(team_report)
     return RunResult(
         mining=mining,
@@ -239,7 +298,7 @@ def mine_github(
     config: Config,
     repos: Sequence[str] = (),
     progress: ProgressCallback | None = None,
-    on_report: ReportCallback | None = None,
+    on_report: Callable[[GithubReport], None] | None = None,
 ) -> list[GithubReport]:
     """Mine the pull requests of the repositories that name one (default: all).
 
@@ -247,6 +306,9 @@ def mine_github(
     :class:`GithubError` stops at the repository it struck (those before it keep
     their work).
     """
+    from teamlens.mining.github import iter_github_repositories
+    from teamlens.mining.github import mine_github as mine_github_repository
+
     reports = []
     for repo in iter_github_repositories(config, repos):
         done = mine_github_repository(config, repo, progress)
@@ -256,20 +318,19 @@ def mine_github(
     return reports
 
 
-def train(config: Config) -> Training:
+def train(config: Config, step: Callable[[str], None] | None = None) -> Training:
     """Train on the store's labelled changes, or say why not.
 
     Not trained: too few mature labels or too short a history (``not_trained``); fewer
     than ``model.retrain_min_new_labels`` labels matured since the model last trained
     on these repositories, or exactly the data of a model the registry holds
-    (``up_to_date``: the current model stays, and no duplicate is stored).
+    (``up_to_date``: the current model stays, and no duplicate is stored). LightGBM
+    and scikit-learn are imported only past that check. ``step`` hears what training
+    does as it goes (loading, fitting each kind of model, calibrating, writing).
     """
-    from teamlens.model.dataset import DatasetError, load_store  # LightGBM: only when used
-    from teamlens.model.fingerprints import FingerprintBook
+    from teamlens.model.dataset import DatasetError, load_store
     from teamlens.model.freshness import new_labels_since
     from teamlens.model.split import SplitError
-    from teamlens.model.training import Fingerprinting, UpToDate
-    from teamlens.model.training import train_if_new as train_model
 
     registry = Registry.for_data_dir(config.data_dir)
     try:
@@ -284,6 +345,12 @@ def train(config: Config) -> Training:
                 f"training again at {needed}, model.retrain_min_new_labels"
             )
             return Training(None, None, registry.current_id(), up_to_date=why)
+        if step is not None:
+            step(f"{len(data.labelled):,} labelled changes; loading LightGBM")
+        from teamlens.model.fingerprints import FingerprintBook  # LightGBM: only when used
+        from teamlens.model.training import Fingerprinting, UpToDate
+        from teamlens.model.training import train_if_new as train_model
+
         key = load_key(config.privacy, config.data_dir)
         trained = train_model(
             data,
@@ -291,6 +358,7 @@ def train(config: Config) -> Training:
             config.privacy.k,
             float(config.labels.maturity_days),
             Fingerprinting(FingerprintBook(config.data_dir), key),
+            log=step,
         )
     except (DatasetError, SplitError) as exc:  # too few labels, or too short a history
         return Training(None, str(exc), registry.current_id())
@@ -299,27 +367,52 @@ def train(config: Config) -> Training:
     return Training(trained, None, trained.current)
 
 
-def _team_report(config: Config) -> TeamReport:
-    from teamlens.dashboard.team_period import TeamPeriodError
+def _team_report(config: Config, step: Callable[[str], None] | None = None) -> TeamReport:
+    """The run's report: rebuilt when its inputs changed, else the one on disk."""
+    from teamlens.dashboard import report_inputs
+
+    period = "week"
+    path = config.data_dir / "reports" / "report.html"
+    inputs = report_inputs.report_inputs(config, period)
+    if path.is_file() and report_inputs.is_current(config, inputs):
+        return TeamReport(path, None, reused=True)
+    report_inputs.forget(config)
+    if step is not None:
+        step("its inputs changed: rebuilding it")
+    from teamlens.dashboard.team_period import TeamPeriodError  # scikit-learn: only here
 
     try:
-        path = write_report(config, None, config.data_dir / "reports", "week")
+        write_report(config, None, config.data_dir / "reports", period, step)
     except TeamPeriodError as exc:
         return TeamReport(None, str(exc))
+    report_inputs.record(config, inputs)
     return TeamReport(path, None)
 
 
-def write_report(config: Config, out: Path | None, csv_dir: Path | None, period: str) -> Path:
+def write_report(
+    config: Config,
+    out: Path | None,
+    csv_dir: Path | None,
+    period: str,
+    step: Callable[[str], None] | None = None,
+) -> Path:
     """Build the disclosure-controlled team_period table, then the HTML report (and CSV).
 
     ``out`` defaults to ``<data_dir>/reports/report.html``; returns where it went.
+    ``step`` hears each step as it starts.
     """
+    if step is not None:
+        step("loading the changes and their risk")
     from teamlens.dashboard.report import write_report as write_html  # the aggregates: heavy
     from teamlens.dashboard.team_period import build_team_period, read_team_period
 
+    if step is not None:
+        step(f"building the team tables ({period}, k={config.privacy.k})")
     build_team_period(config, period)
     table = read_team_period(config.data_dir)
     target = out or config.data_dir / "reports" / "report.html"
+    if step is not None:
+        step(f"writing {target.name}" + (" and its CSV files" if csv_dir is not None else ""))
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     write_html(table, target, csv_dir, period=period, k=config.privacy.k, generated=generated)
     return target

@@ -334,13 +334,14 @@ def test_run_prints_one_summary_line_per_repository_and_no_people(
 
     out = _ok(result)
     lines = out.splitlines()
-    assert len(lines) == 6
+    assert len(lines) == 7
     assert re.fullmatch(r"team: 6 new commits, 6 file changes in \d+\.\ds", lines[0])
     assert re.fullmatch(r"solo: 2 new commits, 2 file changes in \d+\.\ds", lines[1])
-    assert lines[2].startswith("model: not trained (store:team,solo: 1 labelled changes")
-    assert lines[2].endswith("current model: default")
-    assert lines[5] == f"report: {tmp_path / 'work' / '.teamlens' / 'reports' / 'report.html'}"
-    assert lines[3:5] == [
+    assert lines[2] == "label: nothing new in solo (no fix to label)"
+    assert lines[3].startswith("model: not trained (store:team,solo: 1 labelled changes")
+    assert lines[3].endswith("current model: default")
+    assert lines[6] == f"report: {tmp_path / 'work' / '.teamlens' / 'reports' / 'report.html'}"
+    assert lines[4:6] == [
         "solo: 2 commits (0 merges, 0 fixes) from 2020-09-13 to 2020-09-13; 2 file changes; "
         "languages: JavaScript 2; fewer than 5 contributors: team figures will stay hidden; "
         "0 changes labelled",
@@ -356,7 +357,7 @@ def test_run_prints_one_summary_line_per_repository_and_no_people(
 
     # A second run mines nothing new and prints the same summary.
     again = _invoke("--config", str(team_config), "run", "--quiet")
-    assert again.stdout.splitlines() == lines[3:]
+    assert again.stdout.splitlines() == lines[4:]
     report = (tmp_path / "work" / ".teamlens" / "reports" / "report.html").read_text("utf-8")
     for person in EVERYONE:
         assert person.email not in report and person.name not in report

@@ -1,7 +1,9 @@
 """Commands that fill the store: init, mine, label, features, and run (the main job).
 
 `run` is :func:`teamlens.pipeline.run`; this module only prints its stage reports as
-they come, with the same lines `mine`, `label` and `features` print.
+they come, with the same lines `mine`, `label` and `features` print, and "<stage>:
+nothing new" for a stage that found nothing to do. Progress (each stage named, with
+counts and rate, and a heartbeat at least every few seconds) goes to stderr.
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ from teamlens.cli.core import (
     scale_options,
 )
 from teamlens.config import exclude_data_folders, write_starter
-from teamlens.progress import Progress
+from teamlens.progress import Progress, RunProgress
 
 if TYPE_CHECKING:  # the stages pull in pyarrow and DuckDB: load them only when needed
     from teamlens.mining.github import GithubReport
-    from teamlens.mining.miner import ProgressCallback
+    from teamlens.mining.miner import MiningReport, ProgressCallback
     from teamlens.pipeline import GitMining, Stage, StageReport
 
 
@@ -100,21 +102,15 @@ def echo_github(report: GithubReport, quiet: bool) -> None:
         )
 
 
-#: The progress bar of each stage that has one: (unit, verb).
-_PROGRESS = {
-    "mine": ("commits", "mine"),
-    "github": ("pull requests", "github"),
-    "label": ("fixes", "label"),
-    "features": ("changes", "features"),
-}
+#: What each stage with a per-item callback counts (the older form of run's progress).
+_UNITS = {"mine": "commits", "github": "pull requests", "label": "fixes", "features": "changes"}
 
 
 def stage_progress(stage: Stage) -> ProgressCallback | None:
-    """A progress bar (or log lines) on stderr for the stages that report items."""
-    if stage.value not in _PROGRESS:
-        return None
-    unit, verb = _PROGRESS[stage.value]
-    return Progress(unit=unit, verb=verb)
+    """A bar (or log lines) on stderr for a stage that counts items, without the steps
+    and heartbeat that ``run(progress=RunProgress())`` adds."""
+    unit = _UNITS.get(stage.value)
+    return None if unit is None else Progress(unit=unit, verb=stage.value)
 
 
 @cli.command()
@@ -190,7 +186,7 @@ def run(
         config,
         workers=workers,
         scheduler=scheduler,
-        progress=None if quiet else stage_progress,
+        progress=None if quiet else RunProgress(),
         on_report=lambda report: _echo_run(report, quiet),
     )
     if not result.ok:
@@ -198,9 +194,10 @@ def run(
 
 
 def _echo_run(report: StageReport, quiet: bool) -> None:
-    """What `run` prints as each stage reports (labels and features: their progress only)."""
-    from teamlens.mining.github import GithubReport
+    """What `run` prints as each stage reports (labels and features: their progress, and
+    "nothing new" when there was nothing to do)."""
     from teamlens.pipeline import (
+        Features,
         GithubFailure,
         GitMining,
         Labels,
@@ -211,19 +208,30 @@ def _echo_run(report: StageReport, quiet: bool) -> None:
     from teamlens.summary import format_summary
 
     if isinstance(report, GitMining):
-        echo_mining(report, quiet)
-    elif isinstance(report, GithubReport):
-        echo_github(report, quiet)
+        idle = [r for r in report.reports if _nothing_mined(r)]
+        if not quiet:
+            for one in idle:
+                click.echo(f"mine: nothing new in {one.repo} ({one.seconds:.1f}s)")
+        busy = [r for r in report.reports if r not in idle]
+        echo_mining(GitMining(tuple(busy), report.models_retired), quiet)
     elif isinstance(report, GithubFailure):
         click.echo(f"teamlens: error: {report.error}; continuing without it", err=True)
     elif isinstance(report, Labels):
         for label_report in report.reports:
             if (notice := label_report.skipped_notice()) is not None:
                 click.echo(notice, err=True)
+            elif not quiet and label_report.fixes_labelled == 0:
+                click.echo(f"label: nothing new in {label_report.repo} (no fix to label)")
+    elif isinstance(report, Features):
+        for features_report in report.reports:
+            if not quiet and features_report.changes_added == 0:
+                click.echo(f"features: nothing new in {features_report.repo} (no new change)")
     elif isinstance(report, Training):
         if quiet:
             return
-        if report.up_to_date is not None:
+        if report.up_to_date == "no new matured labels":
+            click.echo(f"train: nothing new ({report.up_to_date}); current model: {report.current}")
+        elif report.up_to_date is not None:
             click.echo(f"model: up to date ({report.up_to_date}); current model: {report.current}")
         elif report.trained is None:
             click.echo(
@@ -238,8 +246,24 @@ def _echo_run(report: StageReport, quiet: bool) -> None:
     elif isinstance(report, TeamReport):
         if report.path is None:
             click.echo(f"report: not written ({report.not_written})")
+        elif report.reused and not quiet:
+            click.echo(f"report: nothing new (its inputs are unchanged); kept {report.path}")
         else:
             click.echo(f"report: {report.path}")
+    else:  # a GithubReport (github3 is imported only when a repository names one)
+        echo_github(report, quiet)
+
+
+def _nothing_mined(report: MiningReport) -> bool:
+    """Nothing new in the repository's history, and nothing to say about it."""
+    return not (
+        report.commits_added
+        or report.file_changes_added
+        or report.rewritten
+        or report.commits_restored
+        or report.rows_purged
+        or report.commits_opted_out
+    )
 
 
 @cli.command()

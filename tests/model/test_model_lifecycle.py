@@ -197,7 +197,7 @@ def test_run_trains_only_when_enough_new_labels_matured(copy: Copy) -> None:
     assert result.returncode == 0, result.stderr
     assert registry.ids() == before
     loud = _run(copy, "run")
-    assert "model: up to date (no new matured labels)" in loud.stdout, loud.stdout
+    assert "train: nothing new (no new matured labels)" in loud.stdout, loud.stdout
 
 
 def test_models_shows_staleness_and_the_current_model(copy: Copy) -> None:
