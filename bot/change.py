@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pygit2
 
@@ -39,7 +40,6 @@ from teamlens.bot.moves import moved_functions
 from teamlens.bot.split import references
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import RepositoryError
-from teamlens.features.changes import read_codeowners
 from teamlens.features.diffs import FileDiff, PendingDiff
 from teamlens.features.function_history import FunctionHistory
 from teamlens.features.kamei import (
@@ -64,7 +64,10 @@ from teamlens.mining.domain import ChangeType, FileChange
 from teamlens.mining.gitlog import diff_file_changes
 from teamlens.mining.repository import GitRepository
 from teamlens.privacy import read_opt_out
-from teamlens.store import Store
+from teamlens.store.layout import is_stored
+
+if TYPE_CHECKING:
+    from teamlens.store import Store
 
 
 def _resolve(repo: pygit2.Repository, ref: str) -> pygit2.Commit:
@@ -122,8 +125,21 @@ def team_map(config: Config, repo_config: RepositoryConfig, repo: GitRepository)
     team_source = repo_config.teams or config.teams
     globs: dict[str, Sequence[str]] = dict(team_source.globs)
     if team_source.codeowners:
+        from teamlens.features.changes import read_codeowners  # (loads pyarrow)
+
         globs.update(read_codeowners(repo))
     return TeamMap(globs)
+
+
+def stored(config: Config, repo_name: str) -> Store | None:
+    """The store when it holds the repository; else None, and the history comes from git
+    without pyarrow or DuckDB ever being imported (a quick review of a repository that
+    was never mined)."""
+    if not is_stored(config.data_dir, repo_name):
+        return None
+    from teamlens.store import Store
+
+    return Store(config.data_dir)
 
 
 def compute_change(
@@ -168,7 +184,7 @@ def compute_change(
             tuple(file_touch(f) for f in mined),
         )
         history = review_history(
-            Store(config.data_dir), repo_config.name, repo.path, base, head_sha,
+            stored(config, repo_config.name), repo_config.name, repo.path, base, head_sha,
             frozenset(str(c.id) for c in in_range), now, fix_res, detect_copies,
             {p for t in change.files for p in (t.path, t.old_path) if p is not None},
             read_opt_out(config.privacy.opt_out),

@@ -17,9 +17,6 @@ import math
 import time
 from collections.abc import Sequence
 
-import numpy as np
-import pandas as pd
-
 from teamlens.bot.change import compute_change
 from teamlens.bot.domain import (
     ChangeUnderReview,
@@ -57,13 +54,12 @@ def level_and_meaning(
     return Level(found.value), reference.meaning(found)
 
 
-def model_row(model: SavedModel, change: ChangeUnderReview) -> pd.DataFrame:
-    """One row with the model's features, read from the change's columns."""
-    values = {
+def model_values(model: SavedModel, change: ChangeUnderReview) -> dict[str, float]:
+    """The model's features by name, read from the change's columns (missing: NaN)."""
+    return {
         feature: float(change.features.get(model.meta.columns.get(feature, feature), math.nan))
         for feature in model.meta.features
     }
-    return pd.DataFrame([values], columns=list(model.meta.features), dtype=np.float64)
 
 
 def assess(
@@ -76,8 +72,8 @@ def assess(
     """Score and explain `change`, and run the suggestion rules on it."""
     started = time.perf_counter()
     model = model or Registry.for_data_dir(config.data_dir).current()
-    row = model_row(model, change)
-    risk = float(model.classifier.predict_proba(row)[0, 1])
+    row = model_values(model, change)  # one change: scored without pandas
+    risk = model.classifier.risk_of(row)
     reference = reference_for(config.data_dir, model, change.repo, config.privacy.k)
     level, meaning = level_and_meaning(risk, reference, config.review)
     found = explain(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from teamlens.bot.domain import ChangeUnderReview, Suggestion
 from teamlens.bot.similar import CommentIndex, PastComment, similar_for_files
 from teamlens.config import Config
-from teamlens.store import Store
+from teamlens.store.layout import is_stored
 
 _SQL = """
 SELECT comment_id, number, path, diff_hunk, body, created_at
@@ -31,9 +31,11 @@ def _web_url(config: Config, github: str | None, number: int, comment_id: int) -
 
 def load_index(config: Config, repo_name: str) -> CommentIndex | None:
     """The index of `repo_name`'s past review comments, or None when there are none."""
-    store = Store(config.data_dir)
-    if not (config.data_dir / "store" / repo_name / "manifest.json").exists():
+    if not is_stored(config.data_dir, repo_name):
         return None
+    from teamlens.store import Store  # pyarrow and DuckDB: only with a store to query
+
+    store = Store(config.data_dir)
     rows = store.query(_SQL, [repo_name]).rows
     if not rows:
         return None

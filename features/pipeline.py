@@ -21,10 +21,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pygit2
 
 from teamlens.feature_registry import FEATURES, Dtype, Stage
@@ -46,17 +44,20 @@ from teamlens.features.function_history import FunctionHistoryFeatures, Function
 from teamlens.features.kamei import Change, FileTouch, KameiFeatures
 from teamlens.mining.domain import FileChange
 from teamlens.mining.gitlog import git_log
-from teamlens.mining.miner import currently_lost
 from teamlens.mining.syntax import parser_for
 from teamlens.privacy import normalise_identity
-from teamlens.store import Store
+
+if TYPE_CHECKING:  # the store's readers only: a review of a repository never mined
+    import pyarrow as pa  # reads git alone and does not import pyarrow
+
+    from teamlens.store import Store
 
 MAX_PARSE_BYTES = 1_000_000  # larger files are not parsed (generated code, data)
 #: Bump when a column of change_features is added or redefined: stored rows are then
 #: recomputed (features depend only on history, which is still there).
 FEATURES_VERSION = 4
 
-TableReader = Callable[[str, Sequence[str]], pa.Table]
+TableReader = Callable[[str, Sequence[str]], "pa.Table"]
 
 
 def is_test_path(path: str) -> bool:
@@ -256,6 +257,9 @@ def load_changes(
     names (each with all its files): every change the replay of those files reads
     (features.kamei.relevant_history), without building the others.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     commits = read("commits", ["sha", "commit_time", "author_id", "is_fix", "is_merge"])
     files = read("file_changes", ["sha", "path", "old_path", "change_type", "added", "deleted"])
     wanted: set[str] | None = None
@@ -292,6 +296,9 @@ def load_changes(
 
 def _touching(files: pa.Table, paths: set[str]) -> pa.ChunkedArray:
     """The file changes at `paths` or, following renames back, at their earlier names."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     renamed = pc.equal(files["change_type"], "R")
     while True:
         value_set = pa.array(sorted(paths), pa.string())
@@ -310,6 +317,9 @@ def load_functions(
     read: TableReader, shas: Iterable[str] | None = None
 ) -> dict[str, list[FunctionTouch]]:
     """The stored changed functions per change (of `shas` only, when given)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     table = read("changed_functions", ["sha", "path", "function"])
     if shas is not None:
         table = table.filter(pc.is_in(table["sha"], value_set=pa.array(sorted(shas), pa.string())))
@@ -427,6 +437,7 @@ def stored_history(
     change's), only the changes the replay of those files reads."""
     if repo_name not in store.repos():
         return None
+    from teamlens.mining.miner import currently_lost
 
     def read(table: str, columns: Sequence[str]) -> pa.Table:
         return store.read(table, repo_name).select(list(columns))

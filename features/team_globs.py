@@ -19,7 +19,7 @@ from teamlens.errors import ConfigError, RepositoryError
 from teamlens.features.kamei import TeamMap
 from teamlens.mining.git import run_git
 from teamlens.mining.repository import GitRepository
-from teamlens.store import Store
+from teamlens.store.layout import is_stored
 
 
 class EmptyTeamGlobError(ConfigError):
@@ -71,9 +71,11 @@ def empty_globs(
 
 def stored_paths(config: Config, name: str) -> set[str]:
     """Every path (new and old) of the repository's stored file changes."""
-    store = Store(config.data_dir)
-    if name not in store.repos():
+    if not is_stored(config.data_dir, name):
         return set()
+    from teamlens.store import Store  # pyarrow: only when there is something to read
+
+    store = Store(config.data_dir)
     table = store.read("file_changes", name)
     paths = set(table["path"].to_pylist()) | set(table["old_path"].to_pylist())
     return {p for p in paths if p}

@@ -35,8 +35,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 
 ISOTONIC_MIN_CHANGES = 1000
 ISOTONIC_MIN_DEFECTS = 100
@@ -146,6 +144,10 @@ def fit_calibrator(
     none = Calibrator(CalibrationMethod.NONE, changes=changes, defects=defects)
     if chosen is CalibrationMethod.NONE or len(np.unique(labels)) < 2:
         return none
+    # scikit-learn (with SciPy) takes about a second to import: only fitting needs it.
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+
     if chosen is CalibrationMethod.PLATT:
         fit = LogisticRegression(C=1e6, max_iter=1000).fit(_logit(raw)[:, None], labels)
         if not fit.coef_[0][0] > 0:  # the model ranks the window backwards: leave it raw

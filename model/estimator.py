@@ -27,9 +27,7 @@ two-core machine two threads were ten times slower than one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Any, Self
 
 import lightgbm as lgb
@@ -38,27 +36,30 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from teamlens.model.calibration import CalibrationError, CalibrationMethod, Calibrator
-from teamlens.model.logistic import LogisticFormatError, LogisticModel, fit_logistic
+from teamlens.model.calibration import Calibrator
+from teamlens.model.logistic import LogisticModel, fit_logistic
+from teamlens.model.scorer import (
+    CALIBRATION_FILE,
+    LIGHTGBM_FILE,
+    LOGISTIC_FILE,
+    MODEL_FILES,
+    Booster,
+    ModelFilesError,
+    ModelKind,
+    NotFittedError,
+    RiskScorer,
+)
 
-LIGHTGBM_FILE = "model.txt"
-LOGISTIC_FILE = "logistic.json"
-CALIBRATION_FILE = "calibration.json"
-MODEL_FILES = (LIGHTGBM_FILE, LOGISTIC_FILE, CALIBRATION_FILE)
-
-
-class ModelKind(StrEnum):
-    LIGHTGBM = "lightgbm"
-    LOGISTIC = "logistic"
-    BLEND = "blend"
-
-
-class ModelFilesError(ValueError):
-    """The files of a saved classifier are missing, malformed or disagree."""
-
-
-class NotFittedError(RuntimeError):
-    """The classifier was used before `fit` (or `from_model_text`)."""
+__all__ = [
+    "CALIBRATION_FILE",
+    "LIGHTGBM_FILE",
+    "LOGISTIC_FILE",
+    "MODEL_FILES",
+    "ModelFilesError",
+    "ModelKind",
+    "NotFittedError",
+    "RiskClassifier",
+]
 
 
 class RiskClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
@@ -131,7 +132,7 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         if set(np.unique(labels)) - {0, 1}:
             raise ValueError("labels must be 0 or 1")
         kind = self.model_kind
-        self.booster_: lgb.Booster | None = None
+        self.booster_: Booster | None = None
         self.logistic_: LogisticModel | None = None
         if kind in (ModelKind.LIGHTGBM, ModelKind.BLEND):
             data = lgb.Dataset(
@@ -166,9 +167,9 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         if not hasattr(self, "feature_names_"):
             raise NotFittedError("the classifier is not fitted; call fit() first")
 
-    def _booster(self) -> lgb.Booster:
+    def _booster(self) -> Booster:
         self._check_fitted()
-        booster: lgb.Booster | None = getattr(self, "booster_", None)
+        booster: Booster | None = getattr(self, "booster_", None)
         if booster is None:
             raise NotFittedError(f"a {self.kind} classifier has no LightGBM model")
         return booster
@@ -180,56 +181,41 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             raise NotFittedError(f"a {self.kind} classifier has no logistic regression")
         return model
 
-    def _matrix(self, x: pd.DataFrame) -> pd.DataFrame:
+    def scorer(self) -> RiskScorer:
+        """The fitted model for scoring (model.scorer): every prediction goes through it."""
         self._check_fitted()
-        missing = [f for f in self.feature_names_ if f not in x.columns]
-        if missing:
-            raise ValueError(f"missing feature column(s): {', '.join(missing)}")
-        return x.loc[:, list(self.feature_names_)].astype(np.float64)
+        return RiskScorer(
+            self.model_kind,
+            tuple(self.feature_names_),
+            getattr(self, "booster_", None),
+            getattr(self, "logistic_", None),
+            getattr(self, "calibrator_", Calibrator()),
+            self.blend_weight,
+        )
 
     def raw_logit(self, x: pd.DataFrame) -> npt.NDArray[np.float64]:
         """Uncalibrated log-odds of a defect, per row."""
-        matrix = self._matrix(x)
-        kind = self.model_kind
-        parts: list[npt.NDArray[np.float64]] = []
-        if kind in (ModelKind.LIGHTGBM, ModelKind.BLEND):
-            parts.append(np.asarray(self._booster().predict(matrix, raw_score=True), float))
-        if kind in (ModelKind.LOGISTIC, ModelKind.BLEND):
-            parts.append(self._logistic().logit(matrix))
-        if kind is ModelKind.BLEND:
-            return self.blend_weight * parts[0] + (1 - self.blend_weight) * parts[1]
-        return parts[0]
+        return self.scorer().raw_logit(x)
 
     def raw_risk(self, x: pd.DataFrame) -> npt.NDArray[np.float64]:
         """Uncalibrated risk (what the calibration map reads)."""
-        return np.asarray(1 / (1 + np.exp(-self.raw_logit(x))), dtype=np.float64)
+        return self.scorer().raw_risk(x)
 
     def predict_proba(self, x: pd.DataFrame) -> npt.NDArray[np.float64]:
-        calibrator: Calibrator = getattr(self, "calibrator_", Calibrator())
-        risk = calibrator.apply(self.raw_risk(x))
-        return np.column_stack([1 - risk, risk])
+        return self.scorer().predict_proba(x)
 
     def predict(self, x: pd.DataFrame, threshold: float = 0.5) -> npt.NDArray[np.int64]:
-        return (self.predict_proba(x)[:, 1] >= threshold).astype(np.int64)
+        return self.scorer().predict(x, threshold)
 
     def contributions(self, x: pd.DataFrame) -> pd.DataFrame:
-        """Per-row feature contributions in log-odds.
+        """Per-row feature contributions in log-odds (:meth:`RiskScorer.contributions`)."""
+        return self.scorer().contributions(x)
 
-        One column per feature plus ``bias``; each row sums to the raw (uncalibrated)
-        log-odds of its risk. LightGBM: ``pred_contrib`` (the trees' SHAP values);
-        logistic: coefficient times standardised value; a blend: their weighted sum.
-        """
-        matrix = self._matrix(x)
-        kind = self.model_kind
-        parts: list[npt.NDArray[np.float64]] = []
-        if kind in (ModelKind.LIGHTGBM, ModelKind.BLEND):
-            parts.append(np.asarray(self._booster().predict(matrix, pred_contrib=True), float))
-        if kind in (ModelKind.LOGISTIC, ModelKind.BLEND):
-            parts.append(self._logistic().contributions(matrix))
-        raw = parts[0]
-        if kind is ModelKind.BLEND:
-            raw = self.blend_weight * parts[0] + (1 - self.blend_weight) * parts[1]
-        return pd.DataFrame(raw, columns=[*self.feature_names_, "bias"])
+    def risk_of(self, values: Mapping[str, float]) -> float:
+        return self.scorer().risk_of(values)
+
+    def contributions_of(self, values: Mapping[str, float]) -> dict[str, float]:
+        return self.scorer().contributions_of(values)
 
     def model_text(self) -> str:
         """The LightGBM text model (``model.txt`` of a model folder)."""
@@ -237,17 +223,7 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def files(self) -> dict[str, str]:
         """What a model folder stores for this classifier: file name -> text."""
-        self._check_fitted()
-        out: dict[str, str] = {}
-        if getattr(self, "booster_", None) is not None:
-            out[LIGHTGBM_FILE] = self.model_text()
-        if getattr(self, "logistic_", None) is not None:
-            doc = self._logistic().to_json()
-            out[LOGISTIC_FILE] = json.dumps(doc, indent=2, sort_keys=True) + "\n"
-        calibrator: Calibrator = getattr(self, "calibrator_", Calibrator())
-        if calibrator.method is not CalibrationMethod.NONE:
-            out[CALIBRATION_FILE] = json.dumps(calibrator.to_json(), indent=2) + "\n"
-        return out
+        return self.scorer().files()
 
     @classmethod
     def blend_of(
@@ -278,40 +254,11 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             features.
         """
         model = cls(**dict(params or {}))
-        try:
-            kind = model.model_kind
-        except ValueError:
-            raise ModelFilesError(f"unknown model kind {model.kind!r}") from None
-        needs = {
-            ModelKind.LIGHTGBM: (LIGHTGBM_FILE,),
-            ModelKind.LOGISTIC: (LOGISTIC_FILE,),
-            ModelKind.BLEND: (LIGHTGBM_FILE, LOGISTIC_FILE),
-        }[kind]
-        absent = [name for name in needs if name not in files]
-        if absent:
-            raise ModelFilesError(f"a {kind.value} model needs {', '.join(absent)}")
-        names: list[list[str]] = []
-        model.booster_ = None
-        model.logistic_ = None
-        try:
-            if LIGHTGBM_FILE in needs:
-                model.booster_ = lgb.Booster(model_str=files[LIGHTGBM_FILE])
-                names.append(list(model.booster_.feature_name()))
-            if LOGISTIC_FILE in needs:
-                model.logistic_ = LogisticModel.from_json(json.loads(files[LOGISTIC_FILE]))
-                names.append(list(model.logistic_.features))
-            model.calibrator_ = (
-                Calibrator.from_json(json.loads(files[CALIBRATION_FILE]))
-                if CALIBRATION_FILE in files
-                else Calibrator()
-            )
-        except lgb.basic.LightGBMError as exc:
-            raise ModelFilesError(f"{LIGHTGBM_FILE}: not a LightGBM model ({exc})") from exc
-        except (json.JSONDecodeError, LogisticFormatError, CalibrationError) as exc:
-            raise ModelFilesError(f"malformed JSON model file ({exc})") from exc
-        if any(n != names[0] for n in names):
-            raise ModelFilesError("the model files list different features")
-        model._set_fitted(names[0])
+        scorer = RiskScorer.from_files(files, model.kind, model.blend_weight)
+        model.booster_ = scorer.booster
+        model.logistic_ = scorer.logistic
+        model.calibrator_ = scorer.calibrator
+        model._set_fitted(list(scorer.feature_names_))
         return model
 
     @classmethod

@@ -38,12 +38,13 @@ import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Protocol
 
 from teamlens.feature_registry import BY_NAME
 from teamlens.model.levels import Reference
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Features that are never a reason: layout and tool artefacts a reader cannot act on.
 NEVER_REASONS: frozenset[str] = frozenset(
@@ -167,7 +168,7 @@ def _about_nothing(column: str, value: float, facts: Mapping[str, float]) -> boo
 
 def explain(
     model: Contributor,
-    row: pd.DataFrame,
+    row: pd.DataFrame | Mapping[str, float],
     reference: Reference | None = None,
     columns: Mapping[str, str] | None = None,
     top: int = 3,
@@ -176,7 +177,8 @@ def explain(
 ) -> list[Reason]:
     """The (at most `top`) usable reasons that raise this one change's risk the most.
 
-    `row` is a one-row frame with the model's features; `columns` maps a feature to the
+    `row` is a one-row frame with the model's features, or the features by name;
+    `columns` maps a feature to the
     store column it reads (whose registry entry words the sentence; by default the
     feature's own name); `reference` is the distribution the values are compared with;
     `facts` are all the change's features by column (the model may read fewer), for
@@ -184,17 +186,30 @@ def explain(
     reason, whatever value stands in for them). Files and directories are told together
     ("touches 14 files in 5 directories") when both raise the risk.
     """
-    if len(row) != 1:
-        raise ValueError(f"explain() takes one change, got {len(row)} rows")
-    contributions = model.contributions(row).iloc[0].drop("bias")
-    values = row.iloc[0]
-    raising = contributions[contributions > 0].sort_values(ascending=False, kind="stable")
+    if isinstance(row, Mapping):
+        values = {str(f): float(v) for f, v in row.items()}
+        # A model scorer splits one change without pandas (model.scorer.RiskScorer).
+        one = getattr(model, "contributions_of", None)
+        if one is not None:
+            pushes = {str(f): float(v) for f, v in one(values).items()}
+        else:
+            import pandas as pd
+
+            frame = pd.DataFrame([values], columns=list(values))
+            pushes = {str(f): float(v) for f, v in model.contributions(frame).iloc[0].items()}
+    else:
+        if len(row) != 1:
+            raise ValueError(f"explain() takes one change, got {len(row)} rows")
+        values = {str(f): float(v) for f, v in row.iloc[0].items()}
+        pushes = {str(f): float(v) for f, v in model.contributions(row).iloc[0].items()}
+    pushes.pop("bias", None)
+    # strongest first; equal pushes in the model's feature order
+    raising = sorted(((f, p) for f, p in pushes.items() if p > 0), key=lambda fp: -fp[1])
     names = columns or {}
     known = {names.get(str(f), str(f)): float(v) for f, v in values.items()}
     known.update(facts or {})
     candidates: list[Reason] = []
-    for name, push in raising.items():
-        feature = str(name)
+    for feature, push in raising:
         column = names.get(feature, feature)
         value = float(values[feature])
         if column in NEVER_REASONS or column in unknown or not math.isfinite(value):
@@ -225,7 +240,7 @@ def _merged(candidates: list[Reason], columns: Mapping[str, str]) -> list[Reason
 
 
 def _joined(
-    candidates: list[Reason], columns: Mapping[str, str], values: pd.Series
+    candidates: list[Reason], columns: Mapping[str, str], values: Mapping[str, float]
 ) -> list[Reason]:
     """Files and directories in one sentence when both are reasons; strongest first."""
     by_column = {columns.get(r.feature, r.feature): r for r in candidates}

@@ -36,11 +36,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from teamlens.errors import TeamlensError, write_failure
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from teamlens.model.dataset import JitData
     from teamlens.model.registry import ModelMeta, SavedModel
 
@@ -238,6 +239,8 @@ def build_reference(
 def model_frame(meta: ModelMeta, frame: pd.DataFrame) -> pd.DataFrame:
     """The model's features from `frame`: each from the column the model names for it,
     else from a column of the feature's own name, else unknown (NaN)."""
+    import pandas as pd  # slow to import: a review of one change never needs it
+
     columns: dict[str, pd.Series] = {}
     for feature in meta.features:
         column = meta.columns.get(feature, feature)

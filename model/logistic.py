@@ -23,12 +23,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-from sklearn.linear_model import LogisticRegression
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMAT = "teamlens-logistic-1"
 
@@ -48,9 +49,14 @@ class LogisticModel:
     coefficients: tuple[float, ...]  # per standardised feature
     intercept: float
 
-    def standardised(self, x: pd.DataFrame) -> npt.NDArray[np.float64]:
-        """The features as the regression sees them (missing filled, log, standardised)."""
-        values = x.loc[:, list(self.features)].to_numpy(dtype=np.float64, copy=True)
+    def standardised(self, x: pd.DataFrame | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """The features as the regression sees them (missing filled, log, standardised).
+
+        `x`: a frame with the model's feature columns, or rows already in its order."""
+        if isinstance(x, np.ndarray):
+            values = np.array(x, dtype=np.float64, copy=True)
+        else:
+            values = x.loc[:, list(self.features)].to_numpy(dtype=np.float64, copy=True)
         medians = np.asarray(self.medians, dtype=np.float64)
         missing = np.isnan(values)
         values[missing] = np.broadcast_to(medians, values.shape)[missing]
@@ -58,12 +64,12 @@ class LogisticModel:
         standard = (logged - np.asarray(self.means)) / np.asarray(self.scales)
         return np.asarray(standard, dtype=np.float64)
 
-    def logit(self, x: pd.DataFrame) -> npt.NDArray[np.float64]:
+    def logit(self, x: pd.DataFrame | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """Log-odds of a defect for each row."""
         logit = self.standardised(x) @ np.asarray(self.coefficients) + self.intercept
         return np.asarray(logit, dtype=np.float64)
 
-    def contributions(self, x: pd.DataFrame) -> npt.NDArray[np.float64]:
+    def contributions(self, x: pd.DataFrame | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """Per row, each feature's push in log-odds, then the intercept; rows sum to the logit.
 
         A feature at its training mean (of log1p) pushes by 0.
@@ -107,6 +113,8 @@ class LogisticModel:
 
 def fit_logistic(x: pd.DataFrame, y: npt.ArrayLike, seed: int = 0, c: float = 1.0) -> LogisticModel:
     """Fit the class-weighted, standardised logistic regression on `x` (one column per feature)."""
+    from sklearn.linear_model import LogisticRegression  # slow to import: fitting only
+
     values = x.to_numpy(dtype=np.float64, copy=True)
     with np.errstate(all="ignore"):
         medians = np.nanmedian(np.where(np.isnan(values), np.nan, values), axis=0)

@@ -28,8 +28,7 @@ import contextlib
 import hashlib
 import json
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from teamlens.errors import StoreError
 from teamlens.model.levels import (
@@ -43,7 +42,12 @@ from teamlens.model.levels import (
     write_private_json,
 )
 from teamlens.model.registry import DEFAULT_ID, SavedModel
-from teamlens.store import Store
+from teamlens.store.layout import is_stored
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from teamlens.store import Store
 
 #: How many of a repository's newest non-merge changes make its reference.
 RECENT_CHANGES = 1000
@@ -87,6 +91,8 @@ def _key(store: Store, model: SavedModel, repo: str, k: int) -> str | None:
 def recent_changes(store: Store, repo: str, limit: int = RECENT_CHANGES) -> pd.DataFrame:
     """The repository's newest non-merge changes with features, and a ``people`` column
     (private pseudonyms, only to count them)."""
+    import pandas as pd  # slow to import: only a reference being built needs it
+
     result = store.query(_RECENT_SQL, [repo, limit])
     return pd.DataFrame(result.rows, columns=list(result.columns))
 
@@ -108,9 +114,11 @@ def repository_reference(data_dir: Path, model: SavedModel, repo: str, k: int) -
 
     A cache that cannot be written is not an error (the next review computes it again).
     """
+    if not is_stored(data_dir, repo):
+        return None  # (without importing the store's pyarrow and DuckDB)
+    from teamlens.store import Store
+
     store = Store(data_dir)
-    if repo not in store.repos():
-        return None
     try:
         key = _key(store, model, repo, k)
     except StoreError:
@@ -178,6 +186,8 @@ def discard_stale_references(data_dir: Path) -> int:
     root = data_dir / LEVELS_DIR
     if not root.is_dir():
         return 0
+    from teamlens.store import Store
+
     store = Store(data_dir)
     repos = set(store.repos())
     removed = 0

@@ -40,9 +40,10 @@ from teamlens.errors import TeamlensError, write_failure
 from teamlens.model.fingerprints import FingerprintBook
 
 if TYPE_CHECKING:
-    # LightGBM (with scikit-learn and SciPy) takes about a second to import: loaded only
-    # when a model is, so `mine` (which retires stale models) and listing stay quick.
+    # LightGBM (with scikit-learn and SciPy) takes about a second to import: only training
+    # needs it. A loaded model scores through LightGBM's C library (model.scorer).
     from teamlens.model.estimator import RiskClassifier
+    from teamlens.model.scorer import RiskScorer
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 DEFAULT_ID = "default"
@@ -144,7 +145,8 @@ class SavedModel:
 
     path: Path
     meta: ModelMeta
-    classifier: RiskClassifier
+    #: A loaded model's scorer (model.scorer); the estimator itself for a model just saved.
+    classifier: RiskScorer | RiskClassifier
 
     @property
     def model_id(self) -> str:
@@ -237,17 +239,17 @@ def load_model(folder: Path) -> SavedModel:
     except json.JSONDecodeError as exc:
         raise ModelError(f"{folder / 'meta.json'}: not valid JSON ({exc})") from exc
     meta = ModelMeta.from_json(doc)
-    from teamlens.model.estimator import MODEL_FILES, ModelFilesError, RiskClassifier
+    from teamlens.model.scorer import MODEL_FILES, ModelFilesError, RiskScorer
 
     files = {
         name: (folder / name).read_text(encoding="utf-8")
         for name in MODEL_FILES
         if (folder / name).is_file()
     }
-    params = {k: v for k, v in meta.params.items() if k in RiskClassifier().get_params()}
     try:
-        classifier = RiskClassifier.from_files(files, {**params, "kind": meta.kind})
-    except ModelFilesError as exc:
+        weight = float(meta.params.get("blend_weight", 0.5))
+        classifier = RiskScorer.from_files(files, meta.kind, weight)
+    except (ModelFilesError, TypeError, ValueError) as exc:
         raise ModelError(f"{folder}: not a model folder ({exc})") from exc
     if classifier.feature_names_ != meta.features:
         raise ModelError(f"{folder}: the model files and meta.json list different features")

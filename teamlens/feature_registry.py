@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class Stage(StrEnum):
@@ -41,16 +43,16 @@ class Dtype(StrEnum):
 
     @property
     def arrow(self) -> pa.DataType:
-        return _ARROW[self]
+        import pyarrow as pa  # only the store needs Arrow types (a review does not)
 
-
-_ARROW: Mapping[Dtype, pa.DataType] = {
-    Dtype.INT32: pa.int32(),
-    Dtype.INT64: pa.int64(),
-    Dtype.FLOAT64: pa.float64(),
-    Dtype.BOOL: pa.bool_(),
-    Dtype.STRINGS: pa.list_(pa.string()),
-}
+        types: Mapping[Dtype, pa.DataType] = {
+            Dtype.INT32: pa.int32(),
+            Dtype.INT64: pa.int64(),
+            Dtype.FLOAT64: pa.float64(),
+            Dtype.BOOL: pa.bool_(),
+            Dtype.STRINGS: pa.list_(pa.string()),
+        }
+        return types[self]
 
 
 class Group(StrEnum):
@@ -307,12 +309,6 @@ FEATURES: tuple[Feature, ...] = (
 )  # fmt: skip
 
 BY_NAME: Mapping[str, Feature] = {f.name: f for f in FEATURES}
-#: The key columns of ``change_features`` before the features.
-KEY_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
-    ("repo", pa.string()),
-    ("sha", pa.string()),
-    ("commit_time", pa.timestamp("s", tz="UTC")),
-)
 
 
 def feature(name: str) -> Feature:
@@ -335,8 +331,16 @@ def model_features() -> tuple[str, ...]:
 
 
 def change_features_schema() -> pa.Schema:
-    """The Arrow schema of the store's ``change_features`` table."""
-    return pa.schema([*KEY_COLUMNS, *((f.name, f.dtype.arrow) for f in FEATURES)])
+    """The Arrow schema of the store's ``change_features`` table: the key columns (repo,
+    sha, commit_time), then the features."""
+    import pyarrow as pa
+
+    keys = [
+        ("repo", pa.string()),
+        ("sha", pa.string()),
+        ("commit_time", pa.timestamp("s", tz="UTC")),
+    ]
+    return pa.schema([*keys, *((f.name, f.dtype.arrow) for f in FEATURES)])
 
 
 def sentence(name: str, value: float) -> str:

@@ -3,11 +3,19 @@
 Each command calls one library function and turns a :class:`TeamlensError` into one
 line on stderr and a non-zero exit, as it does a full disk wherever it strikes.
 Everything else is a bug and keeps its traceback.
+
+Commands load lazily: ``teamlens review`` imports the module that defines ``review``
+(:data:`COMMAND_MODULES`), not every command's module with everything each one needs
+(DuckDB, pyarrow, pandas, LightGBM's training side); ``teamlens --help`` and a name not
+in the table load them all (:func:`load_commands`). A new command module under
+``teamlens/cli/`` is found without an entry; the entry makes it load alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -20,6 +28,28 @@ from teamlens.privacy import PRIVATE_UMASK, secure_data_dir
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: The module of :mod:`teamlens.cli` that defines each top-level command.
+COMMAND_MODULES: Mapping[str, str] = {
+    **dict.fromkeys(("init", "mine", "label", "features", "run"), "stages"),
+    **dict.fromkeys(("evaluate", "train", "score", "models", "export"), "models"),
+    **dict.fromkeys(("review", "bot"), "review"),
+    **dict.fromkeys(("report", "serve"), "trends"),
+    **dict.fromkeys(("privacy", "purge", "query"), "data"),
+}
+
+
+def command_modules() -> list[str]:
+    """Every module of :mod:`teamlens.cli` that defines commands (all but this one)."""
+    import teamlens.cli
+
+    return sorted(m.name for m in pkgutil.iter_modules(teamlens.cli.__path__) if m.name != "core")
+
+
+def load_commands() -> None:
+    """Import every command module: all commands registered on :data:`cli`."""
+    for module in command_modules():
+        importlib.import_module(f"teamlens.cli.{module}")
+
 
 def _usage_error(ctx: click.Context, exc: click.ClickException) -> NoReturn:
     """A bad option or argument, as one line like every other user error (exit 2)."""
@@ -31,6 +61,19 @@ def _usage_error(ctx: click.Context, exc: click.ClickException) -> NoReturn:
 
 
 class _Group(click.Group):
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            module = COMMAND_MODULES.get(cmd_name)
+            if module is not None:
+                importlib.import_module(f"teamlens.cli.{module}")
+            if cmd_name not in self.commands:
+                load_commands()  # a command of a module not in the table yet
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        load_commands()
+        return super().list_commands(ctx)
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
             return super().parse_args(ctx, args)

@@ -70,8 +70,7 @@ def review(
     fmt: str,
     allow_empty_teams: bool,
 ) -> None:
-    """Risk, reasons and suggestions for a change (local refs, uncommitted work or a pull
-    request).
+    """Risk, reasons and suggestions for a change (refs, uncommitted work or a PR).
 
     About the change only, never about its author. Usable as a pre-push hook, and with
     --worktree as a pre-commit hook.

@@ -22,20 +22,56 @@ The modules: ``schema`` (tables and views), ``zones`` (the published zone),
 (:class:`Store`).
 """
 
-from teamlens.store.facts import Store
-from teamlens.store.manifest import (
-    COMPACT_AT_PARTS,
-    GARBAGE_GRACE_SECONDS,
-    MANIFEST,
-    MANIFEST_VERSION,
-    ROLLBACK_POINT,
-    Manifest,
-)
-from teamlens.store.schema import SCHEMAS, VIEWS
-from teamlens.store.sql import QueryResult
-from teamlens.store.state import GithubState, RepoState
-from teamlens.store.writer import RepoWriter
-from teamlens.store.zones import PUBLISHED_COLUMNS, PUBLISHED_RELATIONS
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from teamlens.store.facts import Store
+    from teamlens.store.manifest import (
+        COMPACT_AT_PARTS,
+        GARBAGE_GRACE_SECONDS,
+        MANIFEST,
+        MANIFEST_VERSION,
+        ROLLBACK_POINT,
+        Manifest,
+    )
+    from teamlens.store.schema import SCHEMAS, VIEWS
+    from teamlens.store.sql import QueryResult
+    from teamlens.store.state import GithubState, RepoState
+    from teamlens.store.writer import RepoWriter
+    from teamlens.store.zones import PUBLISHED_COLUMNS, PUBLISHED_RELATIONS
+
+#: Where each name comes from: loaded on first use, so that ``teamlens.store.layout``
+#: (and a review of a repository that was never mined) does not import pyarrow.
+_MODULES = {
+    "Store": "facts",
+    "COMPACT_AT_PARTS": "manifest",
+    "GARBAGE_GRACE_SECONDS": "manifest",
+    "MANIFEST": "manifest",
+    "MANIFEST_VERSION": "manifest",
+    "ROLLBACK_POINT": "manifest",
+    "Manifest": "manifest",
+    "SCHEMAS": "schema",
+    "VIEWS": "schema",
+    "QueryResult": "sql",
+    "GithubState": "state",
+    "RepoState": "state",
+    "RepoWriter": "writer",
+    "PUBLISHED_COLUMNS": "zones",
+    "PUBLISHED_RELATIONS": "zones",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "COMPACT_AT_PARTS",

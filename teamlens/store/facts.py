@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from teamlens.errors import QueryError, StoreError
-from teamlens.store.manifest import MANIFEST, Manifest, _read_manifest, _read_parts
+from teamlens.store.layout import stored_repos
+from teamlens.store.manifest import Manifest, _read_manifest, _read_parts
 from teamlens.store.schema import SCHEMAS, VIEWS
 from teamlens.store.sql import QueryResult, _check_single_select, _load, _read_only
 from teamlens.store.writer import RepoWriter
@@ -46,9 +47,7 @@ class Store:
         self.root = data_dir / "store"
 
     def repos(self) -> list[str]:
-        if not self.root.is_dir():
-            return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and (p / MANIFEST).exists())
+        return stored_repos(self.data_dir)
 
     def manifest(self, repo: str) -> Manifest:
         return _read_manifest(self.root / repo)

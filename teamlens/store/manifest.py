@@ -12,10 +12,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from teamlens.errors import StoreError
+from teamlens.store.layout import MANIFEST as MANIFEST
 from teamlens.store.schema import SCHEMAS
 from teamlens.store.state import RepoState
 
-MANIFEST = "manifest.json"
 #: A copy of the manifest a writer started from: rolling back is then one rename, which
 #: needs no free space (an error caused by a full disk can still be undone).
 ROLLBACK_POINT = "manifest.rollback.json"
