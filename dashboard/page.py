@@ -266,7 +266,8 @@ def render_html(
         f"<title>{_e(title)}</title><style>\n{_css()}</style></head><body>"
         f"<header><h1>{_e(title)}</h1>"
         f'<p class="meta">Generated {_e(generated)} \u00b7 periods: {periods_word} \u00b7 '
-        f"k = {k} \u00b7 {len(shown_teams)} teams shown. Figures are about teams and code, "
+        f"k = {k} \u00b7 {len(shown_teams)} team{'' if len(shown_teams) == 1 else 's'} shown. "
+        "Figures are about teams and code, "
         'never about a person (see <a href="#how-to-read">How to read this</a>).</p>'
         f'{controls}<nav aria-label="Sections"><ul><li><a href="#latest">Latest period</a></li>'
         f'{nav}<li><a href="#hotspots">Hotspots</a></li><li><a href="#notes">Notes</a>'
