@@ -11,8 +11,9 @@ mined, labelled and featurised); it is only read. Per repository (``--repos``, d
 non-merge changes spread over time (one at random from each of that many equal slices of
 the history, seeded), each at least :data:`WINDOW_DAYS` days older than the repository's
 newest commit. Each change is built exactly as ``teamlens review --base C^ --head C``
-builds it with a store (teamlens.bot.change.compute_change), and every rule of
-teamlens.bot.rules runs on it, enabled or not by default, with repos.yaml's thresholds.
+builds it with a store (teamlens.bot.change.compute_change), without the files
+``review.ignore`` matches (as the rules see it), and every rule of teamlens.bot.rules runs
+on it, enabled or not by default, with repos.yaml's thresholds.
 
 What a rule names: functions (``untested``, ``complexity``) or files (``split``'s parts,
 ``hotspot``, ``ownership``). Ground truth, teamlens's own SZZ: a file is *fixed later*
@@ -21,14 +22,14 @@ after the change touches it; a function when such a fix changes it (the same pat
 qualified function name in the fix's ``changed_functions``). The things of a change are
 its files that still exist after it, and its changed functions that still exist.
 
-Per rule: the changes it fires on, the things it names and the share fixed later; the
-**base rate**, the share fixed later among the same kind of thing in the same changes
-that the rule did not name; **lift** = named rate / base rate, with a bootstrap 95 %
-interval over changes; the same against the things of the changes the rule did not fire
-on (for rules that name nearly everything of a change, e.g. ``untested`` names every
-changed function of a change without tests, the same-change base is nearly empty); the
-same on code files only (a programming language, not a test: fixes also touch changelogs
-and tests); and per repository. The anchor line is the base rate of all files and all
+Per rule (benchmarks/rule_lift.py): the changes it fires on, the things it names and the
+share fixed later; the **base rate**, the share fixed later among the same kind of thing
+in the same changes that the rule did not name; **lift** = named rate / base rate, with
+a bootstrap 95 % interval over changes. Also against the things of the changes the rule
+did not fire on (the main comparison of ``split`` and ``untested``, which name every file
+or every unmoved function of a change, so the same change leaves nothing to compare
+with), and both on code only (a programming language, not a test: fixes also touch tests
+and docs); and per repository. The anchor line is the base rate of all files and all
 functions of all replayed changes.
 
 The corpus has no teams; every repository gets the teams of a common layout

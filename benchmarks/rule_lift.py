@@ -21,8 +21,6 @@ import numpy as np
 import numpy.typing as npt
 
 WINDOW_DAYS = 180
-#: Fewer base things than this in the changes a rule fires on: no same-change lift.
-MIN_BASE = 30
 
 
 class Kind(StrEnum):
@@ -32,15 +30,47 @@ class Kind(StrEnum):
     FUNCTION = "function"
 
 
-#: Rules and what each names; ``similar`` needs mined review comments, which the corpus
-#: does not have.
-RULE_KINDS: Mapping[str, Kind] = {
-    "split": Kind.FILE,
-    "untested": Kind.FUNCTION,
-    "complexity": Kind.FUNCTION,
-    "hotspot": Kind.FILE,
-    "ownership": Kind.FILE,
+class Base(StrEnum):
+    """What a rule's named things are compared with."""
+
+    SAME = "same"  # the other things of the kind in the changes the rule fires on
+    OTHER = "other"  # all things of the kind in the changes it does not fire on
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """What a rule names, and its main comparison (every other one is reported too)."""
+
+    kind: Kind
+    base: Base = Base.SAME
+    code_only: bool = False  # compare code things only (a language, not a test)
+
+
+#: The rules measured; ``similar`` needs mined review comments, which the corpus does not
+#: have. ``split`` names every file of a change in its parts and ``untested`` every
+#: changed function of a change without tests (moved code aside), so the same change
+#: leaves nothing (or only moved code) to compare with: they are compared with the
+#: changes they do not fire on, ``untested`` on code functions (it never names a test).
+RULE_SPECS: Mapping[str, RuleSpec] = {
+    "split": RuleSpec(Kind.FILE, Base.OTHER),
+    "untested": RuleSpec(Kind.FUNCTION, Base.OTHER, code_only=True),
+    "complexity": RuleSpec(Kind.FUNCTION),
+    "hotspot": RuleSpec(Kind.FILE),
+    "ownership": RuleSpec(Kind.FILE),
 }
+RULE_KINDS: Mapping[str, Kind] = {rule: spec.kind for rule, spec in RULE_SPECS.items()}
+#: The four comparisons reported for every rule: (base, code only).
+COMPARISONS: tuple[tuple[Base, bool], ...] = (
+    (Base.SAME, False),
+    (Base.OTHER, False),
+    (Base.SAME, True),
+    (Base.OTHER, True),
+)
+
+
+def comparison_name(base: Base, code_only: bool) -> str:
+    return f"{base.value}{'_code' if code_only else ''}"
+
 
 Key = tuple[str, str]  # (path, "") for a file, (path, qualified function name) for a function
 
@@ -67,7 +97,10 @@ Counts = npt.NDArray[np.float64]  # per change: named fixed, named, base fixed, 
 
 
 def rule_counts(
-    changes: Sequence[ReplayedChange], rule: str, base: str = "same", code_only: bool = False
+    changes: Sequence[ReplayedChange],
+    rule: str,
+    base: Base = Base.SAME,
+    code_only: bool = False,
 ) -> Counts:
     """Per change: things the rule named that were fixed later, things it named, and the
     same for the base: the change's other things of the kind (``same``) or, on changes the
@@ -80,10 +113,10 @@ def rule_counts(
         if rule in change.fired:
             hits = [t.fixed_later for t in things if t.key in named]
             out[i, 0:2] = sum(hits), len(hits)
-            if base == "same":
+            if base is Base.SAME:
                 rest = [t.fixed_later for t in things if t.key not in named]
                 out[i, 2:4] = sum(rest), len(rest)
-        elif base == "other":
+        elif base is Base.OTHER:
             out[i, 2:4] = sum(t.fixed_later for t in things), len(things)
     return out
 
@@ -141,10 +174,6 @@ class LiftFigure:
             high,
         )
 
-    @property
-    def clearly_above_one(self) -> bool:
-        return math.isfinite(self.low) and self.low > 1.0
-
 
 def _rate(hits: float, n: float) -> float:
     return float(hits / n) if n else math.nan
@@ -168,31 +197,32 @@ def measure(
     repos = sorted({c.repo for c in changes})
     shown = [r for r in repos if people.get(r, 0) >= k]
     table: dict[str, Any] = {}
-    for rule, kind in RULE_KINDS.items():
+    for rule, spec in RULE_SPECS.items():
         fires = sum(rule in c.fired for c in changes)
-        same = LiftFigure.of(rule_counts(changes, rule, "same"), samples, seed)
-        other = LiftFigure.of(rule_counts(changes, rule, "other"), samples, seed)
-        base = "same" if same.base >= MIN_BASE else "other"
-        primary = same if base == "same" else other
-        code = LiftFigure.of(rule_counts(changes, rule, base, code_only=True), samples, seed)
+        figures = {
+            comparison_name(base, code): asdict(
+                LiftFigure.of(rule_counts(changes, rule, base, code), samples, seed)
+            )
+            for base, code in COMPARISONS
+        }
+        main = comparison_name(spec.base, spec.code_only)
         per_repo = {}
         for repo in shown:
             mine = [c for c in changes if c.repo == repo]
-            totals = rule_counts(mine, rule, base).sum(axis=0)
+            totals = rule_counts(mine, rule, spec.base, spec.code_only).sum(axis=0)
             per_repo[repo] = {
                 "fires": sum(rule in c.fired for c in mine),
                 "named": int(totals[1]),
                 "lift": lift_of(totals),
             }
+        low = figures[main]["low"]
         table[rule] = {
-            "kind": kind.value,
+            "kind": spec.kind.value,
             "fires": fires,
             "fires_share": _rate(fires, len(changes)),
-            "same_changes": asdict(same),
-            "other_changes": asdict(other),
-            "code_only": asdict(code),
-            "primary_base": f"{base} changes",
-            "clearly_above_one": primary.clearly_above_one,
+            "main": main,
+            **figures,
+            "clearly_above_one": math.isfinite(low) and low > 1.0,
             "per_repository": per_repo,
         }
     return {
@@ -223,39 +253,53 @@ def _lift(figure: Mapping[str, Any]) -> str:
     return f"{lift:.2f}{interval}"
 
 
+_BASE_WORDS = {
+    "same": "the change's other {kind}s",
+    "other": "{kind}s of changes it did not fire on",
+    "same_code": "the change's other code {kind}s",
+    "other_code": "code {kind}s of changes it did not fire on",
+}
+
+
 def render(result: Mapping[str, Any]) -> str:
     """The per-rule table, the anchor line and per-repository lifts, in Markdown (from
-    :func:`measure`'s object, or the same read back from JSON)."""
+    :func:`measure`'s object, or the same read back from JSON). The main comparison's
+    lift is in bold."""
     lines = [
         f"{result['changes']:,} changes of {len(result['repositories'])} repositories "
         f"({', '.join(f'{r} {n}' for r, n in result['repositories'].items())}); "
         f"fixed later = touched by a fix within {result['window_days']} days.",
         "",
-        "anchor (all things of all replayed changes): "
+        "Anchor (all things of all replayed changes): "
         + ", ".join(
-            f"{kind}s {_pct(a['fixed_later'])} fixed later of {a['things']:,}"
+            f"{kind}s {_pct(a['fixed_later'])} fixed later (of {a['things']:,})"
             for kind, a in result["anchor"].items()
-        ),
+        )
+        + ".",
         "",
-        "| rule | names | fires on | named | named fixed later | base (same changes) "
-        "| lift [95 % CI] | base (changes it did not fire on) | lift [95 % CI] "
-        "| lift on code only | lift clearly above 1 |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| rule | fires on | named | named: fixed later | compared with | base: fixed later "
+        "| lift [95 % CI] | lift, same changes | lift, other changes "
+        "| lift, same changes, code | lift, other changes, code | clearly above 1 |",
+        "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for rule, row in result["rules"].items():
-        same, other, code = row["same_changes"], row["other_changes"], row["code_only"]
+        main = row[row["main"]]
+        base = _BASE_WORDS[row["main"]].format(kind=row["kind"])
+        lifts = [
+            f"**{_lift(row[name])}**" if name == row["main"] else _lift(row[name])
+            for name in ("same", "other", "same_code", "other_code")
+        ]
         lines.append(
-            f"| `{rule}` | {row['kind']}s | {row['fires']:,} ({_pct(row['fires_share'])}) "
-            f"| {same['named']:,} | {_pct(same['named_rate'])} "
-            f"| {_pct(same['base_rate'])} of {same['base']:,} | {_lift(same)} "
-            f"| {_pct(other['base_rate'])} of {other['base']:,} | {_lift(other)} "
-            f"| {_lift(code)} | {'yes' if row['clearly_above_one'] else 'no'} |"
+            f"| `{rule}` | {row['fires']:,} ({_pct(row['fires_share'])}) "
+            f"| {main['named']:,} {row['kind']}s | {_pct(main['named_rate'])} "
+            f"| {base} ({main['base']:,}) | {_pct(main['base_rate'])} | {_lift(main)} | "
+            + " | ".join(lifts)
+            + f" | {'yes' if row['clearly_above_one'] else 'no'} |"
         )
     shown = result["repositories_shown"]
     lines += [
         "",
-        f"Lift per repository (against the rule's base: same changes when at least "
-        f"{MIN_BASE} things, else the changes it did not fire on):",
+        "Lift per repository (main comparison; things named in brackets):",
         "",
         "| rule | " + " | ".join(shown) + " |",
         "| --- |" + " ---: |" * len(shown),
@@ -266,7 +310,7 @@ def render(result: Mapping[str, Any]) -> str:
             figure = row["per_repository"][repo]
             lift = figure["lift"]
             cells.append(f"{lift:.2f} ({figure['named']})" if _known(lift) else "-")
-        lines.append(f"| `{rule}` ({row['primary_base']}) | " + " | ".join(cells) + " |")
+        lines.append(f"| `{rule}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -139,11 +139,11 @@ def test_lift_is_the_named_rate_over_the_rest_of_the_same_change(
         ("src/shapes.py", "perimeter"),
         ("src/shapes.py", "volume"),
     }
-    counts = lift.rule_counts([replayed], "complexity", "same")
+    counts = lift.rule_counts([replayed], "complexity", lift.Base.SAME)
     assert counts.tolist() == [[1.0, 1.0, 1.0, 2.0]]  # named 1 of 1 fixed, base 1 of 2
     assert lift.lift_of(counts.sum(axis=0)) == pytest.approx(2.0)
     # untested named every function: no base in the same change, a base 0 is no lift.
-    untested = lift.rule_counts([replayed], "untested", "same")
+    untested = lift.rule_counts([replayed], "untested", lift.Base.SAME)
     assert untested.tolist() == [[2.0, 3.0, 0.0, 0.0]]
     assert math.isnan(lift.lift_of(untested.sum(axis=0)))
 
@@ -154,7 +154,7 @@ def test_the_other_changes_base_reads_only_changes_the_rule_did_not_fire_on() ->
     fired = lift.ReplayedChange("r", (fixed, clean), {"untested": frozenset({fixed.key})},
                                  frozenset({"untested"}))  # fmt: skip
     quiet = lift.ReplayedChange("r", (fixed, clean, clean), {}, frozenset())
-    counts = lift.rule_counts([fired, quiet], "untested", "other")
+    counts = lift.rule_counts([fired, quiet], "untested", lift.Base.OTHER)
     assert counts.tolist() == [[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 3.0]]
     assert lift.lift_of(counts.sum(axis=0)) == pytest.approx(3.0)
     low, high = lift.bootstrap_interval(np.repeat(counts, 20, axis=0), 200, seed=1)
@@ -182,7 +182,7 @@ def test_the_output_names_no_person_and_no_commit(
     assert bench.main([*args, "--json"]) == 0
     out, err = capsys.readouterr()
     result = json.loads(out)
-    assert result["rules"]["complexity"]["same_changes"]["lift"] == pytest.approx(2.0)
+    assert result["rules"]["complexity"]["same"]["lift"] == pytest.approx(2.0)
     assert result["repositories_shown"] == ["shapes"]  # five people made its changes
     assert bench.main(args) == 0
     table, _ = capsys.readouterr()
