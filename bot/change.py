@@ -36,12 +36,13 @@ from teamlens.bot.domain import (
     ChangeUnderReview,
     PriorFunction,
 )
-from teamlens.bot.moves import moved_functions
+from teamlens.bot.moves import move_links, moved_functions
 from teamlens.bot.split import references
 from teamlens.config import Config, RepositoryConfig
 from teamlens.errors import RepositoryError
 from teamlens.features.diffs import FileDiff, PendingDiff
 from teamlens.features.function_history import FunctionHistory
+from teamlens.features.history_index import history_index
 from teamlens.features.kamei import (
     Change,
     FileTouch,
@@ -53,6 +54,7 @@ from teamlens.features.kamei import (
 from teamlens.features.pipeline import (
     FUNCTION_HISTORY_FEATURES,
     InProcessBlobs,
+    ReviewHistory,
     change_code_metrics,
     feature_values,
     file_touch,
@@ -98,6 +100,7 @@ def changed_file(
     hunks: Sequence[str] | None = None,
     past: FilePast | None = None,
     mentions: Sequence[str] | None = None,
+    moved_with: Sequence[str] = (),
 ) -> ChangedFile:
     """One file of the change as the bot shows it (the replay gives its recent fixes;
     `past` its earlier changes and co-changed tests; `mentions` the other files of the
@@ -118,6 +121,7 @@ def changed_file(
         past=past.changes if past is not None else (),
         co_changed_tests=past.co_changed_tests if past is not None else (),
         references=tuple(mentions) if mentions is not None else None,
+        moved_with=tuple(moved_with),
     )
 
 
@@ -183,12 +187,17 @@ def compute_change(
             any(r.search(c.message) for r in fix_res for c in in_range),
             tuple(file_touch(f) for f in mined),
         )
-        history = review_history(
-            stored(config, repo_config.name), repo_config.name, repo.path, base, head_sha,
-            frozenset(str(c.id) for c in in_range), now, fix_res, detect_copies,
-            {p for t in change.files for p in (t.path, t.old_path) if p is not None},
-            read_opt_out(config.privacy.opt_out),
-        )  # fmt: skip
+        paths = {p for t in change.files for p in (t.path, t.old_path) if p is not None}
+        store = stored(config, repo_config.name)
+        index = history_index(config, repo_config.name) if store is None else None
+        if index is not None:  # no store: the cached history index (features.history_index)
+            history = ReviewHistory(index.changes(repo.path, base, now, paths), None, "index")
+        else:
+            history = review_history(
+                store, repo_config.name, repo.path, base, head_sha,
+                frozenset(str(c.id) for c in in_range), now, fix_res, detect_copies, paths,
+                read_opt_out(config.privacy.opt_out),
+            )  # fmt: skip
         kamei, replayed = features_after(history.changes, change, teams)
         diffs = line_diffs.result()
         shown = hunk_diffs.result()
@@ -213,15 +222,23 @@ def compute_change(
     values = feature_values(change, kamei, fn_features, code)
     by_path = {d.new_path or d.old_path: d for d in shown}
     tree = head.tree
-    pasts = file_pasts(
-        relevant_history(history.changes, change), change.files, lambda path: path in tree
-    )
-    mentions = _mentions(handle, tree, mined)
+    # The history is already limited to the changes of these files (and earlier names).
+    pasts = file_pasts(history.changes, change.files, lambda path: path in tree)
+    limits = config.review.rules["split"]
+    large = (
+        kamei.la + kamei.ld > limits["lines"]
+        or kamei.nf > limits["files"]
+        or kamei.nd > limits["directories"]
+        or kamei.ns > limits["subsystems"]
+    )  # only the split rule reads the mentions, and only for a change this large
+    mentions = _mentions(handle, tree, mined) if large else None
+    links = move_links(code.functions)
     files = tuple(
         changed_file(
             touch, f.is_binary, teams, replayed, now, by_path.get(touch.path),
             past=pasts.get(touch.path),
             mentions=mentions.get(touch.path, ()) if mentions is not None else None,
+            moved_with=sorted(links.get(touch.path, ())),
         )
         for touch, f in zip(change.files, mined, strict=True)
     )  # fmt: skip
@@ -253,7 +270,7 @@ def compute_change(
 #: What the split rule reads to find which files of a change name each other: files
 #: up to this size, and at most this many bytes in all (beyond: left unread).
 MAX_MENTION_FILE_BYTES = 512 * 1024
-MAX_MENTION_BYTES = 4 * 1024 * 1024
+MAX_MENTION_BYTES = 2 * 1024 * 1024
 
 
 def _mentions(
@@ -266,8 +283,13 @@ def _mentions(
     budget = MAX_MENTION_BYTES
     for f in mined:
         text = b""
-        if f.change_type is not ChangeType.DELETED and not f.is_binary and f.path in tree:
-            entry = tree[f.path]
+        entry = None
+        if f.change_type is not ChangeType.DELETED and not f.is_binary:
+            try:
+                entry = tree[f.path]
+            except KeyError:
+                entry = None
+        if entry is not None:
             blob = handle[entry.id] if entry.type_str == "blob" else None
             if isinstance(blob, pygit2.Blob) and blob.size <= MAX_MENTION_FILE_BYTES:
                 budget -= blob.size

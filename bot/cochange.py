@@ -48,12 +48,18 @@ def file_pasts(
     changes in time order). A new or copied file has none. Co-changed tests are those
     `exists` accepts (tests that still exist at head), never the file itself."""
     state: dict[str, _Past] = {}
+    is_test: dict[str, bool] = {}  # is_test_path is slow-ish: once per path
     for change in history:
-        tests = (
-            [t.path for t in change.files if t.change_type != "D" and is_test_path(t.path)]
-            if len(change.files) <= BULK_FILES
-            else []
-        )
+        tests = []
+        if len(change.files) <= BULK_FILES:
+            for t in change.files:
+                if t.change_type == "D":
+                    continue
+                test = is_test.get(t.path)
+                if test is None:
+                    test = is_test[t.path] = is_test_path(t.path)
+                if test:
+                    tests.append(t.path)
         past = PastChange(change.commit_time, change.is_fix)
         for touch in change.files:
             if touch.change_type == "D":
@@ -67,7 +73,8 @@ def file_pasts(
                 current = state.get(touch.path) or _Past()
             state[touch.path] = current
             current.changes.append(past)
-            current.tests.update(t for t in tests if t != touch.path)
+            if tests:
+                current.tests.update(t for t in tests if t != touch.path)
     found: dict[str, FilePast] = {}
     for touch in touches:
         if touch.change_type in ("A", "C"):

@@ -54,6 +54,8 @@ class ChangedFile:
     #: Other files of this change whose name this file's text mentions (a module, class
     #: or file name); None when unknown (e.g. a change seen only through its patches).
     references: tuple[str, ...] | None = None
+    #: Other files of this change that code moved to or from (bot.moves).
+    moved_with: tuple[str, ...] = ()
 
     @property
     def lines(self) -> int:

@@ -38,3 +38,23 @@ def moved_functions(functions: Iterable[tuple[str, FunctionChange]]) -> set[tupl
         if unchanged or f.body_after in removed or f.body_before in added:
             moved.add((path, f.start_line))
     return moved
+
+
+def move_links(functions: Iterable[tuple[str, FunctionChange]]) -> dict[str, set[str]]:
+    """Per file, the other files that code moved to or from (the same function text
+    removed in one and added in the other): one piece of work, never split apart."""
+    removed: dict[str, set[str]] = {}
+    added: dict[str, set[str]] = {}
+    for path, f in functions:
+        if f.body_before is not None and f.body_before != f.body_after:
+            removed.setdefault(f.body_before, set()).add(path)
+        if f.body_after is not None and f.body_after != f.body_before:
+            added.setdefault(f.body_after, set()).add(path)
+    links: dict[str, set[str]] = {}
+    for body, sources in removed.items():
+        for source in sources:
+            for target in added.get(body, ()):
+                if target != source:
+                    links.setdefault(source, set()).add(target)
+                    links.setdefault(target, set()).add(source)
+    return links

@@ -63,6 +63,10 @@ DEFAULT_ENABLED: Mapping[str, bool] = MappingProxyType(
 )
 
 
+#: Type stubs: declarations without behaviour to test.
+_STUBS = (".pyi", ".d.ts")
+
+
 def _plural(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
 
@@ -70,12 +74,15 @@ def _plural(n: int, one: str, many: str) -> str:
 def untested(change: ChangeUnderReview, limits: Thresholds) -> list[Suggestion]:
     if any(f.is_test for f in change.files):
         return []
-    code = {f.path: f for f in change.files if not f.is_test}
+    code = {f.path: f for f in change.files if not f.is_test and not f.path.endswith(_STUBS)}
     named = sorted(
         {
             (fn.path, fn.name)
             for fn in change.functions
-            if fn.path in code and fn.complexity_after is not None and not fn.moved
+            if fn.path in code
+            and fn.complexity_after is not None
+            and not fn.moved
+            and not fn.name.endswith("<anonymous>")  # nothing concrete to name
         }
     )
     if not named or len(named) < limits["functions"]:

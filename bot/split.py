@@ -1,15 +1,20 @@
 """The ``split`` rule: a change over the size thresholds, and where it comes apart.
 
-A large change is worth splitting only when the advice names the parts. The parts are,
-in this order of preference:
+A large change is worth splitting only when the advice names the parts. A part counts
+only with at least :data:`MIN_SHARE` of the change's edited lines (smaller groups go
+"with any of them"). The parts are, in this order of preference:
 
-1. **independent parts**, 2 to :data:`FEW_PARTS` of them: groups of files that do not
-   mention each other (no file names a module, class or file name of another group),
-   when the change's files are known;
-2. else **owning teams** or **directories** (the sub-folders below the folder all
-   edited files share), whichever has fewer groups, 2 to :data:`MAX_PARTS`;
-3. else the independent parts however many there are (the largest shown);
-4. else **code and tests**, when both changed.
+1. of three groupings, the one with the fewest parts: **independent parts** (2 to
+   :data:`FEW_PARTS`: groups of files that do not mention each other, no file naming
+   a module, class or file name of another group, when the change's files are
+   known), **owning teams** and **directories** (the sub-folders below the folder all
+   edited code files share; 2 to :data:`MAX_PARTS` each); on a tie, in that order.
+   Files that are one piece of work stay together in every grouping: a test file with
+   the code it names or that names it (tests are never split from their code), files
+   that code moved between, and the same name in the same folder;
+2. else the independent parts however many there are (the largest shown);
+3. else **code and tests**, when both changed and which tests go with which code is
+   unknown (a change seen only through its patches).
 
 Files renamed, copied or added without a changed line always make a part of their own
 ("renamed without edits"): a pure move reviews in a minute on its own and hides edits
@@ -21,7 +26,7 @@ named.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from teamlens.bot.domain import ChangedFile, ChangeUnderReview, Suggestion
 from teamlens.features.kamei import subsystem_and_directory
@@ -29,6 +34,9 @@ from teamlens.mining.domain import ChangeType
 
 FEW_PARTS = 4
 MAX_PARTS = 6
+#: A part smaller than this share of the change's edited lines is no pull request of
+#: its own: it goes "with any of them".
+MIN_SHARE = 0.1
 SHOWN_PARTS = 5
 SHOWN_FILES = 3
 
@@ -55,19 +63,20 @@ def references(texts: Mapping[str, bytes]) -> dict[str, tuple[str, ...]]:
     text mentions as a whole word; a test file also names what its own name says it
     tests (``test_helpers.py`` or ``helpers_test.go``: ``helpers``). Stems shorter than
     3 characters or too common (``utils``, ``index``) say nothing and are skipped."""
-    by_stem: dict[str, list[str]] = {}
+    by_stem: dict[bytes, list[str]] = {}
     for path in texts:
         stem = _stem(path)
-        if len(stem) >= 3 and stem.lower() not in _GENERIC_STEMS:
-            by_stem.setdefault(stem, []).append(path)
+        if len(stem) >= 3 and stem.lower() not in _GENERIC_STEMS and stem.isidentifier():
+            by_stem.setdefault(stem.encode(), []).append(path)
+    stems = by_stem.keys()
     found: dict[str, tuple[str, ...]] = {}
     for path, text in texts.items():
-        words = {w.decode("ascii") for w in _WORD.findall(text)}
         own = _stem(path)
-        named = {p for stem in words if stem in by_stem for p in by_stem[stem] if p != path}
+        named = {p for stem in stems & set(_WORD.findall(text)) for p in by_stem[stem]}
         # A test file names what it tests by its own name (test_helpers -> helpers).
         for stem in {own.removeprefix("test_"), own.removesuffix("_test")} - {own}:
-            named.update(p for p in by_stem.get(stem, []) if p != path)
+            named.update(by_stem.get(stem.encode(), ()))
+        named.discard(path)
         found[path] = tuple(sorted(named))
     return found
 
@@ -76,10 +85,10 @@ Group = tuple[str, list[ChangedFile]]  # (label, files); the label is "" for no 
 Grouping = tuple[str, list[Group]]  # (what the groups are, the groups)
 
 
-def _components(files: Sequence[ChangedFile]) -> list[Group] | None:
-    """Groups of files that do not refer to each other (None when unknown)."""
-    if any(f.references is None for f in files):
-        return None
+def _clusters(
+    files: Sequence[ChangedFile], edges: Iterable[tuple[str, str]]
+) -> list[list[ChangedFile]]:
+    """The files joined by `edges` (pairs of paths), in first-seen order."""
     parent = {f.path: f.path for f in files}
 
     def root(path: str) -> str:
@@ -88,25 +97,62 @@ def _components(files: Sequence[ChangedFile]) -> list[Group] | None:
             path = parent[path]
         return path
 
-    for f in files:
-        for other in f.references or ():
-            if other in parent:
-                parent[root(other)] = root(f.path)
+    for one, other in edges:
+        if one in parent and other in parent:
+            parent[root(other)] = root(one)
     groups: dict[str, list[ChangedFile]] = {}
     for f in files:
         groups.setdefault(root(f.path), []).append(f)
-    return [("", group) for group in groups.values()]
+    return list(groups.values())
+
+
+def _tied(files: Sequence[ChangedFile]) -> list[tuple[str, str]]:
+    """Files that are one piece of work: code moved from one to the other, the same name
+    in the same folder (``module.py`` and ``module.pyi``), and a test file with the code
+    it names or that names it (the code with the most changed lines when several)."""
+    edges = [(f.path, other) for f in files for other in f.moved_with]
+    by_place: dict[tuple[str, str], list[str]] = {}
+    for f in files:
+        by_place.setdefault((f.path.rpartition("/")[0], _stem(f.path)), []).append(f.path)
+    edges += [(paths[0], p) for paths in by_place.values() for p in paths[1:]]
+    code = {f.path: f for f in files if not f.is_test}
+    named_by: dict[str, set[str]] = {}
+    for f in files:
+        for other in f.references or ():
+            named_by.setdefault(other, set()).add(f.path)
+    for f in files:
+        if f.is_test:
+            linked = [
+                code[p] for p in {*(f.references or ()), *named_by.get(f.path, ())} if p in code
+            ]
+            if linked:
+                edges.append((f.path, max(linked, key=lambda c: (c.lines, c.path)).path))
+    return edges
+
+
+def _components(files: Sequence[ChangedFile]) -> list[Group] | None:
+    """Groups of files that do not refer to each other (None when unknown)."""
+    if any(f.references is None for f in files):
+        return None
+    edges = _tied(files) + [(f.path, other) for f in files for other in f.references or ()]
+    return [("", group) for group in _clusters(files, edges)]
 
 
 def _by(files: Sequence[ChangedFile], key: Callable[[ChangedFile], str]) -> list[Group]:
+    """Files grouped by `key`, files tied together (:func:`_tied`) kept together under
+    the key of their largest code file."""
     groups: dict[str, list[ChangedFile]] = {}
-    for f in files:
-        groups.setdefault(key(f), []).append(f)
+    for cluster in _clusters(files, _tied(files)):
+        lead = max(cluster, key=lambda f: (not f.is_test, f.lines, f.path))
+        groups.setdefault(key(lead), []).extend(cluster)
     return list(groups.items())
 
 
 def _directory_groups(files: Sequence[ChangedFile]) -> list[Group]:
-    folders = [f.path.split("/")[:-1] for f in files]
+    """Below the folder the code files share."""
+    folders = [f.path.split("/")[:-1] for f in files if not f.is_test] or [
+        f.path.split("/")[:-1] for f in files
+    ]
     common: list[str] = []
     for parts in zip(*folders, strict=False):
         if len(set(parts)) != 1:
@@ -128,26 +174,45 @@ def _name(group: Group) -> str:
     if len(paths) > SHOWN_FILES:
         shown += f" and {len(paths) - SHOWN_FILES:,} more"
     lines = sum(f.lines for f in files)
-    return f"{label + ': ' if label and label != paths[0] else ''}{shown} ({lines:,} lines)"
+    named = label and label not in paths
+    return f"{label + ': ' if named else ''}{shown} ({lines:,} lines)"
+
+
+def _lines(group: Group) -> int:
+    return sum(f.lines for f in group[1])
+
+
+def _substantial(groups: Sequence[Group], total: int) -> list[Group]:
+    """The groups worth a pull request of their own: at least :data:`MIN_SHARE` of the
+    change's edited lines."""
+    return [g for g in groups if _lines(g) >= max(MIN_SHARE * total, 1)]
 
 
 def _parts(edited: Sequence[ChangedFile]) -> Grouping:
-    """How the edited files come apart (module docstring); ("", [edited]) when not."""
+    """How the edited files come apart (module docstring); ("", [edited]) when not.
+    Groups are counted by their substantial ones (:func:`_substantial`)."""
+    total = sum(f.lines for f in edited)
+
+    def count(groups: Sequence[Group]) -> int:
+        return len(_substantial(groups, total))
+
     components = _components(edited)
-    if components is not None and 2 <= len(components) <= FEW_PARTS:
-        return "independent parts", components
-    places: list[Grouping] = []
+    fitting: list[Grouping] = []
+    if components is not None and 2 <= count(components) <= FEW_PARTS:
+        fitting.append(("independent parts", components))
     if len({f.owners for f in edited}) > 1 and any(f.owners for f in edited):
-        places.append(("owning team", _by(edited, lambda f: ", ".join(f.owners) or "no team")))
-    places.append(("directory", _directory_groups(edited)))
-    fitting = [p for p in places if 2 <= len(p[1]) <= MAX_PARTS]
+        fitting.append(("owning team", _by(edited, lambda f: ", ".join(f.owners) or "no team")))
+    fitting.append(("directory", _directory_groups(edited)))
+    fitting = [p for p in fitting if 2 <= count(p[1]) <= MAX_PARTS]
     if fitting:
-        return min(fitting, key=lambda p: len(p[1]))  # the first of the fewest
-    if components is not None and len(components) >= 2:
+        return min(fitting, key=lambda p: count(p[1]))  # the first of the fewest
+    if components is not None and count(components) >= 2:
         return "independent parts", components
-    tests = _by(edited, lambda f: "tests" if f.is_test else "code")
-    if len(tests) == 2:
-        return "code and tests", tests
+    code = [f for f in edited if not f.is_test]
+    tests = [f for f in edited if f.is_test]
+    kinds: list[Group] = [("code", code), ("tests", tests)]
+    if components is None and code and tests and count(kinds) == 2:
+        return "code and tests", kinds  # unknown whether the tests are the code's
     return "", [("", list(edited))] if edited else []
 
 
@@ -170,14 +235,17 @@ def split(change: ChangeUnderReview, limits: Thresholds) -> list[Suggestion]:
     ]
     edited = [f for f in files if f not in unedited]
     by, groups = _parts(edited)
-    groups.sort(key=lambda g: (-sum(f.lines for f in g[1]), min(f.path for f in g[1])))
-    named = [_name(g) for g in groups[:SHOWN_PARTS]]
-    if len(groups) > SHOWN_PARTS:
-        named.append(f"{len(groups) - SHOWN_PARTS:,} more parts")
+    groups.sort(key=lambda g: (-_lines(g), min(f.path for f in g[1])))
+    big = _substantial(groups, sum(f.lines for f in edited))
+    small = [g for g in groups if g not in big]
+    named = [_name(g) for g in big[:SHOWN_PARTS]]
+    rest = [f for g in [*big[SHOWN_PARTS:], *small] for f in g[1]]
+    if rest:
+        named.append(f"the rest with any of them ({_name(('', rest))})")
     if unedited:
         count = len(unedited)
         named.append(f"{count:,} {'file' if count == 1 else 'files'} renamed without edits")
-    if len(named) < 2:
+    if len(big) + bool(unedited) < 2:
         return []  # one inseparable part: nothing concrete to say
     size = ", ".join(text for text, hit in over if hit)
     how = {
@@ -191,7 +259,8 @@ def split(change: ChangeUnderReview, limits: Thresholds) -> list[Suggestion]:
             f"request each: " + "; ".join(named) + ".",
             details={
                 "by": by or "renames",
-                "parts": [sorted(f.path for f in g) for _, g in groups]
+                "parts": [sorted(f.path for f in g) for _, g in big]
+                + ([sorted(f.path for f in rest)] if rest else [])
                 + ([sorted(f.path for f in unedited)] if unedited else []),
             },
         )

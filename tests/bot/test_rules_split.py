@@ -111,3 +111,55 @@ def test_references_by_module_name_and_test_name() -> None:
         "src/utils.py": ("src/parser.py",),
         "docs/guide.md": (),  # `utils` is too common a name to tell
     }
+
+
+def test_a_module_moved_into_a_package_is_one_part(
+    repo_builder: RepoBuilder, tmp_path: Path
+) -> None:
+    """Code moved from pkg/engine.py into pkg/engine/*.py ties the old file to the new
+    ones: no "pkg/engine/ vs pkg/engine.py" split of what is one move."""
+    repo_builder.write("pkg/engine.py", _module("engine", None, 120, 0))
+    base = repo_builder.commit("Initial import", ALICE)
+    repo_builder.git("rm", "-q", "pkg/engine.py")
+    repo_builder.write("pkg/engine/first.py", _module("engine", None, 60, 0))
+    whole = _module("engine", None, 120, 0)
+    cut = whole.index("def engine_step_60(")
+    repo_builder.write("pkg/engine/second.py", whole[cut:])
+    repo_builder.write("pkg/engine/__init__.py", "from pkg.engine.first import *\n")
+    head = repo_builder.commit("Engine as a package", BOB)
+    assert "split" not in suggestions(rules_config(repo_builder, tmp_path, TEAMS), base, head)
+
+
+def test_folders_split_with_their_tests_and_small_parts_go_with_any(
+    repo_builder: RepoBuilder, tmp_path: Path
+) -> None:
+    """pkg/alpha and pkg/beta name each other (no independent parts): the folders are
+    the parts, each test goes with the code it tests, and a 4-line edit elsewhere is no
+    pull request of its own."""
+    repo_builder.write(
+        "pkg/alpha/reader.py", "from pkg.beta import writer\n" + _module("reader", None, 100, 0)
+    )
+    repo_builder.write(
+        "pkg/beta/writer.py", "from pkg.alpha import reader\n" + _module("writer", None, 100, 0)
+    )
+    repo_builder.write("tests/test_reader.py", "def test_it():\n    assert 0\n")
+    repo_builder.write("tests/test_writer.py", "def test_it():\n    assert 0\n")
+    repo_builder.write("pkg/version.py", "VERSION = 1\nNAME = 'x'\n")
+    base = repo_builder.commit("Initial import", ALICE)
+    repo_builder.write(
+        "pkg/alpha/reader.py", "from pkg.beta import writer\n" + _module("reader", None, 100, 1)
+    )
+    repo_builder.write(
+        "pkg/beta/writer.py", "from pkg.alpha import reader\n" + _module("writer", None, 100, 1)
+    )
+    repo_builder.write("tests/test_reader.py", "def test_it():\n    assert 1\n")
+    repo_builder.write("tests/test_writer.py", "def test_it():\n    assert 1\n")
+    repo_builder.write("pkg/version.py", "VERSION = 2\nNAME = 'y'\n")
+    head = repo_builder.commit("Rework reader and writer", BOB)
+    found = suggestions(rules_config(repo_builder, tmp_path, TEAMS), base, head)["split"]
+    assert [s.message for s in found] == [
+        "This change is large (408 lines). It comes apart by directory; consider one pull "
+        "request each: pkg/alpha/: pkg/alpha/reader.py, tests/test_reader.py (202 lines); "
+        "pkg/beta/: pkg/beta/writer.py, tests/test_writer.py (202 lines); the rest with any "
+        "of them (pkg/version.py (4 lines))."
+    ]

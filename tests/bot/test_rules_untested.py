@@ -117,3 +117,15 @@ def test_names_the_tests_from_the_store_and_no_person(
     for person in (ALICE, BOB, CAROL, ZOE, ERIN):
         for word in (person.name.lower(), person.email, person.email.split("@")[0]):
             assert word not in text, word
+
+
+def test_type_stubs_and_anonymous_functions_are_not_named(
+    repo_builder: RepoBuilder, tmp_path: Path
+) -> None:
+    repo_builder.write("src/calc.pyi", "def add(a: int, b: int) -> int: ...\n")
+    repo_builder.write("web/app.js", "run(function () {\n  return 1;\n});\n")
+    base = repo_builder.commit("Initial import", ALICE)
+    repo_builder.write("src/calc.pyi", "def add(a: float, b: float) -> float: ...\n")
+    repo_builder.write("web/app.js", "run(function () {\n  return 2;\n});\n")
+    head = repo_builder.commit("Floats; another value", BOB)
+    assert "untested" not in messages(rules_config(repo_builder, tmp_path), base, head)
