@@ -17,6 +17,11 @@ are kept (only the page's "generated" time stays that of the build).
 
 The record is kept in the private zone, ``<data_dir>/runs/report.json``: two SHA-256
 digests, nothing about a change or a person.
+
+The training stage of ``teamlens run`` keeps its verdict "nothing new to train on" the
+same way (``<data_dir>/runs/train.json``, :func:`store_inputs` with the registry's
+models): while the store, the configuration, the models and teamlens are unchanged, the
+verdict stands without loading the labelled changes again.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from teamlens.config import Config
 from teamlens.model.registry import Registry
 from teamlens.store import Store
 
-RECORD = Path("runs") / "report.json"
+RUNS = Path("runs")
+RECORD = RUNS / "report.json"
 #: The folders a report build writes, under the data folder.
 OUTPUT_DIRS = ("ledger", "aggregates", "reports")
 
@@ -62,15 +68,20 @@ def _stats(root: Path) -> list[str]:
 
 def report_inputs(config: Config, period: str) -> str:
     """The digest of everything the team report of `period` is built from."""
+    current = Registry.for_data_dir(config.data_dir).current_id()
+    return store_inputs(config, f"period {period}", f"model {current}")
+
+
+def store_inputs(config: Config, *extra: str) -> str:
+    """The digest of `extra`, the configuration, the store's manifests and teamlens."""
     store = Store(config.data_dir)
-    parts = [f"period {period}", f"config {config!r}", f"teamlens {teamlens.__version__}"]
+    parts = [*extra, f"config {config!r}", f"teamlens {teamlens.__version__}"]
     # Every stored repository: the fix files of the hotspots are read from all of them.
     for name in sorted({*store.repos(), *(r.name for r in config.repositories)}):
         manifest = store.manifest(name)
         state = json.dumps(manifest.state.to_json(), sort_keys=True)
         listed = json.dumps({t: list(p) for t, p in sorted(manifest.parts.items())})
         parts += [f"repo {name}", listed, state]
-    parts.append(f"model {Registry.for_data_dir(config.data_dir).current_id()}")
     parts.append(f"code {code_digest()}")
     return _digest(parts)
 
@@ -86,25 +97,35 @@ def _outputs(data_dir: Path) -> str:
 
 def is_current(config: Config, inputs: str) -> bool:
     """Whether the report on disk was built from `inputs` and its files are as written."""
-    try:
-        record = json.loads((config.data_dir / RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(record, dict):
-        return False
+    record = read_record(config, RECORD.name)
     return record.get("inputs") == inputs and record.get("outputs") == _outputs(config.data_dir)
 
 
-def forget(config: Config) -> None:
+def forget(config: Config, name: str = RECORD.name) -> None:
     """The report is being rebuilt: until it is recorded again, nothing is current."""
-    (config.data_dir / RECORD).unlink(missing_ok=True)
+    (config.data_dir / RUNS / name).unlink(missing_ok=True)
 
 
 def record(config: Config, inputs: str) -> None:
     """Record that the files now on disk were built from `inputs`."""
-    path = config.data_dir / RECORD
+    write_record(config, RECORD.name, {"inputs": inputs, "outputs": _outputs(config.data_dir)})
+
+
+def read_record(config: Config, name: str) -> dict[str, str]:
+    """A record of ``<data_dir>/runs/`` (empty when there is none or it is unreadable)."""
+    try:
+        found = json.loads((config.data_dir / RUNS / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): str(v) for k, v in found.items()}
+
+
+def write_record(config: Config, name: str, record: dict[str, str]) -> None:
+    """Write a record of ``<data_dir>/runs/`` atomically (0600 under teamlens's umask)."""
+    path = config.data_dir / RUNS / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps({"inputs": inputs, "outputs": _outputs(config.data_dir)}, indent=1)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(text + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, path)

@@ -318,6 +318,10 @@ def mine_github(
     return reports
 
 
+#: The training stage's last "nothing new" verdict and what it was made from.
+_TRAIN_RECORD = "train.json"
+
+
 def train(config: Config, step: Callable[[str], None] | None = None) -> Training:
     """Train on the store's labelled changes, or say why not.
 
@@ -325,14 +329,24 @@ def train(config: Config, step: Callable[[str], None] | None = None) -> Training
     than ``model.retrain_min_new_labels`` labels matured since the model last trained
     on these repositories, or exactly the data of a model the registry holds
     (``up_to_date``: the current model stays, and no duplicate is stored). LightGBM
-    and scikit-learn are imported only past that check. ``step`` hears what training
+    and scikit-learn are imported only past that check, and the labelled changes are
+    not even loaded while the store, configuration and models are those of the last
+    "nothing new" (kept in ``<data_dir>/runs/train.json``). ``step`` hears what training
     does as it goes (loading, fitting each kind of model, calibrating, writing).
     """
+    from teamlens.dashboard import report_inputs
+
+    registry = Registry.for_data_dir(config.data_dir)
+    # Nothing changed since the last check said "nothing new": that still holds.
+    inputs = report_inputs.store_inputs(config, "train", registry.current_id(), *registry.ids())
+    known = report_inputs.read_record(config, _TRAIN_RECORD)
+    if known.get("inputs") == inputs and known.get("up_to_date"):
+        return Training(None, None, registry.current_id(), up_to_date=known["up_to_date"])
+
     from teamlens.model.dataset import DatasetError, load_store
     from teamlens.model.freshness import new_labels_since
     from teamlens.model.split import SplitError
 
-    registry = Registry.for_data_dir(config.data_dir)
     try:
         data = load_store(Store(config.data_dir), [r.name for r in config.repositories])
         since = new_labels_since(registry, data)
@@ -344,6 +358,8 @@ def train(config: Config, step: Callable[[str], None] | None = None) -> Training
                 else f"{since.new} new matured label(s) since {since.model_id}; "
                 f"training again at {needed}, model.retrain_min_new_labels"
             )
+            record = {"inputs": inputs, "up_to_date": why}
+            report_inputs.write_record(config, _TRAIN_RECORD, record)
             return Training(None, None, registry.current_id(), up_to_date=why)
         if step is not None:
             step(f"{len(data.labelled):,} labelled changes; loading LightGBM")

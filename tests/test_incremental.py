@@ -225,10 +225,14 @@ def test_a_second_run_with_nothing_new_trains_nothing_and_changes_nothing(
         for word in (*person.name.split(), person.email, person.email.split("@")[0]):
             assert not re.search(rf"\b{re.escape(word)}\b", second.stdout + second.stderr, re.I)
 
-    # Something new behind the report (here: the configuration) rebuilds it, and only it.
+    # Something new behind the report (here: the configuration) rebuilds it, and only it;
+    # the training check looks at the labelled changes again (its record is renewed).
+    checked = (data_dir / "runs" / "train.json").read_text(encoding="utf-8")
     doc["privacy"] = {"k": 6}
     config_path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     third = subprocess.run(command, capture_output=True, text=True, check=False)
     assert third.returncode == 0, third.stderr
     assert third.stdout.splitlines()[-1] == f"report: {data_dir}/reports/report.html"
+    assert "train: nothing new (no new matured labels)" in third.stdout
+    assert (data_dir / "runs" / "train.json").read_text(encoding="utf-8") != checked
     assert Registry.for_data_dir(data_dir).ids() == models
