@@ -108,6 +108,11 @@ def inventory(config: Config) -> str:
         f"| review levels | `{data_dir / 'levels'}/<model>/<repo>.json` (risk cut points and "
         "feature quantiles of the repository's recent changes) | teamlens review only; "
         "aggregates of at least k people, deleted when the opt-out list changes |",
+        f"| review history index | `{data_dir / 'review-history'}/<repo>.json` (for a "
+        "repository with no store: commit ids and times, file changes, fix flags, authors "
+        "as keyed pseudonyms; no name, e-mail or message) | teamlens review only (0600); "
+        "opted-out people never indexed; rebuilt when the key, opt-out list or patterns "
+        "change; deleted by `teamlens purge` |",
         "| exports | the folder given to `teamlens export --out` (changes.csv, datasheet.md) "
         "| whoever receives them; no pseudonym, commit id or team |",
         f"| clones | `{config.clones_dir}/<repo>` (`url:` repositories) and "

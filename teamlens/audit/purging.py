@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 from teamlens.audit.checks import _available_key, _key_matches, _leftovers, _opt_out
 from teamlens.audit.people import _People, _people
 from teamlens.config import Config
+from teamlens.features.history_index import discard_history_indexes
 from teamlens.privacy import Pseudonymizer, read_opt_out
 from teamlens.store import RepoWriter, Store
 
@@ -171,6 +172,7 @@ def purge(config: Config) -> PurgeReport:
         registry = Registry.for_data_dir(config.data_dir)
         models_removed = bool(retire_models(registry, fingerprint, not entries))
     discard_stale_references(config.data_dir)  # review levels built from purged rows
+    discard_history_indexes(config.data_dir)  # reviews' history caches: rebuilt when used
     return PurgeReport(
         tuple(results), config.privacy.retention_days, tuple(unchecked), models_removed
     )
