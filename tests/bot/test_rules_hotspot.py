@@ -99,3 +99,23 @@ def test_default_ignore_globs() -> None:
         assert ignored(path), path
     for path in ("src/changes.py", "src/app.py", "docs/news_feed.py", "lock.py", "vendors.py"):
         assert not ignored(path), path
+
+
+def test_a_file_keeps_its_fixes_through_a_rename(repo_builder: RepoBuilder, tmp_path: Path) -> None:
+    repo_builder.write("src/parser.py", "def parse(text):\n    return text\n")
+    repo_builder.commit("Initial import", ALICE)
+    for i in range(4):
+        repo_builder.clock += DAY
+        repo_builder.write("src/parser.py", f"def parse(text):\n    return text[{i}:]\n")
+        repo_builder.commit(f"Fix parser bug {i}", CAROL)
+    repo_builder.git("mv", "src/parser.py", "src/reader.py")
+    base = repo_builder.commit("Rename parser to reader", BOB)
+    repo_builder.write("src/reader.py", "def parse(text):\n    return text.strip()\n")
+    repo_builder.write("tests/test_reader.py", "def test_parse():\n    assert True\n")
+    head = repo_builder.commit("Strip", ALICE)
+    assert messages(rules_config(repo_builder, tmp_path), base, head) == {
+        "hotspot": [
+            "Files that fixes keep touching (last 365 days): src/reader.py (4 of its 6 changes "
+            "were fixes). Hotspots: extra care and tests pay off here."
+        ]
+    }
