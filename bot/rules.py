@@ -127,6 +127,7 @@ def complexity(change: ChangeUnderReview, limits: Thresholds) -> list[Suggestion
         if fn.complexity_before is None or fn.complexity_after is None:
             continue
         grew = fn.complexity_after - fn.complexity_before
+        line = fn.start_line if fn.start_line in added.get(fn.path, ()) else None
         if grew >= limits["increase"]:
             found.append(
                 Suggestion(
@@ -135,8 +136,9 @@ def complexity(change: ChangeUnderReview, limits: Thresholds) -> list[Suggestion
                     f"{fn.complexity_before} to {fn.complexity_after}. Consider extracting "
                     "parts of it or simplifying its branches.",
                     path=fn.path,
-                    line=fn.start_line if fn.start_line in added.get(fn.path, ()) else None,
+                    line=line,
                     details={"before": fn.complexity_before, "after": fn.complexity_after},
+                    end_line=fn.end_line if line is not None else None,
                 )
             )
     return found

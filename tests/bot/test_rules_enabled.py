@@ -9,13 +9,12 @@ import pytest
 
 from teamlens.bot.rules import DEFAULT_ENABLED, RULES, enabled_rules
 from teamlens.errors import ConfigError
-from tests.bot.rules_support import messages, rules_config
+from tests.bot.rules_support import messages, rules_config, suggestions
 from tests.gitrepo import ALICE, BOB, RepoBuilder
 
 SIMPLE = "def area(w, h):\n    return w * h\n"
-BRANCHY = SIMPLE.replace(
-    "    return w * h\n",
-    "".join(f"    if w == {i}:\n        return {i}\n" for i in range(6)) + "    return w * h\n",
+BRANCHY = "def area(w, h, special=True):\n" + (
+    "".join(f"    if w == {i}:\n        return {i}\n" for i in range(6)) + "    return w * h\n"
 )
 
 
@@ -44,9 +43,10 @@ def test_a_disabled_rule_is_silent_and_an_enabled_one_speaks(
     base, head = _jump(repo_builder)
     on = {"rules": {"complexity": {"enabled": True}}}
     off = {"rules": {"complexity": {"enabled": False}}}
-    assert set(messages(rules_config(repo_builder, tmp_path, review=on), base, head)) == {
-        "complexity"
-    }
+    found = suggestions(rules_config(repo_builder, tmp_path, review=on), base, head)
+    assert set(found) == {"complexity"}
+    # Placed on the function's first line, and it knows where the function ends.
+    assert (found["complexity"][0].line, found["complexity"][0].end_line) == (1, 14)
     assert messages(rules_config(repo_builder, tmp_path, review=off), base, head) == {}
     listed = {"disabled_rules": ["complexity"]}
     assert messages(rules_config(repo_builder, tmp_path, review=listed), base, head) == {}
