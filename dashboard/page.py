@@ -228,6 +228,8 @@ def render_html(
     if period not in (*PERIODS, AUTO):
         raise ValueError(f"period must be week or month, got {period!r}")
     rows = read_rows(table)
+    if any(r.period != period and not r.rolled_up for r in rows):
+        period = AUTO  # windows chosen per team (or mixed kinds): each team's own
     by_team: dict[str, list[Row]] = {}
     for row in rows:
         by_team.setdefault(row.team, []).append(row)

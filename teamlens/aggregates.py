@@ -10,7 +10,9 @@ docs/privacy.md). A row is one team (or ``ALL_TEAMS``) and one period:
 * a **suppressed** row (``suppressed = true``) carries no figures at all (every figure
   column null) and a ``reason``; it is never shown as zero.
 
-``period`` is ``week`` or ``month`` (a month holds the weeks whose Monday falls in it).
+``period`` is the kind of window: ``week``, ``month`` (the weeks whose Monday falls in
+it), ``quarter``, ``half`` or ``year`` (the months they span); with ``--period auto``
+each team has its own kind (teamlens.dashboard.windows).
 With ``--period week``, a team-week that fails is rolled up into its month (a ``month``
 row, ``rolled_up = true``) when the month passes; otherwise that week is suppressed.
 """
@@ -32,7 +34,7 @@ TEAM_PERIOD_FILE = Path("aggregates") / "team_period.parquet"  # under data_dir
 SCHEMA = pa.schema(
     [
         ("team", pa.string()),
-        ("period", pa.string()),  # "week" or "month"
+        ("period", pa.string()),  # "week", "month", "quarter", "half" or "year"
         ("period_start", pa.date32()),  # Monday of the week, or the 1st of the month
         ("suppressed", pa.bool_()),
         ("reason", pa.string()),  # why suppressed; null when shown

@@ -195,3 +195,25 @@ def test_the_typed_row_has_the_columns_of_the_table() -> None:
     assert hidden.suppressed and all(hidden.as_dict()[name] is None for name in FIGURES)
     with pytest.raises(ValueError, match="not figure columns"):
         row.with_figures({"team": "other"})
+
+
+def test_hotspots_are_the_teams_own_files() -> None:
+    # one fix of six people touches a docs page and a core module: docs lists its page only
+    frame_rows = []
+    for i in range(6):
+        frame_rows.append(
+            {"id": f"fix{i}", "time": START + i * 60, "team": ["core", "docs"], "label": 0,
+             "churn": 1, "risk": 0.1, "people": f"p{i}", "reviewed": None,
+             "hours_to_first_review": None}
+        )  # fmt: skip
+    fixes = pd.DataFrame(
+        [{"id": f"fix{i}", "path": p} for i in range(6) for p in ("src/app.py", "docs/a.md")]
+    )
+
+    def owners(repo: str, path: str) -> tuple[str, ...]:
+        return ("core",) if path.startswith("src/") else ("docs",)
+
+    rows = build_rows(pd.DataFrame(frame_rows), fixes, "month", 5, 0.6, owners=owners)
+    hot = {r["team"]: r["hotspots"] for r in rows if not r["suppressed"]}
+    assert hot["docs"] == ["docs/a.md"] and hot["core"] == ["src/app.py"]
+    assert sorted(hot[ALL_TEAMS]) == ["docs/a.md", "src/app.py"]
