@@ -117,13 +117,14 @@ def evaluate(table: pa.Table) -> dict[str, object]:
     """Leave-one-repository-out evaluation of the three rankings."""
     repos = sorted(set(table["repo"].to_pylist()))
     repo_col = np.asarray(table["repo"].to_pylist())
+    sha = np.asarray(table["sha"].to_pylist())
     x = _matrix(table)
     y = np.asarray(table["fixed"].to_pylist(), dtype=np.int64)
     per_repo: dict[str, dict[str, object]] = {}
     pooled: dict[str, list[ChangeScore]] = {name: [] for name in RANKINGS}
     for repo in repos:
         held = repo_col == repo
-        model = fit_line_model(x[~held], y[~held], [r for r in repos if r != repo])
+        model = fit_line_model(x[~held], y[~held], sha[~held], [r for r in repos if r != repo])
         part = table.filter(pa.array(held))
         found = score_changes(part, model.scores(x[held]))
         lines_per_change = np.unique(np.asarray(part["sha"].to_pylist()), return_counts=True)[1]
@@ -214,7 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.write_model is not None:
         x = _matrix(table)
         y = np.asarray(table["fixed"].to_pylist(), dtype=np.int64)
-        fit_line_model(x, y, table["repo"].to_pylist()).save(args.write_model)
+        changes = table["sha"].to_pylist()
+        fit_line_model(x, y, changes, table["repo"].to_pylist()).save(args.write_model)
     return 0
 
 

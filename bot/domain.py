@@ -160,7 +160,8 @@ class NothingToReview:
 class RiskyLine:
     """An added line a later fix is likely to touch (bot.lines), with why in a sentence.
 
-    ``score`` is the line model's log-odds: it orders the lines of one change only.
+    ``score`` is the line model's score (model.lines): it orders the lines of one change
+    only, and is shown only where numbers are (``numeric`` JSON).
     """
 
     path: str

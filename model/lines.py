@@ -4,8 +4,9 @@ A logistic regression on sixteen facts of the line, its function and its file
 (:data:`LINE_FEATURES`), trained on SZZ's line-level ground truth (mining.szz_lines: the
 added lines of a change that a fix within the label window deleted or changed) of the
 corpus's defect-inducing changes, never on the held-out repositories. Lines are ranked
-within one change, so only the order of the scores matters; the score is the model's
-log-odds. The shipped model (``default/lines.json``, a few hundred bytes, rebuilt by
+within one change, so only the order of the scores matters, and the model is fitted on
+what sets a line apart from the other lines of its change (:func:`fit_line_model`). The
+shipped model (``default/lines.json``, about 1 KB, rebuilt by
 ``scripts/build_line_model.py``) is read on first use only: a review that points at no
 line never loads it.
 
@@ -152,17 +153,36 @@ class LineModel:
 
 
 def fit_line_model(
-    rows: np.ndarray, fixed: np.ndarray, repos: Sequence[str] = (), c: float = 1.0
+    rows: np.ndarray,
+    fixed: np.ndarray,
+    changes: Sequence[str],
+    repos: Sequence[str] = (),
+    c: float = 1.0,
 ) -> LineModel:
-    """Fit the line model to rows of :func:`line_vector` and whether a fix touched each."""
+    """Fit the line model to rows of :func:`line_vector`, whether a fix touched each line,
+    and the change each line belongs to.
+
+    The lines are ranked within their change, so the model learns what sets a line apart
+    from the other lines of its change: every feature is centred on its change's mean
+    before fitting (a change's size or history, the same for all its lines, teaches
+    nothing about which of them). Classes are weighted to balance. Scoring needs no
+    centring: subtracting a change's means shifts all its scores alike.
+    """
     from sklearn.linear_model import LogisticRegression
 
     x = np.asarray(rows, dtype=np.float64)
     y = np.asarray(fixed, dtype=np.int64)
+    _, group = np.unique(np.asarray(changes), return_inverse=True)
+    counts = np.bincount(group)
+    means = np.column_stack(
+        [np.bincount(group, weights=x[:, j]) / counts for j in range(x.shape[1])]
+    )
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale == 0] = 1.0
-    fitted = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / scale, y)
+    fitted = LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit(
+        (x - means[group]) / scale, y
+    )
     return LineModel(
         LINE_FEATURES,
         tuple(float(v) for v in mean),

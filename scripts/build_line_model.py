@@ -45,7 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     rows = np.column_stack([np.asarray(table[c].to_pylist()) for c in LINE_FEATURES])
     fixed = np.asarray(table["fixed"].to_pylist(), dtype=np.int64)
-    model = fit_line_model(rows, fixed, table["repo"].to_pylist())
+    changes = table["sha"].to_pylist()
+    model = fit_line_model(rows, fixed, changes, table["repo"].to_pylist())
     model.save(args.out)
     print(
         f"{args.out.name}: {model.lines:,} lines ({model.fixed:,} touched by a fix) of "

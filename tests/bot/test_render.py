@@ -322,6 +322,7 @@ def test_outputs_only_hold_what_was_given() -> None:
         *(s.rule for s in result.suggestions),
         *(s.message for s in result.suggestions),
         *(s.fingerprint for s in result.suggestions),
+        *(line.reason for line in result.risky_lines),
     }
     # the renderers' own words
     vocabulary = {
@@ -333,6 +334,7 @@ def test_outputs_only_hold_what_was_given() -> None:
         "repo", "base", "head", "reasons", "suggestions", "rule", "path", "line",
         "fingerprint", RISK_RULE, "level_meaning", "invocations", "executionSuccessful",
         "toolExecutionNotifications", "descriptor", "index", "notifications",
+        "risky_lines", "score", "reason",
     }  # fmt: skip
     risk_text = (
         "teamlens: medium risk (0.43). Among the riskiest 30 % of this repository's recent "
