@@ -70,7 +70,7 @@ def demo(folder: Path, seed: int, small: bool, end: dt.datetime | None, quiet: b
     if done.model_card is not None:
         verdict = (
             "trained and current"
-            if done.trained and done.model_id != "default"
+            if done.trained_is_current
             else "trained; the shipped default model stays current (the card says why)"
             if done.trained
             else "current"

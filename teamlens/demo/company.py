@@ -81,8 +81,8 @@ _TEAMS = (
         (Language.PYTHON,),
         ("amount", "fee", "refund", "invoice", "balance", "currency", "charge", "ledger"),
         9,
-        0.30,
-        0.14,
+        0.45,
+        0.10,
     ),
     Team(
         "search",
@@ -90,8 +90,8 @@ _TEAMS = (
         (Language.GO,),
         ("query", "shard", "score", "token", "index", "weight", "posting", "boost"),
         7,
-        0.18,
-        0.18,
+        0.28,
+        0.28,
     ),
     Team(
         "web",
@@ -100,7 +100,7 @@ _TEAMS = (
         ("cart", "view", "session", "route", "button", "price", "banner", "filter"),
         11,
         0.14,
-        0.36,
+        0.75,
     ),
     Team(
         "platform",
@@ -108,8 +108,8 @@ _TEAMS = (
         (Language.GO, Language.PYTHON),
         ("job", "queue", "worker", "retry", "lease", "batch", "quota", "node"),
         6,
-        0.20,
-        0.20,
+        0.28,
+        0.28,
     ),
 )
 

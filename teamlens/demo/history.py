@@ -35,6 +35,8 @@ from teamlens.demo.company import Company, Person, Team
 
 DAY = 86_400
 MAX_MODULES = 16  # source modules per team
+#: Where in the history (0 = start, 1 = end) the planted team trends begin and end.
+TREND_FROM, TREND_TO = 0.62, 0.72
 _SUFFIXES = ("rules", "store", "client", "utils", "policy", "service", "model", "api", "cache")
 _PROBLEMS = ("off-by-one", "rounding", "overflow", "wrong limit", "edge case", "bad default")
 
@@ -109,10 +111,15 @@ class History:
         return self._writers[key]
 
     def _bug_rate(self, team: Team, when: int) -> float:
+        """The team's trend: its start rate, then over a few months its end rate, so that
+        the last mature quarter differs from the year before (or not, for a flat team)."""
         frac = (when - self.start) / (self.end - self.start)
-        if frac < 0.5:
+        if frac < TREND_FROM:
             return team.bug_start
-        return team.bug_start + (team.bug_end - team.bug_start) * (frac - 0.5) / 0.5
+        if frac >= TREND_TO:
+            return team.bug_end
+        share = (frac - TREND_FROM) / (TREND_TO - TREND_FROM)
+        return team.bug_start + (team.bug_end - team.bug_start) * share
 
     def _module_path(self, team: Team, language: Language, stem: str) -> tuple[str, str]:
         ext = EXTENSIONS[language]
@@ -267,7 +274,7 @@ class History:
         tested = any(p not in self.docs and self.modules[p].tests_for for p in touched)
         decisions = sum(1 for line in added if line.text.lstrip().startswith("if"))
         p = self._bug_rate(team, when)
-        p *= 0.3 + len(added) / 22
+        p *= 0.4 + len(added) / 40
         p *= 1 + 0.3 * max(0, len(source_files) - 1)
         p *= 0.65 if tested else 1.3
         p *= 1.7 if visiting else 1.0

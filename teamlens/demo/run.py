@@ -57,7 +57,8 @@ class DemoResult:
     report: Path | None
     model_id: str
     model_card: Path | None
-    trained: bool
+    trained: bool  # a model was trained on the demo's history
+    trained_is_current: bool  # ...and it beat the shipped default model on its test window
     review: Path
     review_level: str | None  # None: nothing to review (cannot happen with the planted change)
     changes: int
@@ -207,6 +208,7 @@ def run_demo(
         model_id=model_id,
         model_card=card,
         trained=trained,
+        trained_is_current=trained and card is not None and card.parent.name == model_id,
         review=review_path,
         review_level=level,
         changes=len(changes),
