@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_lines.py --config CORPUS/repos.yaml \\
         [--cache DIR] [--limit 150] [--seed 0] [--json] [--write-model FILE]
+        [--held-out HELD_OUT/repos.yaml]
 
 For every repository of a mined and labelled corpus (``scripts/build_corpus.py``; the
 held-out repositories are refused): a seeded sample of ``--limit`` defect-inducing
@@ -25,6 +26,10 @@ added lines (the share of fixed lines among the first 20 %, at least one line) a
 (lines looked at in vain before the first fixed one). Per repository the share of
 changes with a Top-5 hit, the mean recall and the median IFA; then all changes pooled,
 and the median over repositories.
+
+``--held-out`` (a repos.yaml of held-out repositories, mined and labelled the same way)
+adds one last row: their changes ranked by the line model fitted on every corpus
+repository; nothing is fitted or tuned on them.
 
 ``--write-model`` also fits the line model on every repository and writes it (what
 ``scripts/build_line_model.py`` does).
@@ -158,6 +163,19 @@ def evaluate(table: pa.Table) -> dict[str, object]:
     }
 
 
+def evaluate_held_out(corpus: pa.Table, held: pa.Table) -> dict[str, object]:
+    """The three rankings on held-out rows, the line model fitted on the whole corpus."""
+    y = np.asarray(corpus["fixed"].to_pylist(), dtype=np.int64)
+    model = fit_line_model(_matrix(corpus), y, corpus["sha"].to_pylist())
+    found = score_changes(held, model.scores(_matrix(held)))
+    return {
+        "repositories": sorted(set(held["repo"].to_pylist())),
+        "changes": len(found["teamlens"]),
+        "lines": held.num_rows,
+        **{name: _summary(found[name]) for name in RANKINGS},
+    }
+
+
 def _row(name: str, changes: object, cells: dict[str, object]) -> str:
     def cell(metric: str, fmt: str) -> str:
         return " / ".join(
@@ -187,6 +205,10 @@ def table_markdown(result: dict[str, object]) -> str:
     medians = result["median_over_repositories"]
     assert isinstance(medians, dict)
     lines.append(_row("**median over repositories**", len(per_repo), medians))
+    held = result.get("held_out")
+    if isinstance(held, dict):
+        names = ", ".join(held["repositories"])
+        lines.append(_row(f"held out ({names}), fitted on all above", held["changes"], held))
     return "\n".join(lines)
 
 
@@ -198,6 +220,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--write-model", type=Path, help="also fit on all and write here")
+    parser.add_argument(
+        "--held-out",
+        type=Path,
+        help="a repos.yaml of held-out repositories: scored by the model fitted on the "
+        "whole corpus (never fitted or tuned on), one last row",
+    )
     args = parser.parse_args(argv)
     config = load_config(args.config)
     started = time.perf_counter()
@@ -205,6 +233,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         config, args.cache, args.limit, args.seed, log=lambda s: print(s, file=sys.stderr)
     )
     result = evaluate(table)
+    if args.held_out is not None:
+        held = corpus_line_table(
+            load_config(args.held_out),
+            args.cache,
+            args.limit,
+            args.seed,
+            log=lambda s: print(s, file=sys.stderr),
+            held_out=True,
+        )
+        result["held_out"] = evaluate_held_out(table, held)
     result["seconds"] = round(time.perf_counter() - started, 1)
     if args.json:
         print(json.dumps(result, indent=1))

@@ -202,18 +202,20 @@ def corpus_line_table(
     seed: int = 0,
     names: Sequence[str] | None = None,
     log: Callable[[str], None] | None = None,
+    held_out: bool = False,
 ) -> pa.Table:
     """The line rows of every (or the named) repository of a corpus configuration.
 
     Each repository's rows are cached in `cache` (``<name>.parquet``, keyed by the
-    variant, window, limit and seed in the file name) and read from there next time.
-    Held-out repositories are refused.
+    window, limit and seed in the file name) and read from there next time.
+    Held-out repositories are refused, unless `held_out` says these rows are only for
+    scoring a model fitted elsewhere (the benchmark's last row), never for fitting.
     """
     import pyarrow.parquet as pq
 
     chosen = [r for r in config.repositories if names is None or r.name in names]
     refused = HELD_OUT_NAMES & {r.name for r in chosen}
-    if refused:
+    if refused and not held_out:
         raise LineDataError(
             f"held-out repositories are never line training data: {sorted(refused)}"
         )
