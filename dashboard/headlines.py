@@ -210,10 +210,11 @@ def headline(team: str, rows: Sequence[Row], k: int) -> Headline:
         )
     earlier_block = _block(earlier)
     latest = max(r.end for r in rows)
-    stale = " (its latest shown window with mature labels)" if last.end < latest else ""
+    stale = "; later windows are hidden or not mature yet" if last.end < latest else ""
     evidence = (
-        f"defect-inducing rate {_pct(recent_block.rate)} in {recent_block.span}{stale} "
-        f"({recent_block.inducing} of {recent_block.labelled} changes with a mature label) "
+        f"defect-inducing rate {_pct(recent_block.rate)} in {recent_block.span} "
+        f"({recent_block.inducing} of {recent_block.labelled} changes with a mature "
+        f"label{stale}) "
         f"vs {_pct(earlier_block.rate)} in {earlier_block.span} "
         f"({earlier_block.inducing} of {earlier_block.labelled})"
     )

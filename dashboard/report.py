@@ -98,7 +98,7 @@ def write_report(
     temporary file first: a failure leaves the previous files as they were.
     """
     page = render_html(table, period=period, k=k, generated=generated, title=title)
-    texts = csv_texts(table, period) if csv_dir is not None else {}
+    texts = csv_texts(table, period, k) if csv_dir is not None else {}
     if csv_dir is not None:
         for name, text in texts.items():
             write_atomic(csv_dir / name, text)

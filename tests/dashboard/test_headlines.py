@@ -3,14 +3,17 @@ series is not, a team below k gets no figures, and nothing names a person."""
 
 from __future__ import annotations
 
+import csv
+import html
+import io
 import math
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from teamlens.aggregates import ALL_TEAMS
 from teamlens.config import Config, load_config
 from teamlens.dashboard.headlines import (
     Verdict,
@@ -166,6 +169,16 @@ def test_difference_interval() -> None:
     assert math.isclose(difference_interval(5, 50, 5, 50)[0], 0.0)
 
 
-def test_csv_of_an_auto_table_reads(built: Config, tmp_path: Path) -> None:
-    texts = csv_texts(read_team_period(built.data_dir), "auto")
-    assert texts["team_period.csv"].count("\n") > 10
+def test_headlines_csv_carries_the_page_figures(built: Config) -> None:
+    table = read_team_period(built.data_dir)
+    texts = csv_texts(table, "auto", 5)
+    records = {r["team"]: r for r in csv.DictReader(io.StringIO(texts["headlines.csv"]))}
+    assert set(records) == {ALL_TEAMS, "core", "lib", "solo"}
+    core = records["core"]
+    found = headline("core", _team_rows(built)["core"], 5)
+    assert core["verdict"] == "worse" and core["headline"] == found.text
+    assert found.recent is not None and core["recent_labelled"] == str(found.recent.labelled)
+    assert core["recent_rate"] == f"{found.recent.rate:.3f}"
+    assert records["solo"]["verdict"] == "cannot tell" and records["solo"]["recent_rate"] == ""
+    page = render_html(table, period="auto", k=5, generated="now")
+    assert html.escape(found.text, quote=False) in page

@@ -24,6 +24,7 @@ from teamlens.dashboard.report import (
     write_csv,
     write_report,
 )
+from teamlens.dashboard.report_csv import HEADLINES_CSV
 
 K = 5
 WEEKS = [dt.date(2024, 4, 1) + dt.timedelta(weeks=i) for i in range(8)]  # W14 .. W21
@@ -259,7 +260,7 @@ def test_latest_csv_numbers_are_those_of_the_page(tmp_path: Path) -> None:
     table = team_period()
     page = render(table)
     paths = write_csv(table, tmp_path)
-    assert paths == [tmp_path / TEAM_PERIOD_CSV, tmp_path / LATEST_CSV]
+    assert paths == [tmp_path / TEAM_PERIOD_CSV, tmp_path / LATEST_CSV, tmp_path / HEADLINES_CSV]
     with (tmp_path / LATEST_CSV).open(encoding="utf-8", newline="") as fh:
         latest_csv = list(csv.DictReader(fh))
     html_rows = {row[0]: row for row in parse(page).tables["latest"] if row}
@@ -345,7 +346,8 @@ def test_write_report_writes_the_page_and_the_csv_files(tmp_path: Path) -> None:
     out = tmp_path / "site" / "report.html"
     write_report(team_period(), out, tmp_path / "csv", period="week", k=K, generated="now")
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == [LATEST_CSV, TEAM_PERIOD_CSV]
+    written = sorted(p.name for p in (tmp_path / "csv").iterdir())
+    assert written == [HEADLINES_CSV, LATEST_CSV, TEAM_PERIOD_CSV]
     assert sorted(p.name for p in out.parent.iterdir()) == ["report.html"]
 
 
