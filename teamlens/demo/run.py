@@ -32,7 +32,7 @@ from teamlens.bot.review import review_local_or_nothing
 from teamlens.config import Config, load_config
 from teamlens.demo.company import Company, DemoSize, build_company
 from teamlens.demo.gitwrite import DemoError, write_repository
-from teamlens.demo.history import DAY, History
+from teamlens.demo.history import DAY, ChangeKind, History
 from teamlens.demo.recorded import OWNER, REPO, record_pull_requests
 from teamlens.demo.replay import replay_server
 from teamlens.model.registry import DEFAULT_ID, Registry
@@ -170,9 +170,9 @@ def run_demo(
     history = History(company, rng, last - DAY)
     changes = history.build()
     risky = history.risky_change(last - DAY // 2)
+    fixes = sum(1 for c in changes if c.kind is ChangeKind.FIX)
+    step(f"writing company/: {len(changes)} commits ({fixes} fixes) in Python, Go and JavaScript")
     shas = write_repository(folder / "company", changes, {RISKY_BRANCH: risky})
-    fixes = sum(1 for c in changes if c.kind.value == "fix")
-    step(f"wrote company/: {len(changes)} commits ({fixes} fixes) in Python, Go and JavaScript")
     config_path = folder / "repos.yaml"
     config_path.write_text(_config_text(company), encoding="utf-8")
     config = load_config(config_path)
