@@ -137,7 +137,30 @@ def risky_lines(
     """The `top` riskiest added lines of `change`, read from `repo`'s commits."""
     if top <= 0:
         return ()
-    return pick(rank_lines(change, change_lines(repo, change.base, change.head), model), top)
+    return pick(rank_lines(change, review_lines(repo, change), model), top)
+
+
+def review_lines(repo: pygit2.Repository, change: ChangeUnderReview) -> list[ChangeLine]:
+    """The added lines of code of the change's non-test files, each file parsed once (at
+    head): the functions' complexity before comes from the change's code metrics."""
+    paths = {f.path for f in change.files if not f.is_test and not f.is_binary}
+    if not paths:
+        return []
+    before: dict[tuple[str, str], int | None] = {}
+    for function in change.functions:
+        before.setdefault((function.path, function.name), function.complexity_before)
+    lines = change_lines(repo, change.base, change.head, paths, parse_before=False)
+    return [
+        replace(
+            line,
+            facts=replace(
+                line.facts, complexity_before=before.get((line.path, line.facts.function))
+            ),
+        )
+        if line.facts.function is not None
+        else line
+        for line in lines
+    ]
 
 
 def risky_lines_for(

@@ -9,6 +9,7 @@ both see the same lines.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import pygit2
@@ -42,9 +43,19 @@ def _blob(repo: pygit2.Repository, file: pygit2.DiffFile) -> bytes | None:
     return blob.data
 
 
-def change_lines(repo: pygit2.Repository, base: str, head: str) -> list[ChangeLine]:
+def change_lines(
+    repo: pygit2.Repository,
+    base: str,
+    head: str,
+    paths: Collection[str] | None = None,
+    parse_before: bool = True,
+) -> list[ChangeLine]:
     """Every added line of code between `base` and `head` in a language tree-sitter
-    covers, file by file in path order and line order within a file."""
+    covers, file by file in path order and line order within a file.
+
+    With `paths` (paths after the change), only those files; `parse_before` as in
+    :func:`~teamlens.features.code_metrics.line_facts.added_line_facts`.
+    """
     old = repo.revparse_single(base).peel(pygit2.Commit)
     new = repo.revparse_single(head).peel(pygit2.Commit)
     diff = repo.diff(old, new, context_lines=0, flags=DiffOption.INDENT_HEURISTIC)
@@ -57,7 +68,7 @@ def change_lines(repo: pygit2.Repository, base: str, head: str) -> list[ChangeLi
         if delta.status == DeltaStatus.DELETED or delta.is_binary:
             continue
         path = delta.new_file.path
-        if parser_for(path) is None:
+        if parser_for(path) is None or (paths is not None and path not in paths):
             continue
         added = [ln.new_lineno for h in patch.hunks for ln in h.lines if ln.origin == "+"]
         if not added:
@@ -68,7 +79,7 @@ def change_lines(repo: pygit2.Repository, base: str, head: str) -> list[ChangeLi
         after = _blob(repo, delta.new_file)
         if after is None or (before is None and not is_new):
             continue  # too large, or not a regular file: left out whole
-        facts = added_line_facts(path, before, after, deleted, added) or []
+        facts = added_line_facts(path, before, after, deleted, added, parse_before) or []
         old_path = None if is_new else delta.old_file.path
         test = is_test_path(path)
         found.extend(ChangeLine(path, old_path, f, len(facts), test) for f in facts)

@@ -50,13 +50,20 @@ def added_line_facts(
     after: bytes | None,
     deleted_lines: Sequence[int],
     added_lines: Sequence[int],
+    parse_before: bool = True,
 ) -> list[AddedLine] | None:
     """Facts of every added line of code of one file, in line order; None for a language
     tree-sitter does not cover here.
 
-    Arguments as :func:`~teamlens.features.code_metrics.file_code_metrics`.
+    Arguments as :func:`~teamlens.features.code_metrics.file_code_metrics`. Without
+    `parse_before` only the after version is parsed (half the work) and every
+    ``complexity_before`` is None: for a caller that has the functions' complexity
+    before from elsewhere (the review has it from the change's code metrics).
     """
-    versions = _parse_versions(path, before, after, deleted_lines, added_lines)
+    if parse_before:
+        versions = _parse_versions(path, before, after, deleted_lines, added_lines)
+    else:
+        versions = _parse_versions(path, None, after, (), added_lines)
     if versions is None:
         return None
     return _facts(versions, before)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from teamlens.bot.change import compute_change
-from teamlens.bot.lines import RULE, rank_lines
+from teamlens.bot.lines import RULE, rank_lines, review_lines
 from teamlens.bot.render import to_json, to_markdown, to_sarif_json
 from teamlens.bot.review import review_local
 from teamlens.config import Config, load_config
@@ -117,7 +117,14 @@ def test_a_complex_line_of_a_fixed_function_ranks_above_trivial_lines(
     parse = next(p for p in change.prior_functions if p.name == "parse")
     assert (parse.changes, parse.fixes) == (6, 3)
 
-    ranked = rank_lines(change, change_lines(pygit2.Repository(str(repo_builder.path)), base, head))
+    repo = pygit2.Repository(str(repo_builder.path))
+    # The review parses each file once (at head), taking the complexity before from the
+    # change's code metrics: the same facts as parsing both versions.
+    both = change_lines(repo, base, head)
+    assert review_lines(repo, change) == [line for line in both if not line.is_test]
+    assert any(line.facts.complexity_before == 3 for line in both)
+
+    ranked = rank_lines(change, both)
     assert {r.path for r in ranked} == {"cli/app.py"}
     planted = [r for r in ranked if r.function == "parse"]
     trivial = [r for r in ranked if r.function != "parse"]
