@@ -17,7 +17,7 @@ from teamlens.cli import cli
 from teamlens.demo.company import DemoSize, build_company
 from teamlens.demo.gitwrite import write_repository
 from teamlens.demo.history import DAY, ChangeKind, History
-from teamlens.demo.run import RISKY_BRANCH, end_of
+from teamlens.demo.run import MARKER, RISKY_BRANCH, end_of, prepare_folder
 
 
 @dataclass(frozen=True)
@@ -159,3 +159,14 @@ def test_a_folder_it_did_not_make_is_refused(tmp_path: Path) -> None:
         "choose another --dir"
     ]
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+
+
+def test_a_folder_an_earlier_demo_made_is_replaced(tmp_path: Path) -> None:
+    prepare_folder(tmp_path / "demo")
+    (tmp_path / "demo" / "company").mkdir()
+    (tmp_path / "demo" / "company" / "old.py").write_text("x = 1\n", encoding="utf-8")
+    (tmp_path / "demo" / "review.md").write_text("old\n", encoding="utf-8")
+    (tmp_path / "demo" / "notes.txt").write_text("kept\n", encoding="utf-8")
+    prepare_folder(tmp_path / "demo")
+    left = sorted(p.name for p in (tmp_path / "demo").iterdir())
+    assert left == sorted([MARKER, "notes.txt"])  # only the demo's own files go

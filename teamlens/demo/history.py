@@ -13,6 +13,7 @@ links it back to the change that wrote the line, as it would in a real repositor
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 import random
 from collections import Counter
@@ -425,8 +426,6 @@ class History:
 
     @staticmethod
     def _holidays(day_start: int) -> bool:
-        import datetime as dt
-
         day = dt.datetime.fromtimestamp(day_start, dt.UTC)
         return (day.month == 12 and day.day >= 22) or (day.month == 1 and day.day <= 2)
 
