@@ -51,7 +51,9 @@ def _plural(n: int, word: str) -> str:
 
 def _reason(row: Row, k: int) -> str:
     reason = row.reason or "no reason given"
-    return f"fewer than {k} contributors" if reason.startswith("fewer than") else reason
+    if reason.startswith("fewer than"):
+        return f"fewer than {k} contributors"
+    return reason.removeprefix("hidden ")
 
 
 def unlabelled(rows: Sequence[Row]) -> tuple[int, int, int]:
@@ -87,7 +89,10 @@ def _labels_line(rows: Sequence[Row]) -> str:
     if total == 0:
         return f"No shown window has labelled changes yet.{hidden}"
     if missing == 0 and not unknown:
-        return f"Every one of the {total:,} changes in shown windows has a mature label."
+        return (
+            f"Every one of the {total:,} changes in shown windows has a mature label "
+            "(changes in hidden windows are not counted here)."
+        )
     if missing == 0:
         return f"The {total:,} changes counted have mature labels.{hidden}"
     return (

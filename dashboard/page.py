@@ -126,7 +126,7 @@ def _latest_section(latest: Latest, k: int) -> str:
         body.append(f"<tr>{head}{cells}</tr>")
     start = latest.start.isoformat()
     which = (
-        "Each team's latest window"
+        "Each team's latest shown window (its latest window if none is shown)"
         if latest.period == AUTO
         else f"Latest {latest.period}: {_e(latest.label)} (from {start})"
     )

@@ -220,13 +220,16 @@ def latest_rows(rows: Sequence[Row], period: str) -> Latest:
 
     Where a team's week is suppressed because it was rolled up into its month, the
     month's row stands in for it. Teams without changes in that period have no row.
-    With ``auto`` (each team in its own kind of window), each team's latest row;
-    ``start`` is then the latest start among them.
+    With ``auto`` (each team in its own kind of window), each team's latest shown row
+    (its latest row when none is shown); ``start`` is then the latest start among them.
     """
     if period == AUTO:
         own: dict[str, Row] = {}
         for row in rows:
-            if row.team not in own or row.start > own[row.team].start:
+            if row.rolled_up:
+                continue
+            best = own.get(row.team)
+            if best is None or (not row.suppressed, row.start) > (not best.suppressed, best.start):
                 own[row.team] = row
         chosen_rows = sorted(own.values(), key=_row_key)
         latest_start = max((r.start for r in chosen_rows), default=None)

@@ -51,7 +51,8 @@ def _cell(row: Row, column: str) -> str:
 def _period_cell(row: Row, period: str) -> str:
     label = row.label
     if row.period != period:
-        label += f" ({row.period}, rolled up)" if row.rolled_up else f" ({row.period})"
+        kind = window_name(row.period)
+        label += f" ({kind}, rolled up)" if row.rolled_up else f" ({kind})"
     return f'<td class="text">{_e(label)}</td>'
 
 

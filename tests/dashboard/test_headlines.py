@@ -21,7 +21,7 @@ from teamlens.dashboard.headlines import (
     headline,
 )
 from teamlens.dashboard.report import csv_texts, render_html
-from teamlens.dashboard.report_rows import Row, read_rows
+from teamlens.dashboard.report_rows import Row, latest_rows, read_rows
 from teamlens.dashboard.summary import summary_lines
 from teamlens.dashboard.team_period import build_team_period, read_team_period
 from teamlens.features.changes import features_for
@@ -182,3 +182,15 @@ def test_headlines_csv_carries_the_page_figures(built: Config) -> None:
     assert records["solo"]["verdict"] == "cannot tell" and records["solo"]["recent_rate"] == ""
     page = render_html(table, period="auto", k=5, generated="now")
     assert html.escape(found.text, quote=False) in page
+
+
+def test_latest_windows_of_an_auto_table_are_each_teams_latest_shown(built: Config) -> None:
+    rows = read_rows(read_team_period(built.data_dir))
+    latest = latest_rows(rows, "auto")
+    by_team = {r.team: r for r in latest.rows}
+    for team, row in by_team.items():
+        team_rows = [r for r in rows if r.team == team]
+        shown = [r for r in team_rows if not r.suppressed]
+        expected = max(shown or team_rows, key=lambda r: r.start)
+        assert row == expected, team
+    assert by_team["solo"].suppressed and not by_team["core"].suppressed
