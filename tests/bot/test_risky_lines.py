@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from teamlens.bot.change import compute_change
+from teamlens.bot.github import review_pull_request
 from teamlens.bot.lines import RULE, rank_lines, review_lines
 from teamlens.bot.render import to_json, to_markdown, to_sarif_json
 from teamlens.bot.review import review_local
@@ -25,6 +26,8 @@ from teamlens.features.lines import change_lines
 from teamlens.mining.szz import label_repository
 from teamlens.mining.tasks import mine_all
 from teamlens.model.registry import DEFAULT_MODEL_DIR, SavedModel, load_model
+from tests.bot.test_review_github import _patch as github_patch
+from tests.github_server import FakeGitHub
 from tests.gitrepo import ALICE, BOB, CAROL, ERIN, EVERYONE, ZOE, RepoBuilder
 
 DAY = 86_400
@@ -201,3 +204,38 @@ def test_no_lines_for_a_low_risk_change_or_a_disabled_rule(
     assert as_json["level"] == ("low" if "disabled_rules" not in review else "medium")
     assert as_json["risky_lines"] == []
     assert not [r for r in sarif["runs"][0]["results"] if r["ruleId"] == RULE]
+
+
+def test_the_github_poster_comments_inline_on_the_risky_lines(
+    repo_builder: RepoBuilder,
+    tmp_path: Path,
+    key_env: str,
+    fixed_levels: SavedModel,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base, head = _history(repo_builder)
+    with FakeGitHub(token="gh-bot-token") as github:
+        for login in ("acme", "octo-bob"):
+            github.add_user(login, type="Organization" if login == "acme" else "User")
+        github.add_repo("acme/cli")
+        files = github_patch(repo_builder, base, head)
+        pull = github.add_pull(
+            "acme/cli", author="octo-bob", title="Short flags",
+            created_at="2026-11-01T00:00:00Z", base_sha=base, head_sha=head, files=files,
+        )  # fmt: skip
+        config = _config(
+            repo_builder,
+            tmp_path,
+            review={"medium": 0.000001, "high": 1.0},
+            github={"url": github.url, "token_env": "BOT_TOKEN"},
+        )
+        monkeypatch.setenv("BOT_TOKEN", "gh-bot-token")
+        ref = f"acme/cli#{pull.number}"
+        result = review_pull_request(config, ref, post=True, repo_name="cli", model=fixed_levels)
+        posted = github.review_comments("acme/cli", pull.number)
+    assert result.risky_lines
+    on_lines = {(c.path, c.line) for c in posted if RULE in c.body}
+    assert on_lines == {(x.path, x.line) for x in result.risky_lines}
+    for comment in posted:
+        for person in EVERYONE:
+            assert person.name not in comment.body and person.email not in comment.body
