@@ -30,8 +30,11 @@ class DemoRun:
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     folder = tmp_path_factory.mktemp("demo") / "out"
+    # A fixed last day: the same history on every run of the test.
     result = CliRunner().invoke(
-        cli, ["demo", "--dir", str(folder), "--small"], catch_exceptions=False
+        cli,
+        ["demo", "--dir", str(folder), "--small", "--end", "2026-11-30"],
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.stderr
     return DemoRun(folder, result.stdout, result.stderr)
