@@ -7,9 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.browser import require_browser
 from tests.dashboard.conftest import CompanyTrends
 from tests.dashboard.layout import png_size
+
+#: Two Chromium runs in subprocesses: CI runs them, scripts/test --fast leaves them out.
+pytestmark = pytest.mark.slow
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "screenshots"
 
