@@ -31,7 +31,9 @@ itself) are those it was built from (:attr:`TeamReport.reused`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -241,9 +243,7 @@ def run(
             labels = Labels(tuple(run_per_repository(runner, label_repository, config, (), shown)))
         report(labels)
         with _stage(progress, Stage.FEATURES) as shown:
-            features = Features(
-                tuple(run_per_repository(runner, build_features, config, (), shown))
-            )
+            features = _features(config, runner, shown)
             if isinstance(shown, Progress) and (workers > 1 or scheduler is not None):
                 shown.step("closing the Dask cluster")
             cluster.close()
@@ -252,9 +252,7 @@ def run(
         training = train(config, _steps(shown))
     report(training)
     with _stage(progress, Stage.SUMMARY):
-        summary = Summary(
-            tuple(summarise(Store(config.data_dir), config.privacy.k)), config.privacy.k
-        )
+        summary = _summary(config)
     report(summary)
     with _stage(progress, Stage.REPORT) as shown:
         team_report = _team_report(config, _steps(shown))
@@ -269,6 +267,59 @@ def run(
         summary=summary,
         report=team_report,
     )
+
+
+#: The features and summary stages' results, and the store they were made from.
+_FEATURES_RECORD = "features.json"
+_SUMMARY_RECORD = "summary.json"
+
+
+def _features(config: Config, runner: Runner, shown: ProgressCallback | None) -> Features:
+    """Features for new changes; or, when the store, configuration and teamlens are as
+    the last features stage left them, that stage's figures (there is nothing to do)."""
+    from teamlens.dashboard import report_inputs
+
+    known = report_inputs.read_record(config, _FEATURES_RECORD)
+    if known.get("inputs") == report_inputs.store_inputs(config, "features"):
+        return Features(
+            tuple(
+                FeaturesReport(r["repo"], 0, r["labelled"], r["inducing"], {}, r["people"])
+                for r in json.loads(known["reports"])
+            )
+        )
+    features = Features(tuple(run_per_repository(runner, build_features, config, (), shown)))
+    figures = [
+        {
+            "repo": r.repo,
+            "labelled": r.labelled,
+            "inducing": r.inducing,
+            "people": r.labelled_people,
+        }
+        for r in features.reports
+    ]
+    after = report_inputs.store_inputs(config, "features")
+    report_inputs.write_record(
+        config, _FEATURES_RECORD, {"inputs": after, "reports": json.dumps(figures)}
+    )
+    return features
+
+
+def _summary(config: Config) -> Summary:
+    """The summary of the store; kept while the store and configuration are unchanged."""
+    from teamlens.dashboard import report_inputs
+
+    inputs = report_inputs.store_inputs(config, "summary")
+    known = report_inputs.read_record(config, _SUMMARY_RECORD)
+    if known.get("inputs") == inputs:
+        repos = [
+            RepoSummary(**{**r, "top_languages": tuple(tuple(x) for x in r["top_languages"])})
+            for r in json.loads(known["repos"])
+        ]
+        return Summary(tuple(repos), config.privacy.k)
+    summary = Summary(tuple(summarise(Store(config.data_dir), config.privacy.k)), config.privacy.k)
+    repos_json = json.dumps([dataclasses.asdict(r) for r in summary.repos])
+    report_inputs.write_record(config, _SUMMARY_RECORD, {"inputs": inputs, "repos": repos_json})
+    return summary
 
 
 def mine_git(

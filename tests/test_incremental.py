@@ -179,7 +179,8 @@ def test_a_second_run_with_nothing_new_trains_nothing_and_changes_nothing(
     tmp_path: Path, key_env: str
 ) -> None:
     # About 320 changes with a planted defect pattern: enough mature labels to train on.
-    repo = build_history(tmp_path / "planted").path
+    builder = build_history(tmp_path / "planted")
+    repo = builder.path
     config_path = tmp_path / "work" / "repos.yaml"
     config_path.parent.mkdir()
     doc = {
@@ -198,7 +199,7 @@ def test_a_second_run_with_nothing_new_trains_nothing_and_changes_nothing(
     registry = Registry.for_data_dir(data_dir)
     models, current = registry.ids(), registry.current_id()
     assert len(models) == 1
-    for _ in range(3):
+    for _ in range(5):
         before = _published(data_dir)
         code_now = code_digest()
         second = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -236,3 +237,14 @@ def test_a_second_run_with_nothing_new_trains_nothing_and_changes_nothing(
     assert "train: nothing new (no new matured labels)" in third.stdout
     assert (data_dir / "runs" / "train.json").read_text(encoding="utf-8") != checked
     assert Registry.for_data_dir(data_dir).ids() == models
+
+    # A new commit is mined, gets its features and is in the summary: nothing is kept.
+    builder.write("src/core/new.py", "x = 1\n")
+    builder.commit("One more", AUTHORS[0])
+    fourth = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert fourth.returncode == 0, fourth.stderr
+    assert re.search(r"^planted: 1 new commits, 1 file changes", fourth.stdout, re.MULTILINE)
+    assert "features: nothing new" not in fourth.stdout
+    assert re.search(r"^planted: 322 commits ", fourth.stdout, re.MULTILINE)
+    store = Store(data_dir)
+    assert store.query("SELECT count(*) FROM change_features").rows == [(322,)]
