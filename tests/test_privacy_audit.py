@@ -35,6 +35,7 @@ from teamlens.audit import (
     pseudonym_columns,
     purge,
 )
+from teamlens.audit.scan import _Finder
 from teamlens.config import Config, load_config
 from teamlens.dashboard.published_check import (
     DIFFERENCING,
@@ -723,3 +724,14 @@ def test_pseudonym_columns_are_every_string_id_column_that_is_a_person() -> None
         ("reviews", "reviewer_id"),
         ("review_comments", "author_id"),
     }
+
+
+def test_a_shorter_name_at_the_end_of_a_text_is_found() -> None:
+    # "carol" starts a three-word and a two-word name: at the end of the text, the
+    # three-word window holds only two words, and must match the two-word name.
+    finder = _Finder(
+        [("Carol Anne Danvers", "cad@marvel.test"), ("Carol Danvers", "cd@marvel.test")],
+        common=frozenset(),
+    )
+    found = finder.find("Signed off by Carol Danvers", outside_store=True)
+    assert found == {(RAW_IDENTITY, "a contributor's name", "c**** d******")}

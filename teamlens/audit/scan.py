@@ -220,7 +220,8 @@ class _Finder:
             for n in self.by_first.get(word, ()):
                 seq = tuple(words[i : i + n])
                 kind = self.sequences.get(seq)
-                if kind is not None and not _glued(low, spans[i][1], spans[i + n - 1][2]):
+                last = i + len(seq) - 1  # near the end, seq may be shorter than n
+                if kind is not None and not _glued(low, spans[i][1], spans[last][2]):
                     found.add((RAW_IDENTITY, kind, _shown(seq)))
                     break
         return found
