@@ -131,9 +131,10 @@ def test_same_seed_same_history(tmp_path: Path) -> None:
         rng = random.Random(seed)
         company = build_company(DemoSize.SMALL, rng)
         last = end_of(dt.date(2026, 6, 30))
-        history = History(company, rng, last - DAY)
+        history = History(company, rng, last)
         changes = history.build()
-        risky = history.risky_change(last - DAY // 2)
+        assert max(c.author_time for c in changes) < last + DAY // 2
+        risky = history.risky_change(last + 8 * 3600)
         assert any(c.kind is ChangeKind.FIX for c in changes)
         shas = write_repository(folder, changes, {RISKY_BRANCH: risky})
         branch = subprocess.run(

@@ -36,7 +36,7 @@ from teamlens.cli.stages import _echo_run, stage_progress
     "--end",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=None,
-    help="Last day of the history, YYYY-MM-DD (default: today, UTC).",
+    help="Last day of the history, YYYY-MM-DD (default: yesterday, UTC).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only where things went.")
 def demo(folder: Path, seed: int, small: bool, end: dt.datetime | None, quiet: bool) -> None:

@@ -137,8 +137,9 @@ def _with_github(config: Config, url: str) -> Config:
 
 
 def end_of(day: dt.date) -> int:
-    """Unix seconds of the midnight (UTC) that starts `day`: the history ends there."""
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+    """Unix seconds of the midnight (UTC) that ends `day`: the history ends there."""
+    start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    return int(start.timestamp()) + DAY
 
 
 def run_demo(
@@ -152,8 +153,9 @@ def run_demo(
 ) -> DemoResult:
     """Build the demo company in `folder` and run everything on it.
 
-    The same `seed`, `size` and `end` (default: today, UTC) build the same repository,
-    commit for commit. Progress comes as ``on_step`` sentences and the main job's own
+    The history's last day is `end` (default: yesterday, UTC); the risky change comes the
+    morning after. The same `seed`, `size` and `end` build the same repository, commit
+    for commit. Progress comes as ``on_step`` sentences and the main job's own
     ``progress`` and ``on_report`` callbacks (see :func:`teamlens.pipeline.run`).
     """
     started = time.monotonic()
@@ -166,10 +168,10 @@ def run_demo(
         f"building the company: {len(company.teams)} teams, {len(company.people)} people, "
         f"{company.years:g} years of history"
     )
-    last = end_of(end or dt.datetime.now(dt.UTC).date())
-    history = History(company, rng, last - DAY)
+    last = end_of(end or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
+    history = History(company, rng, last)
     changes = history.build()
-    risky = history.risky_change(last - DAY // 2)
+    risky = history.risky_change(last + 8 * 3600)
     fixes = sum(1 for c in changes if c.kind is ChangeKind.FIX)
     step(f"writing company/: {len(changes)} commits ({fixes} fixes) in Python, Go and JavaScript")
     shas = write_repository(folder / "company", changes, {RISKY_BRANCH: risky})
