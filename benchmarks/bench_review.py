@@ -3,6 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/bench_review.py [--deliveries 20] [--json] [--save FILE]
+        [--before REV] [--real REPO BASE HEAD]
 
 Builds a repository with a 50-file, 2,000-line change (Python files, ten functions
 each; the change rewrites 20 lines in every file: 1,000 added, 1,000 deleted), then measures:
@@ -10,13 +11,21 @@ each; the change rewrites 20 lines in every file: 1,000 added, 1,000 deleted), t
 1. **local**: ``bot.review.review_local`` in one process with the model loaded once
    (median and 95th percentile over 20 runs, with the per-stage breakdown), and the
    ``teamlens review`` command end to end (interpreter start and imports included),
-   median of 5; ``git diff --stat`` of the same change as the anchor;
+   median of 5; ``git diff --stat`` of the same change as the anchor; and the same
+   command of teamlens as it was at ``--before`` (default: the commit before the start-up
+   work), run from a ``git archive`` of that commit, interleaved with today's runs so
+   that both see the same load;
 2. **webhook**: a local GitHub-compatible server (tests/github_server/) holding the
    pull request, and the webhook server (bot.webhook) with the real handler (review the
    pull request and post). Each delivery is a ``synchronize`` event for a new head
    commit; the time runs from sending the delivery to the summary comment being
    created or edited on the server. Median and 95th percentile over ``--deliveries``,
    with the per-stage breakdown (fetch, features, tree-sitter, model, post).
+
+With ``--real REPO BASE HEAD`` it also times the command on a real repository with no
+store (``teamlens review --base BASE --head HEAD``): the first run, which builds the
+history index (features.history_index), then the median of the next ones, with
+``git diff --stat`` beside them.
 
 Targets (issue "Review bot"): webhook p95 under 2 s; local review under 1 s.
 """
@@ -26,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,6 +54,11 @@ FILES = 50
 FUNCTIONS = 10
 LINES_CHANGED = 20
 KEY = "bench-key-0123456789abcdef-not-secret"
+#: The commit before the start-up work (lazy commands, the C-library booster, no pandas,
+#: pyarrow or DuckDB without a store): "before" in the side-by-side figures.
+BEFORE = "3012346584491cd42441c97ab408a474cbcdb381"
+#: Runs the command line of whichever teamlens comes first on sys.path.
+LAUNCH = "import sys; from teamlens.cli import main; sys.argv[0] = 'teamlens'; main()"
 
 
 def _source(i: int, version: int) -> str:
@@ -93,7 +108,15 @@ def _config(root: Path, repo: Path, github_url: str | None) -> Path:
     return path
 
 
-def bench_local(root: Path, repo: Path, base: str, head: str, runs: int) -> dict[str, Any]:
+def bench_local(
+    root: Path,
+    repo: Path,
+    base: str,
+    head: str,
+    runs: int,
+    command_runs: int = 5,
+    before: Path | None = None,
+) -> dict[str, Any]:
     from teamlens.bot.review import review_local
     from teamlens.config import load_config
     from teamlens.model.registry import Registry
@@ -107,23 +130,17 @@ def bench_local(root: Path, repo: Path, base: str, head: str, runs: int) -> dict
         result = review_local(config, None, base, head, model, timings)
         seconds.append(time.perf_counter() - started)
         stages.append(timings)
-    anchor = []
-    for _ in range(5):
-        started = time.perf_counter()
-        subprocess.run(
-            ["git", "diff", "--stat", base, head], cwd=repo, check=True, capture_output=True
-        )
-        anchor.append(time.perf_counter() - started)
-    cli = []
-    env = {**os.environ, "TEAMLENS_KEY": KEY}
-    for _ in range(5):
-        started = time.perf_counter()
-        subprocess.run(
-            [str(Path(sys.executable).parent / "teamlens"), "review", "--base", base,
-             "--head", head, "--format", "json", "--config", str(config.path)],
-            check=True, capture_output=True, env=env,
-        )  # fmt: skip
-        cli.append(time.perf_counter() - started)
+    command = ["review", "--base", base, "--head", head, "--format", "json",
+               "--config", str(config.path)]  # fmt: skip
+    anchor, cli, old = [], [], []
+    script = str(Path(sys.executable).parent / "teamlens")
+    for _ in range(command_runs):  # interleaved: the three see the same load
+        anchor.append(_seconds(["git", "diff", "--stat", base, head], cwd=repo))
+        cli.append(_seconds([script, *command]))
+        if before is not None:
+            old.append(_seconds([sys.executable, "-c", LAUNCH, *command], before, before))
+    cpu_now = statistics.median(CPU[f"{script} "][-command_runs:])
+    cpu_old = statistics.median(CPU[f"{sys.executable} {before}"]) if before else None
     change = result.change
     return {
         "files": len(change.files),
@@ -133,6 +150,71 @@ def bench_local(root: Path, repo: Path, base: str, head: str, runs: int) -> dict
         "in_process_p95": _pct(seconds, 0.95),
         "stages_median": {k: statistics.median(s[k] for s in stages) for k in stages[0]},
         "command_median": statistics.median(cli),
+        "command_runs": len(cli),
+        "before_command_median": statistics.median(old) if old else None,
+        "command_cpu_median": cpu_now,
+        "before_command_cpu_median": cpu_old,
+        "git_diff_stat_median": statistics.median(anchor),
+    }
+
+
+def _seconds(argv: list[str], cwd: Path | None = None, pythonpath: Path | None = None) -> float:
+    """Wall time of one run of `argv` (which must succeed); its CPU time (user + system,
+    with the git processes it waits for) is added to :data:`CPU` under ``argv[0]``. A
+    ``python -c`` puts its working folder first on sys.path: the before runs start in
+    their checkout."""
+    env = {**os.environ, "TEAMLENS_KEY": KEY}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(argv, cwd=cwd, check=True, capture_output=True, env=env)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - used.ru_utime + after.ru_stime - used.ru_stime
+    CPU.setdefault(f"{argv[0]} {pythonpath or ''}", []).append(cpu)
+    return wall
+
+
+#: CPU seconds of each run by command (see _seconds): load moves wall time much more.
+CPU: dict[str, list[float]] = {}
+
+
+def checkout(rev: str, folder: Path) -> Path:
+    """teamlens as it was at `rev` (``git archive`` of this repository), importable with
+    ``PYTHONPATH=folder``."""
+    folder.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", rev], cwd=ROOT, check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    found = subprocess.run(
+        [sys.executable, "-c", "import teamlens; print(teamlens.__file__)"],
+        cwd=folder, env={**os.environ, "PYTHONPATH": str(folder)},
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    if not Path(found.strip()).is_relative_to(folder):
+        raise RuntimeError(f"the before runs would import {found.strip()}, not {rev}")
+    return folder
+
+
+def bench_real(root: Path, repo: Path, base: str, head: str, runs: int) -> dict[str, Any]:
+    """The command on a real repository with no store: first run, then the median."""
+    doc = {"repositories": [{"name": repo.name, "path": str(repo.resolve())}]}
+    config = root / "real" / "repos.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    command = [str(Path(sys.executable).parent / "teamlens"), "review", "--base", base,
+               "--head", head, "--format", "json", "--config", str(config)]  # fmt: skip
+    first = _seconds(command)
+    later, anchor = [], []
+    for _ in range(runs):
+        later.append(_seconds(command))
+        anchor.append(_seconds(["git", "diff", "--stat", base, head], cwd=repo))
+    return {
+        "repo": repo.name,
+        "first_run": first,
+        "median": statistics.median(later),
         "git_diff_stat_median": statistics.median(anchor),
     }
 
@@ -268,16 +350,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--save", type=Path)
+    parser.add_argument("--command-runs", type=int, default=5)
+    parser.add_argument("--before", default=BEFORE, help="teamlens commit to compare with")
+    parser.add_argument("--no-before", action="store_true", help="skip the before runs")
+    parser.add_argument("--no-webhook", action="store_true")
+    parser.add_argument("--real", nargs=3, metavar=("REPO", "BASE", "HEAD"))
     args = parser.parse_args(argv)
+    load = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory(prefix="review-bench-") as tmp:
         root = Path(tmp)
+        before = None if args.no_before else checkout(args.before, root / "before")
         repo, base, heads = build(root, args.deliveries)
-        local = bench_local(root, repo, base, heads[-1], args.runs)
-        webhook = bench_webhook(root, repo, base, heads)
+        local = bench_local(root, repo, base, heads[-1], args.runs, args.command_runs, before)
+        webhook = None if args.no_webhook else bench_webhook(root, repo, base, heads)
+        real = None
+        if args.real:
+            real = bench_real(
+                root, Path(args.real[0]), args.real[1], args.real[2], args.command_runs
+            )
     result = {
         "local": local,
         "webhook": webhook,
-        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "real": real,
+        "before": None if args.no_before else args.before,
+        "load_average": [load, [round(x, 2) for x in os.getloadavg()]],
     }
     if args.save:
         args.save.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -289,11 +385,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"local review in process: median {local['in_process_median']:.3f}s, "
         f"p95 {local['in_process_p95']:.3f}s; stages {_fmt(local['stages_median'])}"
     )
+    old = local["before_command_median"]
+    was = f"; before ({args.before[:7]}): {old:.3f}s" if old is not None else ""
     print(
-        f"`teamlens review` command (start-up and imports included): median "
-        f"{local['command_median']:.3f}s; anchor `git diff --stat`: "
-        f"{local['git_diff_stat_median']:.3f}s"
+        f"`teamlens review` command (start-up and imports included), median of "
+        f"{local['command_runs']}: now {local['command_median']:.3f}s{was}; anchor "
+        f"`git diff --stat`: {local['git_diff_stat_median']:.3f}s (target < 1 s: "
+        f"{'PASS' if local['command_median'] < 1 else 'FAIL'})"
     )
+    old_cpu = local["before_command_cpu_median"]
+    print(
+        f"  CPU time (user + system, git included), median: now "
+        f"{local['command_cpu_median']:.3f}s"
+        + (f"; before: {old_cpu:.3f}s" if old_cpu is not None else "")
+    )
+    if real is not None:
+        print(
+            f"real repository {real['repo']} (no store): first run {real['first_run']:.3f}s "
+            f"(builds the history index), then median {real['median']:.3f}s; anchor "
+            f"`git diff --stat`: {real['git_diff_stat_median']:.3f}s"
+        )
+    if webhook is None:
+        print(f"load average {result['load_average']}")
+        return 0
     print(
         f"webhook delivery -> summary posted, {webhook['deliveries']} deliveries: median "
         f"{webhook['median']:.3f}s, p95 {webhook['p95']:.3f}s (target p95 < 2 s: "
