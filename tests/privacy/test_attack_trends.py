@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 import subprocess
 from collections import defaultdict
 from collections.abc import Sequence
@@ -267,3 +268,13 @@ def test_the_audit_finds_an_overlapping_team_shown_by_hand(company: Path) -> Non
     found = run_teamlens(company, "privacy")
     assert found.returncode == 1
     assert "core-and-examples" in found.stdout and "derivable" in found.stdout
+
+
+def test_report_prints_the_hidden_share_and_headlines_without_names(company: Path) -> None:
+    out = _run(company, "report", "--csv", str(company.parent / "csv"))
+    assert re.search(r"^\d+ of \d+ team windows hidden \(\d+%\); last three years: ", out, re.M)
+    assert re.search(r"^core \((weeks|months|quarters|half-years|years)\): ", out, re.M)
+    published = out + (company.parent / "csv" / "headlines.csv").read_text(encoding="utf-8")
+    for person in PEOPLE:
+        for needle in (person.name, person.email, person.email.split("@")[0]):
+            assert needle.lower() not in published.lower()
