@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -42,6 +43,7 @@ STAGES = ("mine", "github", "label", "features", "train", "summary", "report")
 @dataclass(frozen=True)
 class Timed:
     seconds: float
+    cpu: float  # user + system seconds of the run's process tree
     lines: list[tuple[float, str]]
     models: int
 
@@ -81,6 +83,7 @@ def copy_config(config: Path, work: Path) -> Path:
 def run_once(source: Path, config: Path) -> Timed:
     env = {**os.environ, "PYTHONPATH": str(source), "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "teamlens", "run", "--config", str(config)]
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     # cwd: `python -m` puts the current folder first on sys.path, before PYTHONPATH.
     child = subprocess.Popen(
@@ -96,9 +99,11 @@ def run_once(source: Path, config: Path) -> Timed:
     if child.wait() != 0:
         raise SystemExit("teamlens run failed:\n" + "\n".join(x for _, x in lines))
     seconds = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
     models = config.parent / "data" / "models"
     count = sum(1 for p in models.iterdir() if p.is_dir()) if models.is_dir() else 0
-    return Timed(seconds, lines, count)
+    return Timed(seconds, cpu, lines, count)
 
 
 def stage_seconds(timed: Timed) -> dict[str, float]:
@@ -139,13 +144,17 @@ def main() -> None:
 
     load = os.getloadavg()[0]
     print(f"second `teamlens run` with nothing new, {args.runs} runs each, load {load:.1f}")
-    print("| variant | commit | median s | min s | max s | longest silence s | models added |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print(
+        "| variant | commit | median s | min s | max s | median CPU s | longest silence s "
+        "| models added |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for v, c in variants.items():
         secs = [t.seconds for t in timed[v]]
         added = timed[v][-1].models - first[v].models
         print(
             f"| {v} | {c} | {statistics.median(secs):.2f} | {min(secs):.2f} | {max(secs):.2f} "
+            f"| {statistics.median(t.cpu for t in timed[v]):.2f} "
             f"| {max(silence(t) for t in timed[v]):.1f} | {added} |"
         )
     per_stage = [stage_seconds(t) for t in timed["teamlens"]]

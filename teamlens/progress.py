@@ -27,10 +27,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-#: Log lines (not on a terminal) of one label come at most this often, and at its end.
-LOG_EVERY_SECONDS = 5.0
 #: A stage that wrote nothing for this long writes a heartbeat line.
 HEARTBEAT_SECONDS = 4.0
+#: Log lines (not on a terminal) of one label come at most this often, and at its end:
+#: as often as heartbeats, so that counts that move are their own heartbeat.
+LOG_EVERY_SECONDS = HEARTBEAT_SECONDS
 #: A terminal bar is redrawn at most this often (and always at its end).
 REDRAW_SECONDS = 0.1
 _BAR_WIDTH = 30
@@ -157,6 +158,7 @@ class Progress:
             now = time.monotonic()
             if self._counts is not None and (self._counts_newer or self._step is None):
                 label, done, total = self._counts
+                self._last_log[label] = now  # the next log line of the label: later
                 elapsed = now - self._started[label]
                 text = f"{self._line(label, done, total, now)}, {_seconds(elapsed)}"
                 if self.output.interactive:

@@ -105,6 +105,10 @@ def inventory(config: Config) -> str:
         f"| training-data fingerprints | `{data_dir / 'training'}/fingerprints.json` (per "
         "model, a keyed HMAC of the data it was trained on, so identical data is never "
         "trained twice) | teamlens train and run only (0600); no commit id, no label |",
+        f"| run records | `{data_dir / 'runs'}/` (what `teamlens run`'s features, training, "
+        "summary and report stages last did, with a SHA-256 digest of the store, settings "
+        "and teamlens they did it from; the summary's per-repository counts) | teamlens run "
+        "only (0600); no commit id, no pseudonym |",
         f"| review levels | `{data_dir / 'levels'}/<model>/<repo>.json` (risk cut points and "
         "feature quantiles of the repository's recent changes) | teamlens review only; "
         "aggregates of at least k people, deleted when the opt-out list changes |",
