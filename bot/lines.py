@@ -16,13 +16,13 @@ change seen only through its pull request's patches gets none.
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pygit2
 
 from teamlens.bot.domain import ChangeUnderReview, Level, RiskyLine, Suggestion
+from teamlens.bot.rules import enabled_rules, without_ignored
 from teamlens.config import Config
 from teamlens.errors import TeamlensError
 from teamlens.features.code_metrics.line_facts import AddedLine
@@ -167,32 +167,22 @@ def risky_lines_for(
     config: Config, change: ChangeUnderReview, level: Level
 ) -> tuple[RiskyLine, ...]:
     """:func:`risky_lines` as the review shows them: for a change of medium or high risk
-    whose commits the configured clone holds, unless the rule is disabled."""
+    whose commits the configured clone holds, unless the rule is off (``disabled_rules``
+    or ``review.rules.risky-line.enabled: false``), never in ``review.ignore`` files."""
     review = config.review
-    # ``review.rules.risky-line.enabled: false`` where the configuration knows it.
-    enabled: Mapping[str, bool] = getattr(review, "enabled_rules", {})
-    if level is Level.LOW or RULE in review.disabled_rules or not enabled.get(RULE, True):
+    running = enabled_rules(review.enabled_rules, review.disabled_rules, {RULE: True})
+    if level is Level.LOW or RULE not in running:
         return ()
-    top = int(config.review.rules.get(RULE, {}).get("top", DEFAULT_TOP))
+    top = int(review.rules.get(RULE, {}).get("top", DEFAULT_TOP))
     try:
         from teamlens.mining.repository import GitRepository
 
         repo = GitRepository.open(config.repository(change.repo), config.clones_dir).handle
         if change.head not in repo or change.base not in repo:
             return ()  # a pull request seen only through its patches
-        ignore: Sequence[str] = getattr(review, "ignore", ())
-        shown = [f for f in change.files if not _ignored(f.path, ignore)]
-        return risky_lines(repo, replace(change, files=tuple(shown)), top)
+        return risky_lines(repo, without_ignored(change, review.ignore), top)
     except (TeamlensError, pygit2.GitError, KeyError, ValueError):
         return ()
-
-
-def _ignored(path: str, globs: Sequence[str]) -> bool:
-    """Whether ``review.ignore`` covers the path (a glob without ``/`` matches a name at
-    any depth; case is ignored)."""
-    lower = path.lower()
-    name = lower.rpartition("/")[2]
-    return any(fnmatch.fnmatchcase(name if "/" not in g else lower, g.lower()) for g in globs)
 
 
 def line_suggestions(lines: Sequence[RiskyLine]) -> list[Suggestion]:

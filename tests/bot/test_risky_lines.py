@@ -188,10 +188,15 @@ def test_the_review_shows_at_most_three_lines_in_json_sarif_and_markdown(
 
 @pytest.mark.parametrize(
     "review",
-    [{"medium": 0.99, "high": 1.0}, {"medium": 0.000001, "high": 1.0, "disabled_rules": [RULE]}],
-    ids=["low-risk", "disabled"],
+    [
+        {"medium": 0.99, "high": 1.0},
+        {"medium": 0.000001, "high": 1.0, "disabled_rules": [RULE]},
+        {"medium": 0.000001, "high": 1.0, "rules": {RULE: {"enabled": False}}},
+        {"medium": 0.000001, "high": 1.0, "ignore": ["cli/*.py"]},
+    ],
+    ids=["low-risk", "disabled", "not-enabled", "ignored"],
 )
-def test_no_lines_for_a_low_risk_change_or_a_disabled_rule(
+def test_no_lines_for_a_low_risk_change_a_rule_turned_off_or_ignored_files(
     repo_builder: RepoBuilder,
     tmp_path: Path,
     key_env: str,
@@ -201,7 +206,7 @@ def test_no_lines_for_a_low_risk_change_or_a_disabled_rule(
     base, head = _history(repo_builder)
     config = _config(repo_builder, tmp_path, review=review)
     as_json, sarif, _ = _outputs(config, base, head, fixed_levels)
-    assert as_json["level"] == ("low" if "disabled_rules" not in review else "medium")
+    assert as_json["level"] == ("low" if review["medium"] > 0.5 else "medium")
     assert as_json["risky_lines"] == []
     assert not [r for r in sarif["runs"][0]["results"] if r["ruleId"] == RULE]
 
