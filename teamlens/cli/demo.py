@@ -46,7 +46,7 @@ def demo(folder: Path, seed: int, small: bool, end: dt.datetime | None, quiet: b
     JavaScript for a few years; some changes plant bugs that later changes fix; newer
     changes come through pull requests with reviews. Then the main job runs (mine,
     label, features, train, report) and the review bot looks at a planted risky
-    change. The same seed builds the same history.
+    change. The same --seed and --end build the same history.
     """
     from teamlens.demo import DemoSize, run_demo
 
