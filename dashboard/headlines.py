@@ -111,6 +111,10 @@ class Headline:
 
 
 def _months_before(day: dt.date, months: int) -> dt.date:
+    """``months`` calendar months before a window boundary: before the 1st of a month
+    for months and longer windows, 13 weeks a quarter before a Monday for weeks."""
+    if day.day != 1:
+        return day - dt.timedelta(weeks=round(months * 13 / 3))
     index = day.year * 12 + day.month - 1 - months
     return dt.date(index // 12, index % 12 + 1, 1)
 
