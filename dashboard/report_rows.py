@@ -253,18 +253,6 @@ def latest_rows(rows: Sequence[Row], period: str) -> Latest:
     return Latest(period, latest, tuple(chosen))
 
 
-def _rolled_weeks(rows: Sequence[Row]) -> dict[tuple[str, dt.date], list[Row]]:
-    """Suppressed weeks whose month is shown as a rolled-up row, by (team, month)."""
-    months = {(r.team, r.start) for r in rows if r.rolled_up and not r.suppressed}
-    weeks: dict[tuple[str, dt.date], list[Row]] = {}
-    for row in rows:
-        if row.period == "week" and row.suppressed:
-            key = (row.team, row.start.replace(day=1))
-            if key in months:
-                weeks.setdefault(key, []).append(row)
-    return weeks
-
-
 @dataclass(frozen=True)
 class Coverage:
     """How many team windows a table shows: a week rolled up into its shown month

@@ -1,4 +1,4 @@
-"""Build ``team_period``: team quality per week or month, disclosure-controlled.
+"""Build ``team_period``: team quality per calendar window, disclosure-controlled.
 
 For every team (from code ownership: a change counts for each team owning a file it
 touches; ``(no team)`` for the rest) and period, from the changes, their labels, the
@@ -14,11 +14,13 @@ current model's risk and the review facts:
 ``review_coverage``, ``median_hours_to_first_review``
     over changes merged through a pull request (GitHub data);
 ``hotspots``
-    up to three touched files with the most fix commits in the period.
+    up to three of the team's own files with the most fix commits in the period.
 
-Periods nest: a week runs Monday to Sunday, and a month is the weeks whose
-Monday falls in it, so weeks add up to months exactly and no month minus its weeks
-leaves a day or two of someone's work.
+Windows nest (dashboard.windows): a week runs Monday to Sunday, a month is the weeks
+whose Monday falls in it, and a quarter, half-year or year the months it spans, so
+finer windows add up to coarser ones exactly and no month minus its weeks leaves a day
+or two of someone's work. ``period`` is one kind for every team, or ``auto``: per team
+the finest kind that shows most of its windows.
 
 Privacy (applied here, once, so every reader is safe; teamlens.disclosure does the sums):
 
@@ -29,7 +31,7 @@ Privacy (applied here, once, so every reader is safe; teamlens.disclosure does t
 2. **Primary.** A group needs at least k distinct people behind its changes and no one
    person making more than ``privacy.dominance`` of them; a risk group also needs 0 or
    at least k people behind its high-risk changes. A row whose volume fails is
-   suppressed (no figures at all); with weekly periods it is rolled up into its month
+   suppressed (no figures at all); with weekly windows it is rolled up into its month
    when the month passes. Other failing groups are left empty, with the reason.
 3. **Republication.** Every published group is recorded in a ledger in the private zone
    (``<data_dir>/ledger/publications.parquet``: keyed change tokens, never shas). A
