@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from teamlens.aggregates import ALL_TEAMS, UNOWNED
 from teamlens.dashboard.report_rows import Row
 
 Z95 = 1.959963984540054
@@ -154,7 +155,7 @@ def _pct(value: float) -> str:
     return f"{value * 100:.0f} %"
 
 
-def _drivers(recent: Block, earlier: Block, worse: bool) -> tuple[str, ...]:
+def _drivers(recent: Block, earlier: Block, worse: bool, own: bool) -> tuple[str, ...]:
     out = []
     if recent.changes and earlier.changes and earlier.churn:
         now, then = recent.churn / recent.changes, earlier.churn / earlier.changes
@@ -175,7 +176,8 @@ def _drivers(recent: Block, earlier: Block, worse: bool) -> tuple[str, ...]:
             out.append(f"mean predicted risk {word} ({recent.risk:.2f} vs {earlier.risk:.2f})")
     if worse and recent.hotspots:
         files = ", ".join(recent.hotspots)
-        out.append(f"its own files most touched by fixes: {files}")
+        whose = "its own files" if own else "the files"
+        out.append(f"{whose} most touched by fixes: {files}")
     return tuple(out)
 
 
@@ -250,7 +252,8 @@ def headline(team: str, rows: Sequence[Row], k: int) -> Headline:
             high,
         )
     verdict = Verdict.WORSE if d > 0 else Verdict.BETTER
-    drivers = _drivers(recent_block, earlier_block, verdict is Verdict.WORSE)
+    own = team not in (ALL_TEAMS, UNOWNED)
+    drivers = _drivers(recent_block, earlier_block, verdict is Verdict.WORSE, own)
     moved = f" Alongside: {'; '.join(drivers)}." if drivers else ""
     text = f"Quality got {verdict.value}: {evidence}; {interval}.{moved}"
     return Headline(team, verdict, text, recent_block, earlier_block, d, low, high, drivers)
