@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,18 @@ from teamlens.config import DEFAULT_CONFIG_NAME, MIN_K, Config
 
 #: Where models go when `--dataset` is used with no repos.yaml: as if one were here.
 DEFAULT_DATA_DIR = Path(".teamlens")
+
+
+@contextmanager
+def _shown(stage: str, fmt: str) -> Iterator[Callable[[str], None] | None]:
+    """The steps of a long model command on stderr, with a heartbeat (none for JSON)."""
+    if fmt == "json":
+        yield None
+        return
+    from teamlens.progress import RunProgress
+
+    with RunProgress().stage(stage, "changes", "fitting the models") as progress:
+        yield progress.step
 
 
 def _optional_config(ctx: click.Context, config_path: Path | None) -> Config | None:
@@ -145,11 +159,11 @@ def evaluate(
     gap = _gap(gap_days, dataset, config)
     times = labelled.times()
     splits = rolling_origin(times, rolling, 0.3, gap) if rolling else [holdout(times, 0.2, gap)]
-    log = None if fmt == "json" else (lambda m: click.echo(m, err=True))
     k = MIN_K if config is None else config.privacy.k
-    results = [
-        evaluate_split(labelled, s, seed=seed, tune=not no_tune, log=log, k=k) for s in splits
-    ]
+    with _shown("evaluate", fmt) as log:
+        results = [
+            evaluate_split(labelled, s, seed=seed, tune=not no_tune, log=log, k=k) for s in splits
+        ]
     if fmt == "json":
         click.echo(json.dumps(evaluation_json(labelled, results)))
     else:
@@ -196,18 +210,18 @@ def train(
     data_dir = DEFAULT_DATA_DIR.resolve() if config is None else config.data_dir
     # Keyed whenever a key exists: a CSV may hold commit ids beside labels too.
     key = None if config is None else load_key(config.privacy, data_dir)
-    log = None if fmt == "json" else (lambda m: click.echo(m, err=True))
-    report = train_model(
-        data,
-        Registry.for_data_dir(data_dir),
-        MIN_K if config is None else config.privacy.k,
-        _gap(gap_days, dataset, config),
-        Fingerprinting(FingerprintBook(data_dir), key),
-        seed=seed,
-        tune=not no_tune,
-        log=log,
-        until=moment,
-    )
+    with _shown("train", fmt) as log:
+        report = train_model(
+            data,
+            Registry.for_data_dir(data_dir),
+            MIN_K if config is None else config.privacy.k,
+            _gap(gap_days, dataset, config),
+            Fingerprinting(FingerprintBook(data_dir), key),
+            seed=seed,
+            tune=not no_tune,
+            log=log,
+            until=moment,
+        )
     if isinstance(report, UpToDate):
         if fmt == "json":
             click.echo(
