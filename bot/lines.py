@@ -177,7 +177,9 @@ def risky_lines_for(
     try:
         from teamlens.mining.repository import GitRepository
 
-        repo = GitRepository.open(config.repository(change.repo), config.clones_dir).handle
+        # The review opened (and for a `url:` repository synced) the clone already.
+        repo_config = config.repository(change.repo)
+        repo = GitRepository.open(repo_config, config.clones_dir, sync=False).handle
         if change.head not in repo or change.base not in repo:
             return ()  # a pull request seen only through its patches
         return risky_lines(repo, without_ignored(change, review.ignore), top)
