@@ -234,6 +234,7 @@ def _paths_in(text: str, paths: Iterable[str]) -> set[str]:
     return {p for p in paths if re.search(rf"(?<![\w/.-]){re.escape(p)}(?![\w/-])", text)}
 
 
+_STUBS = (".pyi", ".d.ts")  # type stubs: untested never names their functions
 _SHOWN_FUNCTION = re.compile(r"`([^`]+)` \(([^)]+)\)")
 
 
@@ -274,13 +275,17 @@ def named_things(suggestion: Suggestion, change: ChangeUnderReview) -> frozenset
 
 def _named_functions(suggestion: Suggestion, change: ChangeUnderReview) -> frozenset[Key]:
     """`untested` shows at most 8 functions and the number of the rest: then every
-    function it counted (changed, not deleted, not moved, in a non-test file) is named."""
+    function it counted (changed, not deleted, not moved, named, in a non-test file that
+    is not a type stub) is named."""
     if suggestion.rule == "untested" and re.search(r" and [\d,]+ more\.", suggestion.message):
-        code = {f.path for f in change.files if not f.is_test}
+        code = {f.path for f in change.files if not f.is_test and not f.path.endswith(_STUBS)}
         return frozenset(
             (fn.path, fn.name)
             for fn in change.functions
-            if fn.path in code and fn.complexity_after is not None and not fn_moved(fn)
+            if fn.path in code
+            and fn.complexity_after is not None
+            and not fn_moved(fn)
+            and not fn.name.endswith("<anonymous>")
         )
     pairs = {(path, name) for name, path in _SHOWN_FUNCTION.findall(suggestion.message)}
     if suggestion.path:

@@ -263,8 +263,8 @@ _BASE_WORDS = {
 
 def render(result: Mapping[str, Any]) -> str:
     """The per-rule table, the anchor line and per-repository lifts, in Markdown (from
-    :func:`measure`'s object, or the same read back from JSON). The main comparison's
-    lift is in bold."""
+    :func:`measure`'s object, or the same read back from JSON): each rule's main
+    comparison, then the other three."""
     lines = [
         f"{result['changes']:,} changes of {len(result['repositories'])} repositories "
         f"({', '.join(f'{r} {n}' for r, n in result['repositories'].items())}); "
@@ -278,15 +278,15 @@ def render(result: Mapping[str, Any]) -> str:
         + ".",
         "",
         "| rule | fires on | named | named: fixed later | compared with | base: fixed later "
-        "| lift [95 % CI] | lift, same changes | lift, other changes "
-        "| lift, same changes, code | lift, other changes, code | clearly above 1 |",
+        "| lift [95 % CI] | same changes | other changes "
+        "| same changes, code | other changes, code | clearly above 1 |",
         "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for rule, row in result["rules"].items():
         main = row[row["main"]]
         base = _BASE_WORDS[row["main"]].format(kind=row["kind"])
         lifts = [
-            f"**{_lift(row[name])}**" if name == row["main"] else _lift(row[name])
+            "(main)" if name == row["main"] else _lift(row[name])
             for name in ("same", "other", "same_code", "other_code")
         ]
         lines.append(
