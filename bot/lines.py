@@ -81,13 +81,16 @@ def rank_lines(
     change: ChangeUnderReview, lines: Sequence[ChangeLine], model: LineModel | None = None
 ) -> list[RiskyLine]:
     """Every line of `lines` in a non-test file of `change`, riskiest first (ties in
-    diff order), with its score and reason."""
+    diff order), with its score and reason; lines of functions the change only moved are
+    left out."""
     files = {f.path: f for f in change.files}
     prior = {(p.path, p.name): p for p in change.prior_functions}
+    # Code the change only moved (bot.moves) is not new: nothing to point at in it.
+    moved = {(f.path, f.name) for f in change.functions if f.moved and f.complexity_after}
     kept: list[tuple[ChangeLine, LineHistory]] = []
     for line in lines:
         file = files.get(line.path)
-        if file is None or file.is_test:
+        if file is None or file.is_test or (line.path, line.facts.function) in moved:
             continue
         past = prior.get((line.path, line.facts.function or ""))
         history = LineHistory(

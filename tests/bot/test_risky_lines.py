@@ -244,3 +244,22 @@ def test_the_github_poster_comments_inline_on_the_risky_lines(
     for comment in posted:
         for person in EVERYONE:
             assert person.name not in comment.body and person.email not in comment.body
+
+
+def test_no_line_of_a_function_the_change_only_moved(
+    repo_builder: RepoBuilder, tmp_path: Path, key_env: str
+) -> None:
+    _, head = _history(repo_builder)
+    # `parse` moves unchanged to a new module; a small new function is added (not on
+    # line 1, where `parse` started before: bot.moves keys functions by path and line).
+    repo_builder.write(
+        "cli/app.py", '"""The command line."""\n\n\ndef banner(n):\n    return \'=\' * n\n'
+    )
+    repo_builder.write("cli/parsing.py", _app(PLANTED))
+    moved = repo_builder.commit("Move the parser", BOB)
+    config = _config(repo_builder, tmp_path)
+    change = compute_change(config, config.repositories[0], head, moved)
+    assert any(f.moved and f.name == "parse" for f in change.functions)
+    repo = pygit2.Repository(str(repo_builder.path))
+    ranked = rank_lines(change, change_lines(repo, head, moved))
+    assert {r.function for r in ranked} == {None, "banner"}  # its docstring, `banner`
