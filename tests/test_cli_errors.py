@@ -173,6 +173,8 @@ CASES: list[tuple[str, list[str], int, str]] = [
         USER,
         _EMPTY_GLOB,
     ),
+    ("demo", ["demo", "--dir", "{repo}"], USER, "not empty and not made by `teamlens demo`"),
+    ("demo", ["demo", "--end", "tomorrow"], USAGE, "Invalid value for '--end'"),
     ("(none)", ["nosuch"], USAGE, "No such command 'nosuch'"),
     ("(none)", ["--nope"], USAGE, "No such option '--nope'"),
 ]
