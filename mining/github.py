@@ -46,7 +46,7 @@ from teamlens.mining.backoff import (
     WaitBudget,
     connection_problem,
 )
-from teamlens.mining.repository import EVERY_REF, history_identities, name_email_pairs
+from teamlens.mining.repository import people_of
 from teamlens.privacy import Pseudonymizer, Scrubber, load_key, read_opt_out
 from teamlens.store import SCHEMAS, GithubState, RepoWriter, Store
 
@@ -281,12 +281,12 @@ def _updated_since(
 
 
 def _history_people(config: Config, repo_config: RepositoryConfig) -> tuple[tuple[str, str], ...]:
-    """(name, e-mail) of every author and committer on every ref of the repository, as
-    recorded and after .mailmap; none for a `url:` repository not cloned yet."""
-    path = repo_config.path or config.clones_dir / repo_config.name
-    if not path.is_dir():
-        return ()
-    return tuple(sorted(name_email_pairs(history_identities(path, EVERY_REF))))
+    """(name, e-mail) of every author and committer on every ref of the repository and of
+    the other configured ones (a pull request may thank someone of another), as recorded
+    and after .mailmap; none for a `url:` repository not cloned yet."""
+    copies = [r.path or config.clones_dir / r.name for r in config.repositories]
+    own = repo_config.path or config.clones_dir / repo_config.name
+    return tuple(sorted(people_of([own, *copies])))
 
 
 def _logins(*documents: Any) -> set[str]:

@@ -31,7 +31,13 @@ from teamlens.errors import StoreError
 from teamlens.mining.domain import Commit, CommitRange
 from teamlens.mining.gitlog import git_log
 from teamlens.mining.languages import language_of
-from teamlens.mining.repository import EVERY_REF, Alias, GitRepository, name_email_pairs
+from teamlens.mining.repository import (
+    EVERY_REF,
+    Alias,
+    GitRepository,
+    name_email_pairs,
+    people_of,
+)
 from teamlens.privacy import (
     Pseudonymizer,
     Scrubber,
@@ -58,6 +64,9 @@ class MiningTask:
     privacy: PrivacyConfig
     mining: MiningConfig
     commit_range: CommitRange | None = None  # one part of a split history (mining.ranges)
+    #: The other configured repositories' local copies: their people are scrubbed from
+    #: this repository's subjects too (a subject may thank a contributor of another one).
+    neighbours: tuple[Path, ...] = ()
 
     @property
     def label(self) -> str:
@@ -476,7 +485,9 @@ def mine_repository(task: MiningTask, progress: ProgressCallback | None = None) 
             identities.known = known
             if aliases is None and total:
                 aliases = repo.identities(EVERY_REF)
-            scrub = Scrubber(name_email_pairs(aliases or ()))
+            scrub = Scrubber(
+                name_email_pairs(aliases or ()) | (people_of(task.neighbours) if total else set())
+            )
             if progress is not None and total:
                 progress(config.name, 0, total)
             # Keys other stages keep in the state (e.g. which SZZ variants ran) survive.

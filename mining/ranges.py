@@ -45,7 +45,13 @@ from teamlens.mining.miner import (
     mine_repository,
     opt_out_fingerprint,
 )
-from teamlens.mining.repository import EVERY_REF, Alias, GitRepository, name_email_pairs
+from teamlens.mining.repository import (
+    EVERY_REF,
+    Alias,
+    GitRepository,
+    name_email_pairs,
+    people_of,
+)
 from teamlens.privacy import Pseudonymizer, Scrubber, key_check, load_key, read_opt_out
 from teamlens.store import SCHEMAS, RepoState, Store
 
@@ -140,7 +146,7 @@ def mine_range(task: MiningTask, progress: ProgressCallback | None = None) -> Mi
         identities = _Identities(
             pseudonymizer, _opted_out_pseudonyms(aliases, opt_out_entries, pseudonymizer)
         )
-        scrub = Scrubber(name_email_pairs(aliases))
+        scrub = Scrubber(name_email_pairs(aliases) | people_of(task.neighbours))
         batch = _Batch()
         total = repo.count(rng.include, rng.exclude)
         added = changes = opted = 0

@@ -166,6 +166,17 @@ class Alias:
     email: str
 
 
+def people_of(paths: Iterable[Path]) -> set[tuple[str, str]]:
+    """Every (name, e-mail) in the histories at `paths` (every ref, as recorded and after
+    .mailmap); a path that is not there yet (a `url:` repository before its first clone)
+    adds none."""
+    pairs: set[tuple[str, str]] = set()
+    for path in paths:
+        if path.is_dir():
+            pairs |= name_email_pairs(history_identities(path, EVERY_REF))
+    return pairs
+
+
 def name_email_pairs(aliases: Iterable[Alias]) -> set[tuple[str, str]]:
     """Every (name, e-mail) the aliases hold, as recorded and after .mailmap: what a
     :class:`teamlens.privacy.Scrubber` needs."""

@@ -114,6 +114,7 @@ def runner_for(workers: int = 1, scheduler: str | None = None) -> Iterator[Runne
 
 
 def tasks_for(config: Config, only: Sequence[str] = ()) -> list[MiningTask]:
+    copies = {r.name: r.path or config.clones_dir / r.name for r in config.repositories}
     return [
         MiningTask(
             repository=r,
@@ -121,6 +122,7 @@ def tasks_for(config: Config, only: Sequence[str] = ()) -> list[MiningTask]:
             clones_dir=config.clones_dir,
             privacy=config.privacy,
             mining=config.mining,
+            neighbours=tuple(path for name, path in copies.items() if name != r.name),
         )
         for r in repositories(config, only)
     ]

@@ -194,3 +194,24 @@ def test_names_of_people_on_unmined_branches_are_scrubbed_too(
     subjects = {s for (s,) in Store(data_dir).query("SELECT message_subject FROM commits").rows}
     assert subjects == {"Initial import", "Fix the value, thanks <person> (<person>)"}
     assert scan_for_identities(data_dir, (ALICE, side)) == []
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_subjects_lose_the_people_of_the_other_configured_repositories(
+    split: bool, make_config: ConfigFactory, key_env: str, data_dir: Path, tmp_path: Path
+) -> None:
+    # Quentin works only on "app"; a subject of "lib" thanks him by name and login.
+    quentin = Person("Quentin Quaggafoot", "qquaggafoot@app.test")
+    app = RepoBuilder(tmp_path / "app")
+    app.write("app.py", "x = 1\n")
+    app.commit("Start the app", quentin)
+    lib = RepoBuilder(tmp_path / "lib")
+    for i in range(4):
+        lib.write(f"lib{i}.py", f"y = {i}\n")
+        lib.commit(f"Thanks Quentin Quaggafoot and qquaggafoot for report {i}", ALICE)
+    mining = {"split_commits": 2} if split else {}
+    config = load_config(make_config({"lib": lib.path, "app": app.path}, mining=mining))
+    mine_all(config, ["lib"], split=split)
+    subjects = {s for (s,) in Store(data_dir).query("SELECT message_subject FROM commits").rows}
+    assert subjects == {f"Thanks <person> and <person> for report {i}" for i in range(4)}
+    assert scan_for_identities(data_dir, (quentin,)) == []
