@@ -25,8 +25,9 @@ the pickers (:mod:`teamlens.dashboard.pickers`): a ``GET`` form that needs no sc
 
 With a token, every endpoint but ``/health`` wants ``Authorization: Bearer <token>``
 (compared in constant time), or the session cookie a browser gets by giving the token
-to the sign-in form that ``/`` shows without one (:mod:`teamlens.dashboard.session`). Without one the server binds only to a loopback address
-and answers only requests whose ``Host`` is a loopback name, so a web page elsewhere
+to the sign-in form that ``/`` shows without one (:mod:`teamlens.dashboard.session`).
+Without a token the server binds only to a loopback address and answers only requests
+whose ``Host`` is a loopback name, so a web page elsewhere
 cannot read it through DNS rebinding. Off loopback the token must not cross the network
 in the clear: the server speaks TLS (a certificate and key) or is told that a proxy in
 front of it does (:class:`teamlens.serving.Transport`). The file is read again whenever
@@ -374,7 +375,6 @@ def create_app(
             here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return HTMLResponse(login_html(DEFAULT_TITLE, here), 401, headers=challenge)
         return _error(401, "a valid bearer token is required", challenge)
-        return None
 
     def _selected(
         request: Request, *, html: bool
@@ -414,9 +414,15 @@ def create_app(
                 origin.split("://", 1)[-1]
             ) != _host_name(request.headers.get("host", "")):
                 return _error(403, "sign in from this server's own page")
-            body = await request.body()
-            if len(body) > MAX_FORM_BYTES:
+            # Read at most MAX_FORM_BYTES: anyone may post here, before any token.
+            length = request.headers.get("content-length", "0")
+            if not length.isdigit() or int(length) > MAX_FORM_BYTES:
                 return _error(413, "the sign-in form is too large")
+            body = b""
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_FORM_BYTES:
+                    return _error(413, "the sign-in form is too large")
             presented, next_path = parse_form(body)
             if not presented or not hmac.compare_digest(presented, expected):
                 page = login_html(DEFAULT_TITLE, next_path, "That is not the server's token.")

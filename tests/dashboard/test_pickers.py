@@ -255,6 +255,10 @@ def test_the_sign_in_form_refuses_another_origin_and_a_wrong_token(served: str) 
         f"{served}/api/team_period", cookies={"teamlens_session": cookie}, timeout=10
     )
     assert api.status_code == 200 and api.json()["rows"]
+    huge = requests.post(
+        f"{served}/login", data={"token": "x" * 10_000}, timeout=10, allow_redirects=False
+    )
+    assert huge.status_code == 413 and "set-cookie" not in huge.headers
     forged = requests.get(
         f"{served}/api/team_period", cookies={"teamlens_session": "0" * 64}, timeout=10
     )
