@@ -72,7 +72,8 @@ def serve_page(
     """Serve the team trends page (reads only the k-suppressed team_period table).
 
     Outside 127.0.0.1 a bearer token is required ($TEAMLENS_SERVE_TOKEN), and TLS:
-    --certfile/--keyfile, or --behind-proxy when a proxy in front terminates it.
+    --certfile/--keyfile, or --behind-proxy when a proxy in front terminates it. A
+    browser signs in with the token on the page; team and window pickers are on it.
     """
     import os
 
