@@ -45,6 +45,7 @@ from teamlens.privacy import (
 
 INDEX_DIR = "review-history"
 FORMAT = "teamlens-history-index-1"
+MAX_TIPS = 20
 
 
 @dataclass(frozen=True)
@@ -92,11 +93,13 @@ class HistoryIndex:
         order = run_git(repo, "rev-list", "--topo-order", "--reverse", base).split()
         tips, commits, gone = self._read()
         if any(sha not in commits for sha in order):
-            known = [t for t in tips if t in commits]
+            known = _existing(repo, [t for t in tips if t in commits])
             found, newly_gone = self._read_git(repo, base, known)
             commits.update(found)
             gone |= newly_gone
-            tips = [*known, order[-1]] if order else known
+            # The newest tips: `git log --not` stays short (an older tip only means that
+            # a later update reads some indexed commits again).
+            tips = [*known, order[-1]][-MAX_TIPS:] if order else known
             self._write(tips, commits, gone)
         listed = [
             (c.time, i, Change(sha, c.time, c.author, c.is_fix, c.files))
@@ -175,6 +178,15 @@ class HistoryIndex:
             os.replace(tmp, self.path)
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+def _existing(repo: Path, shas: Sequence[str]) -> list[str]:
+    """The commits of `shas` the repository still has (a rewritten and collected history
+    may have lost an indexed tip: ``git log --not`` would fail on it)."""
+    if not shas:
+        return []
+    out = run_git(repo, "cat-file", "--batch-check", input="".join(f"{s}\n" for s in shas))
+    return [parts[0] for parts in map(str.split, out.splitlines()) if parts[1:2] == ["commit"]]
 
 
 def touching(history: Sequence[Change], paths: Iterable[str]) -> list[Change]:

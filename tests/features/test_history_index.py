@@ -143,3 +143,19 @@ def test_purge_deletes_the_indexes(tricky: RepoBuilder, tmp_path: Path) -> None:
     assert index.path.is_file()
     discard_history_indexes(tmp_path / "data")
     assert not index.path.exists()
+
+
+def test_a_lost_tip_is_skipped(tricky: RepoBuilder, tmp_path: Path) -> None:
+    """After a force-push and garbage collection an indexed tip may be gone."""
+    index = _index(tmp_path)
+    index.changes(tricky.path, tricky.head(), FAR)
+    doc = json.loads(index.path.read_text())
+    lost = "0123456789abcdef0123456789abcdef01234567"
+    doc["commits"][lost] = [1, "x", False, False, []]
+    doc["tips"].append(lost)
+    index.path.write_text(json.dumps(doc))
+    tricky.write("src/main.py", "def main():\n    return 5\n")
+    tricky.commit("Tune main", ALICE)
+    head = tricky.head()
+    assert _got(index.changes(tricky.path, head, FAR)) == _expected(tricky.path, head)
+    assert lost not in json.loads(index.path.read_text())["tips"]
