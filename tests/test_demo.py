@@ -174,3 +174,35 @@ def test_a_folder_an_earlier_demo_made_is_replaced(tmp_path: Path) -> None:
     prepare_folder(tmp_path / "demo")
     left = sorted(p.name for p in (tmp_path / "demo").iterdir())
     assert left == sorted([MARKER, "notes.txt"])  # only the demo's own files go
+
+
+def test_the_replay_server_answers_as_github_does(tmp_path: Path) -> None:
+    """github3.py (the GitHub miner's client) reads the recorded pull requests page by page."""
+    import github3
+
+    from teamlens.demo.recorded import record_pull_requests
+    from teamlens.demo.replay import replay_server
+
+    rng = random.Random(5)
+    company = build_company(DemoSize.SMALL, rng)
+    history = History(company, rng, end_of(dt.date(2026, 6, 30)))
+    changes = history.build()
+    shas = [f"{i:040x}" for i in range(len(changes))]
+    with replay_server() as server:
+        server.recording = record_pull_requests(company, changes, shas, rng, server.url)
+        gh = github3.GitHubEnterprise(server.url, token="any")
+        repo = gh.repository("demo-company", "shop")
+        assert repo is not None and repo.full_name == "demo-company/shop"
+        listing = repo.pull_requests(state="all", sort="updated", direction="desc")
+        listing.params["per_page"] = 7
+        numbers = [int(p.number) for p in listing]
+        assert len(numbers) == len(server.recording.pulls) > 7  # every page was read
+        assert len(set(numbers)) == len(numbers)
+        pull = repo.pull_request(numbers[0])
+        assert pull.merge_commit_sha in shas and pull.merged_at is not None
+        assert [f.filename for f in pull.files()]
+        reviews = list(pull.reviews())
+        assert reviews and all(r.user.login.startswith("demo-person-") for r in reviews)
+        assert gh.user("demo-person-01").email == "person01@demo.invalid"
+        with pytest.raises(github3.exceptions.NotFoundError):
+            gh.repository("demo-company", "nosuch")
