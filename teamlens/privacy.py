@@ -338,6 +338,10 @@ def first_name(name: str) -> str | None:
     return parts[0]
 
 
+#: GitHub's private commit e-mails: ``<id>+<login>@users.noreply.github.com``.
+GITHUB_NOREPLY_DOMAIN = "users.noreply.github.com"
+
+
 class Scrubber:
     """Removes known names, first names, e-mails, e-mail local parts and logins from text.
 
@@ -358,7 +362,10 @@ class Scrubber:
         self._sequences: set[tuple[str, ...]] = set()
         for name, email in identities:
             self._add(name)
-            self._add(email.split("@", 1)[0])
+            local, _, domain = email.partition("@")
+            self._add(local)
+            if domain.lower() == GITHUB_NOREPLY_DOMAIN and "+" in local:
+                self._add(local.split("+", 1)[1])  # 12345+login@: the login on its own
             first = first_name(name)
             if first is not None:
                 self._add(first)

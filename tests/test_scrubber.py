@@ -112,3 +112,11 @@ def test_identity_is_the_lower_cased_email_or_else_the_name() -> None:
 )
 def test_language_of(path: str, language: str | None) -> None:
     assert language_of(path) == language
+
+
+def test_the_login_of_a_github_noreply_address_is_scrubbed_on_its_own() -> None:
+    scrub = Scrubber([("Arnie Example", "113178590+arnie-ex@users.noreply.github.com")])
+    assert (
+        scrub("Merge branch 'fix' of https://github.com/arnie-ex/pytest into fix")
+        == "Merge branch 'fix' of https://github.com/<person>/pytest into fix"
+    )

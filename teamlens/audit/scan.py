@@ -26,7 +26,7 @@ from teamlens.audit.rules import (
     AuditError,
     Violation,
 )
-from teamlens.privacy import normalise_identity
+from teamlens.privacy import GITHUB_NOREPLY_DOMAIN, normalise_identity
 
 # --- identities that are not people ------------------------------------------------------
 
@@ -64,7 +64,6 @@ _ROLE_SEQUENCES = frozenset(
 #: (rule, kind, shown): what was found; `shown` is the matched word(s) of a name or local part
 Finding = tuple[str, str, str]
 _MIN_WORD_CHARS = 3  # as teamlens.privacy.Scrubber: shorter names and local parts are noise
-_NOREPLY_DOMAIN = "users.noreply.github.com"
 # --- finding identities in text ----------------------------------------------------------
 
 _WORD_RE = re.compile(r"\w+")
@@ -137,7 +136,7 @@ class _Finder:
             return
         local, _, domain = low.partition("@")
         texts = [(name, "a contributor's name"), (local, "a contributor's e-mail local part")]
-        if domain == _NOREPLY_DOMAIN and "+" in local:  # 12345+login@users.noreply...
+        if domain == GITHUB_NOREPLY_DOMAIN and "+" in local:  # 12345+login@users.noreply...
             texts.append((local.split("+", 1)[1], "a contributor's e-mail local part"))
         for text, kind in texts:
             seq = _words(text)
