@@ -17,6 +17,7 @@ import yaml
 from teamlens.bot.github import SUMMARY_MARKER, added_lines, review_pull_request
 from teamlens.bot.stats import rule_stats
 from teamlens.config import Config, load_config
+from tests.bot.rules_support import every_rule_on
 from tests.conftest import TEST_KEY
 from tests.github_server import FakeGitHub, FileChange
 from tests.gitrepo import ALICE, BOB, RepoBuilder
@@ -71,7 +72,7 @@ def config(
     doc: dict[str, Any] = {
         "repositories": [{"name": "shapes", "path": str(repo_builder.path), "github": REPO}],
         "github": {"url": github.url, "token_env": "BOT_TOKEN"},
-        "review": {"quiet": False},
+        "review": every_rule_on({"quiet": False}),  # whatever the rules' defaults
     }
     (work / "repos.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
     return load_config(work / "repos.yaml")

@@ -16,6 +16,7 @@ from teamlens.bot.change import compute_change
 from teamlens.bot.review import review_local
 from teamlens.config import Config, load_config
 from teamlens.features.pipeline import git_history
+from tests.bot.rules_support import every_rule_on
 from tests.conftest import TEST_KEY, teamlens_command
 from tests.gitrepo import ALICE, BOB, CAROL, CAROL_OLD, ERIN, ZOE, Person, RepoBuilder
 
@@ -43,6 +44,7 @@ def _config(repo: RepoBuilder, tmp_path: Path, **sections: Any) -> Config:
         "repositories": [{"name": "shapes", "path": str(repo.path)}],
         "teams": {"geometry": ["geo/**"], "billing": ["billing/**"]},
         **sections,
+        "review": every_rule_on(sections.get("review")),  # whatever their defaults
     }
     path = work / "repos.yaml"
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")

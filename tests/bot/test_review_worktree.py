@@ -16,6 +16,7 @@ from teamlens.bot.worktree import review_worktree, snapshot_worktree
 from teamlens.config import Config, load_config
 from teamlens.errors import RepositoryError
 from teamlens.mining.domain import ChangeType
+from tests.bot.rules_support import every_rule_on
 from tests.conftest import TEST_KEY, teamlens_command
 from tests.gitrepo import ALICE, BOB, RepoBuilder
 
@@ -32,7 +33,10 @@ BRANCHY = (
 def _config(repo: RepoBuilder, tmp_path: Path) -> Config:
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
-    doc = {"repositories": [{"name": "shapes", "path": str(repo.path)}]}
+    doc = {
+        "repositories": [{"name": "shapes", "path": str(repo.path)}],
+        "review": every_rule_on(),  # whatever the rules' defaults
+    }
     path = work / "repos.yaml"
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     return load_config(path)
