@@ -19,6 +19,8 @@ from teamlens.demo.gitwrite import write_repository
 from teamlens.demo.history import DAY, ChangeKind, History
 from teamlens.demo.run import MARKER, RISKY_BRANCH, end_of, prepare_folder
 
+END = dt.date(2026, 11, 30)
+
 
 @dataclass(frozen=True)
 class DemoRun:
@@ -33,7 +35,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     # A fixed last day: the same history on every run of the test.
     result = CliRunner().invoke(
         cli,
-        ["demo", "--dir", str(folder), "--small", "--end", "2026-11-30"],
+        ["demo", "--dir", str(folder), "--small", "--end", END.isoformat()],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.stderr
@@ -93,6 +95,34 @@ def test_the_risky_change_is_reviewed_with_reasons_and_suggestions(demo_run: Dem
     assert f"review of the planted risky change: {demo_run.folder / 'review.md'}" in (
         demo_run.stdout
     )
+
+
+def test_szz_names_the_changes_that_planted_the_bugs(demo_run: DemoRun) -> None:
+    """The demo's fixes let SZZ find the change that wrote the buggy line, as designed."""
+    import pyarrow.parquet as pq
+
+    rng = random.Random(0)  # the fixture's company and history, with its ground truth
+    company = build_company(DemoSize.SMALL, rng)
+    changes = History(company, rng, end_of(END)).build()
+    shas = subprocess.run(
+        ["git", "-C", str(demo_run.folder / "company"), "rev-list", "--reverse", "main"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert len(shas) == len(changes)
+    planter = {bug: shas[i] for i, c in enumerate(changes) for bug in c.planted}
+    truth = {
+        (shas[i], planter[c.fixes_bug]) for i, c in enumerate(changes) if c.fixes_bug is not None
+    }
+    links: set[tuple[str, str]] = set()
+    for part in (demo_run.folder / "data").rglob("szz_links/*.parquet"):
+        table = pq.read_table(part, columns=["fix_sha", "inducing_sha"])
+        pairs = zip(table["fix_sha"].to_pylist(), table["inducing_sha"].to_pylist(), strict=True)
+        links |= set(pairs)
+    assert len(truth) >= 100
+    assert len(truth & links) >= 0.9 * len(truth)  # recall
+    assert len(truth & links) >= 0.9 * len(links)  # precision
 
 
 def test_progress_and_pull_requests(demo_run: DemoRun) -> None:

@@ -72,8 +72,13 @@ class ChangeRecord:
     edits: tuple[FileEdit, ...]
     kind: ChangeKind
     team: str
-    bugs_planted: int
+    planted: tuple[int, ...]  # ids of the bugs this change wrote (the ground truth)
     keep_old: bool  # old texts kept (the change becomes a pull request)
+    fixes_bug: int | None = None  # the bug this change fixed, if it is a fix
+
+    @property
+    def bugs_planted(self) -> int:
+        return len(self.planted)
 
 
 @dataclass
@@ -234,7 +239,8 @@ class History:
         touched: dict[str, None],
         kind: ChangeKind,
         team: str,
-        bugs: int,
+        bugs: tuple[int, ...],
+        fixes_bug: int | None = None,
     ) -> None:
         keep_old = when >= self.end - self.company.github_days * DAY
         edits = []
@@ -252,12 +258,23 @@ class History:
             return
         committed = when + self.rng.randint(60, 3 * 3600)
         self.changes.append(
-            ChangeRecord(author, when, committed, message, tuple(edits), kind, team, bugs, keep_old)
+            ChangeRecord(
+                author,
+                when,
+                committed,
+                message,
+                tuple(edits),
+                kind,
+                team,
+                bugs,
+                keep_old,
+                fixes_bug,
+            )
         )
 
     def _maybe_plant(
         self, team: Team, when: int, added: list[Line], touched: dict[str, None], visiting: bool
-    ) -> int:
+    ) -> tuple[int, ...]:
         present = {
             id(line)
             for path in touched
@@ -268,7 +285,7 @@ class History:
             line for line in added if fixable(line) and line.bug is None and id(line) in present
         ]
         if not candidates:
-            return 0
+            return ()
         source_files = [
             p for p in touched if p in self.modules and self.modules[p].tests_for is None
         ]
@@ -280,7 +297,7 @@ class History:
         p *= 0.65 if tested else 1.3
         p *= 1.7 if visiting else 1.0
         p *= 1 + 0.08 * min(decisions, 6)
-        planted = 0
+        planted: list[int] = []
         for chance in (min(p, 0.9), min(p, 0.9) / 4):
             if self.rng.random() >= chance:
                 break
@@ -294,8 +311,8 @@ class History:
             self.bugs[bug] = _Bug(path, line, team.name, fn)
             delay = int(self.rng.expovariate(1 / 45) * DAY) + 2 * DAY
             heapq.heappush(self.due, (when + delay, bug))
-            planted += 1
-        return planted
+            planted.append(bug)
+        return tuple(planted)
 
     def _where(self, line: Line, touched: dict[str, None]) -> tuple[str, str]:
         """The path and function holding `line` (one of the touched files)."""
@@ -371,7 +388,7 @@ class History:
         message = f"Fix {problem} in {shown}"
         if self.rng.random() < 0.6:
             message += f" (#{100 + bug_id})"
-        self._record(author, when, message, touched, ChangeKind.FIX, team.name, 0)
+        self._record(author, when, message, touched, ChangeKind.FIX, team.name, (), bug_id)
 
     @staticmethod
     def _stem(path: str) -> str:
@@ -396,7 +413,7 @@ class History:
                 touched,
                 ChangeKind.IMPORT,
                 team.name,
-                0,
+                (),
             )
         days = (self.end - self.start) // DAY
         weekly = self.company.changes_per_person_week
@@ -454,6 +471,6 @@ class History:
             touched,
             ChangeKind.RISKY,
             "payments",
-            0,
+            (),
         )
         return self.changes.pop()
