@@ -246,9 +246,9 @@ def compute_change(
     functions_changed = tuple(
         ChangedFunction(
             path, f.name, f.start_line, f.complexity_before, f.complexity_after,
-            end_line=f.end_line, moved=(path, f.start_line) in moved,
+            end_line=f.end_line, moved=i in moved,
         )
-        for path, f in code.functions
+        for i, (path, f) in enumerate(code.functions)
     )  # fmt: skip
     if timings is not None:
         timings["tree-sitter"] = timings.get("tree-sitter", 0.0) + parsing

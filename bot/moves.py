@@ -16,14 +16,17 @@ A function whose text changed at all is not moved: a move with an edit is an edi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from teamlens.features.code_metrics.file_metrics import FunctionChange
 
 
-def moved_functions(functions: Iterable[tuple[str, FunctionChange]]) -> set[tuple[str, int]]:
-    """(path, start line) of every function of the change that only moved."""
-    found = list(functions)
+def moved_functions(found: Sequence[tuple[str, FunctionChange]]) -> set[int]:
+    """The positions in `found` of the functions of the change that only moved.
+
+    (Not their path and start line: a function removed from a file starts at a line of
+    the old version, which a new function of the same file may start at too.)
+    """
     removed = {
         f.body_before
         for _, f in found
@@ -32,11 +35,11 @@ def moved_functions(functions: Iterable[tuple[str, FunctionChange]]) -> set[tupl
     added = {
         f.body_after for _, f in found if f.body_after is not None and f.body_after != f.body_before
     }
-    moved: set[tuple[str, int]] = set()
-    for path, f in found:
+    moved: set[int] = set()
+    for i, (_, f) in enumerate(found):
         unchanged = f.body_before is not None and f.body_before == f.body_after
         if unchanged or f.body_after in removed or f.body_before in added:
-            moved.add((path, f.start_line))
+            moved.add(i)
     return moved
 
 

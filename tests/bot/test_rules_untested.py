@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from teamlens.bot.moves import moved_functions
 from teamlens.features.changes import features_for
+from teamlens.features.code_metrics.file_metrics import FunctionChange
 from teamlens.mining.tasks import mine_all
 from tests.bot.rules_support import messages, rules_config
 from tests.conftest import TEST_KEY, teamlens_command
@@ -129,3 +131,14 @@ def test_type_stubs_and_anonymous_functions_are_not_named(
     repo_builder.write("web/app.js", "run(function () {\n  return 2;\n});\n")
     head = repo_builder.commit("Floats; another value", BOB)
     assert "untested" not in messages(rules_config(repo_builder, tmp_path), base, head)
+
+
+def test_a_new_function_where_a_moved_out_one_started_is_not_moved() -> None:
+    # `helper` left a.py (it starts at line 5 of the old version) for b.py; `fresh` is
+    # new code that starts at line 5 of a.py's new version.
+    functions = [
+        ("a.py", FunctionChange("helper", 5, 2, None, body_before="h", body_after=None)),
+        ("a.py", FunctionChange("fresh", 5, None, 3, body_before=None, body_after="f")),
+        ("b.py", FunctionChange("helper", 1, None, 2, body_before=None, body_after="h")),
+    ]
+    assert moved_functions(functions) == {0, 2}
