@@ -71,7 +71,7 @@ def demo(folder: Path, seed: int, small: bool, end: dt.datetime | None, quiet: b
         verdict = (
             "trained and current"
             if done.trained_is_current
-            else "trained; the shipped default model stays current (the card says why)"
+            else "trained; the shipped default model stays current: the card says why"
             if done.trained
             else "current"
         )
