@@ -438,7 +438,7 @@ def _team_report(config: Config, step: Callable[[str], None] | None = None) -> T
     """The run's report: rebuilt when its inputs changed, else the one on disk."""
     from teamlens.dashboard import report_inputs
 
-    period = "week"
+    period = "auto"
     path = config.data_dir / "reports" / "report.html"
     inputs = report_inputs.report_inputs(config, period)
     if path.is_file() and report_inputs.is_current(config, inputs):
