@@ -49,6 +49,7 @@ import yaml
 
 from teamlens.audit import _leaf_strings
 from teamlens.store import Store
+from tests.bot.rules_support import every_rule_on
 from tests.bot.test_review_github import _patch
 from tests.conftest import TEST_KEY, teamlens_command
 from tests.github_server import FakeGitHub, FileChange
@@ -400,7 +401,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "teams": {"codeowners": True},
             "github": {"url": server.url, "token_env": TOKEN_ENV},
             "labels": {"maturity_days": 1},
-            "review": {"quiet": False},
+            # every rule on (most are off by default): their messages are scanned too
+            "review": every_rule_on({"quiet": False}),
         }
         (work / "repos.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
         _run_everything(world, server, pull)
