@@ -61,7 +61,9 @@ from teamlens.dashboard.report_rows import _team_key
 from teamlens.dashboard.session import (
     COOKIE,
     LOGIN_PATH,
+    MAX_FAILURES,
     MAX_FORM_BYTES,
+    FailedAttempts,
     login_html,
     parse_form,
     set_cookie_header,
@@ -297,6 +299,11 @@ def _error(status: int, message: str, headers: Mapping[str, str] | None = None) 
     return JSONResponse({"error": message}, status_code=status, headers=dict(headers or {}))
 
 
+def _client(request: Request) -> str:
+    """The address of the connection (not a forwarded header, which anyone can send)."""
+    return request.client.host if request.client is not None else ""
+
+
 def _host_name(host_header: str) -> str:
     """The name part of a ``Host`` header (``[::1]:8000`` → ``::1``)."""
     host = host_header.strip().lower()
@@ -326,7 +333,12 @@ def _check_settings(k: int, token: str | None) -> None:
 
 
 def create_app(
-    data_dir: Path, *, k: int, token: str | None, secure_cookies: bool = False
+    data_dir: Path,
+    *,
+    k: int,
+    token: str | None,
+    secure_cookies: bool = False,
+    max_failures: int = MAX_FAILURES,
 ) -> FastAPI:
     """The FastAPI application serving ``<data_dir>/aggregates/team_period.parquet``.
 
@@ -338,6 +350,8 @@ def create_app(
             :mod:`teamlens.dashboard.session`).
         secure_cookies: mark the session cookie ``Secure`` (served over TLS, directly or
             behind a proxy).
+        max_failures: wrong tokens a client may present in a minute before it is refused
+            with 429 (:class:`teamlens.dashboard.session.FailedAttempts`).
 
     Raises:
         ServeConfigError: k below 1, or a token that is too short or not plain ASCII.
@@ -355,6 +369,16 @@ def create_app(
         response.headers.update(SECURITY_HEADERS)
         return response
 
+    attempts = FailedAttempts(max_failures)
+
+    def _too_many(request: Request) -> Response | None:
+        wait = attempts.retry_after(_client(request))
+        if wait == 0:
+            return None
+        return _error(
+            429, f"too many wrong tokens: try again in {wait} s", {"Retry-After": str(wait)}
+        )
+
     def _refuse(request: Request) -> Response | None:
         if expected is None:
             # No token means loopback only: a page on another site that rebinds its
@@ -365,8 +389,14 @@ def create_app(
         if request.url.path in _UNAUTHENTICATED:
             return None
         presented = _bearer(request.headers.get("authorization"))
+        if presented is not None:
+            refused = _too_many(request)
+            if refused is not None:
+                return refused
         if presented is not None and hmac.compare_digest(presented, expected):
             return None
+        if presented is not None:
+            attempts.failed(_client(request))
         if presented is None and valid_session(request.cookies.get(COOKIE), expected):
             return None
         challenge = {"WWW-Authenticate": "Bearer"}
@@ -424,7 +454,11 @@ def create_app(
                 if len(body) > MAX_FORM_BYTES:
                     return _error(413, "the sign-in form is too large")
             presented, next_path = parse_form(body)
+            refused = _too_many(request)
+            if refused is not None:
+                return refused
             if not presented or not hmac.compare_digest(presented, expected):
+                attempts.failed(_client(request))
                 page = login_html(DEFAULT_TITLE, next_path, "That is not the server's token.")
                 return HTMLResponse(page, 401, headers={"WWW-Authenticate": "Bearer"})
             cookie = set_cookie_header(expected, secure=secure_cookies)

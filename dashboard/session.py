@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from typing import Final
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +27,52 @@ LOGIN_PATH: Final = "/login"
 #: The largest login form body read (bytes): a token and where to go next.
 MAX_FORM_BYTES: Final = 4096
 _CONTEXT: Final = b"teamlens serve session v1"
+#: Wrong tokens a client may present within FAILURE_WINDOW seconds before it is refused.
+MAX_FAILURES: Final = 20
+FAILURE_WINDOW: Final = 60.0
+
+
+class FailedAttempts:
+    """Wrong tokens per client address, over a sliding window: after `limit` of them
+    within `window` seconds the client is refused (``429``) until the oldest falls out,
+    so a token cannot be guessed at the server's speed. Kept in memory only.
+
+    Behind a proxy every client has the proxy's address: one guesser then holds everyone
+    off for a minute, which is the price of not trusting a forwarded header."""
+
+    def __init__(
+        self,
+        limit: int = MAX_FAILURES,
+        window: float = FAILURE_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        times = self._failures.setdefault(client, deque())
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        return times
+
+    def retry_after(self, client: str) -> int:
+        """Seconds until `client` may try again; 0 when it may now."""
+        with self._lock:
+            now = self._clock()
+            times = self._recent(client, now)
+            if len(times) < self.limit:
+                if not times:
+                    self._failures.pop(client, None)
+                return 0
+            return max(1, int(times[0] + self.window - now + 0.999))
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            now = self._clock()
+            self._recent(client, now).append(now)
 
 
 def session_value(token: bytes) -> str:

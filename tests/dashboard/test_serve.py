@@ -28,6 +28,7 @@ from fastapi import FastAPI
 
 from teamlens.aggregates import ALL_TEAMS, FIGURES, SCHEMA, TEAM_PERIOD_FILE, UNOWNED
 from teamlens.dashboard.serve import SECURITY_HEADERS, ServeConfigError, create_app, serve
+from teamlens.dashboard.session import COOKIE, FailedAttempts, session_value
 
 TOKEN = "tl-serve-test-token-5b2f9c1e"
 K = 5
@@ -387,3 +388,35 @@ def test_bad_settings_are_refused(tmp_path: Path, k: int, token: str | None) -> 
 def test_serve_refuses_a_bad_port(tmp_path: Path) -> None:
     with pytest.raises(ServeConfigError, match="port"):
         serve(tmp_path, k=K, port=70000, token=None)
+
+
+def test_wrong_tokens_are_refused_after_a_few_even_before_the_right_one(
+    team_period_dir: Path,
+) -> None:
+    with running_server(create_app(team_period_dir, k=K, token=TOKEN, max_failures=3)) as url:
+        for _ in range(3):
+            wrong = requests.get(f"{url}/api/team_period", headers=auth(TOKEN + "x"), timeout=10)
+            assert wrong.status_code == 401
+        form = {"token": TOKEN, "next": "/"}
+        for response in (
+            requests.get(f"{url}/api/team_period", headers=auth(), timeout=10),
+            requests.post(f"{url}/login", data=form, allow_redirects=False, timeout=10),
+        ):
+            assert response.status_code == 429, response.text
+            assert 1 <= int(response.headers["retry-after"]) <= 60
+            assert TOKEN not in response.text
+        # a browser's session cookie is no guess: it still works
+        cookie = {COOKIE: session_value(TOKEN.encode())}
+        assert requests.get(f"{url}/api/team_period", cookies=cookie, timeout=10).ok
+
+
+def test_failed_attempts_fall_out_of_the_window() -> None:
+    now = [0.0]
+    attempts = FailedAttempts(limit=2, window=60.0, clock=lambda: now[0])
+    attempts.failed("10.0.0.1")
+    now[0] = 30.0
+    attempts.failed("10.0.0.1")
+    assert attempts.retry_after("10.0.0.1") == 30
+    assert attempts.retry_after("10.0.0.2") == 0  # per address
+    now[0] = 60.0
+    assert attempts.retry_after("10.0.0.1") == 0  # the first failure is a minute old
