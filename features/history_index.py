@@ -32,7 +32,7 @@ from pathlib import Path
 from teamlens.config import Config
 from teamlens.errors import TeamlensError
 from teamlens.features.kamei import Change, FileTouch
-from teamlens.features.pipeline import file_touch
+from teamlens.features.pipeline import earlier_names, file_touch
 from teamlens.mining.git import run_git
 from teamlens.mining.gitlog import git_log
 from teamlens.privacy import (
@@ -201,12 +201,7 @@ def touching(history: Sequence[Change], paths: Iterable[str]) -> list[Change]:
                 t.path in wanted or (t.change_type == "R" and t.old_path in wanted) for t in c.files
             )
         ]
-        earlier = {
-            t.old_path
-            for c in found
-            for t in c.files
-            if t.change_type == "R" and t.old_path is not None and t.path in wanted
-        }
+        earlier = earlier_names(found, wanted)
         if earlier <= wanted:
             return found
         wanted |= earlier

@@ -18,7 +18,7 @@ scores it:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
@@ -362,15 +362,20 @@ def git_history(
     wanted = set(paths)
     while True:  # follow renames back to earlier names until no new name turns up
         found = _git_history(repo, revision, fix_res, detect_copies, until, sorted(wanted), emails)
-        earlier = {
-            t.old_path
-            for c in found
-            for t in c.files
-            if t.change_type == "R" and t.old_path is not None and t.path in wanted
-        }
+        earlier = earlier_names(found, wanted)
         if earlier <= wanted:
             return found
         wanted |= earlier
+
+
+def earlier_names(changes: Iterable[Change], wanted: Collection[str]) -> set[str]:
+    """The paths the files in `wanted` had before `changes` renamed them."""
+    return {
+        t.old_path
+        for c in changes
+        for t in c.files
+        if t.change_type == "R" and t.old_path is not None and t.path in wanted
+    }
 
 
 def _git_history(
